@@ -1,0 +1,25 @@
+/* cli.h - the carbontracker command-line tool. Uses only the public API. */
+#ifndef CT_CLI_H
+#define CT_CLI_H
+
+#include "carbontracker.h"
+
+/* How a wrapped command is turned into epochs and what budgets do. */
+typedef struct ct_wrap_opts {
+    const char *epoch_pattern;     /* POSIX ERE: a matching output line starts an epoch; NULL = whole run is one epoch */
+    const char *epoch_end_pattern; /* POSIX ERE: a matching output line ends an epoch */
+    int on_budget_stop;            /* 0 = warn, 1 = stop the program (SIGTERM, then SIGKILL) */
+    double grace_s;                /* s between SIGTERM and SIGKILL (default 10) */
+} ct_wrap_opts;
+
+/* Runs argv (argv[0] looked up in PATH, no shell) under a tracker built from
+ * cfg. Returns the exit status for the tool: the command's own exit code,
+ * 128+N when it was killed by signal N, 127 when it could not be started. */
+int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[]);
+
+/* Subcommands; each gets argv from the subcommand's name on. */
+int ct_cli_plan(int argc, char **argv);
+int ct_cli_parse(int argc, char **argv);
+int ct_cli_report(int argc, char **argv);
+
+#endif

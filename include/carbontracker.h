@@ -1,0 +1,375 @@
+/*
+ * carbontracker.h - track and predict the energy and carbon footprint of a
+ * training run (Anthony, Kanding, Selvan 2020), as a C library.
+ *
+ * Contract, for every function below unless it says otherwise:
+ *  - Return value: 0 on success, a negative CT_E* code on failure. The
+ *    per-tracker detail of the last failure is ct_tracker_message().
+ *  - NULL pointers where a pointer is required give CT_EINVAL.
+ *  - The library never calls exit() and prints only what `verbose` asks for.
+ *  - Thread safety: a ct_tracker may be used from one thread at a time (the
+ *    training loop's). The library's own measurement thread synchronises
+ *    with it internally. Different trackers are independent.
+ *  - Units are in every name or comment: s, W, J, kWh, gCO2eq/kWh, g.
+ *    Energy in joules (J) is what the hardware saw, WITHOUT PUE. Energy in
+ *    kWh and CO2eq in g are totals WITH PUE (as in the original tool).
+ */
+#ifndef CARBONTRACKER_H
+#define CARBONTRACKER_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CT_BUILDING_LIBRARY) && defined(__GNUC__)
+#define CT_API __attribute__((visibility("default")))
+#else
+#define CT_API
+#endif
+
+#define CT_VERSION_MAJOR 0
+#define CT_VERSION_MINOR 3
+#define CT_VERSION_PATCH 0
+#define CT_VERSION "0.3.0"
+
+/* Error codes: one list, append-only. X(name, value, message) */
+#define CT_ERRNO_MAP(X)                                                                 \
+    X(OK, 0, "success")                                                                 \
+    X(EINVAL, -1, "invalid argument or option")                                         \
+    X(ENOMEM, -2, "out of memory")                                                      \
+    X(ENOSOURCE, -3, "no energy source is available for a requested component")        \
+    X(ESTATE, -4, "call out of order (e.g. epoch_end without epoch_start)")             \
+    X(EIO, -5, "input/output error")                                                    \
+    X(ETHREAD, -6, "could not start the measurement thread")                            \
+    X(ESTOPPED, -7, "monitoring has stopped (monitor_epochs reached or ct_stop called)") \
+    X(EBUDGET, -8, "an energy or CO2eq budget is exceeded (the epoch was recorded)")    \
+    X(EDECLINED, -9, "the user declined to continue after the prediction")              \
+    X(ENODATA, -10, "no such result yet")                                               \
+    X(ENETWORK, -11, "network or service error")                                        \
+    X(EPARSE, -12, "malformed input")                                                   \
+    X(ENOTSUP, -13, "feature not compiled in or not supported here")
+
+typedef enum {
+#define CT__ERRNO_ENUM(name, value, msg) CT_##name = value,
+    CT_ERRNO_MAP(CT__ERRNO_ENUM)
+#undef CT__ERRNO_ENUM
+} ct_errno;
+
+/* The static text of an error code; never NULL. */
+CT_API const char *ct_strerror(int code);
+
+/* Version string and the optional features compiled in, e.g. "curl jansson cairo". */
+CT_API const char *ct_version(void);
+CT_API const char *ct_features(void);
+
+typedef enum { CT_COMPONENT_CPU = 0, CT_COMPONENT_GPU = 1, CT_COMPONENT_COUNT = 2 } ct_component;
+
+/* Name of a component: "cpu" or "gpu". */
+CT_API const char *ct_component_name(ct_component c);
+
+/*
+ * Options. Field names follow the original carbontracker's constructor.
+ * Always start from ct_config_init(). Strings are borrowed: they need to live
+ * only until ct_tracker_new() returns (they are copied inside). NULL = unset.
+ */
+typedef struct ct_config {
+    int epochs;              /* total epochs of the training, >= 1 (required) */
+    int epochs_before_pred;  /* epochs before the prediction: -1 all, 0 none (default 1) */
+    int monitor_epochs;      /* epochs monitored before actual is reported: -1 all (default -1) */
+    double update_interval;  /* s between background measurements (default 1.0, > 0) */
+    int interpretable;       /* print equivalents (km by car) (default 1) */
+    int stop_and_confirm;    /* ask "Continue training (y/n)?" after the prediction (default 0) */
+    int ignore_errors;       /* on an internal error stop monitoring silently (default 0) */
+    const char *components;  /* "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (default "all") */
+    int devices_by_pid;      /* only GPUs running a process of this process tree (default 0) */
+    const char *log_dir;     /* directory for log files; NULL = no files */
+    const char *log_file_prefix; /* prefix of log file names (default "") */
+    int verbose;             /* 0 silent, 1 results, 2 components and intensity (default 1) */
+    int decimal_precision;   /* digits after the point in printed numbers (default 12) */
+    const char *sim_cpu;     /* simulated CPU name; needs sim_cpu_tdp */
+    double sim_cpu_tdp;      /* W */
+    double sim_cpu_util;     /* 0..1 (default 0.5) */
+    const char *sim_gpu;     /* simulated GPU name; needs sim_gpu_watts */
+    double sim_gpu_watts;    /* W */
+    double sim_gpu_util;     /* 0..1 (default 0.5) */
+    double pue;              /* power usage effectiveness (default 1.58, >= 1) */
+    const char *country;     /* ISO 3166-1 alpha-2; NULL = env CT_COUNTRY, else world average */
+    double carbon_intensity; /* fixed gCO2eq/kWh override; < 0 = unset (default -1) */
+
+    /* Budgets (0 = none). Exceeding one makes ct_epoch_end return CT_EBUDGET. */
+    double max_energy_kwh;   /* kWh, with PUE */
+    double max_co2_g;        /* g CO2eq */
+
+    /* Live carbon intensity (used only when built with libcurl). */
+    int offline;                        /* 1 = no network at all (also env CT_OFFLINE=1) */
+    const char *zone;                   /* Electricity Maps zone, e.g. "DE" (env CT_ZONE) */
+    const char *postcode;               /* UK outward postcode (env CT_POSTCODE) */
+    double latitude, longitude;         /* degrees; NaN = unset (env CT_LATITUDE/CT_LONGITUDE) */
+    const char *cloud_provider;         /* e.g. "gcp" */
+    const char *cloud_region;           /* e.g. "europe-west1" */
+    const char *electricitymaps_key;    /* API key; never printed or logged */
+    const char *electricitymaps_key_file; /* file holding the key; must not be readable by others */
+    double intensity_refresh_s;         /* s between live refreshes (default 900) */
+
+    /* Hardware shapes. */
+    const char *rapl_zones;  /* "auto" (packages + dram, default) or "psys" (platform zone instead) */
+    int all_ranks;           /* 1 = measure on every rank, not only local rank 0 (default 0) */
+} ct_config;
+
+/* Sets the original's defaults (see each field). */
+CT_API void ct_config_init(ct_config *cfg);
+
+typedef struct ct_tracker ct_tracker;
+
+/*
+ * Creates a tracker: validates the options, finds the energy sources and the
+ * carbon intensity, opens log files, starts the measurement thread. Does not
+ * touch the network. On failure *out is NULL and the message is available
+ * through ct_last_error_message() (thread-local).
+ * Ownership: the caller frees the tracker with ct_tracker_free().
+ */
+CT_API int ct_tracker_new(const ct_config *cfg, ct_tracker **out);
+
+/* Marks the start of an epoch: reads every energy counter now. */
+CT_API int ct_epoch_start(ct_tracker *t);
+
+/*
+ * Marks the end of an epoch: reads every counter now, records the epoch,
+ * prints the prediction after epochs_before_pred epochs and the actual
+ * consumption when monitor_epochs is reached. Returns 0, or
+ *   CT_EBUDGET    a budget is exceeded (the epoch is recorded; go on or stop),
+ *   CT_EDECLINED  stop_and_confirm was answered "n" (the caller should stop),
+ *   CT_ESTOPPED   monitoring had already ended (nothing recorded),
+ *   other negative codes on failure.
+ */
+CT_API int ct_epoch_end(ct_tracker *t);
+
+/*
+ * Ends monitoring: reports the actual consumption of the epochs so far (an
+ * epoch in progress is closed first), writes the final log records and
+ * stops the measurement thread. Idempotent. Needed when training stops
+ * before all monitored epochs.
+ */
+CT_API int ct_stop(ct_tracker *t);
+
+/* Stops (as ct_stop) and frees everything. NULL is ignored. */
+CT_API void ct_tracker_free(ct_tracker *t);
+
+/* The detail of the last failure or warning on this tracker; never NULL. */
+CT_API const char *ct_tracker_message(const ct_tracker *t);
+
+/* The detail of the last ct_tracker_new() failure in this thread. */
+CT_API const char *ct_last_error_message(void);
+
+/* Where a carbon intensity came from. */
+typedef enum {
+    CT_INTENSITY_DEFAULT = 0, /* world average, no location known */
+    CT_INTENSITY_STATIC = 1,  /* per-country yearly average table */
+    CT_INTENSITY_FIXED = 2,   /* user's carbon_intensity override */
+    CT_INTENSITY_LIVE = 3,    /* a live service, measured */
+    CT_INTENSITY_FORECAST = 4 /* a live service's forecast */
+} ct_intensity_kind;
+
+/* A result: the actual (measured) or the predicted consumption. */
+typedef struct ct_result {
+    int epochs;                             /* epochs covered */
+    double duration_s;                      /* s */
+    double energy_kwh;                      /* kWh, WITH PUE */
+    double energy_j[CT_COMPONENT_COUNT];    /* J per component, WITHOUT PUE */
+    int has_component[CT_COMPONENT_COUNT];  /* 1 if the component was measured or estimated */
+    int estimated[CT_COMPONENT_COUNT];      /* 1 if that component's energy is an estimate */
+    double co2eq_g;                         /* g CO2eq, WITH PUE */
+    double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
+    ct_intensity_kind intensity_kind;
+    char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
+} ct_result;
+
+/* Actual consumption so far (or at the end). CT_ENODATA before the first epoch ends. */
+CT_API int ct_get_actual(const ct_tracker *t, ct_result *out);
+
+/* Predicted consumption for all epochs. CT_ENODATA before the prediction is made. */
+CT_API int ct_get_predicted(const ct_tracker *t, ct_result *out);
+
+/* One finished epoch (index 0-based): times in Unix s, energy in J without PUE. */
+typedef struct ct_epoch_info {
+    int epoch;                           /* 1-based number */
+    double start_unix_s, end_unix_s;
+    double duration_s;
+    double energy_j[CT_COMPONENT_COUNT];
+    double co2eq_g;                      /* WITH PUE */
+} ct_epoch_info;
+
+/* Number of finished epochs recorded. */
+CT_API int ct_epoch_count(const ct_tracker *t);
+CT_API int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out);
+
+/* Live view while running (any thread may call; cheap). */
+typedef struct ct_status {
+    double elapsed_s;                     /* since ct_tracker_new */
+    int epoch;                            /* current or last epoch number, 0 before the first */
+    int epochs;                           /* total planned */
+    int in_epoch;                         /* 1 between epoch_start and epoch_end */
+    double power_w[CT_COMPONENT_COUNT];   /* last measured power per component, W */
+    double energy_j[CT_COMPONENT_COUNT];  /* so far, J without PUE */
+    double energy_kwh;                    /* so far, WITH PUE */
+    double co2eq_g;                       /* so far, WITH PUE */
+    int has_prediction;
+    double predicted_energy_kwh;
+    double predicted_co2eq_g;
+    double predicted_remaining_s;         /* s left per the prediction */
+} ct_status;
+
+CT_API int ct_get_status(ct_tracker *t, ct_status *out);
+
+/* One device being measured. */
+typedef struct ct_device_desc {
+    ct_component component;
+    char name[128];    /* "cpu:0", "dram:0", "NVIDIA H200", ... */
+    char uuid[96];     /* GPUs; "" otherwise */
+    char method[24];   /* "counter", "power-polling", "estimate", "simulated" */
+    char source[24];   /* "rapl", "nvml", "amdgpu", "tdp", "sim" */
+    int estimated;     /* 1 when the energy is an estimate */
+    int lost;          /* 1 when the device failed mid-run (energy so far is kept) */
+} ct_device_desc;
+
+CT_API int ct_device_count(const ct_tracker *t);
+CT_API int ct_get_device(const ct_tracker *t, int index, ct_device_desc *out);
+
+/* Paths of the log files of this run, or NULL when log_dir is unset. */
+CT_API const char *ct_log_path(const ct_tracker *t); /* standard log */
+CT_API const char *ct_jsonl_path(const ct_tracker *t);
+
+/* sizeof of a public struct by name ("ct_config", "ct_result", "ct_epoch_info",
+ * "ct_status", "ct_device_desc"), 0 for an unknown name. For bindings that
+ * mirror the structs (the Python package checks its layouts with it). */
+CT_API size_t ct_sizeof(const char *type_name);
+
+/* Formats a duration in s as the original does: "H:MM:SS", or "H:MM:SS.ss". */
+CT_API void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Results: many runs aggregated, reports, live status (issue 5)        */
+/* ------------------------------------------------------------------ */
+
+/* One run as read back from its log files (ct_parse_dirs). */
+typedef struct ct_run_info {
+    char file[512];              /* the file the numbers came from: the .jsonl, else the standard .log */
+    char format[8];              /* "jsonl" or "text" */
+    char host[128];              /* host name; "" when unknown (text logs); several joined by ',' */
+    char job_id[64];             /* launcher job id; "" when none */
+    int rank;                    /* launcher rank, -1 when none */
+    double start_unix_s;         /* Unix s the run started; NaN when unknown */
+    double end_unix_s;           /* Unix s of its last record; NaN when unknown */
+    int epochs;                  /* epochs the numbers below cover */
+    int epochs_planned;          /* epochs of the whole training, 0 when unknown */
+    double duration_s;           /* s */
+    double energy_kwh;           /* kWh, WITH PUE */
+    double co2eq_g;              /* g CO2eq, WITH PUE */
+    char intensity_source[160];  /* where the carbon intensity came from; "" when unknown */
+    int estimated;               /* 1 energy (partly) estimated, 0 measured, -1 unknown (text logs) */
+    int predicted;               /* 1 the numbers are the prediction, 0 the actual consumption */
+    int early_stop;              /* 1 when training stopped before all monitored epochs */
+    int complete;                /* 1 when monitoring ended normally (final record / "Finished monitoring") */
+    int files;                   /* log files combined into this run (ranks, hosts, JSONL + text copy) */
+} ct_run_info;
+
+/* Totals over the runs of a ct_runs list. */
+typedef struct ct_runs_total {
+    int runs;                    /* runs counted */
+    double energy_kwh;           /* kWh, WITH PUE */
+    double co2eq_g;              /* g CO2eq */
+    double duration_s;           /* s, summed over runs */
+    double car_km;               /* km travelled by car equivalent to co2eq_g */
+} ct_runs_total;
+
+typedef struct ct_runs ct_runs;
+
+/*
+ * Reads every run in the directories (not recursive): our JSON Lines files
+ * (`*_carbontracker.jsonl`) and the original's text logs (`*_carbontracker.log`
+ * paired with `*_carbontracker_output.log`, also as the Python carbontracker
+ * writes them). Per run: the actual consumption when the run finished (actual
+ * epochs == predicted epochs) or stopped early, else the prediction. A run
+ * written both as JSON Lines and as text logs counts once; ranks of one
+ * distributed job are combined (see docs/parse-formats.md). Files that are
+ * corrupt, truncated, empty or unpaired are skipped (or used as far as they
+ * are readable) with one warning each (ct_runs_warning); they never fail the
+ * call. Returns 0 and *out (free with ct_runs_free), CT_EINVAL for bad
+ * arguments, CT_EIO when a directory cannot be read (message in err), CT_ENOMEM.
+ * err (may be NULL) gets the detail of a failure. Thread-safe (no shared state).
+ */
+CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out, char *err, size_t errlen);
+CT_API void ct_runs_free(ct_runs *runs);
+/* Number of runs; runs are sorted by start time, then file name. */
+CT_API int ct_runs_count(const ct_runs *runs);
+/* Copies run index (0-based); CT_EINVAL when out of range. */
+CT_API int ct_runs_get(const ct_runs *runs, int index, ct_run_info *out);
+CT_API int ct_runs_totals(const ct_runs *runs, ct_runs_total *out);
+/* Warnings collected while reading (one per skipped or damaged file); the
+ * string is owned by runs. NULL when out of range. */
+CT_API int ct_runs_warning_count(const ct_runs *runs);
+CT_API const char *ct_runs_warning(const ct_runs *runs, int index);
+/* The original's aggregate sentence: "The training of models in this work is
+ * estimated to use X kWh of electricity contributing to Y kg of CO2eq. This is
+ * equivalent to Z km travelled by car. Measured by carbontracker (URL)."
+ * Returns the length it needed (like snprintf), or a negative code. */
+CT_API int ct_runs_sentence(const ct_runs *runs, char *buf, size_t len);
+
+/*
+ * Renders the report of one run. path_in: a `_carbontracker.jsonl` file or a
+ * standard text log (`_carbontracker.log`). path_out: `.pdf` (summary table and
+ * plots), `.png` or `.svg` (the plots alone), chosen by the extension. Returns
+ * 0, CT_ENOTSUP when built without cairo, CT_EPARSE when the input has no
+ * epochs, CT_EIO for unreadable input or unwritable output, CT_EINVAL for an
+ * unknown extension; err (may be NULL) gets a message. Thread-safe.
+ */
+CT_API int ct_report_render(const char *path_in, const char *path_out, char *err, size_t errlen);
+
+/*
+ * One status line from a ct_status, without newline or escape codes, e.g.
+ * "elapsed 0:01:23 | epoch 3/10 | cpu 45.2 W gpu 250.1 W | 0.0123 kWh 4.1 g CO2eq | predicted 0.041 kWh, 0:03:10 left".
+ * Truncated to len-1 bytes. Returns the length it needed (like snprintf) or
+ * CT_EINVAL. Pure: any thread.
+ */
+CT_API int ct_format_status_line(const ct_status *st, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Planning a cleaner start time (issue 4)                             */
+/* ------------------------------------------------------------------ */
+
+/* The best start for a training of a given duration within the forecast. */
+typedef struct ct_plan_result {
+    double start_unix_s, end_unix_s; /* the best window, Unix s (UTC) */
+    double mean_g_per_kwh;           /* mean forecast intensity over the best window, gCO2eq/kWh */
+    double now_g_per_kwh;            /* mean over a window of the same duration starting now, gCO2eq/kWh */
+    double savings_percent;          /* 100 * (now - best) / now; 0 when starting now is best */
+    double horizon_end_unix_s;       /* Unix s where the forecast ends */
+    char source[160];                /* provider, area, fetch time, e.g. "UK Carbon Intensity API forecast, national, fetched ..." */
+} ct_plan_result;
+
+/*
+ * Finds the start time within [now, now + within_s] (within_s 0: anywhere in
+ * the forecast) with the lowest mean forecast carbon intensity over duration_s
+ * (s, > 0). The location, key and offline setting come from cfg as for a
+ * tracker (location fields, env CT_COUNTRY/CT_ZONE/CT_POSTCODE/CT_LATITUDE/
+ * CT_LONGITUDE/CT_CLOUD_PROVIDER/CT_CLOUD_REGION, the Electricity Maps key);
+ * only the location fields, offline and the key fields are read. With no
+ * location it asks IP geolocation. BLOCKS on the network (each request
+ * bounded by connect and total timeouts of a few seconds; env
+ * CT_HTTP_TIMEOUT_MS sets the total); not for the training thread.
+ * Returns 0 and fills *out; CT_ENODATA when no forecast is available for the
+ * location (offline, no service for it, forecast refused or too short);
+ * CT_ENETWORK / CT_EPARSE when the service failed; CT_EINVAL for bad options
+ * or a refused key file; CT_ENOTSUP when built without libcurl and jansson.
+ * msg (may be NULL) gets a sentence saying why, never the key.
+ * Thread-safe: no shared state.
+ */
+CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out, char *msg,
+                   size_t msglen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CARBONTRACKER_H */

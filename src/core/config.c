@@ -1,0 +1,173 @@
+/* Options: the original's defaults, validation, and the tracker's own copy. */
+#include "ct_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ct_config_init(ct_config *cfg) {
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 0; /* required: the caller sets it */
+    cfg->epochs_before_pred = 1;
+    cfg->monitor_epochs = -1;
+    cfg->update_interval = 1.0;
+    cfg->interpretable = 1;
+    cfg->stop_and_confirm = 0;
+    cfg->ignore_errors = 0;
+    cfg->components = "all";
+    cfg->devices_by_pid = 0;
+    cfg->log_dir = NULL;
+    cfg->log_file_prefix = "";
+    cfg->verbose = 1;
+    cfg->decimal_precision = 12;
+    cfg->sim_cpu_util = 0.5;
+    cfg->sim_gpu_util = 0.5;
+    cfg->pue = 1.58;
+    cfg->carbon_intensity = -1.0;
+    cfg->latitude = NAN;
+    cfg->longitude = NAN;
+    cfg->intensity_refresh_s = 900.0;
+    cfg->rapl_zones = "auto";
+}
+
+/* Parses "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (spaces and case ignored). */
+int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *msg, size_t len) {
+    want[CT_COMPONENT_CPU] = want[CT_COMPONENT_GPU] = 0;
+    if (!spec || !*spec) spec = "all";
+    char buf[64];
+    size_t n = 0;
+    for (const char *p = spec; *p && n + 1 < sizeof buf; p++)
+        if (*p != ' ') buf[n++] = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+    buf[n] = '\0';
+    if (strlen(spec) >= sizeof buf) goto bad;
+    char *save = NULL;
+    int any = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "all") == 0)
+            want[CT_COMPONENT_CPU] = want[CT_COMPONENT_GPU] = 1;
+        else if (strcmp(tok, "cpu") == 0)
+            want[CT_COMPONENT_CPU] = 1;
+        else if (strcmp(tok, "gpu") == 0)
+            want[CT_COMPONENT_GPU] = 1;
+        else
+            goto bad;
+        any = 1;
+    }
+    if (any) return 0;
+bad:
+    snprintf(msg, len, "unknown components \"%s\": use \"all\", \"cpu\", \"gpu\" or \"cpu,gpu\"", spec);
+    return CT_EINVAL;
+}
+
+#define CT__FAIL(...)                      \
+    do {                                   \
+        snprintf(msg, len, __VA_ARGS__);   \
+        return CT_EINVAL;                  \
+    } while (0)
+
+static int check_values(const ct_config *c, char *msg, size_t len) {
+    int want[CT_COMPONENT_COUNT];
+    if (c->epochs < 1) CT__FAIL("epochs must be at least 1 (got %d)", c->epochs);
+    if (c->epochs_before_pred < -1)
+        CT__FAIL("epochs_before_pred must be -1 (all), 0 (no prediction) or positive (got %d)",
+                 c->epochs_before_pred);
+    if (c->monitor_epochs == 0 || c->monitor_epochs < -1)
+        CT__FAIL("monitor_epochs must be -1 (all) or positive (got %d)", c->monitor_epochs);
+    int before = c->epochs_before_pred == -1 ? c->epochs : c->epochs_before_pred;
+    int monitor = c->monitor_epochs == -1 ? c->epochs : c->monitor_epochs;
+    if (monitor < before)
+        CT__FAIL("monitor_epochs (%d) must be greater than or equal to epochs_before_pred (%d)", monitor, before);
+    if (!(c->update_interval > 0) || !isfinite(c->update_interval))
+        CT__FAIL("update_interval must be a positive number of seconds (got %g)", c->update_interval);
+    if (c->verbose < 0 || c->verbose > 2) CT__FAIL("verbose must be 0, 1 or 2 (got %d)", c->verbose);
+    if (c->decimal_precision < 0 || c->decimal_precision > 30)
+        CT__FAIL("decimal_precision must be between 0 and 30 (got %d)", c->decimal_precision);
+    if (!(c->pue >= 1.0) || !isfinite(c->pue)) CT__FAIL("pue must be a number >= 1 (got %g)", c->pue);
+    if (ct__parse_components(c->components, want, msg, len) != 0) return CT_EINVAL;
+    if (c->sim_cpu && !(c->sim_cpu_tdp > 0))
+        CT__FAIL("sim_cpu \"%s\" needs sim_cpu_tdp, the simulated CPU's TDP in W (> 0)", c->sim_cpu);
+    if (c->sim_gpu && !(c->sim_gpu_watts > 0))
+        CT__FAIL("sim_gpu \"%s\" needs sim_gpu_watts, the simulated GPU's power in W (> 0)", c->sim_gpu);
+    if (c->sim_cpu && !(c->sim_cpu_util >= 0 && c->sim_cpu_util <= 1))
+        CT__FAIL("sim_cpu_util must be between 0 and 1 (got %g)", c->sim_cpu_util);
+    if (c->sim_gpu && !(c->sim_gpu_util >= 0 && c->sim_gpu_util <= 1))
+        CT__FAIL("sim_gpu_util must be between 0 and 1 (got %g)", c->sim_gpu_util);
+    if (!isnan(c->carbon_intensity) && c->carbon_intensity >= 0 && !isfinite(c->carbon_intensity))
+        CT__FAIL("carbon_intensity must be a finite gCO2eq/kWh value");
+    if (c->country) {
+        size_t n = strlen(c->country);
+        if (n != 2 || !((c->country[0] | 32) >= 'a' && (c->country[0] | 32) <= 'z') ||
+            !((c->country[1] | 32) >= 'a' && (c->country[1] | 32) <= 'z'))
+            CT__FAIL("country must be an ISO 3166-1 alpha-2 code such as \"DK\" (got \"%s\")", c->country);
+    }
+    if (c->max_energy_kwh < 0 || c->max_co2_g < 0) CT__FAIL("budgets must be >= 0 (0 = no budget)");
+    if (!(c->intensity_refresh_s > 0)) CT__FAIL("intensity_refresh_s must be > 0 seconds");
+    return 0;
+}
+
+void ct__config_free(ct_config *c) {
+    free((char *)c->components);
+    free((char *)c->log_dir);
+    free((char *)c->log_file_prefix);
+    free((char *)c->sim_cpu);
+    free((char *)c->sim_gpu);
+    free((char *)c->country);
+    free((char *)c->zone);
+    free((char *)c->postcode);
+    free((char *)c->cloud_provider);
+    free((char *)c->cloud_region);
+    free((char *)c->electricitymaps_key);
+    free((char *)c->electricitymaps_key_file);
+    free((char *)c->rapl_zones);
+    memset(c, 0, sizeof *c);
+}
+
+int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t len) {
+    memset(out, 0, sizeof *out);
+    int rc = check_values(in, msg, len);
+    if (rc) return rc;
+    *out = *in;
+    if (out->epochs_before_pred == -1) out->epochs_before_pred = out->epochs;
+    if (out->monitor_epochs == -1) out->monitor_epochs = out->epochs;
+    if (out->monitor_epochs > out->epochs) out->monitor_epochs = out->epochs;
+    if (out->epochs_before_pred > out->monitor_epochs) out->epochs_before_pred = out->monitor_epochs;
+    const char *country = in->country ? in->country : ct__getenv("CT_COUNTRY");
+    char cc[3] = {0};
+    if (country && strlen(country) == 2) {
+        cc[0] = (char)(country[0] & ~32);
+        cc[1] = (char)(country[1] & ~32);
+    } else if (country) {
+        snprintf(msg, len, "CT_COUNTRY must be an ISO 3166-1 alpha-2 code such as \"DK\" (got \"%s\")", country);
+        return CT_EINVAL;
+    }
+    const char *strs[] = {in->components ? in->components : "all",
+                          in->log_dir,
+                          in->log_file_prefix ? in->log_file_prefix : "",
+                          in->sim_cpu,
+                          in->sim_gpu,
+                          cc[0] ? cc : NULL,
+                          in->zone,
+                          in->postcode,
+                          in->cloud_provider,
+                          in->cloud_region,
+                          in->electricitymaps_key,
+                          in->electricitymaps_key_file,
+                          in->rapl_zones ? in->rapl_zones : "auto"};
+    const char **dst[] = {&out->components,     &out->log_dir,    &out->log_file_prefix, &out->sim_cpu,
+                          &out->sim_gpu,        &out->country,    &out->zone,            &out->postcode,
+                          &out->cloud_provider, &out->cloud_region, &out->electricitymaps_key,
+                          &out->electricitymaps_key_file, &out->rapl_zones};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        *dst[i] = NULL;
+    }
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        if (strs[i] && !(*dst[i] = ct__strdup(strs[i]))) {
+            ct__config_free(out);
+            snprintf(msg, len, "out of memory copying options");
+            return CT_ENOMEM;
+        }
+    }
+    if (ct__getenv("CT_OFFLINE") && strcmp(ct__getenv("CT_OFFLINE"), "0") != 0) out->offline = 1;
+    return 0;
+}

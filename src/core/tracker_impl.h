@@ -1,0 +1,87 @@
+/* tracker_impl.h - the tracker's state, shared by core/tracker.c and output/records.c. */
+#ifndef CT_TRACKER_IMPL_H
+#define CT_TRACKER_IMPL_H
+
+#include "ct_internal.h"
+#include "output/output.h"
+
+#include <pthread.h>
+
+#define CT__MAX_SOURCES 8
+#define CT__MAX_PENDING 8
+
+typedef struct ct_source_inst {
+    const ct_source_ops *ops;
+    void *state;
+    int ndev, dev0;        /* devices [dev0, dev0+ndev) of the tracker */
+    double max_interval;   /* s, 0 = none */
+    double last_read_mono; /* s */
+    int failed;            /* the whole source failed; its devices are lost */
+} ct_source_inst;
+
+typedef struct ct_epoch_rec {
+    ct_epoch_info info;                   /* co2eq_g WITH PUE */
+    int has_component[CT_COMPONENT_COUNT];
+} ct_epoch_rec;
+
+struct ct_tracker {
+    ct_config cfg;                /* resolved copy; strings owned */
+    int want[CT_COMPONENT_COUNT]; /* requested */
+    int have[CT_COMPONENT_COUNT]; /* available */
+    int estimated[CT_COMPONENT_COUNT];
+    char reason[CT_COMPONENT_COUNT][320]; /* why a requested component is unavailable */
+    int measuring;                /* 0 on ranks that leave the node to local rank 0 */
+    ct_rank_info ranks;
+    char host[256];
+
+    ct_source_inst src[CT__MAX_SOURCES];
+    int nsrc;
+    int ndev;
+    ct_device_desc *devs;
+    double *cum_j;       /* latest cumulative reading per device, J */
+    double *prev_j;      /* reading before the latest (for CO2 per interval) */
+    double *epoch0_j;    /* reading at the start of the current epoch */
+    double *sample0_j;   /* reading at the last power sample */
+    double sample0_mono;
+
+    double t0_mono, t0_unix;
+    ct_intensity *intensity;
+    ct_intensity_value intensity_start;
+    ct_logfiles logs;
+    ct_source_ctx ctx;
+
+    pthread_mutex_t mu; /* guards everything below and all source reads */
+    pthread_cond_t cv;
+    pthread_t thread;
+    int thread_started, thread_stop;
+
+    /* epochs */
+    int in_epoch;
+    int epoch_no;           /* number of the current/last epoch */
+    double epoch_start_mono, epoch_start_unix;
+    double epoch_co2_g;     /* CO2eq of the current epoch so far, WITHOUT PUE */
+    ct_series series;       /* power of the current epoch */
+    double power_w[CT_COMPONENT_COUNT];
+    ct_epoch_rec *epochs;
+    int nepochs, cap_epochs;
+
+    int has_prediction;
+    ct_result predicted;
+    int finished;           /* monitoring ended (monitor_epochs reached or stop) */
+    int budget_warned[2];   /* energy, co2 */
+
+    char msg[CT__MSG_LEN];
+    char pending[CT__MAX_PENDING][512]; /* warnings before the JSONL header */
+    int npending, header_written;
+};
+
+/* records.c: JSON Lines records. Lock order is t->mu, then the logs' mutex:
+ * ct__record_epoch is called with t->mu held (it reads the power series). */
+void ct__record_header(ct_tracker *t);
+void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_energy_j);
+void ct__record_prediction(ct_tracker *t);
+void ct__record_warning(ct_tracker *t, const char *message);
+void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop);
+const char *ct__intensity_kind_name(ct_intensity_kind k);
+
+#endif

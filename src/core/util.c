@@ -1,0 +1,104 @@
+/* Small utilities shared by the library's parts. */
+#include "ct_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double ct__monotonic_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double ct__unix_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+char *ct__strdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void ct__strlcpy(char *dst, const char *src, size_t len) {
+    if (!dst || len == 0) return;
+    if (!src) src = "";
+    size_t n = strlen(src);
+    if (n >= len) n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
+    *out = NULL;
+    if (outlen) *outlen = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return CT_ENOMEM;
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            if (cap >= max) break;
+            size_t ncap = cap * 2 > max ? max : cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return CT_ENOMEM;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int e = -errno;
+            free(buf);
+            close(fd);
+            return e;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    if (outlen) *outlen = n;
+    return 0;
+}
+
+int ct__parse_u64(const char *s, uint64_t *out) {
+    if (!s) return CT_EPARSE;
+    while (*s == ' ' || *s == '\t') s++;
+    if (*s < '0' || *s > '9') return CT_EPARSE;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE) return CT_EPARSE;
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') end++;
+    if (*end != '\0') return CT_EPARSE;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+const char *ct__getenv(const char *name) {
+    const char *v = getenv(name);
+    return (v && *v) ? v : NULL;
+}
+
+int ct__path_join(char *buf, size_t len, const char *a, const char *b) {
+    int n = snprintf(buf, len, "%s/%s", a, b);
+    return (n < 0 || (size_t)n >= len) ? CT_EINVAL : 0;
+}

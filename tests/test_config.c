@@ -1,0 +1,160 @@
+/* Options: the original's defaults, and every invalid option refused with a message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ct_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_defaults(void **state) {
+    (void)state;
+    ct_config c;
+    ct_config_init(&c);
+    assert_int_equal(c.epochs_before_pred, 1);
+    assert_int_equal(c.monitor_epochs, -1);
+    assert_true(c.update_interval == 1.0);
+    assert_int_equal(c.interpretable, 1);
+    assert_int_equal(c.stop_and_confirm, 0);
+    assert_int_equal(c.ignore_errors, 0);
+    assert_string_equal(c.components, "all");
+    assert_int_equal(c.devices_by_pid, 0);
+    assert_null(c.log_dir);
+    assert_string_equal(c.log_file_prefix, "");
+    assert_int_equal(c.verbose, 1);
+    assert_int_equal(c.decimal_precision, 12);
+    assert_true(c.sim_cpu_util == 0.5 && c.sim_gpu_util == 0.5);
+    assert_true(c.pue == 1.58);
+    assert_true(c.carbon_intensity < 0);
+    assert_true(isnan(c.latitude));
+}
+
+/* Each case: a change to valid options that must be refused, and a word the message must contain. */
+static void test_invalid(void **state) {
+    (void)state;
+    static const struct {
+        const char *what;
+        const char *needle;
+    } cases[] = {
+        {"epochs=0", "epochs must be at least 1"},
+        {"monitor_epochs=0", "monitor_epochs must be -1"},
+        {"monitor_below_pred", "must be greater than or equal to epochs_before_pred"},
+        {"components=tpu", "unknown components \"tpu\""},
+        {"components=", "unknown components"},
+        {"sim_cpu_no_tdp", "needs sim_cpu_tdp"},
+        {"sim_gpu_no_watts", "needs sim_gpu_watts"},
+        {"sim_cpu_util=2", "sim_cpu_util must be between 0 and 1"},
+        {"update_interval=0", "update_interval must be a positive"},
+        {"update_interval=nan", "update_interval must be a positive"},
+        {"pue=0.5", "pue must be a number >= 1"},
+        {"verbose=3", "verbose must be 0, 1 or 2"},
+        {"precision=-1", "decimal_precision"},
+        {"country=DNK", "alpha-2"},
+        {"epochs_before_pred=-2", "epochs_before_pred must be"},
+        {"budget<0", "budgets must be >= 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ct_config c;
+        ct_config_init(&c);
+        c.epochs = 10;
+        c.sim_cpu = "cpu";
+        c.sim_cpu_tdp = 100;
+        c.components = "cpu";
+        c.verbose = 0;
+        const char *w = cases[i].what;
+        if (!strcmp(w, "epochs=0")) c.epochs = 0;
+        else if (!strcmp(w, "monitor_epochs=0")) c.monitor_epochs = 0;
+        else if (!strcmp(w, "monitor_below_pred")) c.monitor_epochs = 2, c.epochs_before_pred = 3;
+        else if (!strcmp(w, "components=tpu")) c.components = "tpu";
+        else if (!strcmp(w, "components=")) c.components = ",";
+        else if (!strcmp(w, "sim_cpu_no_tdp")) c.sim_cpu_tdp = 0;
+        else if (!strcmp(w, "sim_gpu_no_watts")) c.sim_gpu = "g";
+        else if (!strcmp(w, "sim_cpu_util=2")) c.sim_cpu_util = 2;
+        else if (!strcmp(w, "update_interval=0")) c.update_interval = 0;
+        else if (!strcmp(w, "update_interval=nan")) c.update_interval = NAN;
+        else if (!strcmp(w, "pue=0.5")) c.pue = 0.5;
+        else if (!strcmp(w, "verbose=3")) c.verbose = 3;
+        else if (!strcmp(w, "precision=-1")) c.decimal_precision = -1;
+        else if (!strcmp(w, "country=DNK")) c.country = "DNK";
+        else if (!strcmp(w, "epochs_before_pred=-2")) c.epochs_before_pred = -2;
+        else if (!strcmp(w, "budget<0")) c.max_co2_g = -1;
+        ct_tracker *t = (ct_tracker *)0x1;
+        int rc = ct_tracker_new(&c, &t);
+        if (rc != CT_EINVAL || t != NULL || !strstr(ct_last_error_message(), cases[i].needle)) {
+            fprintf(stderr, "case %s: rc=%d message=\"%s\"\n", w, rc, ct_last_error_message());
+            fail();
+        }
+    }
+    assert_int_equal(ct_tracker_new(NULL, NULL), CT_EINVAL);
+}
+
+static void test_resolve(void **state) {
+    (void)state;
+    ct_config c, r;
+    char msg[256];
+    ct_config_init(&c);
+    c.epochs = 7;
+    c.epochs_before_pred = -1;
+    c.country = "dk";
+    assert_int_equal(ct__config_resolve(&c, &r, msg, sizeof msg), 0);
+    assert_int_equal(r.epochs_before_pred, 7);
+    assert_int_equal(r.monitor_epochs, 7);
+    assert_string_equal(r.country, "DK");
+    assert_true(r.components != c.components); /* copied, not borrowed */
+    ct__config_free(&r);
+
+    setenv("CT_COUNTRY", "se", 1);
+    c.country = NULL;
+    assert_int_equal(ct__config_resolve(&c, &r, msg, sizeof msg), 0);
+    assert_string_equal(r.country, "SE");
+    ct__config_free(&r);
+    setenv("CT_COUNTRY", "Sweden", 1);
+    assert_int_equal(ct__config_resolve(&c, &r, msg, sizeof msg), CT_EINVAL);
+    assert_non_null(strstr(msg, "CT_COUNTRY"));
+    unsetenv("CT_COUNTRY");
+
+    int want[2];
+    assert_int_equal(ct__parse_components("GPU, cpu", want, msg, sizeof msg), 0);
+    assert_true(want[0] && want[1]);
+    assert_int_equal(ct__parse_components("gpu", want, msg, sizeof msg), 0);
+    assert_true(!want[0] && want[1]);
+}
+
+static void test_static_tables(void **state) {
+    (void)state;
+    double g = 0;
+    int year = 0;
+    char name[64];
+    /* Values straight from data/carbon-intensity-by-country.csv. */
+    assert_int_equal(ct__country_intensity("AL", &g, &year, name, sizeof name), 0);
+    assert_true(fabs(g - 24.285715) < 1e-9);
+    assert_int_equal(year, 2022);
+    assert_string_equal(name, "Albania");
+    assert_int_equal(ct__country_intensity("ae", &g, &year, NULL, 0), 0);
+    assert_true(fabs(g - 561.1348) < 1e-9);
+    assert_int_equal(ct__country_intensity("XX", &g, &year, NULL, 0), CT_ENODATA);
+    assert_int_equal(ct__country_intensity("", &g, &year, NULL, 0), CT_ENODATA);
+    assert_int_equal(ct__country_intensity(NULL, &g, &year, NULL, 0), CT_ENODATA);
+    char cc[3];
+    assert_int_equal(ct__cloud_region_intensity("gcp", "asia-northeast1", &g, cc, sizeof cc), 0);
+    assert_true(g == 459);
+    assert_string_equal(cc, "JP");
+    assert_int_equal(ct__cloud_region_intensity("gcp", "mars-north1", &g, cc, sizeof cc), CT_ENODATA);
+    const char *src = NULL;
+    assert_true(ct__car_g_per_km(&src) == 107.5); /* newest row of data/co2-equivalents.csv */
+    assert_non_null(strstr(src, "2020"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_static_tables),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

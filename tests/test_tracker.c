@@ -1,0 +1,310 @@
+/* The tracker end to end with simulated devices, whose energy is known
+ * exactly: power x the tracker's own epoch duration. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ct_internal.h"
+#include "test_support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void busy_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+static void base_config(ct_config *c, int epochs) {
+    ct_config_init(c);
+    c->epochs = epochs;
+    c->verbose = 0;
+    c->sim_cpu = "Simulated CPU";
+    c->sim_cpu_tdp = 100; /* x 0.5 = 50 W */
+    c->sim_gpu = "Simulated GPU";
+    c->sim_gpu_watts = 300;
+    c->sim_gpu_util = 0.8; /* 240 W */
+    c->carbon_intensity = 200;
+    c->update_interval = 0.02;
+}
+
+#define NEAR(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
+
+static void test_energy_exact_and_prediction(void **state) {
+    (void)state;
+    ct_config c;
+    base_config(&c, 10);
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_int_equal(ct_device_count(t), 2);
+    ct_result r;
+    assert_int_equal(ct_get_predicted(t, &r), CT_ENODATA);
+    assert_int_equal(ct_get_actual(t, &r), CT_ENODATA);
+    for (int e = 0; e < 3; e++) {
+        assert_int_equal(ct_epoch_start(t), 0);
+        busy_ms(120 + 40 * e);
+        assert_int_equal(ct_epoch_end(t), 0);
+        busy_ms(30); /* time between epochs is not counted */
+    }
+    assert_int_equal(ct_epoch_count(t), 3);
+    double sum_j = 0, sum_d = 0, sum_co2 = 0;
+    for (int e = 0; e < 3; e++) {
+        ct_epoch_info in;
+        assert_int_equal(ct_get_epoch(t, e, &in), 0);
+        assert_int_equal(in.epoch, e + 1);
+        assert_true(in.duration_s >= 0.1);
+        NEAR(in.energy_j[CT_COMPONENT_CPU], 50.0 * in.duration_s, 1e-9);
+        NEAR(in.energy_j[CT_COMPONENT_GPU], 240.0 * in.duration_s, 1e-9);
+        NEAR(in.end_unix_s - in.start_unix_s, in.duration_s, 1e-6);
+        /* CO2eq = kWh (with PUE) x 200 g/kWh */
+        NEAR(in.co2eq_g, 290.0 * in.duration_s / 3.6e6 * 1.58 * 200, 1e-9);
+        sum_j += 290.0 * in.duration_s;
+        sum_d += in.duration_s;
+        sum_co2 += in.co2eq_g;
+    }
+    assert_int_equal(ct_get_epoch(t, 3, &(ct_epoch_info){0}), CT_ENODATA);
+    assert_int_equal(ct_get_predicted(t, &r), 0);
+    ct_epoch_info first;
+    ct_get_epoch(t, 0, &first);
+    assert_int_equal(r.epochs, 10);
+    NEAR(r.duration_s, first.duration_s * 10, 1e-9);
+    NEAR(r.energy_j[CT_COMPONENT_CPU], first.energy_j[CT_COMPONENT_CPU] * 10, 1e-6);
+    NEAR(r.energy_kwh, 290.0 * first.duration_s * 10 / 3.6e6 * 1.58, 1e-12);
+    NEAR(r.co2eq_g, r.energy_kwh * 200, 1e-9);
+    assert_int_equal(r.intensity_kind, CT_INTENSITY_FIXED);
+    assert_int_equal(ct_get_actual(t, &r), 0);
+    assert_int_equal(r.epochs, 3);
+    NEAR(r.duration_s, sum_d, 1e-9);
+    NEAR(r.energy_kwh, sum_j / 3.6e6 * 1.58, 1e-12);
+    NEAR(r.co2eq_g, sum_co2, 1e-9);
+    NEAR(r.intensity_g_per_kwh, 200, 1e-9);
+    assert_true(r.has_component[0] && r.has_component[1]);
+    assert_true(r.estimated[0] && r.estimated[1]); /* simulated numbers are not measurements */
+    ct_device_desc d;
+    assert_int_equal(ct_get_device(t, 0, &d), 0);
+    assert_string_equal(d.method, "simulated");
+    assert_int_equal(ct_get_device(t, 5, &d), CT_ENODATA);
+    assert_int_equal(ct_stop(t), 0);
+    assert_int_equal(ct_stop(t), 0); /* idempotent */
+    assert_int_equal(ct_epoch_start(t), CT_ESTOPPED);
+    ct_tracker_free(t);
+}
+
+static void test_monitor_epochs_and_state_errors(void **state) {
+    (void)state;
+    ct_config c;
+    base_config(&c, 5);
+    c.monitor_epochs = 2;
+    c.epochs_before_pred = 2;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_int_equal(ct_epoch_end(t), CT_ESTATE);
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_start(t), CT_ESTATE);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_result r;
+    assert_int_equal(ct_get_predicted(t, &r), CT_ENODATA); /* needs 2 epochs */
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_end(t), 0);
+    assert_int_equal(ct_get_predicted(t, &r), 0);
+    assert_int_equal(r.epochs, 5);
+    /* monitoring ended after 2 epochs: further epochs are not recorded */
+    assert_int_equal(ct_epoch_start(t), CT_ESTOPPED);
+    assert_int_equal(ct_epoch_end(t), CT_ESTOPPED);
+    assert_int_equal(ct_epoch_count(t), 2);
+    ct_tracker_free(t);
+
+    base_config(&c, 3);
+    c.ignore_errors = 1;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_int_equal(ct_epoch_end(t), 0); /* ignored, message kept */
+    assert_non_null(strstr(ct_tracker_message(t), "without epoch_start"));
+    ct_tracker_free(t);
+}
+
+static void test_stop_in_epoch_and_logs(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ct_config c;
+    base_config(&c, 4);
+    c.log_dir = dir;
+    c.log_file_prefix = "run";
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_non_null(ct_log_path(t));
+    assert_int_equal(ct_epoch_start(t), 0);
+    busy_ms(100);
+    assert_int_equal(ct_epoch_end(t), 0);
+    assert_int_equal(ct_epoch_start(t), 0);
+    busy_ms(100);
+    assert_int_equal(ct_stop(t), 0); /* closes the epoch in progress */
+    assert_int_equal(ct_epoch_count(t), 2);
+    char *std = strdup(ct_log_path(t));
+    char *jsonl = strdup(ct_jsonl_path(t));
+    ct_tracker_free(t);
+    /* names: run_{pid}.{random}_{YYYY-MM-DDTHHMMSSZ}_carbontracker.log */
+    const char *base = strrchr(std, '/') + 1;
+    char want_prefix[64];
+    snprintf(want_prefix, sizeof want_prefix, "run_%d.", (int)getpid());
+    assert_memory_equal(base, want_prefix, strlen(want_prefix));
+    assert_non_null(strstr(base, "Z_carbontracker.log"));
+    char *out = ts_find_suffix(dir, "_carbontracker_output.log");
+    assert_non_null(out);
+    assert_null(ts_find_suffix(dir, "_carbontracker_err.log")); /* created only on error */
+    assert_int_equal(ts_count_lines_with(std, "Training was interrupted before all 4 epochs were monitored."), 1);
+    assert_int_equal(ts_count_lines_with(std, "Epoch "), 2);
+    assert_int_equal(ts_count_lines_with(std, "Average power usage (W) for cpu: ["), 2);
+    assert_int_equal(ts_count_lines_with(std, "Average power usage (W) for gpu: ["), 2);
+    assert_int_equal(ts_count_lines_with(std, "The following components were found: GPU with device(s) Simulated GPU. CPU with device(s) Simulated CPU."), 1);
+    assert_int_equal(ts_count_lines_with(out, "Actual consumption for 2 epoch(s):"), 1);
+    assert_int_equal(ts_count_lines_with(out, "Predicted consumption for 4 epoch(s):"), 1);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"header\""), 1);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"epoch\""), 2);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"prediction\""), 1);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"final\""), 1);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"early_stop\":true"), 1);
+    free(std);
+    free(jsonl);
+    free(out);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_unwritable_log_dir(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ts_write(dir, "file", "x");
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/file/logs", dir); /* a path below a regular file can never be created */
+    ct_config c;
+    base_config(&c, 2);
+    c.log_dir = bad;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0); /* the training is not affected */
+    assert_non_null(strstr(ct_tracker_message(t), "cannot create log_dir"));
+    assert_null(ct_log_path(t));
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_result r;
+    assert_int_equal(ct_get_actual(t, &r), 0);
+    ct_tracker_free(t);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_missing_gpu(void **state) {
+    (void)state;
+    setenv("CT_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    setenv("CT_DRM_ROOT", "/nonexistent/drm", 1);
+    ct_config c;
+    ct_config_init(&c);
+    c.epochs = 1;
+    c.verbose = 0;
+    c.components = "gpu";
+    ct_tracker *t = (ct_tracker *)0x1;
+    assert_int_equal(ct_tracker_new(&c, &t), CT_ENOSOURCE);
+    assert_null(t);
+    assert_non_null(strstr(ct_last_error_message(), "component \"gpu\" was requested but no gpu energy source"));
+    /* "all" goes on with the CPU */
+    c.components = "all";
+    c.sim_cpu = "cpu";
+    c.sim_cpu_tdp = 10;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    ct_device_desc d;
+    assert_int_equal(ct_device_count(t), 1);
+    ct_get_device(t, 0, &d);
+    assert_int_equal(d.component, CT_COMPONENT_CPU);
+    ct_tracker_free(t);
+    unsetenv("CT_NVML_LIBRARY");
+    unsetenv("CT_DRM_ROOT");
+}
+
+static void test_budget(void **state) {
+    (void)state;
+    ct_config c;
+    base_config(&c, 100);
+    c.max_energy_kwh = 1e-3; /* 290 W x ~0.1 s x 100 epochs x 1.58 = ~0.0013 kWh predicted */
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_int_equal(ct_epoch_start(t), 0);
+    busy_ms(100);
+    assert_int_equal(ct_epoch_end(t), CT_EBUDGET);
+    assert_non_null(strstr(ct_tracker_message(t), "predicted energy"));
+    assert_non_null(strstr(ct_tracker_message(t), "exceeds the energy budget of 0.001 kWh by"));
+    assert_int_equal(ct_epoch_count(t), 1); /* the epoch is recorded anyway */
+    ct_tracker_free(t);
+}
+
+static void test_status_and_series(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ct_config c;
+    base_config(&c, 2);
+    c.log_dir = dir;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_int_equal(ct_epoch_start(t), 0);
+    busy_ms(300);
+    ct_status st;
+    assert_int_equal(ct_get_status(t, &st), 0);
+    assert_int_equal(st.epoch, 1);
+    assert_int_equal(st.in_epoch, 1);
+    NEAR(st.power_w[CT_COMPONENT_CPU], 50.0, 1e-6); /* from the background samples */
+    NEAR(st.power_w[CT_COMPONENT_GPU], 240.0, 1e-6);
+    assert_true(st.energy_j[CT_COMPONENT_CPU] > 50 * 0.2);
+    assert_int_equal(ct_epoch_end(t), 0);
+    assert_int_equal(ct_get_status(t, &st), 0);
+    assert_int_equal(st.has_prediction, 1);
+    char *jsonl = strdup(ct_jsonl_path(t));
+    ct_tracker_free(t);
+    char *text = ts_read(jsonl);
+    assert_non_null(text);
+    const char *ps = strstr(text, "\"power_series\":{\"t\":[");
+    assert_non_null(ps); /* ~15 samples at 20 ms in 300 ms */
+    assert_non_null(strstr(ps, "\"cpu\":[50.000"));
+    free(text);
+    free(jsonl);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_intensity_default_and_country(void **state) {
+    (void)state;
+    unsetenv("CT_COUNTRY");
+    ct_config c;
+    base_config(&c, 1);
+    c.carbon_intensity = -1;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    ct_epoch_start(t);
+    ct_epoch_end(t);
+    ct_result r;
+    assert_int_equal(ct_get_actual(t, &r), 0);
+    assert_int_equal(r.intensity_kind, CT_INTENSITY_DEFAULT);
+    NEAR(r.intensity_g_per_kwh, 481.0, 1e-9);
+    ct_tracker_free(t);
+    c.country = "al";
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    ct_epoch_start(t);
+    ct_epoch_end(t);
+    assert_int_equal(ct_get_actual(t, &r), 0);
+    assert_int_equal(r.intensity_kind, CT_INTENSITY_STATIC);
+    NEAR(r.intensity_g_per_kwh, 24.285715, 1e-6);
+    assert_non_null(strstr(r.intensity_source, "Albania (AL), yearly average 2022, Our World in Data"));
+    ct_tracker_free(t);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_energy_exact_and_prediction),
+        cmocka_unit_test(test_monitor_epochs_and_state_errors),
+        cmocka_unit_test(test_stop_in_epoch_and_logs),
+        cmocka_unit_test(test_unwritable_log_dir),
+        cmocka_unit_test(test_missing_gpu),
+        cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_status_and_series),
+        cmocka_unit_test(test_intensity_default_and_country),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
