@@ -1,0 +1,109 @@
+"""Exceptions and warnings of the carbontracker package.
+
+Every error the C library reports becomes a :class:`CarbonTrackerError` (or a
+subclass chosen by its code), unless the tracker was created with
+``ignore_errors=True``: then a :class:`CarbonTrackerWarning` is issued,
+monitoring stops and training goes on (the original's behaviour, without its
+``sys.exit(70)``).
+"""
+
+from ._capi import LibraryError  # noqa: F401  (re-exported)
+
+
+class CarbonTrackerError(Exception):
+    """An error reported by the C library.
+
+    Attributes: ``code`` (the negative CT_E* value), ``name`` (e.g. "EINVAL"),
+    ``message`` (the library's detail, e.g. which file or option).
+    """
+
+    def __init__(self, message, code=None, name=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.name = name
+
+
+class InvalidArgumentError(CarbonTrackerError, ValueError):
+    """CT_EINVAL: an invalid option (also a ValueError, as in the original)."""
+
+
+class NoComponentsAvailableError(CarbonTrackerError):
+    """CT_ENOSOURCE: no energy source for a requested component (the original's name)."""
+
+
+class StateError(CarbonTrackerError):
+    """CT_ESTATE: calls out of order, e.g. epoch_end() without epoch_start()."""
+
+
+class MeasurementError(CarbonTrackerError):
+    """CT_EIO / CT_ETHREAD / CT_ENOMEM: the measurement itself failed."""
+
+
+class NetworkError(CarbonTrackerError):
+    """CT_ENETWORK: a carbon intensity service failed."""
+
+
+class NotSupportedError(CarbonTrackerError):
+    """CT_ENOTSUP: a feature not compiled into the library."""
+
+
+class BudgetExceededError(CarbonTrackerError):
+    """CT_EBUDGET with ``on_budget="raise"``: the predicted (or actual so far)
+    energy or CO2eq exceeds ``max_energy_kwh`` / ``max_co2_g``. The epoch was
+    recorded; catch it to go on, or let it end the training (the tracker's
+    context manager or ``stop()`` then reports the actual consumption)."""
+
+
+class FetcherNameError(InvalidArgumentError):
+    """An unknown API name in ``api_keys`` (the original's name)."""
+
+
+class TrainingDeclined(SystemExit):
+    """The user answered "n" to "Continue training (y/n)?" (``stop_and_confirm``).
+
+    The original calls ``sys.exit(0)``; this is a ``SystemExit`` with code 0 too,
+    so an uncaught one ends a script quietly (and a Jupyter cell without killing
+    the kernel), but it can be caught by its own class. Monitoring is stopped
+    (the actual consumption so far is reported) before it is raised.
+    """
+
+    def __init__(self, message="Training stopped by the user after the prediction."):
+        super().__init__(0)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class MismatchedLogFilesError(Exception):
+    """Log files that cannot be paired (the original's name)."""
+
+
+class MismatchedEpochsError(Exception):
+    """A standard log with a different number of epoch durations and power lines."""
+
+
+class CarbonTrackerWarning(UserWarning):
+    """Ignored errors (``ignore_errors=True``) and other notices from the package."""
+
+
+class BudgetExceededWarning(CarbonTrackerWarning):
+    """CT_EBUDGET with ``on_budget="warn"`` (the default)."""
+
+
+_BY_NAME = {
+    "EINVAL": InvalidArgumentError,
+    "ENOSOURCE": NoComponentsAvailableError,
+    "ESTATE": StateError,
+    "EIO": MeasurementError,
+    "ETHREAD": MeasurementError,
+    "ENOMEM": MeasurementError,
+    "ENETWORK": NetworkError,
+    "ENOTSUP": NotSupportedError,
+    "EBUDGET": BudgetExceededError,
+}
+
+
+def error_class(name):
+    return _BY_NAME.get(name, CarbonTrackerError)

@@ -1,0 +1,696 @@
+"""CarbonTracker: the original's class, over the C library.
+
+    from carbontracker.tracker import CarbonTracker
+
+    tracker = CarbonTracker(epochs=max_epochs)
+    for epoch in range(max_epochs):
+        tracker.epoch_start()
+        train_one_epoch()
+        tracker.epoch_end()
+    tracker.stop()
+
+The constructor takes the original's keyword arguments with the original's
+defaults, plus this implementation's options (keyword only). Measurement,
+prediction, printing and log files are done by the C library; this module
+only converts arguments, results and errors.
+"""
+
+import builtins
+import ctypes
+import math
+import operator
+import os
+import sys
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from . import _capi
+from ._capi import COMPONENT_NAMES, INTENSITY_KINDS
+from .exceptions import (
+    BudgetExceededError,
+    BudgetExceededWarning,
+    CarbonTrackerError,
+    CarbonTrackerWarning,
+    FetcherNameError,
+    InvalidArgumentError,
+    TrainingDeclined,
+    error_class,
+)
+
+__all__ = [
+    "CarbonTracker",
+    "ComponentEnergy",
+    "Result",
+    "EpochResult",
+    "Device",
+    "Status",
+]
+
+_CODE_NAMES = {v: k for k, v in _capi.ERRORS.items()}
+_EBUDGET = _capi.CT_EBUDGET
+_ESTOPPED = _capi.CT_ESTOPPED
+_EDECLINED = _capi.CT_EDECLINED
+_ENODATA = _capi.CT_ENODATA
+
+# API keys set with set_api_keys(): like the original (a class-level key of its
+# fetcher), they apply to every tracker created afterwards.
+_API_KEYS: Dict[str, str] = {}
+_API_NAMES = ("electricitymaps",)
+
+
+def _s(b):
+    return b.decode("utf-8", "replace") if b else ""
+
+
+@dataclass(frozen=True)
+class ComponentEnergy:
+    """Energy of one component (cpu or gpu) in J, without PUE."""
+
+    energy_j: float
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    """The actual (measured) or predicted consumption.
+
+    ``energy_kwh`` and ``co2eq_g`` include the PUE; ``components`` maps "cpu"
+    and/or "gpu" to their energy in J without PUE.
+    """
+
+    kind: str  # "actual" or "predicted"
+    epochs: int
+    duration_s: float
+    energy_kwh: float
+    co2eq_g: float
+    intensity_g_per_kwh: float
+    intensity_kind: str  # "default", "static", "fixed", "live", "forecast"
+    intensity_source: str
+    components: Dict[str, ComponentEnergy] = field(default_factory=dict)
+
+    @property
+    def estimated(self) -> bool:
+        """True when any component's energy is an estimate (TDP) rather than measured."""
+        return any(c.estimated for c in self.components.values())
+
+    def as_dict(self):
+        """The original parser's keys (without "equivalents") plus this package's."""
+        return {
+            "epochs": self.epochs,
+            "duration (s)": self.duration_s,
+            "energy (kWh)": self.energy_kwh,
+            "co2eq (g)": self.co2eq_g,
+            "intensity (gCO2eq/kWh)": self.intensity_g_per_kwh,
+            "intensity_kind": self.intensity_kind,
+            "intensity_source": self.intensity_source,
+            "components (J)": {k: v.energy_j for k, v in self.components.items()},
+        }
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """One finished epoch: Unix times in s, energy per component in J without PUE."""
+
+    epoch: int
+    start_unix_s: float
+    end_unix_s: float
+    duration_s: float
+    energy_j: Dict[str, float]
+    co2eq_g: float
+
+    @property
+    def total_energy_j(self) -> float:
+        return sum(self.energy_j.values())
+
+
+@dataclass(frozen=True)
+class Device:
+    component: str
+    name: str
+    uuid: str
+    method: str  # "counter", "power-polling", "estimate", "simulated"
+    source: str  # "rapl", "nvml", "amdgpu", "tdp", "sim"
+    estimated: bool
+    lost: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    elapsed_s: float
+    epoch: int
+    epochs: int
+    in_epoch: bool
+    power_w: Dict[str, float]
+    energy_j: Dict[str, float]
+    energy_kwh: float
+    co2eq_g: float
+    has_prediction: bool
+    predicted_energy_kwh: float
+    predicted_co2eq_g: float
+    predicted_remaining_s: float
+
+
+def _result(kind, r):
+    comps = {}
+    for i, name in enumerate(COMPONENT_NAMES):
+        if r.has_component[i]:
+            comps[name] = ComponentEnergy(r.energy_j[i], bool(r.estimated[i]))
+    ik = r.intensity_kind
+    return Result(
+        kind=kind,
+        epochs=r.epochs,
+        duration_s=r.duration_s,
+        energy_kwh=r.energy_kwh,
+        co2eq_g=r.co2eq_g,
+        intensity_g_per_kwh=r.intensity_g_per_kwh,
+        intensity_kind=INTENSITY_KINDS[ik] if 0 <= ik < len(INTENSITY_KINDS) else str(ik),
+        intensity_source=_s(r.intensity_source),
+        components=comps,
+    )
+
+
+def _flush_c_stdout():
+    """Flushes C stdio so the library's printed prediction precedes a Python prompt."""
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except Exception:  # pragma: no cover - not fatal
+        pass
+
+
+class CarbonTracker:
+    """Tracks and predicts the energy and carbon footprint of a training run.
+
+    Arguments as the original carbontracker 2.x (same names, order and
+    defaults; None means the library's default):
+
+    epochs, epochs_before_pred=1, monitor_epochs=-1, update_interval=1,
+    interpretable=True, stop_and_confirm=False, ignore_errors=False,
+    components="all", devices_by_pid=False, log_dir=None, log_file_prefix="",
+    verbose=1, decimal_precision=12, api_keys=None, sim_cpu=None,
+    sim_cpu_tdp=None, sim_cpu_util=None, sim_gpu=None, sim_gpu_watts=None,
+    sim_gpu_util=None.
+
+    Keyword-only additions: pue (default 1.58), country (ISO 3166-1 alpha-2),
+    carbon_intensity (fixed gCO2eq/kWh), max_energy_kwh and max_co2_g
+    (budgets), on_budget ("warn" or "raise"), offline, zone, postcode,
+    latitude, longitude, cloud_provider, cloud_region,
+    electricitymaps_key_file, intensity_refresh_s, rapl_zones ("auto" or
+    "psys"), all_ranks.
+
+    Errors raise :class:`carbontracker.exceptions.CarbonTrackerError`
+    subclasses, unless ``ignore_errors`` is true: then a warning is issued,
+    monitoring stops and the training goes on. Invalid arguments always raise
+    (``InvalidArgumentError``, a ``ValueError``).
+    """
+
+    def __init__(
+        self,
+        epochs,
+        epochs_before_pred=1,
+        monitor_epochs=-1,
+        update_interval=1,
+        interpretable=True,
+        stop_and_confirm=False,
+        ignore_errors=False,
+        components="all",
+        devices_by_pid=False,
+        log_dir=None,
+        log_file_prefix="",
+        verbose=1,
+        decimal_precision=12,
+        api_keys=None,
+        sim_cpu=None,
+        sim_cpu_tdp=None,
+        sim_cpu_util=None,
+        sim_gpu=None,
+        sim_gpu_watts=None,
+        sim_gpu_util=None,
+        *,
+        pue=None,
+        country=None,
+        carbon_intensity=None,
+        max_energy_kwh=None,
+        max_co2_g=None,
+        on_budget="warn",
+        offline=None,
+        zone=None,
+        postcode=None,
+        latitude=None,
+        longitude=None,
+        cloud_provider=None,
+        cloud_region=None,
+        electricitymaps_key_file=None,
+        intensity_refresh_s=None,
+        rapl_zones=None,
+        all_ranks=None,
+    ):
+        # State first, so that a failing constructor leaves a harmless object.
+        self._h = None
+        self._finalizer = None
+        self._active = False
+        self._stopped = True
+        self._snapshot = None
+        self.deleted = True
+        self.epoch_counter = 0
+        self.budget_exceeded = False
+        self.budget_message = ""
+
+        self.ignore_errors = bool(ignore_errors)
+        if on_budget not in ("warn", "raise"):
+            raise InvalidArgumentError(f'on_budget must be "warn" or "raise" (got {on_budget!r})', -1, "EINVAL")
+        self.on_budget = on_budget
+        try:
+            self.epochs = operator.index(epochs)
+            epochs_before_pred = operator.index(epochs_before_pred)
+            monitor_epochs = operator.index(monitor_epochs)
+        except TypeError as e:
+            raise InvalidArgumentError(f"epochs, epochs_before_pred and monitor_epochs must be integers ({e})",
+                                       -1, "EINVAL") from None
+        # Resolved as the original does (-1 = all epochs).
+        self.epochs_before_pred = self.epochs if epochs_before_pred < 0 else epochs_before_pred
+        self.monitor_epochs = self.epochs if monitor_epochs < 0 else monitor_epochs
+        self.stop_and_confirm = bool(stop_and_confirm)
+        self.verbose = verbose
+        self.decimal_precision = decimal_precision
+        self.interpretable = interpretable
+
+        keys = dict(_API_KEYS)
+        if api_keys is not None:
+            keys.update(self._check_api_keys(api_keys))
+
+        try:
+            lib = _capi.lib()
+        except _capi.LibraryError as e:
+            if self.ignore_errors:
+                self._ignored("loading the C library", str(e))
+                return
+            raise
+
+        cfg = _capi.ct_config()
+        lib.ct_config_init(ctypes.byref(cfg))
+        keep = []  # encoded strings must live until ct_tracker_new returns
+
+        def text(v, path=False):
+            b = os.fsencode(v) if path else str(v).encode("utf-8")
+            keep.append(b)
+            return b
+
+        cfg.epochs = self.epochs
+        cfg.epochs_before_pred = epochs_before_pred
+        cfg.monitor_epochs = monitor_epochs
+        cfg.update_interval = self._num("update_interval", update_interval)
+        cfg.interpretable = 1 if interpretable else 0
+        # The prompt is asked here in Python (input() works in a terminal and
+        # in Jupyter, where the library's own stdin prompt cannot be answered).
+        cfg.stop_and_confirm = 0
+        cfg.ignore_errors = 1 if ignore_errors else 0
+        if components is not None:
+            cfg.components = text(components)
+        cfg.devices_by_pid = 1 if devices_by_pid else 0
+        if log_dir is not None:
+            os.makedirs(log_dir, exist_ok=True)  # the original creates it too
+            cfg.log_dir = text(log_dir, path=True)
+        if log_file_prefix is not None:
+            cfg.log_file_prefix = text(log_file_prefix)
+        cfg.verbose = operator.index(verbose)
+        cfg.decimal_precision = operator.index(decimal_precision)
+        for name, value, is_text in (
+            ("sim_cpu", sim_cpu, True),
+            ("sim_cpu_tdp", sim_cpu_tdp, False),
+            ("sim_cpu_util", sim_cpu_util, False),
+            ("sim_gpu", sim_gpu, True),
+            ("sim_gpu_watts", sim_gpu_watts, False),
+            ("sim_gpu_util", sim_gpu_util, False),
+            ("pue", pue, False),
+            ("country", country, True),
+            ("carbon_intensity", carbon_intensity, False),
+            ("max_energy_kwh", max_energy_kwh, False),
+            ("max_co2_g", max_co2_g, False),
+            ("zone", zone, True),
+            ("postcode", postcode, True),
+            ("latitude", latitude, False),
+            ("longitude", longitude, False),
+            ("cloud_provider", cloud_provider, True),
+            ("cloud_region", cloud_region, True),
+            ("intensity_refresh_s", intensity_refresh_s, False),
+            ("rapl_zones", rapl_zones, True),
+        ):
+            if value is None:
+                continue
+            setattr(cfg, name, text(value) if is_text else self._num(name, value))
+        if electricitymaps_key_file is not None:
+            cfg.electricitymaps_key_file = text(electricitymaps_key_file, path=True)
+        if offline is not None:
+            cfg.offline = 1 if offline else 0
+        if all_ranks is not None:
+            cfg.all_ranks = 1 if all_ranks else 0
+        if keys.get("electricitymaps"):
+            cfg.electricitymaps_key = text(keys["electricitymaps"])
+        self.pue = cfg.pue
+
+        handle = ctypes.c_void_p()
+        rc = lib.ct_tracker_new(ctypes.byref(cfg), ctypes.byref(handle))
+        del keep
+        if rc != 0 or not handle.value:
+            msg = _s(lib.ct_last_error_message()) or _s(lib.ct_strerror(rc))
+            name = _CODE_NAMES.get(rc, str(rc))
+            if self.ignore_errors and name != "EINVAL":
+                self._ignored("creating the tracker", msg)
+                return
+            raise error_class(name)(msg, rc, name)
+
+        self._lib = lib
+        self._h = handle
+        # Frees the C tracker (which stops it and reports what was measured)
+        # when this object is collected or at interpreter exit.
+        self._finalizer = weakref.finalize(self, lib.ct_tracker_free, handle)
+        self._c_start = lib.ct_epoch_start
+        self._c_end = lib.ct_epoch_end
+        self._confirm_at = self.epochs_before_pred if (self.stop_and_confirm and self.epochs_before_pred > 0) else -1
+        self._active = True
+        self._stopped = False
+        self.deleted = False
+
+    # ------------------------------------------------------------------
+    # The original's methods
+
+    def epoch_start(self):
+        """Starts measuring an epoch. Call at the beginning of each epoch."""
+        if self._active:
+            rc = self._c_start(self._h)
+            if rc:
+                self._on_error(rc, "epoch_start")
+
+    def epoch_end(self):
+        """Ends the epoch: records it, prints the prediction after
+        ``epochs_before_pred`` epochs and the actual consumption when
+        ``monitor_epochs`` is reached."""
+        if not self._active:
+            return
+        rc = self._c_end(self._h)
+        if rc == 0 or rc == _EBUDGET:
+            self.epoch_counter += 1
+            n = self.epoch_counter
+            if n >= self.monitor_epochs:
+                # The library reported the actual consumption and stopped.
+                self._active = False
+            if rc:
+                self._on_budget()
+            if n == self._confirm_at:
+                self._confirm()
+            return
+        self._on_error(rc, "epoch_end")
+
+    def stop(self):
+        """Ends monitoring and reports the actual consumption of the epochs so
+        far (an epoch in progress is closed first). Idempotent. Call it when
+        training stops before all monitored epochs."""
+        if self._h is None or self._stopped:
+            return
+        self._stopped = True
+        self._active = False
+        self.deleted = True
+        rc = self._lib.ct_stop(self._h)
+        if rc and rc != _ESTOPPED:
+            self._on_error(rc, "stop")
+
+    def set_api_keys(self, api_dict):
+        """Sets API keys ({"electricitymaps": "KEY"}) for carbon intensity services.
+
+        As in the original, the keys are kept for every tracker created
+        afterwards. The library takes keys when a tracker is created: pass
+        ``api_keys=`` to the constructor for this tracker to use them.
+        """
+        keys = self._check_api_keys(api_dict)
+        _API_KEYS.update(keys)
+        if self._h is not None and keys:
+            warnings.warn(
+                "CarbonTracker: API keys set after the tracker was created apply to trackers created "
+                "afterwards; pass api_keys= to CarbonTracker() to use them for this one",
+                CarbonTrackerWarning,
+                stacklevel=2,
+            )
+
+    # ------------------------------------------------------------------
+    # Context manager and lifetime
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.stop()
+        else:
+            try:
+                self.stop()
+            except CarbonTrackerError:
+                pass  # do not hide the training's own exception
+        return False
+
+    def close(self):
+        """Stops monitoring and frees the C tracker. The results stay readable."""
+        if self._h is None:
+            return
+        try:
+            self.stop()
+        finally:
+            self._snapshot = (self.actual, self.predicted, self.epoch_results, self.devices)
+            self._finalizer()
+            self._h = None
+
+    # ------------------------------------------------------------------
+    # Results
+
+    @property
+    def actual(self) -> Optional[Result]:
+        """Actual consumption so far (or at the end); None before the first epoch ends."""
+        return self._get_result("actual")
+
+    @property
+    def predicted(self) -> Optional[Result]:
+        """Predicted consumption of all epochs; None before the prediction."""
+        return self._get_result("predicted")
+
+    def _get_result(self, kind):
+        if self._h is None:
+            if self._snapshot:
+                return self._snapshot[0 if kind == "actual" else 1]
+            return None
+        r = _capi.ct_result()
+        fn = self._lib.ct_get_actual if kind == "actual" else self._lib.ct_get_predicted
+        rc = fn(self._h, ctypes.byref(r))
+        if rc == _ENODATA:
+            return None
+        if rc:
+            self._raise(rc)
+        return _result(kind, r)
+
+    @property
+    def epoch_results(self) -> List[EpochResult]:
+        """Every finished epoch, in order (energy in J per measured component)."""
+        if self._h is None:
+            return list(self._snapshot[2]) if self._snapshot else []
+        lib, h = self._lib, self._h
+        comps = self._measured_components()
+        out = []
+        info = _capi.ct_epoch_info()
+        for i in range(lib.ct_epoch_count(h)):
+            rc = lib.ct_get_epoch(h, i, ctypes.byref(info))
+            if rc:
+                self._raise(rc)
+            out.append(
+                EpochResult(
+                    epoch=info.epoch,
+                    start_unix_s=info.start_unix_s,
+                    end_unix_s=info.end_unix_s,
+                    duration_s=info.duration_s,
+                    energy_j={COMPONENT_NAMES[c]: info.energy_j[c] for c in comps},
+                    co2eq_g=info.co2eq_g,
+                )
+            )
+        return out
+
+    @property
+    def devices(self) -> List[Device]:
+        """The devices being measured (name, method, source, estimated, lost)."""
+        if self._h is None:
+            return list(self._snapshot[3]) if self._snapshot else []
+        lib, h = self._lib, self._h
+        out = []
+        d = _capi.ct_device_desc()
+        for i in range(lib.ct_device_count(h)):
+            rc = lib.ct_get_device(h, i, ctypes.byref(d))
+            if rc:
+                self._raise(rc)
+            c = d.component
+            out.append(
+                Device(
+                    component=COMPONENT_NAMES[c] if 0 <= c < len(COMPONENT_NAMES) else str(c),
+                    name=_s(d.name),
+                    uuid=_s(d.uuid),
+                    method=_s(d.method),
+                    source=_s(d.source),
+                    estimated=bool(d.estimated),
+                    lost=bool(d.lost),
+                )
+            )
+        return out
+
+    def status(self) -> Optional[Status]:
+        """A live view (power now, energy so far, prediction); None once freed."""
+        if self._h is None:
+            return None
+        st = _capi.ct_status()
+        rc = self._lib.ct_get_status(self._h, ctypes.byref(st))
+        if rc:
+            self._raise(rc)
+        return Status(
+            elapsed_s=st.elapsed_s,
+            epoch=st.epoch,
+            epochs=st.epochs,
+            in_epoch=bool(st.in_epoch),
+            power_w={n: st.power_w[i] for i, n in enumerate(COMPONENT_NAMES)},
+            energy_j={n: st.energy_j[i] for i, n in enumerate(COMPONENT_NAMES)},
+            energy_kwh=st.energy_kwh,
+            co2eq_g=st.co2eq_g,
+            has_prediction=bool(st.has_prediction),
+            predicted_energy_kwh=st.predicted_energy_kwh,
+            predicted_co2eq_g=st.predicted_co2eq_g,
+            predicted_remaining_s=st.predicted_remaining_s,
+        )
+
+    @property
+    def log_path(self) -> Optional[str]:
+        """The standard log file of this run, or None without log_dir."""
+        if self._h is None:
+            return None
+        p = self._lib.ct_log_path(self._h)
+        return os.fsdecode(p) if p else None
+
+    @property
+    def jsonl_path(self) -> Optional[str]:
+        """The JSON Lines log of this run, or None without log_dir."""
+        if self._h is None:
+            return None
+        p = self._lib.ct_jsonl_path(self._h)
+        return os.fsdecode(p) if p else None
+
+    @property
+    def message(self) -> str:
+        """The library's detail of the last failure or warning on this tracker."""
+        if self._h is None:
+            return ""
+        return _s(self._lib.ct_tracker_message(self._h))
+
+    # ------------------------------------------------------------------
+    # Internals
+
+    def _measured_components(self):
+        comps = set()
+        lib, h = self._lib, self._h
+        d = _capi.ct_device_desc()
+        for i in range(lib.ct_device_count(h)):
+            if lib.ct_get_device(h, i, ctypes.byref(d)) == 0 and 0 <= d.component < len(COMPONENT_NAMES):
+                comps.add(d.component)
+        return sorted(comps)
+
+    @staticmethod
+    def _num(name, value):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"{name} must be a number (got {value!r})", -1, "EINVAL") from None
+        if math.isinf(v):
+            raise InvalidArgumentError(f"{name} must be finite (got {value!r})", -1, "EINVAL")
+        return v
+
+    def _check_api_keys(self, api_dict):
+        if not isinstance(api_dict, dict):
+            raise InvalidArgumentError(f'api_keys must be a dict such as {{"electricitymaps": "KEY"}} '
+                                       f"(got {type(api_dict).__name__})", -1, "EINVAL")
+        out = {}
+        for name, key in api_dict.items():
+            lname = str(name).lower()
+            if lname not in _API_NAMES:
+                err = FetcherNameError(f"Invalid API name '{name}' given (known: {', '.join(_API_NAMES)}).",
+                                       -1, "EINVAL")
+                if self.ignore_errors:
+                    warnings.warn(f"CarbonTracker: ignored error: {err}", CarbonTrackerWarning, stacklevel=3)
+                    continue
+                raise err
+            out[lname] = str(key)
+        return out
+
+    def _message(self, rc):
+        m = _s(self._lib.ct_tracker_message(self._h)) if self._h is not None else ""
+        return m or _s(self._lib.ct_strerror(rc))
+
+    def _raise(self, rc):
+        name = _CODE_NAMES.get(rc, str(rc))
+        raise error_class(name)(self._message(rc), rc, name)
+
+    def _ignored(self, where, msg):
+        warnings.warn(
+            f"CarbonTracker: ignored error while {where}: {msg}. Continued training without monitoring.",
+            CarbonTrackerWarning,
+            stacklevel=4,
+        )
+        self._active = False
+        self.deleted = True
+        if self._h is not None and not self._stopped:
+            self._stopped = True
+            self._lib.ct_stop(self._h)
+
+    def _on_error(self, rc, where):
+        if rc == _ESTOPPED:
+            # Monitoring already ended (monitor_epochs reached, or the library
+            # stopped after an ignored error): like the original, do nothing.
+            self._active = False
+            return
+        if rc == _EDECLINED:
+            self._active = False
+            raise TrainingDeclined()
+        if self.ignore_errors:
+            self._ignored(f"calling {where}", f"{self._message(rc)} ({_CODE_NAMES.get(rc, rc)})")
+            return
+        self._raise(rc)
+
+    def _on_budget(self):
+        msg = self._message(_EBUDGET)
+        self.budget_exceeded = True
+        self.budget_message = msg
+        if self.on_budget == "raise":
+            raise BudgetExceededError(msg, _EBUDGET, "EBUDGET")
+        warnings.warn(BudgetExceededWarning(f"CarbonTracker: {msg}"), stacklevel=3)
+
+    def _confirm(self):
+        """stop_and_confirm: asks on stdin through input() (terminal or Jupyter)."""
+        _flush_c_stdout()
+        try:
+            sys.stdout.flush()
+        except Exception:  # pragma: no cover
+            pass
+        prompt = "CarbonTracker: Continue training (y/n)? "
+        while True:
+            try:
+                answer = builtins.input(prompt)
+            except EOFError:
+                self.stop()
+                raise TrainingDeclined(
+                    "Training stopped: no answer to \"Continue training (y/n)?\" (end of input)"
+                ) from None
+            a = answer.strip().lower()
+            if a in ("y", "yes"):
+                print("CarbonTracker: Continuing...", flush=True)
+                return
+            if a in ("n", "no"):
+                print("CarbonTracker: Quitting...", flush=True)
+                self.stop()
+                raise TrainingDeclined()
+            prompt = "CarbonTracker: Input not recognized. Try again (y/n): "
+
+    def __repr__(self):
+        state = "active" if self._active else ("freed" if self._h is None else "stopped")
+        return f"<CarbonTracker epochs={self.epochs} done={self.epoch_counter} {state}>"

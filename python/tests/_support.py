@@ -1,0 +1,98 @@
+"""Shared helpers of the Python tests.
+
+Importing this module puts python/ first on sys.path, so the tests exercise
+the source tree (set CT_TEST_INSTALLED=1 to test an installed package
+instead).
+
+The C library: env CT_LIBRARY (path of libcarbontracker.so); without it,
+the library inside an installed package, else the newest
+<repo>/build*/src/libcarbontracker.so ("build" first). Tests that need the
+library fail (not skip) when none is found: build the C library first.
+"""
+
+import glob
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYDIR = os.path.dirname(HERE)
+REPO = os.path.dirname(PYDIR)
+
+if os.environ.get("CT_TEST_INSTALLED") != "1" and PYDIR not in sys.path:
+    sys.path.insert(0, PYDIR)
+
+# Never touch the network or the real hardware from tests.
+os.environ["CT_OFFLINE"] = "1"
+
+
+def find_library():
+    env = os.environ.get("CT_LIBRARY")
+    if env:
+        return env
+    if os.environ.get("CT_TEST_INSTALLED") == "1":
+        return None  # the installed package's own copy
+    cands = glob.glob(os.path.join(REPO, "build", "src", "libcarbontracker.so"))
+    others = glob.glob(os.path.join(REPO, "build*", "src", "libcarbontracker.so"))
+    others.sort(key=os.path.getmtime, reverse=True)
+    for c in cands + others:
+        if os.path.exists(c):
+            return c
+    raise RuntimeError(
+        "no libcarbontracker.so to test: build the C library (cmake -S . -B build && cmake --build build) "
+        "or set CT_LIBRARY to its path"
+    )
+
+
+def use_library():
+    """Points CT_LIBRARY at the library under test; returns its path (or None = installed)."""
+    path = find_library()
+    if path:
+        os.environ["CT_LIBRARY"] = path
+    return path
+
+
+class FakeRapl:
+    """A fake powercap tree with one package zone whose energy_uj the test scripts.
+
+    Values keep a fixed number of digits and are written in place (pwrite, no
+    truncation), so a background read never sees an empty or torn file.
+    """
+
+    START_UJ = 1_000_000_000_000  # 13 digits; a test adds far less than 9e12
+    RANGE_UJ = 9_999_999_999_999
+
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="ct-rapl-")
+        self.zone = os.path.join(self.root, "intel-rapl:0")
+        os.mkdir(self.zone)
+        self._write(os.path.join(self.zone, "name"), "package-0\n")
+        self._write(os.path.join(self.zone, "max_energy_range_uj"), f"{self.RANGE_UJ}\n")
+        self._write(os.path.join(self.zone, "enabled"), "1\n")
+        self.uj = self.START_UJ
+        self.counter_path = os.path.join(self.zone, "energy_uj")
+        self._write(self.counter_path, f"{self.uj}\n")
+        self._fd = os.open(self.counter_path, os.O_WRONLY)
+        self._old = os.environ.get("CT_POWERCAP_ROOT")
+        os.environ["CT_POWERCAP_ROOT"] = self.root
+
+    @staticmethod
+    def _write(path, text):
+        with open(path, "w") as f:
+            f.write(text)
+
+    def add_uj(self, uj):
+        """Advances the counter by uj microjoules."""
+        self.uj += int(uj)
+        data = f"{self.uj}\n".encode()
+        assert len(data) == 14
+        os.pwrite(self._fd, data, 0)
+
+    def close(self):
+        os.close(self._fd)
+        if self._old is None:
+            os.environ.pop("CT_POWERCAP_ROOT", None)
+        else:
+            os.environ["CT_POWERCAP_ROOT"] = self._old
+        shutil.rmtree(self.root, ignore_errors=True)
