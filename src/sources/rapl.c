@@ -1,0 +1,648 @@
+/*
+ * rapl.c - CPU package and DRAM energy from Linux RAPL counters through
+ * powercap sysfs (Intel, and AMD Zen on kernel >= 5.11).
+ *
+ * Root: env CT_POWERCAP_ROOT (default /sys/class/powercap), so that tests and
+ * containers (host sysfs mounted elsewhere) can point at another tree.
+ *
+ * What is counted (see hardware-facts.md):
+ *  - zones are found by their `name` file, never by index;
+ *  - default ("auto"): every `package-N` / `package-N-die-D` plus every `dram`;
+ *    `core` and `uncore` are inside the package and never added; `psys`
+ *    (platform) contains the package and is never added to it;
+ *  - rapl_zones = "psys": the psys zone(s) alone, instead of packages + dram;
+ *  - `intel-rapl-mmio:*` zones duplicate package-0 and are skipped (by their
+ *    directory, because their name is also "package-0").
+ *
+ * Each kept zone is one device. energy_uj stays open for the life of the
+ * source and is re-read with pread (a read costs a few microseconds).
+ * Cumulative energy is kept in integer microjoules, so an epoch's energy is
+ * exactly the counter delta, with wrap-around corrected by ct__counter_delta().
+ */
+#include "ct_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RAPL_DEFAULT_ROOT "/sys/class/powercap"
+#define RAPL_MAX_ZONES 256
+#define RAPL_PATH_LEN 1024
+/* The exact command that makes energy_uj readable (CVE-2020-8694 made it 0400). */
+#define RAPL_FIX_COMMAND                                                                       \
+    "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj "                              \
+    "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj"
+/* Wrap guard: a zone is read at least every range / (2 x this power), so
+ * that even at this power the counter cannot pass its range between two
+ * reads (a factor 2 of margin). 500 W is above any single package or DRAM
+ * zone's sustained power today. */
+#define RAPL_GUARD_POWER_W 500.0
+#define RAPL_MAX_INTERVAL_S 60.0
+#define RAPL_MIN_INTERVAL_S 0.05 /* never make the thread spin on a tiny range */
+/* Malformed readings in a row before a zone is given up (one is skipped). */
+#define RAPL_MAX_BAD_READS 3
+
+typedef enum { ZONE_OTHER = 0, ZONE_PACKAGE, ZONE_DRAM, ZONE_PSYS } zone_kind;
+
+typedef struct rapl_zone {
+    char id[64];          /* directory name, e.g. "intel-rapl:0:0" */
+    char path[RAPL_PATH_LEN]; /* directory path */
+    char name[64];        /* contents of `name`, e.g. "package-0" */
+    zone_kind kind;
+    int pkg, die;         /* package and die numbers, -1 when unknown */
+    int fd;               /* energy_uj, -1 when closed */
+    uint64_t max_range;   /* max_energy_range_uj, 0 = unknown */
+    uint64_t last_uj;     /* last raw reading */
+    uint64_t total_uj;    /* accumulated since open */
+    int lost;
+    int bad_reads;        /* consecutive malformed readings */
+    char dev_name[64];    /* "cpu:0", "dram:1", "psys:0", ... */
+} rapl_zone;
+
+typedef struct rapl_state {
+    int n;
+    rapl_zone *zones; /* n kept zones, in device order */
+    double max_interval_s;
+    void (*notice)(void *user, int level, const char *msg);
+    void *notice_user;
+    int warned_no_range;
+} rapl_state;
+
+/* snprintf for messages: truncation of a long path in a message is fine. */
+__attribute__((format(printf, 3, 4))) static int fmt(char *buf, size_t len, const char *f, ...) {
+    va_list ap;
+    va_start(ap, f);
+    int w = vsnprintf(buf, len, f, ap);
+    va_end(ap);
+    return w;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small file helpers                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Reads up to len-1 bytes of a small file at offset 0; trims trailing
+ * whitespace. Returns bytes kept, or -errno. */
+static int pread_text(int fd, char *buf, size_t len) {
+    ssize_t r;
+    do {
+        r = pread(fd, buf, len - 1, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -errno;
+    buf[r] = '\0';
+    while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == ' ' || buf[r - 1] == '\t' || buf[r - 1] == '\r'))
+        buf[--r] = '\0';
+    return (int)r;
+}
+
+static int read_text(const char *path, char *buf, size_t len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = pread_text(fd, buf, len);
+    close(fd);
+    return r;
+}
+
+/* Parses a counter value; 0 or CT_EPARSE (empty, garbage, overflow). */
+static int parse_uj(const char *text, uint64_t *out) {
+    if (text[0] == '\0') return CT_EPARSE;
+    return ct__parse_u64(text, out) == 0 ? 0 : CT_EPARSE;
+}
+
+/* Reads a counter through its open fd. 0, CT_EPARSE (bad contents) or -errno. */
+static int read_counter(int fd, uint64_t *out, char *raw, size_t rawlen) {
+    int r = pread_text(fd, raw, rawlen);
+    if (r < 0) return r;
+    return parse_uj(raw, out);
+}
+
+/* Appends "; text" to a reason buffer (bounded). */
+static void add_reason(char *buf, size_t len, const char *text) {
+    size_t used = strlen(buf);
+    if (used + 3 >= len) return;
+    fmt(buf + used, len - used, "%s%s", used ? "; " : "", text);
+}
+
+/* ------------------------------------------------------------------ */
+/* Zone discovery                                                       */
+/* ------------------------------------------------------------------ */
+
+static int is_rapl_dir_name(const char *d) {
+    /* "intel-rapl:N[:M]" only: the control type dir "intel-rapl" has no
+     * counter, and "intel-rapl-mmio:N" duplicates package-0. */
+    return strncmp(d, "intel-rapl:", 11) == 0;
+}
+
+/* "package-N" or "package-N-die-D". Returns 1 if it is a package name. */
+static int parse_package_name(const char *name, int *pkg, int *die) {
+    *pkg = -1;
+    *die = -1;
+    if (strncmp(name, "package", 7) != 0) return 0;
+    const char *p = name + 7;
+    if (*p == '\0') return 1;
+    if (*p != '-') return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(p + 1, &end, 10);
+    if (end == p + 1 || errno || v < 0 || v > 65535) return 1; /* a package, number unknown */
+    *pkg = (int)v;
+    if (strncmp(end, "-die-", 5) == 0) {
+        char *end2;
+        long d = strtol(end + 5, &end2, 10);
+        if (end2 != end + 5 && d >= 0 && d <= 65535 && *end2 == '\0') *die = (int)d;
+    }
+    return 1;
+}
+
+typedef struct candidate {
+    char id[64];
+    char path[RAPL_PATH_LEN];
+} candidate;
+
+typedef struct cand_list {
+    candidate *c;
+    int n, cap;
+} cand_list;
+
+static int cand_add(cand_list *l, const char *dir, const char *id) {
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->c[i].id, id) == 0) return 0; /* same zone, flat and nested */
+    if (l->n >= RAPL_MAX_ZONES) return 0;
+    if (strlen(id) >= sizeof l->c[0].id) return 0;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        candidate *nc = realloc(l->c, (size_t)cap * sizeof *nc);
+        if (!nc) return CT_ENOMEM;
+        l->c = nc;
+        l->cap = cap;
+    }
+    candidate *c = &l->c[l->n];
+    ct__strlcpy(c->id, id, sizeof c->id);
+    int w = fmt(c->path, sizeof c->path, "%s/%s", dir, id);
+    if (w < 0 || (size_t)w >= sizeof c->path) return 0;
+    l->n++;
+    return 0;
+}
+
+static int cand_cmp(const void *a, const void *b) {
+    return strverscmp(((const candidate *)a)->id, ((const candidate *)b)->id);
+}
+
+/* Collects intel-rapl:* zone directories: the flat list of /sys/class/powercap
+ * and the nested subzones inside each zone directory (either layout works). */
+static int scan_root(const char *root, cand_list *l, char *why, size_t whylen) {
+    DIR *d = opendir(root);
+    if (!d) {
+        fmt(why, whylen, "RAPL: no powercap directory %s (%s)", root, strerror(errno));
+        return CT_ENOSOURCE;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!is_rapl_dir_name(e->d_name)) continue;
+        rc = cand_add(l, root, e->d_name);
+        if (rc) break;
+        char sub[RAPL_PATH_LEN];
+        int w = fmt(sub, sizeof sub, "%s/%s", root, e->d_name);
+        if (w < 0 || (size_t)w >= sizeof sub) continue;
+        DIR *sd = opendir(sub);
+        if (!sd) continue;
+        struct dirent *se;
+        while ((se = readdir(sd)) != NULL) {
+            if (!is_rapl_dir_name(se->d_name)) continue;
+            rc = cand_add(l, sub, se->d_name);
+            if (rc) break;
+        }
+        closedir(sd);
+    }
+    closedir(d);
+    if (rc) {
+        fmt(why, whylen, "RAPL: out of memory");
+        return rc;
+    }
+    qsort(l->c, (size_t)l->n, sizeof l->c[0], cand_cmp);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Multi-die mirrors                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Rule for zones that mirror one counter (multi-die AMD Zen 1/2: the kernel
+ * may create one zone per die, all reading the same socket MSR, so summing
+ * them double counts):
+ *   zones of the same kind with the same package number (parsed from the
+ *   name, which the kernel derives from physical_package_id) are compared;
+ *   a zone whose energy_uj equals that of an already kept zone of the same
+ *   package is a mirror and is dropped.
+ * Zones of distinct counters (Intel multi-die packages, e.g. Cascade Lake-AP
+ * `package-0-die-0` / `package-0-die-1`) read different values, since the
+ * counters tick every ~1 ms in microjoules. The group is read back to back
+ * up to three times: one reading can straddle a counter update (a few us
+ * between two reads, ~0.5 % odds), three in a row practically cannot, so a
+ * pair equal in any round is a mirror. We do not count packages from
+ * /sys/devices/system/cpu/cpuN/topology/physical_package_id because that
+ * says how many sockets exist, not which zones share a counter: on Intel
+ * multi-die parts two zones per socket are both real.
+ */
+static int same_group(const rapl_zone *a, const rapl_zone *b) {
+    return a->kind == b->kind && a->pkg >= 0 && a->pkg == b->pkg;
+}
+
+static void drop_mirrors(rapl_zone *z, int *n, const ct_source_ctx *ctx) {
+    int *mirror_of = calloc((size_t)*n, sizeof *mirror_of);
+    uint64_t *val = calloc((size_t)*n, sizeof *val);
+    if (!mirror_of || !val) {
+        free(mirror_of);
+        free(val);
+        return; /* out of memory: keep all (no crash) */
+    }
+    for (int i = 0; i < *n; i++) mirror_of[i] = -1;
+    for (int round = 0; round < 3; round++) {
+        char raw[64];
+        for (int i = 0; i < *n; i++)
+            if (read_counter(z[i].fd, &val[i], raw, sizeof raw) != 0) val[i] = UINT64_MAX - (uint64_t)i;
+        for (int j = 0; j < *n; j++) {
+            if (mirror_of[j] >= 0) continue;
+            for (int i = 0; i < j; i++) {
+                if (mirror_of[i] >= 0 || !same_group(&z[i], &z[j])) continue;
+                if (val[i] == val[j]) {
+                    mirror_of[j] = i;
+                    break;
+                }
+            }
+        }
+    }
+    int k = 0;
+    for (int i = 0; i < *n; i++) {
+        if (mirror_of[i] >= 0) {
+            if (ctx && ctx->notice) {
+                char msg[CT__MSG_LEN];
+                fmt(msg, sizeof msg,
+                         "RAPL zone %s (%s) mirrors zone %s (%s): same counter, counted once",
+                         z[i].id, z[i].name, z[mirror_of[i]].id, z[mirror_of[i]].name);
+                ctx->notice(ctx->user, 0, msg);
+            }
+            close(z[i].fd);
+            continue;
+        }
+        if (k != i) z[k] = z[i];
+        k++;
+    }
+    *n = k;
+    free(mirror_of);
+    free(val);
+}
+
+/* ------------------------------------------------------------------ */
+/* Device order and names                                               */
+/* ------------------------------------------------------------------ */
+
+static int zone_order(const void *pa, const void *pb) {
+    const rapl_zone *a = pa, *b = pb;
+    if (a->kind != b->kind) return a->kind == ZONE_PACKAGE ? -1 : b->kind == ZONE_PACKAGE ? 1 : (int)a->kind - (int)b->kind;
+    if (a->pkg != b->pkg) return a->pkg < b->pkg ? -1 : 1;
+    if (a->die != b->die) return a->die < b->die ? -1 : 1;
+    return strverscmp(a->id, b->id);
+}
+
+static void name_devices(rapl_zone *z, int n) {
+    /* Unknown package numbers get numbers after the known ones. */
+    int next = 0;
+    for (int i = 0; i < n; i++)
+        if (z[i].pkg >= next) next = z[i].pkg + 1;
+    for (int i = 0; i < n; i++)
+        if (z[i].kind != ZONE_PSYS && z[i].pkg < 0) z[i].pkg = next++;
+    qsort(z, (size_t)n, sizeof *z, zone_order);
+    int psys = 0;
+    for (int i = 0; i < n; i++) {
+        const char *prefix = z[i].kind == ZONE_PACKAGE ? "cpu" : z[i].kind == ZONE_DRAM ? "dram" : "psys";
+        if (z[i].kind == ZONE_PSYS) {
+            fmt(z[i].dev_name, sizeof z[i].dev_name, "psys:%d", psys++);
+            continue;
+        }
+        /* Several kept zones in one package (real per-die counters): name the die. */
+        int same = 0, index = 0;
+        for (int j = 0; j < n; j++) {
+            if (z[j].kind == z[i].kind && z[j].pkg == z[i].pkg) {
+                if (j < i) index++;
+                same++;
+            }
+        }
+        if (same == 1)
+            fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d", prefix, z[i].pkg);
+        else
+            fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d-die-%d", prefix, z[i].pkg,
+                     z[i].die >= 0 ? z[i].die : index);
+    }
+}
+
+static double compute_max_interval(const rapl_zone *z, int n) {
+    double iv = RAPL_MAX_INTERVAL_S;
+    for (int i = 0; i < n; i++) {
+        if (z[i].max_range == 0) continue;
+        double s = ((double)z[i].max_range * 1e-6) / (2.0 * RAPL_GUARD_POWER_W);
+        if (s < iv) iv = s;
+    }
+    return iv < RAPL_MIN_INTERVAL_S ? RAPL_MIN_INTERVAL_S : iv;
+}
+
+/* ------------------------------------------------------------------ */
+/* ops                                                                  */
+/* ------------------------------------------------------------------ */
+
+static void close_zones(rapl_zone *z, int n) {
+    for (int i = 0; i < n; i++)
+        if (z[i].fd >= 0) close(z[i].fd);
+}
+
+static int rapl_open(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+    *state = NULL;
+    if (why && whylen) why[0] = '\0';
+    const ct_config *cfg = ctx ? ctx->cfg : NULL;
+    const char *mode = cfg && cfg->rapl_zones ? cfg->rapl_zones : "auto";
+    int want_psys;
+    if (strcasecmp(mode, "auto") == 0 || mode[0] == '\0')
+        want_psys = 0;
+    else if (strcasecmp(mode, "psys") == 0)
+        want_psys = 1;
+    else {
+        fmt(why, whylen, "RAPL: unknown rapl_zones \"%s\" (use \"auto\" for packages + dram, or \"psys\")",
+                 mode);
+        return CT_EINVAL;
+    }
+
+    const char *root = ct__getenv("CT_POWERCAP_ROOT");
+    if (!root) root = RAPL_DEFAULT_ROOT;
+
+    cand_list cl = {0};
+    int rc = scan_root(root, &cl, why, whylen);
+    if (rc) {
+        free(cl.c);
+        return rc;
+    }
+    if (cl.n == 0) {
+        fmt(why, whylen, "RAPL: no intel-rapl zones under %s (no RAPL support or driver not loaded)", root);
+        free(cl.c);
+        return CT_ENOSOURCE;
+    }
+
+    rapl_zone *z = calloc((size_t)cl.n, sizeof *z);
+    if (!z) {
+        free(cl.c);
+        fmt(why, whylen, "RAPL: out of memory");
+        return CT_ENOMEM;
+    }
+    int n = 0;
+    char skipped[CT__MSG_LEN] = "";
+    char denied[RAPL_PATH_LEN] = "";
+    char path[RAPL_PATH_LEN + 32];
+    char text[128];
+
+    for (int i = 0; i < cl.n; i++) {
+        const candidate *c = &cl.c[i];
+        char reason[RAPL_PATH_LEN + 128];
+        fmt(path, sizeof path, "%s/name", c->path);
+        int r = read_text(path, text, sizeof text);
+        if (r <= 0) {
+            fmt(reason, sizeof reason, "%s: %s", c->id, r == 0 ? "empty name" : "no readable name");
+            add_reason(skipped, sizeof skipped, reason);
+            continue;
+        }
+        rapl_zone *zz = &z[n];
+        memset(zz, 0, sizeof *zz);
+        zz->fd = -1;
+        ct__strlcpy(zz->id, c->id, sizeof zz->id);
+        ct__strlcpy(zz->path, c->path, sizeof zz->path);
+        ct__strlcpy(zz->name, text, sizeof zz->name);
+        int pkg = -1, die = -1;
+        if (parse_package_name(text, &pkg, &die))
+            zz->kind = ZONE_PACKAGE;
+        else if (strcmp(text, "dram") == 0)
+            zz->kind = ZONE_DRAM;
+        else if (strcmp(text, "psys") == 0)
+            zz->kind = ZONE_PSYS;
+        else
+            zz->kind = ZONE_OTHER; /* core, uncore, anything new: inside the package */
+        if (zz->kind == ZONE_OTHER) continue;
+        if (want_psys != (zz->kind == ZONE_PSYS)) continue;
+        zz->pkg = pkg;
+        zz->die = die;
+        if (zz->kind == ZONE_DRAM) {
+            /* dram is numbered by its package: the parent zone "intel-rapl:N". */
+            char parent[64];
+            ct__strlcpy(parent, c->id, sizeof parent);
+            char *colon = strrchr(parent, ':');
+            if (colon && colon != strchr(parent, ':')) {
+                *colon = '\0';
+                for (int j = 0; j < cl.n; j++) {
+                    if (strcmp(cl.c[j].id, parent) != 0) continue;
+                    fmt(path, sizeof path, "%s/name", cl.c[j].path);
+                    char pname[128];
+                    if (read_text(path, pname, sizeof pname) > 0) parse_package_name(pname, &zz->pkg, &zz->die);
+                    break;
+                }
+            }
+        }
+
+        fmt(path, sizeof path, "%s/energy_uj", c->path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            if (e == EACCES || e == EPERM) {
+                if (!denied[0]) ct__strlcpy(denied, path, sizeof denied);
+            } else {
+                fmt(reason, sizeof reason, "%s (%s): energy_uj: %s", c->id, text, strerror(e));
+                add_reason(skipped, sizeof skipped, reason);
+            }
+            continue;
+        }
+        char raw[64];
+        r = read_counter(fd, &zz->last_uj, raw, sizeof raw);
+        if (r != 0) {
+            if (r == -EACCES || r == -EPERM) {
+                if (!denied[0]) ct__strlcpy(denied, path, sizeof denied);
+            } else if (r == CT_EPARSE) {
+                fmt(reason, sizeof reason, "%s (%s): energy_uj %s", c->id, text,
+                         raw[0] ? "is not a number" : "is empty");
+                add_reason(skipped, sizeof skipped, reason);
+            } else {
+                fmt(reason, sizeof reason, "%s (%s): energy_uj: %s", c->id, text, strerror(-r));
+                add_reason(skipped, sizeof skipped, reason);
+            }
+            close(fd);
+            continue;
+        }
+        zz->fd = fd;
+        fmt(path, sizeof path, "%s/max_energy_range_uj", c->path);
+        uint64_t range = 0;
+        if (read_text(path, text, sizeof text) > 0 && parse_uj(text, &range) == 0 && range >= zz->last_uj)
+            zz->max_range = range;
+        n++;
+    }
+    free(cl.c);
+
+    if (denied[0]) {
+        /* One message with the exact fix, returned as the reason (the
+         * tracker shows a reason naming chmod as a warning, once, and tries
+         * the next source: the TDP estimate). The command comes before the
+         * path so that a short reason buffer cuts only the path. */
+        fmt(why, whylen,
+            "RAPL energy counters are not readable (permission denied). To measure CPU energy instead of "
+            "estimating it, run: " RAPL_FIX_COMMAND " (first unreadable file: %s)",
+            denied);
+        close_zones(z, n);
+        free(z);
+        return CT_ENOSOURCE;
+    }
+    if (n == 0) {
+        if (want_psys)
+            fmt(why, whylen, "RAPL: rapl_zones is \"psys\" but no usable psys zone under %s%s%s", root,
+                     skipped[0] ? ": " : "", skipped);
+        else
+            fmt(why, whylen, "RAPL: no usable package or dram zone under %s%s%s", root,
+                     skipped[0] ? ": " : "", skipped);
+        free(z);
+        return CT_ENOSOURCE;
+    }
+    if (skipped[0] && ctx && ctx->notice) {
+        char msg[CT__MSG_LEN + 64];
+        fmt(msg, sizeof msg, "RAPL zones skipped: %s", skipped);
+        ctx->notice(ctx->user, 0, msg);
+    }
+
+    drop_mirrors(z, &n, ctx);
+    name_devices(z, n);
+    /* The mirror check read the counters again: start from a fresh reading. */
+    for (int i = 0; i < n; i++) {
+        char raw[64];
+        uint64_t v;
+        if (read_counter(z[i].fd, &v, raw, sizeof raw) == 0) z[i].last_uj = v;
+    }
+
+    rapl_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        close_zones(z, n);
+        free(z);
+        fmt(why, whylen, "RAPL: out of memory");
+        return CT_ENOMEM;
+    }
+    s->n = n;
+    s->zones = z;
+    s->max_interval_s = compute_max_interval(z, n);
+    if (ctx) {
+        s->notice = ctx->notice;
+        s->notice_user = ctx->user;
+    }
+    *state = s;
+    return 0;
+}
+
+static int rapl_device_count(void *state) {
+    const rapl_state *s = state;
+    return s ? s->n : 0;
+}
+
+static void rapl_describe(void *state, int index, ct_device_desc *out) {
+    const rapl_state *s = state;
+    if (!s || !out || index < 0 || index >= s->n) return;
+    memset(out, 0, sizeof *out);
+    out->component = CT_COMPONENT_CPU;
+    ct__strlcpy(out->name, s->zones[index].dev_name, sizeof out->name);
+    ct__strlcpy(out->method, "counter", sizeof out->method);
+    ct__strlcpy(out->source, "rapl", sizeof out->source);
+    out->estimated = 0;
+    out->lost = s->zones[index].lost;
+}
+
+static void zone_lost(rapl_state *s, rapl_zone *z, const char *what) {
+    z->lost = 1;
+    if (z->fd >= 0) {
+        close(z->fd);
+        z->fd = -1;
+    }
+    if (s->notice) {
+        char msg[CT__MSG_LEN];
+        fmt(msg, sizeof msg,
+                 "RAPL zone %s (%s, device %s) %s: its energy so far (%.6f J) is kept, the other zones go on",
+                 z->id, z->name, z->dev_name, what, (double)z->total_uj * 1e-6);
+        s->notice(s->notice_user, 1, msg);
+    }
+}
+
+static int rapl_read(void *state, double now_s, double *energy_j) {
+    (void)now_s; /* counters are cumulative: the time does not enter */
+    rapl_state *s = state;
+    if (!s) return CT_EINVAL;
+    int alive = 0;
+    for (int i = 0; i < s->n; i++) {
+        rapl_zone *z = &s->zones[i];
+        if (!z->lost) {
+            char raw[64];
+            uint64_t cur;
+            int r = read_counter(z->fd, &cur, raw, sizeof raw);
+            if (r < 0 && r != CT_EPARSE) {
+                char what[160];
+                fmt(what, sizeof what, "could not be read (%s)", strerror(-r));
+                zone_lost(s, z, what);
+            } else if (r == CT_EPARSE) {
+                /* Skip this reading (the last good one stands); a zone that
+                 * keeps returning garbage is given up. */
+                if (++z->bad_reads >= RAPL_MAX_BAD_READS) zone_lost(s, z, "kept returning malformed readings");
+            } else {
+                z->bad_reads = 0;
+                /* A zone removed from sysfs while its file is open reads
+                 * ENODEV; an unlinked regular file (a fake tree, a
+                 * container's copy) still reads: catch that too. */
+                struct stat st;
+                if (fstat(z->fd, &st) == 0 && st.st_nlink == 0) {
+                    zone_lost(s, z, "was removed");
+                } else {
+                    if (cur < z->last_uj && z->max_range == 0) {
+                        /* Wrapped, but the range is unknown: ct__counter_delta
+                         * counts only what came after the wrap. Say so once. */
+                        if (!s->warned_no_range && s->notice) {
+                            char msg[CT__MSG_LEN];
+                            fmt(msg, sizeof msg,
+                                "RAPL zone %s (%s) wrapped around but has no readable max_energy_range_uj: "
+                                "the energy before the wrap in that interval is not counted",
+                                z->id, z->name);
+                            s->notice(s->notice_user, 1, msg);
+                        }
+                        s->warned_no_range = 1;
+                    }
+                    z->total_uj += ct__counter_delta(z->last_uj, cur, z->max_range);
+                    z->last_uj = cur;
+                }
+            }
+        }
+        if (!z->lost) alive++;
+        energy_j[i] = (double)z->total_uj * 1e-6;
+    }
+    return alive > 0 ? 0 : CT_EIO;
+}
+
+static double rapl_max_read_interval(void *state) {
+    const rapl_state *s = state;
+    return s ? s->max_interval_s : RAPL_MAX_INTERVAL_S;
+}
+
+static void rapl_close(void *state) {
+    rapl_state *s = state;
+    if (!s) return;
+    close_zones(s->zones, s->n);
+    free(s->zones);
+    free(s);
+}
+
+const ct_source_ops ct__source_rapl = {
+    "rapl", CT_COMPONENT_CPU, rapl_open, rapl_device_count, rapl_describe, rapl_read, rapl_max_read_interval,
+    rapl_close,
+};
