@@ -396,16 +396,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     char line[2048];
     components_line(t, line, sizeof line);
     ct__log_std(&t->logs, "%s", line);
-    output(t, line, 2);
-    for (int d = 0; d < t->ndev; d++) {
-        if (!t->devs[d].estimated || strcmp(t->devs[d].method, "estimate") != 0) continue;
-        snprintf(line, sizeof line,
-                 "%s energy is estimated (%s: TDP x measured utilisation), not measured; numbers that include it are "
-                 "labelled estimated.",
-                 ct_component_name(t->devs[d].component), t->devs[d].name);
-        on_notice(t, 1, line);
-        break;
-    }
+    output(t, line, 1);
     snprintf(line, sizeof line, "Carbon intensity at start: %.2f gCO2eq/kWh (%s: %s).", t->intensity_start.g_per_kwh,
              ct__intensity_kind_name(t->intensity_start.kind), t->intensity_start.source);
     ct__log_std(&t->logs, "%s", line);
@@ -503,7 +494,8 @@ static void print_result(ct_tracker *t, const char *what, const ct_result *r) {
     output(t, block, 1);
     if (any_estimated(r)) {
         char m[300];
-        snprintf(m, sizeof m, "The %s consumption above is estimated in part (%s%s%s), not measured.", what,
+        snprintf(m, sizeof m, "The %s consumption above is partly estimated (%s%s%s energy), not measured.",
+                 strcmp(what, "Predicted") == 0 ? "predicted" : "actual",
                  r->estimated[CT_COMPONENT_CPU] && r->has_component[0] ? "CPU" : "",
                  r->estimated[0] && r->has_component[0] && r->estimated[1] && r->has_component[1] ? " and " : "",
                  r->estimated[CT_COMPONENT_GPU] && r->has_component[1] ? "GPU" : "");
