@@ -1,0 +1,841 @@
+/*
+ * test_cli_wrap.c - the CLI wrapper (cli/wrap.c) end to end: the real
+ * `carbontracker` binary (env CT_CLI) runs tests/cli_progs/ct_child.c
+ * (CT_CHILD_PATH), a command scripted by its arguments.
+ *
+ * Energy is known because the CPU is simulated: --sim-cpu-tdp 100
+ * --sim-cpu-util 0.5 is 50 W, so an epoch of d seconds is 50 * d J exactly
+ * (the simulated source integrates a constant power). Epoch durations are
+ * set by the child's sleeps; they are checked with a tolerance for
+ * scheduling (this runs on a busy 2-core machine), and the energy of each
+ * epoch against 50 W times the duration the tracker measured itself.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_support.h"
+
+#ifndef CT_CHILD_PATH
+#error "CT_CHILD_PATH (the ct_child helper) must be defined by the build"
+#endif
+
+#define SIM_W 50.0 /* 100 W TDP x 0.5 utilisation */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running the tool.                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct run_opts {
+    double timeout_s;       /* the tool is killed after this (a hang fails the test) */
+    const char *ready_text; /* once this appears in its stdout ... */
+    int ready_signal;       /* ... send this signal to the tool (0: none) */
+    int ready_ctrl_c;       /* ... or type Ctrl-C on its controlling terminal (a pty) */
+    int stdout_pipe;        /* stdout to a pipe, with the arrival time of each chunk */
+    const char *watch_text; /* with stdout_pipe: when this first arrived */
+} run_opts;
+
+typedef struct run_result {
+    int status; /* exit code, 128+N when killed by N, -1 on timeout */
+    char *out, *err;
+    size_t out_len, err_len;
+    double elapsed_s;
+    double watch_at_s; /* with watch_text: seconds after start it arrived, -1 never */
+} run_result;
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            b = realloc(b, cap + 1);
+        }
+        size_t r = fread(b + n, 1, cap - n, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    fclose(f);
+    b[n] = '\0';
+    *len = n;
+    return b;
+}
+
+static int contains(const char *hay, size_t len, const char *needle)
+{
+    size_t nl = strlen(needle);
+    if (!hay || nl > len)
+        return 0;
+    for (size_t i = 0; i + nl <= len; i++)
+        if (memcmp(hay + i, needle, nl) == 0)
+            return 1;
+    return 0;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay ? strstr(hay, needle) : NULL; p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Runs CT_CLI with args (NULL-terminated, without argv[0]). */
+static void run_cli(const char *tmp, const run_opts *o, run_result *res, const char *const *args)
+{
+    char outp[1024], errp[1024];
+    snprintf(outp, sizeof outp, "%s/tool.out", tmp);
+    snprintf(errp, sizeof errp, "%s/tool.err", tmp);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = ts_env("CT_CLI");
+    for (int i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+
+    int pfd[2] = {-1, -1};
+    if (o->stdout_pipe)
+        assert_int_equal(pipe(pfd), 0);
+    int master = -1;
+    char slave_name[256] = "";
+    if (o->ready_ctrl_c) {
+        master = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        assert_int_equal(ptsname_r(master, slave_name, sizeof slave_name), 0);
+    }
+
+    memset(res, 0, sizeof *res);
+    res->watch_at_s = -1;
+    /* No output of an earlier run may be mistaken for this one's. */
+    unlink(outp);
+    unlink(errp);
+    fflush(NULL);
+    double t0 = now_s();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (o->ready_ctrl_c) {
+            /* A session of its own with the pty as controlling terminal:
+             * the tool and the command are its foreground process group. */
+            setsid();
+            int s = open(slave_name, O_RDWR);
+            if (s < 0 || ioctl(s, TIOCSCTTY, 0) != 0)
+                _exit(90);
+            dup2(s, STDIN_FILENO);
+            close(s);
+        }
+        int fo = o->stdout_pipe ? pfd[1] : open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0)
+            _exit(91);
+        dup2(fo, STDOUT_FILENO);
+        dup2(fe, STDERR_FILENO);
+        if (o->stdout_pipe) {
+            close(pfd[0]);
+            close(pfd[1]);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(92);
+    }
+    size_t cap = 1 << 16, got = 0;
+    char *pbuf = NULL;
+    if (o->stdout_pipe) {
+        close(pfd[1]);
+        pbuf = malloc(cap + 1);
+    }
+    int st = 0, done = 0, signalled = 0, pipe_open = o->stdout_pipe;
+    while (!done || pipe_open) {
+        if (!done) {
+            pid_t r = waitpid(pid, &st, WNOHANG);
+            if (r == pid) {
+                done = 1;
+                res->elapsed_s = now_s() - t0;
+            }
+        }
+        if (!done && now_s() - t0 > o->timeout_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            res->status = -1;
+            res->elapsed_s = now_s() - t0;
+            done = 1;
+            if (pipe_open)
+                close(pfd[0]);
+            pipe_open = 0;
+            break;
+        }
+        if (!done && !signalled && o->ready_text && (o->ready_signal || o->ready_ctrl_c)) {
+            size_t l;
+            char *cur = o->stdout_pipe ? NULL : read_all(outp, &l);
+            int ready = o->stdout_pipe ? contains(pbuf, got, o->ready_text) : contains(cur, l, o->ready_text);
+            free(cur);
+            if (ready) {
+                if (o->ready_ctrl_c) {
+                    assert_int_equal(write(master, "\003", 1), 1);
+                } else {
+                    kill(pid, o->ready_signal);
+                }
+                signalled = 1;
+            }
+        }
+        if (pipe_open) {
+            struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+            if (poll(&p, 1, 10) > 0) {
+                if (got == cap) {
+                    cap *= 2;
+                    pbuf = realloc(pbuf, cap + 1);
+                }
+                ssize_t r = read(pfd[0], pbuf + got, cap - got);
+                if (r > 0) {
+                    got += (size_t)r;
+                    if (o->watch_text && res->watch_at_s < 0 && contains(pbuf, got, o->watch_text))
+                        res->watch_at_s = now_s() - t0;
+                } else if (r == 0 || errno != EINTR) {
+                    close(pfd[0]);
+                    pipe_open = 0;
+                }
+            }
+        } else if (!done) {
+            sleep_s(0.005);
+        }
+    }
+    if (res->status != -1)
+        res->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -2;
+    if (o->stdout_pipe) {
+        pbuf[got] = '\0';
+        res->out = pbuf;
+        res->out_len = got;
+    } else {
+        res->out = read_all(outp, &res->out_len);
+    }
+    res->err = read_all(errp, &res->err_len);
+    if (master >= 0)
+        close(master);
+}
+
+static void result_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
+}
+
+static void dump_on_failure(const run_result *r)
+{
+    fprintf(stderr, "---- tool status %d, %.2f s\n---- stdout:\n%s\n---- stderr:\n%s\n----\n", r->status,
+            r->elapsed_s, r->out ? r->out : "(none)", r->err ? r->err : "(none)");
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+/* Common options: simulated 50 W CPU, PUE 1, fixed intensity, quiet about location. */
+#define SIM "--sim-cpu", "TestCPU", "--sim-cpu-tdp", "100", "--sim-cpu-util", "0.5", "--components", "cpu", \
+            "--pue", "1", "--carbon-intensity", "1000"
+
+/* ------------------------------------------------------------------ */
+/* A minimal reader for the JSON Lines log (docs/jsonl-schema.md).      */
+/* ------------------------------------------------------------------ */
+
+/* The value of "key": as a number (first occurrence as a key, searched
+ * from p); NAN if absent. */
+static double json_num(const char *p, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    for (const char *k = p ? strstr(p, pat) : NULL; k; k = strstr(k + 1, pat)) {
+        const char *v = k + strlen(pat);
+        while (*v == ' ')
+            v++;
+        if (*v != ':')
+            continue; /* a string value that happens to equal key */
+        v++;
+        char *end;
+        double d = strtod(v, &end);
+        return end == v ? NAN : d;
+    }
+    return NAN;
+}
+
+/* "energy_j": {"cpu": X, ...} (the object form, not a device's number). */
+static double json_energy_cpu(const char *line)
+{
+    for (const char *k = strstr(line, "\"energy_j\""); k; k = strstr(k + 1, "\"energy_j\"")) {
+        const char *v = k + strlen("\"energy_j\"");
+        while (*v == ' ' || *v == ':')
+            v++;
+        if (*v == '{')
+            return json_num(v, "cpu");
+    }
+    return NAN;
+}
+
+static int json_is_event(const char *line, const char *event)
+{
+    char a[64], b[64];
+    snprintf(a, sizeof a, "\"event\":\"%s\"", event);
+    snprintf(b, sizeof b, "\"event\": \"%s\"", event);
+    return strstr(line, a) != NULL || strstr(line, b) != NULL;
+}
+
+typedef struct jsonl {
+    char *text;
+    char *lines[256];
+    int n;
+} jsonl;
+
+/* Loads the run's _carbontracker.jsonl from logdir; 0 if there is none. */
+static int jsonl_load(const char *logdir, jsonl *j)
+{
+    memset(j, 0, sizeof *j);
+    char *path = ts_find_suffix(logdir, "_carbontracker.jsonl");
+    if (!path)
+        return 0;
+    size_t len;
+    j->text = read_all(path, &len);
+    free(path);
+    if (!j->text)
+        return 0;
+    for (char *save = NULL, *l = strtok_r(j->text, "\n", &save); l && j->n < 256; l = strtok_r(NULL, "\n", &save))
+        j->lines[j->n++] = l;
+    return 1;
+}
+
+static int jsonl_count(const jsonl *j, const char *event)
+{
+    int n = 0;
+    for (int i = 0; i < j->n; i++)
+        n += json_is_event(j->lines[i], event);
+    return n;
+}
+
+static const char *jsonl_nth(const jsonl *j, const char *event, int nth)
+{
+    for (int i = 0; i < j->n; i++)
+        if (json_is_event(j->lines[i], event) && nth-- == 0)
+            return j->lines[i];
+    return NULL;
+}
+
+/* Checks epoch record k: duration near want_s, energy = 50 W x its own duration. */
+static void check_epoch(const jsonl *j, int k, double want_s)
+{
+    const char *e = jsonl_nth(j, "epoch", k);
+    assert_non_null(e);
+    double d = json_num(e, "duration_s");
+    double ej = json_energy_cpu(e);
+    if (!(fabs(d - want_s) < 0.2) || !(fabs(ej - SIM_W * d) < 0.01 * SIM_W * d + 0.05))
+        fprintf(stderr, "epoch %d: duration %.4f s (want %.2f), energy %.4f J (want %.4f)\n%s\n", k + 1, d,
+                want_s, ej, SIM_W * d, e);
+    /* The child's sleep sets the epoch; reading its line costs ms, a busy
+     * machine maybe 100 ms more; never less than the sleep. */
+    assert_true(d >= want_s - 0.02 && d < want_s + 0.2);
+    /* Constant simulated power: energy is 50 W times the tracker's own
+     * duration up to the few ms between its clock reads (1 %). */
+    assert_true(fabs(ej - SIM_W * d) < 0.01 * SIM_W * d + 0.05);
+    assert_int_equal((int)json_num(e, "epoch"), k + 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests.                                                              */
+/* ------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    *state = ts_mkdtemp();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ts_rmtree(*state);
+    free(*state);
+    return 0;
+}
+
+static const run_opts quick = {.timeout_s = 20};
+
+static void test_exit_codes(void **state)
+{
+    const char *tmp = *state;
+    run_result r;
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--", CT_CHILD_PATH, "out", "hi\\n", "exit", "0"));
+    if (r.status != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 0);
+    assert_true(contains(r.out, r.out_len, "hi\n"));
+    /* The actual consumption, printed through the tracker (verbose 1). */
+    assert_true(contains(r.out, r.out_len, "Actual consumption"));
+    result_free(&r);
+
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--", CT_CHILD_PATH, "exit", "3"));
+    assert_int_equal(r.status, 3);
+    result_free(&r);
+
+    /* Without "--", like the original: options end at the first non-option. */
+    run_cli(tmp, &quick, &r, ARGS(SIM, CT_CHILD_PATH, "exit", "42"));
+    assert_int_equal(r.status, 42);
+    result_free(&r);
+}
+
+static void test_missing_and_not_executable(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_result r;
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--log_dir", logdir, "--", "ct-no-such-program-xyz", "arg"));
+    assert_int_equal(r.status, 127);
+    assert_true(contains(r.err, r.err_len, "ct-no-such-program-xyz"));
+    assert_true(contains(r.err, r.err_len, "not found"));
+    /* Nothing was run, so nothing was tracked or logged. */
+    char *j = ts_find_suffix(logdir, "_carbontracker.jsonl");
+    assert_null(j);
+    result_free(&r);
+
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--", "/nonexistent/dir/prog"));
+    assert_int_equal(r.status, 127);
+    result_free(&r);
+
+    /* A file without execute permission: 126, as a shell says. */
+    assert_int_equal(ts_write(tmp, "notexec.sh", "#!/bin/sh\nexit 0\n"), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/notexec.sh", tmp);
+    chmod(path, 0644);
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--", path));
+    assert_int_equal(r.status, 126);
+    assert_true(contains(r.err, r.err_len, "Permission denied"));
+    result_free(&r);
+
+    /* A directory is not a program either. */
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--", tmp));
+    assert_int_equal(r.status, 126);
+    result_free(&r);
+}
+
+static void test_killed_by_signal(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_result r;
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--log_dir", logdir, "--", CT_CHILD_PATH, "sleep", "0.2", "raise", "KILL"));
+    if (r.status != 137)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 128 + SIGKILL);
+    /* Results are still written: one epoch and the final record. */
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 1);
+    assert_int_equal(jsonl_count(&j, "final"), 1);
+    check_epoch(&j, 0, 0.2);
+    free(j.text);
+    result_free(&r);
+}
+
+/* kill -TERM <tool pid>: only the tool gets it; it forwards it, waits for the
+ * command, and still writes the results. */
+static void test_sigterm_forwarded(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_opts o = {.timeout_s = 20, .ready_text = "ready", .ready_signal = SIGTERM};
+    run_result r;
+    run_cli(tmp, &o, &r, ARGS(SIM, "--log_dir", logdir, "--", CT_CHILD_PATH, "out", "ready\\n", "sleep", "10"));
+    if (r.status != 143)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 128 + SIGTERM); /* the command's own death, not the tool's */
+    assert_true(r.elapsed_s < 5.0);
+    assert_true(contains(r.out, r.out_len, "Actual consumption"));
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "header"), 1);
+    assert_int_equal(jsonl_count(&j, "epoch"), 1);
+    const char *fin = jsonl_nth(&j, "final", 0);
+    assert_non_null(fin);
+    assert_non_null(strstr(fin, "\"actual\""));
+    free(j.text);
+    char *std = ts_find_suffix(logdir, "_carbontracker.log");
+    assert_non_null(std);
+    free(std);
+    result_free(&r);
+
+    /* A command that handles SIGTERM gets it exactly once and decides its
+     * exit status itself; the tool waits for it. */
+    char counts[1024];
+    snprintf(counts, sizeof counts, "%s/counts", tmp);
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--", CT_CHILD_PATH, "count", "TERM", "out", "ready\\n", "sleep", "0.8", "counts", counts,
+                 "exit", "5"));
+    assert_int_equal(r.status, 5);
+    size_t l;
+    char *c = read_all(counts, &l);
+    assert_non_null(c);
+    assert_string_equal(c, "INT=0 TERM=1 HUP=0 QUIT=0\n");
+    free(c);
+    result_free(&r);
+
+    /* The same through the output pipes (pattern mode). */
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "count", "TERM", "out", "ready\\n", "sleep",
+                 "0.8", "counts", counts, "exit", "6"));
+    assert_int_equal(r.status, 6);
+    c = read_all(counts, &l);
+    assert_non_null(c);
+    assert_string_equal(c, "INT=0 TERM=1 HUP=0 QUIT=0\n");
+    free(c);
+    result_free(&r);
+}
+
+/* Ctrl-C on the terminal goes to the whole foreground process group (tool
+ * and command): the command must get SIGINT once, not a second time
+ * forwarded, and the tool must survive to write the results. */
+static void test_terminal_ctrl_c_delivered_once(void **state)
+{
+    const char *tmp = *state;
+    char counts[1024];
+    snprintf(counts, sizeof counts, "%s/counts", tmp);
+    run_opts o = {.timeout_s = 20, .ready_text = "ready", .ready_ctrl_c = 1};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--", CT_CHILD_PATH, "count", "INT", "out", "ready\\n", "sleep", "0.8", "counts", counts,
+                 "exit", "7"));
+    if (r.status != 7)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 7);
+    assert_true(contains(r.out, r.out_len, "Actual consumption"));
+    size_t l;
+    char *c = read_all(counts, &l);
+    assert_non_null(c);
+    assert_string_equal(c, "INT=1 TERM=0 HUP=0 QUIT=0\n");
+    free(c);
+    result_free(&r);
+
+    /* A command that dies of it: 130. */
+    run_cli(tmp, &o, &r, ARGS(SIM, "--", CT_CHILD_PATH, "out", "ready\\n", "sleep", "10"));
+    assert_int_equal(r.status, 128 + SIGINT);
+    assert_true(r.elapsed_s < 5.0);
+    assert_true(contains(r.out, r.out_len, "Actual consumption"));
+    result_free(&r);
+}
+
+static void test_passthrough_byte_exact(void **state)
+{
+    const char *tmp = *state;
+    /* NUL, 0xff, CR, an empty line, a partial last line; a large block; and
+     * stderr kept apart. --verbose 0: stdout is the command's alone. */
+    static const char want_err[] = "E1\n\0\xfe no newline";
+    const size_t nbytes = 300000;
+    run_result r;
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--verbose", "0", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out",
+                 "a\\0b\\xff\\r\\n\\nepoch 1\\n", "err", "E1\\n\\0\\xfe no newline", "bytes", "300000", "out",
+                 "partial"));
+    assert_int_equal(r.status, 0);
+    const char head[] = "a\0b\xff\r\n\nepoch 1\n";
+    size_t hl = sizeof head - 1;
+    assert_int_equal(r.out_len, hl + nbytes + strlen("partial"));
+    assert_memory_equal(r.out, head, hl);
+    for (size_t k = 0; k < nbytes; k++)
+        if ((unsigned char)r.out[hl + k] != (unsigned char)((k * 7 + 3) % 256))
+            fail_msg("stdout byte %zu differs", hl + k);
+    assert_memory_equal(r.out + hl + nbytes, "partial", 7);
+    assert_int_equal(r.err_len, sizeof want_err - 1);
+    assert_memory_equal(r.err, want_err, sizeof want_err - 1);
+    result_free(&r);
+
+    /* Without a pattern the command writes to the same files directly. */
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--verbose", "0", "--", CT_CHILD_PATH, "out", "x\\0y", "err", "e\\xff"));
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, 3);
+    assert_memory_equal(r.out, "x\0y", 3);
+    assert_int_equal(r.err_len, 2);
+    assert_memory_equal(r.err, "e\xff", 2);
+    result_free(&r);
+}
+
+/* Each line is passed on when it is printed, not when the command exits. */
+static void test_passthrough_unbuffered(void **state)
+{
+    const char *tmp = *state;
+    run_opts o = {.timeout_s = 20, .stdout_pipe = 1, .watch_text = "hello\n"};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "sleep", "1.5", "out",
+                 "bye\\n"));
+    assert_int_equal(r.status, 0);
+    assert_true(r.elapsed_s >= 1.45);
+    if (!(r.watch_at_s >= 0 && r.watch_at_s < 1.0))
+        dump_on_failure(&r);
+    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 1.0);
+    result_free(&r);
+
+    /* A partial line (a prompt, a progress bar) is not held back either. */
+    o.watch_text = "50%";
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "progress 50%", "sleep", "1.5", "out",
+                 "\\n"));
+    assert_int_equal(r.status, 0);
+    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 1.0);
+    result_free(&r);
+}
+
+static void test_epoch_pattern(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_result r;
+    /* Setup output before the first epoch and a teardown line after the
+     * last; lines on stderr count as well. */
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--log_dir", logdir, "--epochs", "3", "--epoch-pattern", "^Epoch [0-9]+/3$", "--",
+                 CT_CHILD_PATH, "out", "loading data\\n", "sleep", "0.2", "out", "Epoch 1/3\\n", "sleep", "0.4",
+                 "err", "Epoch 2/3\\n", "sleep", "0.4", "out", "Epoch 3/3\\r\\n", "sleep", "0.4", "out",
+                 "Epoch 3/3 done (not an epoch line)\\n"));
+    if (r.status != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 0);
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    if (jsonl_count(&j, "epoch") != 3)
+        dump_on_failure(&r);
+    assert_int_equal(jsonl_count(&j, "epoch"), 3);
+    for (int k = 0; k < 3; k++)
+        check_epoch(&j, k, 0.4);
+    /* The prediction after the first epoch: 3 x epoch 1. */
+    assert_int_equal(jsonl_count(&j, "prediction"), 1);
+    const char *p = jsonl_nth(&j, "prediction", 0);
+    assert_int_equal((int)json_num(p, "epochs"), 3);
+    double e1 = json_energy_cpu(jsonl_nth(&j, "epoch", 0));
+    double pe = json_energy_cpu(p);
+    assert_true(fabs(pe - 3 * e1) < 0.01 * 3 * e1);
+    /* Its record comes after the first epoch and before the second. */
+    int ip = -1, ie1 = -1, ie2 = -1;
+    for (int i = 0; i < j.n; i++) {
+        if (json_is_event(j.lines[i], "prediction"))
+            ip = i;
+        if (json_is_event(j.lines[i], "epoch"))
+            ie1 < 0 ? (ie1 = i) : ie2 < 0 ? (ie2 = i) : 0;
+    }
+    assert_true(ie1 < ip && ip < ie2);
+    assert_int_equal(jsonl_count(&j, "final"), 1);
+    free(j.text);
+    /* The prediction is printed (verbose 1) and the output passed on. */
+    assert_true(contains(r.out, r.out_len, "Predicted consumption for 3 epoch(s)"));
+    assert_true(contains(r.out, r.out_len, "loading data\nEpoch 1/3\n"));
+    assert_true(contains(r.err, r.err_len, "Epoch 2/3\n"));
+    result_free(&r);
+}
+
+static void test_epoch_end_pattern(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_result r;
+    /* The first epoch starts with the command; each "done" line ends one and
+     * the next starts; after the last planned epoch the rest is not an epoch. */
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--log_dir", logdir, "--epochs", "2", "--epoch-end-pattern", "^done", "--", CT_CHILD_PATH,
+                 "sleep", "0.4", "out", "done 1\\n", "sleep", "0.4", "out", "done 2\\n", "sleep", "0.4"));
+    assert_int_equal(r.status, 0);
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2);
+    check_epoch(&j, 0, 0.4);
+    check_epoch(&j, 1, 0.4);
+    free(j.text);
+    result_free(&r);
+
+    /* Both patterns: epochs are exactly from a start line to an end line
+     * (the 0.3 s between them is not counted). */
+    char logdir2[1024];
+    snprintf(logdir2, sizeof logdir2, "%s/logs2", tmp);
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--log_dir", logdir2, "--epochs", "2", "--epoch-pattern", "^start", "--epoch-end-pattern",
+                 "^end", "--", CT_CHILD_PATH, "out", "start\\n", "sleep", "0.4", "out", "end\\n", "sleep", "0.3",
+                 "out", "start\\n", "sleep", "0.4", "out", "end\\n", "sleep", "0.3"));
+    assert_int_equal(r.status, 0);
+    assert_true(jsonl_load(logdir2, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2);
+    check_epoch(&j, 0, 0.4);
+    check_epoch(&j, 1, 0.4);
+    free(j.text);
+    result_free(&r);
+}
+
+static void test_invalid_regex(void **state)
+{
+    const char *tmp = *state;
+    char mark[1024];
+    snprintf(mark, sizeof mark, "%s/started", tmp);
+    run_result r;
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--epoch-pattern", "(unclosed", "--", CT_CHILD_PATH, "touch", mark));
+    assert_int_equal(r.status, 2);
+    assert_true(contains(r.err, r.err_len, "--epoch-pattern"));
+    assert_true(contains(r.err, r.err_len, "(unclosed"));
+    assert_true(contains(r.err, r.err_len, "not started"));
+    assert_int_not_equal(access(mark, F_OK), 0);
+    result_free(&r);
+
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--epoch-end-pattern", "[z-a]", "--", CT_CHILD_PATH, "touch", mark));
+    assert_int_equal(r.status, 2);
+    assert_true(contains(r.err, r.err_len, "--epoch-end-pattern"));
+    assert_int_not_equal(access(mark, F_OK), 0);
+    result_free(&r);
+}
+
+static void test_budget_warn(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    /* Epochs of 0.3 s at 50 W: 15 J = 4.17e-6 kWh each (PUE 1); 3 epochs are
+     * predicted at >= 1.25e-5 kWh after the first, over 1e-5 by >= 25 %; the
+     * actual passes 1e-5 kWh during the third epoch. */
+    run_result r;
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--log_dir", logdir, "--max-energy-kwh", "1e-5", "--epochs", "3", "--epoch-pattern", "^epoch",
+                 "--", CT_CHILD_PATH, "out", "epoch\\n", "sleep", "0.3", "out", "epoch\\n", "sleep", "0.3", "out",
+                 "epoch\\n", "sleep", "0.3", "out", "finished\\n"));
+    if (r.status != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 0); /* warn: the command runs to its end */
+    assert_true(contains(r.out, r.out_len, "finished\n"));
+    /* Which budget and by how much, once for the prediction and once for
+     * the actual. */
+    assert_int_equal(count_of(r.err, "budget exceeded: the predicted energy for 3 epoch(s)"), 1);
+    assert_int_equal(count_of(r.err, "budget exceeded: the energy used so far"), 1);
+    assert_int_equal(count_of(r.err, "(--max-energy-kwh 1e-05) by "), 2);
+    const char *w = strstr(r.err, "the predicted energy");
+    double pred = strtod(strstr(w, "epoch(s), ") + strlen("epoch(s), "), NULL);
+    assert_true(pred >= 1.25e-5 * 0.99 && pred < 1.25e-5 * 1.6);
+    const char *by = strstr(w, ") by ") + 5;
+    assert_true(fabs(strtod(by, NULL) - (pred - 1e-5)) < 1e-9);
+    assert_true(contains(r.err, r.err_len, "the command goes on (--on-budget warn)"));
+    assert_false(contains(r.err, r.err_len, "SIGTERM"));
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 3);
+    free(j.text);
+    result_free(&r);
+}
+
+static void test_budget_stop(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    /* A training that never ends, 0.2 s epochs: 10 J = 2.78e-6 kWh, at 1000
+     * g/kWh 2.78e-3 g each; 100 epochs are predicted at 0.28 g > 0.05 g. */
+    run_result r;
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--log_dir", logdir, "--max-co2-g", "0.05", "--on-budget", "stop", "--grace", "2", "--epochs",
+                 "100", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "repeat", "epoch\\n", "0.2"));
+    if (r.status != 143)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 128 + SIGTERM);
+    assert_true(r.elapsed_s < 3.0);
+    assert_true(contains(r.err, r.err_len, "budget exceeded: the predicted CO2eq for 100 epoch(s)"));
+    assert_true(contains(r.err, r.err_len, "(--max-co2-g 0.05)"));
+    assert_true(contains(r.err, r.err_len, "stopping the command"));
+    assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
+    assert_false(contains(r.err, r.err_len, "sent SIGKILL"));
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_true(jsonl_count(&j, "epoch") >= 1);
+    assert_int_equal(jsonl_count(&j, "final"), 1);
+    free(j.text);
+    result_free(&r);
+
+    /* A command that ignores SIGTERM gets SIGKILL after the grace period. */
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--max-co2-g", "0.05", "--on-budget", "stop", "--grace", "0.5", "--epochs", "100",
+                 "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "ignore", "TERM", "repeat", "epoch\\n", "0.2"));
+    if (r.status != 137)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 128 + SIGKILL);
+    assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
+    assert_true(contains(r.err, r.err_len, "sent SIGKILL"));
+    /* First epoch 0.2 s + grace 0.5 s, give or take scheduling. */
+    assert_true(r.elapsed_s >= 0.65 && r.elapsed_s < 3.0);
+    result_free(&r);
+}
+
+/* Without epochs from the output the whole run is one epoch: the actual so
+ * far is watched while it runs. 1e-5 kWh = 36 J = 0.72 s at 50 W. */
+static void test_budget_stop_whole_run(void **state)
+{
+    const char *tmp = *state;
+    run_result r;
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--update-interval", "0.1", "--max-energy-kwh", "1e-5", "--on-budget", "stop", "--grace", "2",
+                 "--", CT_CHILD_PATH, "sleep", "10"));
+    if (r.status != 143)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 128 + SIGTERM);
+    assert_true(r.elapsed_s >= 0.7 && r.elapsed_s < 3.0);
+    assert_true(contains(r.err, r.err_len, "budget exceeded: the energy used so far"));
+    assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
+    result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_and_not_executable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_by_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_terminal_ctrl_c_delivered_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_passthrough_byte_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_passthrough_unbuffered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_end_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_regex, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_warn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_stop_whole_run, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
