@@ -305,7 +305,10 @@ class CarbonTracker:
         # The prompt is asked here in Python (input() works in a terminal and
         # in Jupyter, where the library's own stdin prompt cannot be answered).
         cfg.stop_and_confirm = 0
-        cfg.ignore_errors = 1 if ignore_errors else 0
+        # Errors always come back to Python, which applies ignore_errors itself
+        # (warn, stop monitoring, go on training), so that an ignored call is
+        # never mistaken for a recorded epoch.
+        cfg.ignore_errors = 0
         if components is not None:
             cfg.components = text(components)
         cfg.devices_by_pid = 1 if devices_by_pid else 0
