@@ -1,0 +1,52 @@
+/*
+ * live.h - the background side of the intensity service: one thread that
+ * geolocates (when no location was given), picks the provider and refreshes
+ * its values every refresh interval. Used by intensity.c; the tracker never
+ * waits for it.
+ *
+ * Thread safety: every function may be called from any thread; ct__live_now
+ * and ct__live_over only take a mutex held for memory copies, never for I/O.
+ */
+#ifndef CT_INTENSITY_LIVE_H
+#define CT_INTENSITY_LIVE_H
+
+#include "providers/providers.h"
+
+typedef struct ct__live ct__live;
+
+typedef void (*ct__notice_fn)(void *user, int level, const char *msg);
+
+/* Starts the fetch thread when a live service may serve: not offline, built
+ * with libcurl and jansson. Returns immediately; NULL with a reason in why
+ * when no live service applies (the static table serves). key may be NULL;
+ * it is copied and wiped on stop. refresh_s: s between refreshes (> 0). */
+ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const char *key, double refresh_s,
+                         ct__notice_fn notice, void *user, char *why, size_t whylen);
+
+/* The live or forecast value for energy used at unix_s: 1 and *out, or 0
+ * when no live value covers that time (yet). */
+int ct__live_now(ct__live *lv, double unix_s, ct_intensity_value *out);
+
+/* Mean over [from, to] using the forecast: 1 and *out when the forecast
+ * covers part of it, else the live value at from; 0 when neither. */
+int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct_intensity_value *out);
+
+/* The location as the fetch thread sees it (after IP geolocation). */
+void ct__live_location(ct__live *lv, ct__location *out);
+
+/* Asks for a refresh now (tests, benchmarks). */
+void ct__live_refresh_now(ct__live *lv);
+
+/* Finished refreshes so far, and how many of them succeeded. */
+void ct__live_counts(ct__live *lv, long *done, long *ok);
+
+/* Stops the thread: an HTTP request in flight is abandoned within ~50 ms. NULL ignored. */
+void ct__live_stop(ct__live *lv);
+
+/* One synchronous fetch (the planner): geolocates when loc->given is 0,
+ * chooses the provider and fetches with the forecast. 0, or a CT_E* code
+ * with the reason. */
+int ct__live_fetch_once(ct__location *loc, const char *key, double now_unix_s, ct__intensity_data *out, char *why,
+                        size_t whylen);
+
+#endif
