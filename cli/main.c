@@ -98,6 +98,7 @@ static int main_wrap(int argc, char **argv) {
     cfg.epochs = 1;
     ct_wrap_opts w = {NULL, NULL, 0, 10.0};
     char *api_key = NULL, *cloud = NULL;
+    int rc = 2; /* wrong usage unless we get to run the command */
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -108,12 +109,14 @@ static int main_wrap(int argc, char **argv) {
         if (a[0] != '-') break; /* the command starts here, like the original */
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
-            return 0;
+            rc = 0;
+            goto out;
         }
         if (strcmp(a, "--version") == 0) {
             const char *f = ct_features();
             printf("carbontracker %s\nfeatures: %s\n", ct_version(), f && *f ? f : "(none: core only)");
-            return 0;
+            rc = 0;
+            goto out;
         }
         /* Flags without a value. */
         if (strcmp(a, "--devices-by-pid") == 0) { cfg.devices_by_pid = 1; continue; }
@@ -136,7 +139,7 @@ static int main_wrap(int argc, char **argv) {
         else if (i + 1 < argc) val = argv[++i];
         else {
             fprintf(stderr, "carbontracker: option %s needs a value (see --help)\n", a);
-            return 2;
+            goto out;
         }
         if (strcmp(name, "--log-dir") == 0) cfg.log_dir = val;
         else if (strcmp(name, "--log-file-prefix") == 0) cfg.log_file_prefix = val;
@@ -167,7 +170,7 @@ static int main_wrap(int argc, char **argv) {
             char *colon = cloud ? strchr(cloud, ':') : NULL;
             if (!colon) {
                 fprintf(stderr, "carbontracker: --cloud needs PROVIDER:REGION, e.g. gcp:europe-west1\n");
-                return 2;
+                goto out;
             }
             *colon = '\0';
             cfg.cloud_provider = cloud;
@@ -177,7 +180,7 @@ static int main_wrap(int argc, char **argv) {
             api_key = api_key_from_json(val);
             if (!api_key) {
                 fprintf(stderr, "carbontracker: --api_keys needs a JSON object like '{\"electricitymaps\": \"KEY\"}'\n");
-                return 2;
+                goto out;
             }
             cfg.electricitymaps_key = api_key;
         } else if (strcmp(name, "--max-energy-kwh") == 0) cfg.max_energy_kwh = num_arg(a, val);
@@ -187,30 +190,31 @@ static int main_wrap(int argc, char **argv) {
             else if (strcmp(val, "stop") == 0) w.on_budget_stop = 1;
             else {
                 fprintf(stderr, "carbontracker: --on-budget must be warn or stop, got \"%s\"\n", val);
-                return 2;
+                goto out;
             }
         } else if (strcmp(name, "--grace") == 0) w.grace_s = num_arg(a, val);
         else if (strcmp(name, "--verbose") == 0) cfg.verbose = int_arg(a, val);
         else if (strcmp(name, "--decimal-precision") == 0) cfg.decimal_precision = int_arg(a, val);
         else if (strcmp(name, "--parse") == 0 || strcmp(name, "--report") == 0) {
             fprintf(stderr, "carbontracker: %s must come first (carbontracker %s ...)\n", name, name);
-            return 2;
+            goto out;
         } else {
             fprintf(stderr, "carbontracker: unknown option %s (see --help)\n", a);
-            return 2;
+            goto out;
         }
     }
     if (i >= argc) {
         fprintf(stderr, "carbontracker: no command given\n\n");
         usage(stderr);
-        return 2;
+        goto out;
     }
     if (cfg.epochs > 1 && !w.epoch_pattern && !w.epoch_end_pattern) {
         fprintf(stderr, "carbontracker: --epochs %d needs --epoch-pattern or --epoch-end-pattern to find the epochs\n",
                 cfg.epochs);
-        return 2;
+        goto out;
     }
-    int rc = ct_cli_wrap(&cfg, &w, argv + i);
+    rc = ct_cli_wrap(&cfg, &w, argv + i);
+out:
     if (api_key) {
         memset(api_key, 0, strlen(api_key));
         free(api_key);
