@@ -125,7 +125,8 @@ typedef struct wrap {
     /* Live status line on stderr (a terminal), see status_line_*(). */
     int status_enabled;
     int status_drawn;
-    int at_line_start;    /* the last byte passed through ended a line */
+    int bol[3];           /* per output fd (1, 2): its last byte passed through ended a line */
+    int stdout_tty;       /* stdout is a terminal too (then it shares the screen) */
     double next_redraw;
 } wrap;
 
@@ -176,7 +177,9 @@ static void status_line_clear(wrap *wr)
 
 static void status_line_draw(wrap *wr)
 {
-    if (!wr->status_enabled || !wr->at_line_start)
+    /* Never in the middle of a partial line of the command's, on either
+     * stream that shows on the terminal. */
+    if (!wr->status_enabled || !wr->bol[STDERR_FILENO] || (wr->stdout_tty && !wr->bol[STDOUT_FILENO]))
         return;
     char text[512];
     if (!status_line_format(wr, text, sizeof text))
@@ -432,7 +435,8 @@ static void pass_through(wrap *wr, stream *s, const char *buf, size_t n)
          * too (SIGPIPE/EPIPE on its next write), as it would unwrapped. */
         stream_close(s);
     }
-    wr->at_line_start = n > 0 && buf[n - 1] == '\n';
+    if (n > 0)
+        wr->bol[s->out_fd] = buf[n - 1] == '\n';
 }
 
 static void stream_append(stream *s, const char *p, size_t n)
@@ -546,8 +550,14 @@ static int lookup_program(const char *name)
     return found_other ? EACCES : ENOENT;
 }
 
-static int exec_failure_status(const char *name, int err)
+static int exec_failure_status(const char *name, int err, int found)
 {
+    if (err == ENOENT && found) {
+        /* The file is there: its interpreter (#!) or loader is not. */
+        fprintf(stderr, "carbontracker: cannot run '%s': %s (its #! interpreter or loader is missing)\n", name,
+                strerror(err));
+        return WRAP_EXIT_NOEXEC;
+    }
     if (err == ENOENT) {
         fprintf(stderr, "carbontracker: cannot run '%s': command not found\n", name);
         return WRAP_EXIT_NOTFOUND;
@@ -712,7 +722,7 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
     wr.grace_s = w->grace_s >= 0 && isfinite(w->grace_s) ? w->grace_s : 10.0;
     wr.st[0] = (stream){.fd = -1, .out_fd = STDOUT_FILENO};
     wr.st[1] = (stream){.fd = -1, .out_fd = STDERR_FILENO};
-    wr.at_line_start = 1;
+    wr.bol[STDOUT_FILENO] = wr.bol[STDERR_FILENO] = 1;
     wr.pid = -1;
     int status = 1;
 
@@ -733,7 +743,7 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
 
     int perr = lookup_program(argv[0]);
     if (perr) {
-        status = exec_failure_status(argv[0], perr);
+        status = exec_failure_status(argv[0], perr, 0);
         goto out_regex;
     }
 
@@ -853,7 +863,7 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
         while (waitpid(wr.pid, &st, 0) < 0 && errno == EINTR)
             ;
         wr.child_done = 1;
-        status = exec_failure_status(argv[0], exec_err);
+        status = exec_failure_status(argv[0], exec_err, 1);
         goto out_tracker;
     }
 
@@ -863,6 +873,7 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
         epoch_start(&wr);
     wr.next_check = mono_s() + wr.check_period;
     wr.status_enabled = wr.piped && wr.t && cfg->verbose >= 1 && isatty(STDERR_FILENO);
+    wr.stdout_tty = isatty(STDOUT_FILENO);
     wr.next_redraw = mono_s();
     sigprocmask(SIG_SETMASK, &old_mask, NULL); /* pending signals arrive now */
 

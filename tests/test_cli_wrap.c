@@ -65,6 +65,7 @@ typedef struct run_opts {
     int ready_ctrl_c;       /* ... or type Ctrl-C on its controlling terminal (a pty) */
     int stdout_pipe;        /* stdout to a pipe, with the arrival time of each chunk */
     const char *watch_text; /* with stdout_pipe: when this first arrived */
+    int stderr_pty;         /* stderr to a terminal (raw pty); what it shows comes back in err */
 } run_opts;
 
 typedef struct run_result {
@@ -144,6 +145,15 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
         assert_int_equal(ptsname_r(master, slave_name, sizeof slave_name), 0);
     }
 
+    int emaster = -1;
+    char eslave_name[256] = "";
+    if (o->stderr_pty) {
+        emaster = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(emaster >= 0);
+        assert_int_equal(grantpt(emaster), 0);
+        assert_int_equal(unlockpt(emaster), 0);
+        assert_int_equal(ptsname_r(emaster, eslave_name, sizeof eslave_name), 0);
+    }
     memset(res, 0, sizeof *res);
     res->watch_at_s = -1;
     /* No output of an earlier run may be mistaken for this one's. */
@@ -165,7 +175,13 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
             close(s);
         }
         int fo = o->stdout_pipe ? pfd[1] : open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = o->stderr_pty ? open(eslave_name, O_RDWR | O_NOCTTY) : open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o->stderr_pty && fe >= 0) {
+            struct termios tio;
+            tcgetattr(fe, &tio);
+            cfmakeraw(&tio); /* bytes as written, no \n -> \r\n */
+            tcsetattr(fe, TCSANOW, &tio);
+        }
         if (fo < 0 || fe < 0)
             _exit(91);
         dup2(fo, STDOUT_FILENO);
@@ -184,6 +200,7 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
         pbuf = malloc(cap + 1);
     }
     int st = 0, done = 0, signalled = 0, pipe_open = o->stdout_pipe;
+    size_t ecap = 0;
     while (!done || pipe_open) {
         if (!done) {
             pid_t r = waitpid(pid, &st, WNOHANG);
@@ -217,6 +234,19 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
                 signalled = 1;
             }
         }
+        if (emaster >= 0) {
+            struct pollfd p = {.fd = emaster, .events = POLLIN};
+            while (poll(&p, 1, done ? 50 : 0) > 0) {
+                if (res->err_len + 4096 > ecap) {
+                    ecap = 2 * ecap + 4096;
+                    res->err = realloc(res->err, ecap + 1);
+                }
+                ssize_t r = read(emaster, res->err + res->err_len, 4096);
+                if (r <= 0)
+                    break;
+                res->err_len += (size_t)r;
+            }
+        }
         if (pipe_open) {
             struct pollfd p = {.fd = pfd[0], .events = POLLIN};
             if (poll(&p, 1, 10) > 0) {
@@ -247,7 +277,26 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
     } else {
         res->out = read_all(outp, &res->out_len);
     }
-    res->err = read_all(errp, &res->err_len);
+    if (emaster >= 0) {
+        /* What the terminal still holds after the tool exited. */
+        struct pollfd p = {.fd = emaster, .events = POLLIN};
+        while (poll(&p, 1, 100) > 0) {
+            if (res->err_len + 4096 > ecap) {
+                ecap = 2 * ecap + 4096;
+                res->err = realloc(res->err, ecap + 1);
+            }
+            ssize_t r = read(emaster, res->err + res->err_len, 4096);
+            if (r <= 0)
+                break;
+            res->err_len += (size_t)r;
+        }
+        if (!res->err)
+            res->err = calloc(1, 1);
+        res->err[res->err_len] = '\0';
+        close(emaster);
+    } else {
+        res->err = read_all(errp, &res->err_len);
+    }
     if (master >= 0)
         close(master);
 }
@@ -619,6 +668,46 @@ static void test_passthrough_unbuffered(void **state)
     result_free(&r);
 }
 
+/* On a terminal, a status line is drawn on stderr and kept out of the
+ * command's lines: it is cleared ("\r\033[K") before each of them and
+ * redrawn only at a line start. */
+static void test_status_line_on_terminal(void **state)
+{
+    const char *tmp = *state;
+    run_opts o = {.timeout_s = 20, .stderr_pty = 1};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "epoch\\n", "err",
+                 "stderr line one\\n", "sleep", "0.6", "err", "partial ", "sleep", "1.2", "err", "end\\n", "out",
+                 "epoch\\n", "sleep", "1.2", "err", "stderr line two\\n"));
+    if (r.status != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 0);
+    assert_true(contains(r.err, r.err_len, "\r\033[K"));
+    assert_true(contains(r.err, r.err_len, "elapsed 0:00:0"));
+    assert_true(contains(r.err, r.err_len, "epoch 1/3"));
+    /* Each of the command's lines arrives whole, at the start of a line
+     * (after a newline or a clear), never glued to a status line. */
+    static const char *const lines[] = {"stderr line one\n", "partial end\n", "stderr line two\n"};
+    for (int k = 0; k < 3; k++) {
+        const char *p = strstr(r.err, lines[k]);
+        if (!p)
+            dump_on_failure(&r);
+        assert_non_null(p);
+        assert_true(p == r.err || p[-1] == '\n' || (p - r.err >= 4 && memcmp(p - 4, "\r\033[K", 4) == 0));
+    }
+    /* While "partial " waited for its end (1.2 s, past a redraw time) no
+     * status line was drawn after it. */
+    assert_non_null(strstr(r.err, "partial end\n"));
+    /* The terminal is left clean: the last status line was cleared. */
+    const char *last_status = NULL;
+    for (const char *p = strstr(r.err, "elapsed "); p; p = strstr(p + 1, "elapsed "))
+        last_status = p;
+    assert_non_null(last_status);
+    assert_non_null(strstr(last_status, "\r\033[K"));
+    result_free(&r);
+}
+
 static void test_epoch_pattern(void **state)
 {
     const char *tmp = *state;
@@ -830,6 +919,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_terminal_ctrl_c_delivered_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passthrough_byte_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passthrough_unbuffered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_line_on_terminal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epoch_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epoch_end_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_regex, setup, teardown),
