@@ -219,6 +219,7 @@ typedef struct ct_status {
     double predicted_energy_kwh;
     double predicted_co2eq_g;
     double predicted_remaining_s;         /* s left per the prediction */
+    int budget_exceeded;                  /* bit 0: energy budget, bit 1: CO2eq budget (actual or predicted) */
 } ct_status;
 
 CT_API int ct_get_status(ct_tracker *t, ct_status *out);

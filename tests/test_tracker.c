@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void busy_ms(int ms) { usleep((useconds_t)ms * 1000); }
@@ -233,6 +234,9 @@ static void test_budget(void **state) {
     assert_non_null(strstr(ct_tracker_message(t), "predicted energy"));
     assert_non_null(strstr(ct_tracker_message(t), "exceeds the energy budget of 0.001 kWh by"));
     assert_int_equal(ct_epoch_count(t), 1); /* the epoch is recorded anyway */
+    ct_status st;
+    assert_int_equal(ct_get_status(t, &st), 0);
+    assert_int_equal(st.budget_exceeded, 1); /* energy only */
     ct_tracker_free(t);
 }
 
@@ -295,6 +299,45 @@ static void test_intensity_default_and_country(void **state) {
     ct_tracker_free(t);
 }
 
+/* stop_and_confirm reads the answer from stdin: "n" declines, "y" continues,
+ * end of input continues. Run in a child whose stdin is a pipe. */
+static int confirm_child(const char *answer) {
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        dup2(fd[0], 0);
+        ct_config c;
+        base_config(&c, 3);
+        c.stop_and_confirm = 1;
+        ct_tracker *t = NULL;
+        if (ct_tracker_new(&c, &t) != 0) _exit(90);
+        ct_epoch_start(t);
+        int rc = ct_epoch_end(t);
+        int n = ct_epoch_start(t); /* after a "no", monitoring has ended */
+        ct_tracker_free(t);
+        _exit(rc == CT_EDECLINED ? (n == CT_ESTOPPED ? 10 : 11) : rc == 0 ? (n == 0 ? 20 : 21) : 30);
+    }
+    close(fd[0]);
+    if (answer) {
+        ssize_t w = write(fd[1], answer, strlen(answer));
+        (void)w;
+    }
+    close(fd[1]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_stop_and_confirm(void **state) {
+    (void)state;
+    assert_int_equal(confirm_child("n\n"), 10);
+    assert_int_equal(confirm_child("y\n"), 20);
+    assert_int_equal(confirm_child("maybe\nY\n"), 20);
+    assert_int_equal(confirm_child(NULL), 20); /* no answer: training goes on */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_energy_exact_and_prediction),
@@ -305,6 +348,7 @@ int main(void) {
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_status_and_series),
         cmocka_unit_test(test_intensity_default_and_country),
+        cmocka_unit_test(test_stop_and_confirm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,6 +321,9 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
 
     ct__parse_components(t->cfg.components, t->want, t->msg, sizeof t->msg);
     ct__ranks_detect(&t->ranks);
+    ct__log_std(&t->logs, "Host: %s, pid: %d, job: %s, rank: %d, local rank: %d, world size: %d.", t->host,
+                (int)getpid(), t->ranks.job_id[0] ? t->ranks.job_id : "none", t->ranks.rank, t->ranks.local_rank,
+                t->ranks.world_size);
     t->measuring = 1;
     if (t->ranks.local_rank > 0 && !t->cfg.all_ranks) {
         /* The node's CPU (and its GPUs, unless each rank takes its own) are
@@ -597,6 +600,7 @@ static int check_budgets(ct_tracker *t, const ct_result *actual) {
         else if (pred > lim[k]) which = "predicted", v = pred;
         if (!which) continue;
         exceeded = 1;
+        t->budget_exceeded |= 1 << k;
         set_msg(t, "%s %s %.6g %s exceeds the %s budget of %.6g %s by %.1f %%", which, names[k], v, units[k], names[k],
                 lim[k], units[k], (v / lim[k] - 1.0) * 100.0);
         if (!t->budget_warned[k]) {
@@ -801,6 +805,7 @@ int ct_get_status(ct_tracker *t, ct_status *out) {
         double done = a.duration_s + (t->in_epoch ? now - t->epoch_start_mono : 0);
         out->predicted_remaining_s = t->predicted.duration_s > done ? t->predicted.duration_s - done : 0;
     }
+    out->budget_exceeded = t->budget_exceeded;
     pthread_mutex_unlock(&t->mu);
     return 0;
 }

@@ -69,6 +69,7 @@ struct ct_tracker {
     ct_result predicted;
     int finished;           /* monitoring ended (monitor_epochs reached or stop) */
     int budget_warned[2];   /* energy, co2 */
+    int budget_exceeded;    /* bit 0 energy, bit 1 CO2eq */
 
     char msg[CT__MSG_LEN];
     char pending[CT__MAX_PENDING][512]; /* warnings before the JSONL header */
