@@ -1,0 +1,260 @@
+/*
+ * amdgpu.c - AMD GPUs through the amdgpu driver's hwmon files:
+ *   <drm root>/card<N>/device/hwmon/hwmon<M>/   (root: env CT_DRM_ROOT, default /sys/class/drm)
+ * with name == "amdgpu". Per card the method is chosen at open:
+ *  - "counter": energy1_input (uJ, cumulative; newer kernels, some boards);
+ *  - "power-polling": power1_average, else power1_input (uW), sampled at every
+ *    read (the source asks for reads every 0.1 s) and integrated with the
+ *    trapezoid rule.
+ * Files are opened once and re-read with pread. A read that fails is a missing
+ * sample; ENODEV/ENOENT (the card went away) marks the card lost, its energy
+ * so far kept.
+ */
+#include "ct_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct amd_dev {
+    int fd;
+    int has_counter;
+    char name[128], uuid[96], file[1600];
+    int lost;
+    uint64_t last_uj;
+    int have_uj;
+    double energy_j;
+    double last_t, last_w;
+    int have_sample;
+} amd_dev;
+
+typedef struct amd_state {
+    ct_source_ctx ctx;
+    int ndev;
+    amd_dev *dev;
+} amd_state;
+
+static void notice(const amd_state *s, int level, const char *msg) {
+    if (s->ctx.notice) s->ctx.notice(s->ctx.user, level, msg);
+}
+
+/* Reads an unsigned integer from an open sysfs file. 0, or -errno (or CT_EPARSE). */
+static int pread_u64(int fd, uint64_t *out) {
+    char buf[64];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n < 0) return -errno;
+    buf[n] = '\0';
+    return ct__parse_u64(buf, out) == 0 ? 0 : CT_EPARSE;
+}
+
+/* A small text file's first line, trimmed; "" when unreadable. */
+static void read_line(const char *path, char *out, size_t len) {
+    char *buf = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    if (ct__read_file(path, 4096, &buf, &n) != 0) return;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    ct__strlcpy(out, buf, len);
+    free(buf);
+}
+
+static int is_card_name(const char *s) {
+    if (strncmp(s, "card", 4) != 0 || !s[4]) return 0;
+    for (const char *p = s + 4; *p; p++)
+        if (*p < '0' || *p > '9') return 0; /* "card0-DP-1" is a connector */
+    return 1;
+}
+
+static int cmp_cards(const void *a, const void *b) {
+    return atoi(*(const char *const *)a + 4) - atoi(*(const char *const *)b + 4);
+}
+
+/* Tries one hwmon directory: 1 and *d filled when it is a readable amdgpu sensor. */
+static int probe_hwmon(const char *dir, const char *card, const char *devdir, amd_dev *d, double now) {
+    char path[1600], name[64];
+    snprintf(path, sizeof path, "%s/name", dir);
+    read_line(path, name, sizeof name);
+    if (strcmp(name, "amdgpu") != 0) return 0;
+    static const char *const files[] = {"energy1_input", "power1_average", "power1_input"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        uint64_t v;
+        if (pread_u64(fd, &v) != 0) {
+            close(fd);
+            continue;
+        }
+        memset(d, 0, sizeof *d);
+        d->fd = fd;
+        ct__strlcpy(d->file, path, sizeof d->file);
+        if (i == 0) {
+            d->has_counter = 1;
+            d->last_uj = v;
+            d->have_uj = 1;
+        } else {
+            d->last_t = now;
+            d->last_w = (double)v / 1e6;
+            d->have_sample = 1;
+        }
+        snprintf(path, sizeof path, "%s/product_name", devdir);
+        read_line(path, d->name, sizeof d->name);
+        if (!d->name[0]) snprintf(d->name, sizeof d->name, "AMD GPU %s", card);
+        snprintf(path, sizeof path, "%s/unique_id", devdir);
+        read_line(path, d->uuid, sizeof d->uuid);
+        return 1;
+    }
+    return 0;
+}
+
+static void free_state(amd_state *s) {
+    if (!s) return;
+    for (int i = 0; i < s->ndev; i++)
+        if (s->dev[i].fd >= 0) close(s->dev[i].fd);
+    free(s->dev);
+    free(s);
+}
+
+static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+    *state = NULL;
+    const char *root = ct__getenv("CT_DRM_ROOT");
+    if (!root) root = "/sys/class/drm";
+    DIR *dr = opendir(root);
+    if (!dr) {
+        snprintf(why, whylen, "AMD GPU: %s cannot be read (%s)", root, strerror(errno));
+        return CT_ENOSOURCE;
+    }
+    amd_state *s = calloc(1, sizeof *s);
+    char **cards = NULL;
+    int ncards = 0, capc = 0;
+    if (!s) {
+        closedir(dr);
+        return CT_ENOMEM;
+    }
+    if (ctx) s->ctx = *ctx;
+    struct dirent *e;
+    while ((e = readdir(dr)) != NULL) {
+        if (!is_card_name(e->d_name)) continue;
+        if (ncards == capc) {
+            capc = capc ? capc * 2 : 8;
+            char **nc = realloc(cards, (size_t)capc * sizeof *nc);
+            if (!nc) break;
+            cards = nc;
+        }
+        cards[ncards] = ct__strdup(e->d_name);
+        if (cards[ncards]) ncards++;
+    }
+    closedir(dr);
+    if (ncards > 1) qsort(cards, (size_t)ncards, sizeof *cards, cmp_cards);
+
+    double now = ct__monotonic_s();
+    int amd_seen = 0;
+    s->dev = calloc(ncards ? (size_t)ncards : 1, sizeof *s->dev);
+    for (int c = 0; s->dev && c < ncards; c++) {
+        char devdir[1024], hwdir[1040];
+        snprintf(devdir, sizeof devdir, "%s/%s/device", root, cards[c]);
+        snprintf(hwdir, sizeof hwdir, "%s/hwmon", devdir);
+        DIR *hd = opendir(hwdir);
+        if (!hd) continue;
+        struct dirent *h;
+        while ((h = readdir(hd)) != NULL) {
+            if (strncmp(h->d_name, "hwmon", 5) != 0) continue;
+            char dir[1400], name[64], path[1420];
+            snprintf(dir, sizeof dir, "%s/%s", hwdir, h->d_name);
+            snprintf(path, sizeof path, "%s/name", dir);
+            read_line(path, name, sizeof name);
+            if (strcmp(name, "amdgpu") != 0) continue;
+            amd_seen = 1;
+            if (probe_hwmon(dir, cards[c], devdir, &s->dev[s->ndev], now)) {
+                s->ndev++;
+                break;
+            }
+        }
+        closedir(hd);
+    }
+    for (int c = 0; c < ncards; c++) free(cards[c]);
+    free(cards);
+    if (!s->dev) {
+        free_state(s);
+        return CT_ENOMEM;
+    }
+    if (s->ndev == 0) {
+        if (amd_seen)
+            snprintf(why, whylen,
+                     "AMD GPU: amdgpu hwmon found under %s but none of energy1_input, power1_average, "
+                     "power1_input is readable",
+                     root);
+        else
+            snprintf(why, whylen, "AMD GPU: no amdgpu card under %s", root);
+        free_state(s);
+        return CT_ENOSOURCE;
+    }
+    *state = s;
+    return 0;
+}
+
+static int read_(void *state, double now_s, double *energy_j) {
+    amd_state *s = state;
+    for (int i = 0; i < s->ndev; i++) {
+        amd_dev *d = &s->dev[i];
+        if (!d->lost) {
+            uint64_t v;
+            int r = pread_u64(d->fd, &v);
+            if (r == 0 && d->has_counter) {
+                /* 64-bit uJ: no wrap; a smaller value means the driver restarted. */
+                uint64_t delta = v >= d->last_uj ? v - d->last_uj : v;
+                if (d->have_uj) d->energy_j += (double)delta / 1e6;
+                d->last_uj = v;
+                d->have_uj = 1;
+            } else if (r == 0) {
+                double w = (double)v / 1e6;
+                if (d->have_sample && now_s > d->last_t)
+                    d->energy_j += ct__trapezoid_j(d->last_t, d->last_w, now_s, w);
+                if (!d->have_sample || now_s >= d->last_t) {
+                    d->last_t = now_s;
+                    d->last_w = w;
+                    d->have_sample = 1;
+                }
+            } else if (r == -ENODEV || r == -ENOENT || r == -ENXIO) {
+                d->lost = 1;
+                char msg[CT__MSG_LEN + 1800];
+                snprintf(msg, sizeof msg,
+                         "AMD GPU %s is no longer readable (%s: %s); its energy so far (%.1f J) is kept", d->name,
+                         d->file, strerror(-r), d->energy_j);
+                notice(s, 1, msg);
+            }
+        }
+        energy_j[i] = d->energy_j;
+    }
+    return 0;
+}
+
+static double max_read_interval_(void *state) {
+    amd_state *s = state;
+    for (int i = 0; i < s->ndev; i++)
+        if (!s->dev[i].has_counter && !s->dev[i].lost) return 0.1;
+    return 60.0;
+}
+
+static int device_count_(void *state) { return ((amd_state *)state)->ndev; }
+
+static void describe_(void *state, int index, ct_device_desc *out) {
+    amd_state *s = state;
+    memset(out, 0, sizeof *out);
+    if (index < 0 || index >= s->ndev) return;
+    const amd_dev *d = &s->dev[index];
+    out->component = CT_COMPONENT_GPU;
+    ct__strlcpy(out->name, d->name, sizeof out->name);
+    ct__strlcpy(out->uuid, d->uuid, sizeof out->uuid);
+    ct__strlcpy(out->method, d->has_counter ? "counter" : "power-polling", sizeof out->method);
+    ct__strlcpy(out->source, "amdgpu", sizeof out->source);
+    out->lost = d->lost;
+}
+
+static void close_(void *state) { free_state(state); }
+
+const ct_source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU, open_,  device_count_, describe_,
+                                         read_,    max_read_interval_, close_};
