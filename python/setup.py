@@ -63,8 +63,11 @@ class CMakeLibrary(Extension):
 
 class build_ext(_build_ext):
     def get_ext_filename(self, fullname):
+        # Called with the full dotted name or, by get_ext_fullpath, with its last part.
         if fullname == LIB_EXT:
             return os.path.join(*LIB_EXT.split(".")) + ".so"
+        if fullname == LIB_EXT.rsplit(".", 1)[1]:
+            return fullname + ".so"
         return super().get_ext_filename(fullname)
 
     def build_extension(self, ext):
@@ -94,6 +97,12 @@ class build_ext(_build_ext):
         built = build_dir / "src" / "libcarbontracker.so"
         if not built.exists():
             sys.exit(f"carbontracker: CMake finished but {built} is missing")
+        try:  # fail here, not at the first import, when the library cannot load
+            import ctypes
+
+            ctypes.CDLL(str(built))
+        except OSError as e:
+            sys.exit(f"carbontracker: the library built from {src} does not load: {e}")
         dest = Path(self.get_ext_fullpath(ext.name))
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(os.path.realpath(built), dest)

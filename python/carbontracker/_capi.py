@@ -176,6 +176,7 @@ class ct_status(Structure):
         ("predicted_energy_kwh", c_double),
         ("predicted_co2eq_g", c_double),
         ("predicted_remaining_s", c_double),
+        ("budget_exceeded", c_int),  # bit 0: energy budget, bit 1: CO2eq budget
     ]
 
 

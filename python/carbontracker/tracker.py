@@ -150,6 +150,8 @@ class Status:
     predicted_energy_kwh: float
     predicted_co2eq_g: float
     predicted_remaining_s: float
+    energy_budget_exceeded: bool = False
+    co2_budget_exceeded: bool = False
 
 
 def _result(kind, r):
@@ -562,6 +564,8 @@ class CarbonTracker:
             predicted_energy_kwh=st.predicted_energy_kwh,
             predicted_co2eq_g=st.predicted_co2eq_g,
             predicted_remaining_s=st.predicted_remaining_s,
+            energy_budget_exceeded=bool(st.budget_exceeded & 1),
+            co2_budget_exceeded=bool(st.budget_exceeded & 2),
         )
 
     @property

@@ -351,6 +351,8 @@ class Budgets(RaplCase):
         self.assertEqual(str(w[0].message),
                          "CarbonTracker: predicted energy 0.0004 kWh exceeds the energy budget of 0.0003 kWh by 33.3 %")
         self.assertEqual(t.epoch_results[0].epoch, 1)  # the epoch was recorded
+        st = t.status()
+        self.assertEqual((st.energy_budget_exceeded, st.co2_budget_exceeded), (True, False))
         t.close()
 
     def test_within_budget(self):
@@ -370,6 +372,8 @@ class Budgets(RaplCase):
         self.assertEqual(str(cm.exception), "predicted CO2eq 0.08 g exceeds the CO2eq budget of 0.05 g by 60.0 %")
         self.assertEqual(cm.exception.name, "EBUDGET")
         self.assertEqual(len(t.epoch_results), 1)
+        st = t.status()
+        self.assertEqual((st.energy_budget_exceeded, st.co2_budget_exceeded), (False, True))
         t.close()
 
 
