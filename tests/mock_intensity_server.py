@@ -279,6 +279,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        # Clients hang up on purpose (size cap, timeouts, shutdown): not news.
+        if isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)

@@ -1,0 +1,532 @@
+/* Issue 4: live providers against tests/mock_intensity_server.py on
+ * 127.0.0.1: the documented shapes give known values; every bad case (HTTP
+ * errors, garbage, truncated, nulls, missing, empty, too big, a server that
+ * never answers) ends in "no live value" plus a warning, never a crash or a
+ * hang; the key never shows; offline means no request at all. Also ct_plan and
+ * `carbontracker plan` end to end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "intensity/live.h"
+#include "intensity_mock.h"
+#include "test_support.h"
+
+static im_server g_srv;
+
+/* ---- notices, collected from the fetch thread ---- */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_notices[16384];
+
+static void collect(void *user, int level, const char *msg) {
+    (void)user;
+    pthread_mutex_lock(&g_mu);
+    size_t n = strlen(g_notices);
+    snprintf(g_notices + n, sizeof g_notices - n, "%d:%s\n", level, msg);
+    pthread_mutex_unlock(&g_mu);
+}
+
+static void notices(char *buf, size_t len) {
+    pthread_mutex_lock(&g_mu);
+    snprintf(buf, len, "%s", g_notices);
+    pthread_mutex_unlock(&g_mu);
+}
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Waits until the fetch thread finished n refreshes; fails after 10 s. */
+static void wait_done(ct__live *lv, long n) {
+    double end = mono() + 10;
+    long done = 0;
+    while (mono() < end) {
+        ct__live_counts(lv, &done, NULL);
+        if (done >= n) return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("the fetch thread did not finish %ld refreshes in 10 s (done %ld)", n, done);
+}
+
+static int setup(void **state) {
+    (void)state;
+    const char *unset[] = {"CT_COUNTRY", "CT_ZONE", "CT_POSTCODE", "CT_LATITUDE", "CT_LONGITUDE", "CT_OFFLINE",
+                           "CT_CLOUD_PROVIDER", "CT_CLOUD_REGION", "CT_ELECTRICITYMAPS_KEY",
+                           "CT_ELECTRICITYMAPS_KEY_FILE", "CT_HTTP_TIMEOUT_MS", NULL};
+    for (int i = 0; unset[i]; i++) unsetenv(unset[i]);
+    setenv("XDG_CONFIG_HOME", "/nonexistent-ct-test", 1);
+    g_notices[0] = '\0';
+    assert_int_equal(im_case(&g_srv, "ok"), 0);
+    im_reset(&g_srv);
+    return 0;
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    return im_start(&g_srv);
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    im_stop(&g_srv);
+    return 0;
+}
+
+/* Starts the live service for a configured location. */
+static ct__live *start(ct_config *cfg, const char *key) {
+    ct__location loc;
+    char why[512];
+    assert_int_equal(ct__location_resolve(cfg, &loc, why, sizeof why), 0);
+    ct__live *lv = ct__live_start(cfg, &loc, key, 900, collect, NULL, why, sizeof why);
+    assert_non_null(lv);
+    return lv;
+}
+
+static void test_ukgrid_national_now_and_forecast(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    double now = ct__unix_s();
+    ct__live *lv = start(&cfg, NULL);
+    wait_done(lv, 1);
+    ct_intensity_value v;
+    assert_int_equal(ct__live_now(lv, now, &v), 1);
+    assert_true(v.g_per_kwh == 263);
+    assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+    double t0 = floor(now / 1800) * 1800;
+    char iso[32], expect[200];
+    ct__format_iso8601(t0, iso, sizeof iso);
+    snprintf(expect, sizeof expect, "UK Carbon Intensity API, national, %s", iso);
+    assert_string_equal(v.source, expect);
+    /* an hour ahead: the forecast (k = 2 or 3 -> 300) */
+    assert_int_equal(ct__live_now(lv, now + 3600, &v), 1);
+    assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+    assert_true(v.g_per_kwh == 300);
+    /* mean over the next 6 h: (1800-d) x 263 + 9 x 1800 x 300 + (3600+d) x 100 */
+    double d = now - t0;
+    double expect_mean = ((1800 - d) * 263 + 16200.0 * 300 + (3600 + d) * 100) / 21600.0;
+    assert_int_equal(ct__live_over(lv, now, now + 21600, &v), 1);
+    assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+    assert_true(fabs(v.g_per_kwh - expect_mean) < 1e-6);
+    assert_non_null(strstr(v.source, "UK Carbon Intensity API forecast, national, mean "));
+    /* beyond the 48 h horizon the mean covers part of the period and says so */
+    assert_int_equal(ct__live_over(lv, now, now + 96 * 3600.0, &v), 1);
+    assert_non_null(strstr(v.source, "(covers 5"));
+    ct__live_stop(lv);
+    char log[4096];
+    char *l = im_get(&g_srv, "/_log");
+    snprintf(log, sizeof log, "%s", l);
+    free(l);
+    assert_non_null(strstr(log, "\"path\": \"/intensity\""));
+    assert_non_null(strstr(log, "/fw48h"));
+    assert_non_null(strstr(log, "\"accept\": \"application/json\""));
+    assert_null(strstr(log, "\"path\": \"/json\"")); /* a location was given: no IP geolocation */
+}
+
+static void test_ukgrid_regional_list_and_object(void **state) {
+    (void)state;
+    const char *cases[] = {"ok", "regional_object"};
+    for (int c = 0; c < 2; c++) {
+        assert_int_equal(im_case(&g_srv, cases[c]), 0);
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.postcode = "RG10 9XY";
+        double now = ct__unix_s();
+        ct__live *lv = start(&cfg, NULL);
+        wait_done(lv, 1);
+        ct_intensity_value v;
+        assert_int_equal(ct__live_now(lv, now, &v), 1);
+        assert_true(v.g_per_kwh == 180);
+        assert_non_null(strstr(v.source, "UK Carbon Intensity API, postcode RG10, "));
+        /* regional forecast: 200, k = 4..9 -> 50 */
+        double t0 = floor(now / 1800) * 1800;
+        assert_int_equal(ct__live_now(lv, t0 + 5 * 1800 + 1, &v), 1);
+        assert_true(v.g_per_kwh == 50);
+        assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+        ct__live_stop(lv);
+    }
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "/regional/postcode/RG10\""));
+    assert_non_null(strstr(log, "/regional/intensity/"));
+    free(log);
+}
+
+static void test_energidata_areas(void **state) {
+    (void)state;
+    struct {
+        const char *zone;
+        double now_g, prog_g_hour3;
+    } cases[] = {{NULL, 100, 80}, {"DK-DK1", 120, 60}, {"DK-DK2", 80, 100}};
+    for (int c = 0; c < 3; c++) {
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.country = "DK";
+        cfg.zone = cases[c].zone;
+        double now = ct__unix_s();
+        ct__live *lv = start(&cfg, NULL);
+        wait_done(lv, 1);
+        ct_intensity_value v;
+        /* the newest measurement ends before now: it stays current, labelled live */
+        assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 - 1, &v), 1);
+        assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+        assert_true(fabs(v.g_per_kwh - cases[c].now_g) < 1e-9);
+        assert_non_null(strstr(v.source, "Energi Data Service, "));
+        /* 3 h ahead: DK1 60, DK2 100, both (60+100)/2 */
+        assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 + 3 * 3600 + 1, &v), 1);
+        assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+        assert_true(fabs(v.g_per_kwh - cases[c].prog_g_hour3) < 1e-9);
+        ct__live_stop(lv);
+    }
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "/dataset/CO2Emis?filter=%7B%22PriceArea%22%3A%5B%22DK1%22%5D%7D"));
+    assert_non_null(strstr(log, "/dataset/CO2EmisProg?"));
+    free(log);
+}
+
+static void test_electricitymaps_key_and_forecast(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.zone = "DE";
+    double now = ct__unix_s();
+    ct__live *lv = start(&cfg, "SECRET-KEY-42");
+    wait_done(lv, 1);
+    ct_intensity_value v;
+    assert_int_equal(ct__live_now(lv, now, &v), 1);
+    assert_true(v.g_per_kwh == 302);
+    assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+    char iso[32], expect[200];
+    ct__format_iso8601(floor(now / 3600) * 3600, iso, sizeof iso);
+    snprintf(expect, sizeof expect, "Electricity Maps, zone DE, %s", iso);
+    assert_string_equal(v.source, expect);
+    /* history: 250 the hour before */
+    assert_int_equal(ct__live_now(lv, now - 3600, &v), 1);
+    assert_true(v.g_per_kwh == 250);
+    /* forecast hours 3..8 are 150 */
+    assert_int_equal(ct__live_now(lv, floor(now / 3600) * 3600 + 4 * 3600, &v), 1);
+    assert_true(v.g_per_kwh == 150);
+    assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+    ct__live_stop(lv);
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "\"path\": \"/carbon-intensity/latest?zone=DE\", \"auth\": \"SECRET-KEY-42\""));
+    assert_non_null(strstr(log, "/carbon-intensity/history?zone=DE"));
+    assert_non_null(strstr(log, "/carbon-intensity/forecast?zone=DE"));
+    free(log);
+    char n[16384];
+    notices(n, sizeof n);
+    assert_null(strstr(n, "SECRET-KEY-42"));
+}
+
+static void test_electricitymaps_forecast_refused(void **state) {
+    (void)state;
+    assert_int_equal(im_case(&g_srv, "forecast_denied"), 0);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "DE";
+    double now = ct__unix_s();
+    ct__live *lv = start(&cfg, "k3y");
+    wait_done(lv, 1);
+    ct_intensity_value v;
+    /* no forecast: the prediction gets the live value */
+    assert_int_equal(ct__live_over(lv, now, now + 6 * 3600, &v), 1);
+    assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+    assert_true(v.g_per_kwh == 302);
+    char n[16384];
+    notices(n, sizeof n);
+    assert_non_null(strstr(n, "Electricity Maps forecast: HTTP 403 forbidden (not in this plan or key) (forecast is "
+                              "not in your plan); the prediction uses the current value"));
+    /* the next refresh does not ask for the forecast again */
+    im_reset(&g_srv);
+    ct__live_refresh_now(lv);
+    wait_done(lv, 2);
+    ct__live_stop(lv);
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "/carbon-intensity/latest?zone=DE"));
+    assert_null(strstr(log, "/forecast"));
+    assert_null(strstr(log, "/history")); /* history only on the first refresh */
+    free(log);
+}
+
+/* Every bad case for every service: no live value, a warning, no crash. */
+static void test_bad_cases_fall_back(void **state) {
+    (void)state;
+    const char *cases[] = {"401", "403", "429", "500", "garbage", "truncated", "nulls", "missing", "empty", "big"};
+    const char *expect[] = {"HTTP 401", "HTTP 403", "HTTP 429 rate limited", "HTTP 500 server error",
+                            "malformed JSON", "malformed JSON", "", "", "", "larger than 4194304 bytes"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int p = 0; p < 4; p++) {
+            setup(NULL);
+            assert_int_equal(im_case(&g_srv, cases[c]), 0);
+            ct_config cfg;
+            ct_config_init(&cfg);
+            const char *key = NULL;
+            if (p == 0) cfg.country = "GB";
+            if (p == 1) cfg.postcode = "SW1";
+            if (p == 2) cfg.country = "DK";
+            if (p == 3) cfg.zone = "DE", key = "KEY-NEVER-SHOWN";
+            ct__live *lv = start(&cfg, key);
+            wait_done(lv, 1);
+            ct_intensity_value v;
+            double now = ct__unix_s();
+            if (ct__live_now(lv, now, &v) || ct__live_over(lv, now, now + 3600, &v))
+                fail_msg("case %s provider %d gave a live value %g (%s)", cases[c], p, v.g_per_kwh, v.source);
+            long done, ok;
+            ct__live_counts(lv, &done, &ok);
+            assert_int_equal(ok, 0);
+            ct__live_stop(lv);
+            char n[16384];
+            notices(n, sizeof n);
+            if (!strstr(n, "1:live carbon intensity: ") || !strstr(n, expect[c]) ||
+                !strstr(n, "using the static table until it answers"))
+                fail_msg("case %s provider %d: notices were:\n%s", cases[c], p, n);
+            assert_null(strstr(n, "KEY-NEVER-SHOWN"));
+        }
+    }
+}
+
+static void test_hanging_server_times_out_and_stop_is_quick(void **state) {
+    (void)state;
+    assert_int_equal(im_case(&g_srv, "hang"), 0);
+    setenv("CT_HTTP_TIMEOUT_MS", "300", 1);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    double t0 = mono();
+    ct__live *lv = start(&cfg, NULL);
+    double started = mono() - t0;
+    assert_true(started < 0.05); /* starting never waits for the network */
+    wait_done(lv, 1);
+    double took = mono() - t0;
+    assert_true(took < 2.0);
+    ct_intensity_value v;
+    assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
+    ct__live_stop(lv);
+    char n[16384];
+    notices(n, sizeof n);
+    assert_non_null(strstr(n, "UK Carbon Intensity API: no answer within 300 ms"));
+
+    /* with the default 8 s timeout, stopping abandons the request at once */
+    unsetenv("CT_HTTP_TIMEOUT_MS");
+    lv = start(&cfg, NULL);
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* the request is now in flight */
+    t0 = mono();
+    ct__live_stop(lv);
+    assert_true(mono() - t0 < 0.5);
+}
+
+static void test_echoed_key_is_scrubbed(void **state) {
+    (void)state;
+    assert_int_equal(im_case(&g_srv, "echo_key"), 0);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.zone = "FR";
+    ct__live *lv = start(&cfg, "ECHOED-SECRET");
+    wait_done(lv, 1);
+    ct__live_stop(lv);
+    char n[16384];
+    notices(n, sizeof n);
+    assert_non_null(strstr(n, "HTTP 401 unauthorized (key missing or refused) (bad key ***)"));
+    assert_null(strstr(n, "ECHOED-SECRET"));
+}
+
+static void test_offline_touches_nothing(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    ct__location loc;
+    char why[512];
+    assert_int_equal(ct__location_resolve(&cfg, &loc, why, sizeof why), 0);
+    cfg.offline = 1;
+    assert_null(ct__live_start(&cfg, &loc, NULL, 900, collect, NULL, why, sizeof why));
+    assert_string_equal(why, "offline");
+    cfg.offline = 0;
+    setenv("CT_OFFLINE", "1", 1);
+    assert_null(ct__live_start(&cfg, &loc, NULL, 900, collect, NULL, why, sizeof why));
+    ct_plan_result r;
+    char msg[512];
+    cfg.country = "GB";
+    assert_int_equal(ct_plan(&cfg, 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
+    assert_string_equal(msg, "offline (CT_OFFLINE or --offline): no forecast can be fetched");
+    unsetenv("CT_OFFLINE");
+    assert_int_equal(im_requests(&g_srv), 0);
+}
+
+static void test_ip_geolocation_only_without_location(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    ct__live *lv = start(&cfg, NULL);
+    wait_done(lv, 1);
+    ct__location loc;
+    ct__live_location(lv, &loc);
+    assert_string_equal(loc.country, "DK");
+    ct_intensity_value v;
+    double now = ct__unix_s();
+    assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 - 1, &v), 1);
+    assert_true(v.g_per_kwh == 80); /* Copenhagen is DK2 */
+    ct__live_stop(lv);
+    char n[16384];
+    notices(n, sizeof n);
+    assert_non_null(strstr(n, "0:location: country DK from IP geolocation"));
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "\"path\": \"/json\""));
+    free(log);
+
+    /* geolocation failing: a warning, and nothing else is asked */
+    setup(NULL);
+    assert_int_equal(im_case(&g_srv, "500"), 0);
+    lv = start(&cfg, NULL);
+    double end = mono() + 5;
+    while (mono() < end && !strstr(g_notices, "IP geolocation failed")) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ct__live_stop(lv);
+    notices(n, sizeof n);
+    assert_non_null(strstr(n, "no location given and IP geolocation failed (IP geolocation (ipinfo.io): HTTP 500"));
+    assert_int_equal(im_requests(&g_srv), 1);
+}
+
+static void test_plan_api(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    ct_plan_result r;
+    char msg[512] = "";
+    double before = ct__unix_s();
+    int rc = ct_plan(&cfg, 6 * 3600, 48 * 3600, &r, msg, sizeof msg);
+    double after = ct__unix_s();
+    if (rc) fail_msg("ct_plan: %s", msg);
+    /* national forecast: periods 10..21 (100) from the current half hour */
+    double t0 = floor(before / 1800) * 1800;
+    assert_true(r.start_unix_s == t0 + 10 * 1800);
+    assert_true(r.end_unix_s == r.start_unix_s + 6 * 3600);
+    assert_true(fabs(r.mean_g_per_kwh - 100) < 1e-9);
+    double dmin = before - t0, dmax = after - t0;
+    double lo = ((1800 - dmax) * 263 + 16200.0 * 300 + (3600 + dmax) * 100) / 21600.0;
+    double hi = ((1800 - dmin) * 263 + 16200.0 * 300 + (3600 + dmin) * 100) / 21600.0;
+    assert_true(r.now_g_per_kwh >= lo - 1e-9 && r.now_g_per_kwh <= hi + 1e-9);
+    assert_true(fabs(r.savings_percent - 100 * (r.now_g_per_kwh - 100) / r.now_g_per_kwh) < 1e-9);
+    assert_non_null(strstr(r.source, "UK Carbon Intensity API forecast, national, fetched "));
+
+    /* must start within the next hour */
+    /* (the best is then the latest start allowed: its window holds the most 100s) */
+    before = ct__unix_s();
+    assert_int_equal(ct_plan(&cfg, 6 * 3600, 3600, &r, msg, sizeof msg), 0);
+    after = ct__unix_s();
+    assert_true(r.start_unix_s >= before + 3600 && r.start_unix_s <= after + 3600);
+
+    /* no forecast: says so */
+    assert_int_equal(im_case(&g_srv, "no_forecast"), 0);
+    assert_int_equal(ct_plan(&cfg, 6 * 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
+    assert_string_equal(msg, "UK Carbon Intensity API has no forecast for national: UK Carbon Intensity API "
+                             "forecast: HTTP 500 server error (forecast down)");
+    assert_int_equal(im_case(&g_srv, "ok"), 0);
+    /* longer than the horizon */
+    assert_int_equal(ct_plan(&cfg, 50 * 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
+    assert_non_null(strstr(msg, "less than the 50.0 h asked for"));
+    /* no key outside GB/DK */
+    cfg.country = "DE";
+    assert_int_equal(ct_plan(&cfg, 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
+    assert_string_equal(msg, "no forecast: no live service without an Electricity Maps key outside GB and DK for "
+                             "country DE");
+    assert_int_equal(ct_plan(&cfg, -1, 0, &r, msg, sizeof msg), CT_EINVAL);
+    assert_int_equal(ct_plan(NULL, 1, 0, &r, msg, sizeof msg), CT_EINVAL);
+}
+
+static void test_plan_cli(void **state) {
+    (void)state;
+    const char *cli = ts_env("CT_CLI");
+    char *out = NULL, *err = NULL;
+    char *a1[] = {(char *)cli, "plan", "--duration", "6h", "--country", "GB", "--json", NULL};
+    double before = ct__unix_s();
+    int rc = ts_run(a1, NULL, &out, &err);
+    if (rc != 0) fail_msg("exit %d, stderr: %s", rc, err ? err : "");
+    char iso[32], iso2[32], expect[128];
+    double t0 = floor(before / 1800) * 1800;
+    ct__format_iso8601(t0 + 10 * 1800, iso, sizeof iso);
+    ct__format_iso8601(t0 + 10 * 1800 + 6 * 3600, iso2, sizeof iso2);
+    snprintf(expect, sizeof expect, "{\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":21600,\"mean_gco2_per_kwh\":100.000,", iso, iso2);
+    assert_true(strncmp(out, expect, strlen(expect)) == 0);
+    assert_non_null(strstr(out, "\"now_gco2_per_kwh\":"));
+    assert_non_null(strstr(out, "\"savings_percent\":"));
+    free(out);
+    free(err);
+
+    char *a2[] = {(char *)cli, "plan", "--duration", "90m", "--postcode", "RG10", NULL};
+    assert_int_equal(ts_run(a2, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "Best start:   "));
+    assert_non_null(strstr(out, "Mean carbon intensity over 1:30:00: 50.0 gCO2eq/kWh"));
+    assert_non_null(strstr(out, "Saving against starting now: "));
+    assert_non_null(strstr(out, "Source: UK Carbon Intensity API forecast, postcode RG10, fetched "));
+    free(out);
+    free(err);
+
+    struct {
+        const char *args[8];
+        int code;
+        const char *err;
+    } bad[] = {
+        {{"plan", "--duration", "6h", "--country", "GB", "--offline"}, 1,
+         "carbontracker plan: offline (CT_OFFLINE or --offline): no forecast can be fetched\n"},
+        {{"plan", "--duration", "6x"}, 2,
+         "carbontracker plan: --duration needs a duration such as 90m, 6h, 2d or 3600 (got \"6x\")\n"},
+        {{"plan", "--duration", "-1h"}, 2,
+         "carbontracker plan: --duration needs a duration such as 90m, 6h, 2d or 3600 (got \"-1h\")\n"},
+        {{"plan", "--country", "GB"}, 2, "carbontracker plan: --duration is required, e.g. --duration 6h\n"},
+        {{"plan", "--duration"}, 2, "carbontracker plan: --duration needs a value\n"},
+        {{"plan", "--duration", "1h", "--cloud", "gcp"}, 2,
+         "carbontracker plan: --cloud needs PROVIDER:REGION, e.g. gcp:europe-west1 (got \"gcp\")\n"},
+        {{"plan", "--duration", "1h", "--bogus"}, 2,
+         "carbontracker plan: unknown option \"--bogus\" (see carbontracker plan --help)\n"},
+        {{"plan", "--duration", "1h", "--country", "DE"}, 1,
+         "carbontracker plan: no forecast: no live service without an Electricity Maps key outside GB and DK for "
+         "country DE\n"},
+        {{"plan", "--duration", "3d", "--country", "GB"}, 1,
+         "carbontracker plan: UK Carbon Intensity API forecast for national: the forecast covers "},
+        {{"plan", "--duration", "1h", "--postcode", "nowhere"}, 2,
+         "carbontracker plan: postcode must be a UK outward postcode such as \"RG10\" or \"SW1\" (got \"nowhere\")\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[10] = {(char *)cli};
+        for (int k = 0; bad[i].args[k]; k++) argv[k + 1] = (char *)bad[i].args[k];
+        rc = ts_run(argv, NULL, &out, &err);
+        if (rc != bad[i].code || strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+            fail_msg("case %zu: exit %d, stderr \"%s\"", i, rc, err);
+        free(out);
+        free(err);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_ukgrid_national_now_and_forecast, setup),
+        cmocka_unit_test_setup(test_ukgrid_regional_list_and_object, setup),
+        cmocka_unit_test_setup(test_energidata_areas, setup),
+        cmocka_unit_test_setup(test_electricitymaps_key_and_forecast, setup),
+        cmocka_unit_test_setup(test_electricitymaps_forecast_refused, setup),
+        cmocka_unit_test_setup(test_bad_cases_fall_back, setup),
+        cmocka_unit_test_setup(test_hanging_server_times_out_and_stop_is_quick, setup),
+        cmocka_unit_test_setup(test_echoed_key_is_scrubbed, setup),
+        cmocka_unit_test_setup(test_offline_touches_nothing, setup),
+        cmocka_unit_test_setup(test_ip_geolocation_only_without_location, setup),
+        cmocka_unit_test_setup(test_plan_api, setup),
+        cmocka_unit_test_setup(test_plan_cli, setup),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
