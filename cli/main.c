@@ -96,6 +96,7 @@ static int main_wrap(int argc, char **argv) {
     ct_config cfg;
     ct_config_init(&cfg);
     cfg.epochs = 1;
+    cfg.status_line = 0; /* the wrapper draws its own, around the command's output */
     ct_wrap_opts w = {NULL, NULL, 0, 10.0};
     char *api_key = NULL, *cloud = NULL;
     int rc = 2; /* wrong usage unless we get to run the command */

@@ -116,6 +116,10 @@ typedef struct ct_config {
     /* Hardware shapes. */
     const char *rapl_zones;  /* "auto" (packages + dram, default) or "psys" (platform zone instead) */
     int all_ranks;           /* 1 = measure on every rank, not only local rank 0 (default 0) */
+
+    /* Live status line on stderr, updated in place every update_interval:
+     * -1 = when verbose >= 1 and stderr is a terminal (default), 0 = never, 1 = always. */
+    int status_line;
 } ct_config;
 
 /* Sets the original's defaults (see each field). */

@@ -29,6 +29,7 @@ void ct_config_init(ct_config *cfg) {
     cfg->longitude = NAN;
     cfg->intensity_refresh_s = 900.0;
     cfg->rapl_zones = "auto";
+    cfg->status_line = -1;
 }
 
 /* Parses "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (spaces and case ignored). */

@@ -19,10 +19,58 @@ const char *ct_tracker_message(const ct_tracker *t) { return t ? t->msg : last_e
 /* Printing and notices                                                */
 /* ------------------------------------------------------------------ */
 
+/* The live status line: drawn on stderr by the measurement thread, cleared
+ * before anything else is printed. Called with t->mu held. */
+static void status_clear(ct_tracker *t) {
+    /* Atomic: output() clears it from the training thread without t->mu. */
+    if (!__atomic_exchange_n(&t->status_drawn, 0, __ATOMIC_ACQ_REL)) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static void status_draw(ct_tracker *t) {
+    if (!t->status_enabled || t->finished) return;
+    ct_status st;
+    memset(&st, 0, sizeof st);
+    double now = ct__monotonic_s();
+    st.elapsed_s = now - t->t0_mono;
+    st.epoch = t->epoch_no;
+    st.epochs = t->cfg.epochs;
+    st.in_epoch = t->in_epoch;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.power_w[c] = t->power_w[c];
+    double co2 = 0, done_s = 0;
+    for (int i = 0; i < t->nepochs; i++) {
+        for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.energy_j[c] += t->epochs[i].info.energy_j[c];
+        co2 += t->epochs[i].info.co2eq_g;
+        done_s += t->epochs[i].info.duration_s;
+    }
+    if (t->in_epoch) {
+        for (int d = 0; d < t->ndev; d++)
+            if (t->cum_j[d] > t->epoch0_j[d]) st.energy_j[t->devs[d].component] += t->cum_j[d] - t->epoch0_j[d];
+        co2 += t->epoch_co2_g * t->cfg.pue;
+        done_s += now - t->epoch_start_mono;
+    }
+    st.energy_kwh = ct__j_to_kwh(st.energy_j[0] + st.energy_j[1]) * t->cfg.pue;
+    st.co2eq_g = co2;
+    if (t->has_prediction) {
+        st.has_prediction = 1;
+        st.predicted_energy_kwh = t->predicted.energy_kwh;
+        st.predicted_co2eq_g = t->predicted.co2eq_g;
+        st.predicted_remaining_s = t->predicted.duration_s > done_s ? t->predicted.duration_s - done_s : 0;
+    }
+    st.budget_exceeded = t->budget_exceeded;
+    char line[512];
+    if (ct__status_line_render(&st, line, sizeof line) <= 0) return;
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    __atomic_store_n(&t->status_drawn, 1, __ATOMIC_RELEASE);
+}
+
 /* Console + output log, as the original's logger.output(msg, verbose_level). */
 static void output(ct_tracker *t, const char *text, int level) {
     ct__log_out(&t->logs, text);
     if (t->cfg.verbose >= level) {
+        status_clear(t);
         fprintf(stdout, "CarbonTracker: %s\n", text);
         fflush(stdout);
     }
@@ -149,6 +197,7 @@ static void *measure_main(void *arg) {
         if (now >= next_sample) {
             read_sources(t, now, NULL);
             take_sample(t, now);
+            status_draw(t);
             next_sample += t->cfg.update_interval;
             if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */
         } else {
@@ -412,6 +461,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     memcpy(t->sample0_j, t->cum_j, nd * sizeof(double));
     t->sample0_mono = now;
     t->finished = 0;
+    t->status_enabled = t->cfg.status_line == 1 || (t->cfg.status_line == -1 && t->cfg.verbose >= 1 && isatty(2));
     pthread_mutex_unlock(&t->mu);
     ct__record_header(t);
 
@@ -520,6 +570,7 @@ static void finish(ct_tracker *t, const char *reason) {
     }
     t->finished = 1;
     t->thread_stop = 1;
+    status_clear(t);
     pthread_cond_signal(&t->cv);
     ct_result a;
     compute_actual(t, &a);

@@ -71,6 +71,8 @@ struct ct_tracker {
     int budget_warned[2];   /* energy, co2 */
     int budget_exceeded;    /* bit 0 energy, bit 1 CO2eq */
 
+    int status_enabled, status_drawn; /* live status line on stderr */
+
     char msg[CT__MSG_LEN];
     char pending[CT__MAX_PENDING][512]; /* warnings before the JSONL header */
     int npending, header_written;
