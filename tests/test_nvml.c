@@ -635,6 +635,157 @@ static void test_count_and_device_errors(void **st) {
     ct__source_nvml.close(s);
 }
 
+
+/* ---- through the whole tracker ---------------------------------------- */
+static void tracker_cfg(ct_config *cfg, const char *components) {
+    ct_config_init(cfg);
+    cfg->epochs = 2;
+    cfg->verbose = 0;
+    cfg->components = components;
+    cfg->carbon_intensity = 100;
+    cfg->offline = 1;
+    setenv("CT_DRM_ROOT", g_dir, 1); /* no AMD GPU either */
+}
+
+static void sleep_s(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* Two GPUs (counter + polled) on the real clock, one epoch through the tracker:
+ * the epoch's GPU energy is the sum of both devices' exact energies. */
+static void test_tracker_epoch_energy(void **st) {
+    (void)st;
+    static const trace a = {1, 4, {0, 0.8, 1.6, 2.4}, {150, 350, 200, 300}};
+    static const trace b = {1, 4, {0, 0.7, 1.5, 2.3}, {60, 120, 90, 140}};
+    char la[256], lb[256];
+    trace_line(&a, la, sizeof la);
+    trace_line(&b, lb, sizeof lb);
+    double t0 = ct__monotonic_s();
+    scenario("origin %.9f\ndevice " UUID_A " NVIDIA H100 80GB HBM3\n%s\ndevice " UUID_B " Tesla P100\ncounter 0\n%s\n",
+             t0, la, lb);
+    ct_config cfg;
+    tracker_cfg(&cfg, "gpu");
+    ct_tracker *t = NULL;
+    int rc = ct_tracker_new(&cfg, &t);
+    if (rc) fail_msg("ct_tracker_new: %s", ct_last_error_message());
+    assert_int_equal(ct_device_count(t), 2);
+    ct_device_desc d;
+    assert_int_equal(ct_get_device(t, 0, &d), 0);
+    assert_string_equal(d.name, "NVIDIA H100 80GB HBM3");
+    assert_string_equal(d.uuid, UUID_A);
+    assert_string_equal(d.method, "counter");
+    assert_string_equal(d.source, "nvml");
+    assert_int_equal(ct_get_device(t, 1, &d), 0);
+    assert_string_equal(d.method, "power-polling");
+
+    sleep_s(0.3);
+    double s0 = ct__monotonic_s();
+    assert_int_equal(ct_epoch_start(t), 0);
+    double s1 = ct__monotonic_s();
+    sleep_s(2.0);
+    double e0 = ct__monotonic_s();
+    assert_int_equal(ct_epoch_end(t), 0);
+    double e1 = ct__monotonic_s();
+    ct_epoch_info ep;
+    assert_int_equal(ct_get_epoch(t, 0, &ep), 0);
+    /* The epoch's window lies between [s1, e0] and [s0, e1]; both are within microseconds. */
+    double lo = truth(&a, s1 - t0, e0 - t0) + truth(&b, s1 - t0, e0 - t0);
+    double hi = truth(&a, s0 - t0, e1 - t0) + truth(&b, s0 - t0, e1 - t0);
+    double polled_tol = 0.03 * truth(&b, s0 - t0, e1 - t0), counter_tol = 0.005 * truth(&a, s0 - t0, e1 - t0);
+    double got = ep.energy_j[CT_COMPONENT_GPU];
+    if (got < lo - polled_tol - counter_tol || got > hi + polled_tol + counter_tol)
+        fail_msg("epoch GPU energy %.2f J, truth in [%.2f, %.2f] J", got, lo, hi);
+    assert_float_equal(ep.energy_j[CT_COMPONENT_CPU], 0.0, 1e-12);
+    ct_tracker_free(t);
+}
+
+static void test_tracker_nvml_missing(void **st) {
+    (void)st;
+    setenv("CT_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    ct_config cfg;
+    tracker_cfg(&cfg, "gpu");
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&cfg, &t), CT_ENOSOURCE);
+    assert_null(t);
+    const char *m = ct_last_error_message();
+    if (!strstr(m, "component \"gpu\" was requested") || !strstr(m, "cannot load NVML (/nonexistent/libnvidia-ml.so.1)"))
+        fail_msg("unexpected message: %s", m);
+    /* "all" goes on with the CPU. */
+    tracker_cfg(&cfg, "all");
+    cfg.sim_cpu = "Test CPU";
+    cfg.sim_cpu_tdp = 100;
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    assert_int_equal(ct_device_count(t), 1);
+    ct_device_desc d;
+    assert_int_equal(ct_get_device(t, 0, &d), 0);
+    assert_int_equal(d.component, CT_COMPONENT_CPU);
+    ct_tracker_free(t);
+}
+
+static void test_tracker_cuda_visible_devices(void **st) {
+    (void)st;
+    three_gpus("", "", "");
+    fake_set_time(ct__monotonic_s());
+    ct_config cfg;
+    tracker_cfg(&cfg, "gpu");
+    ct_tracker *t = NULL;
+    setenv("CUDA_VISIBLE_DEVICES", "GPU-c2c2", 1);
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    assert_int_equal(ct_device_count(t), 1);
+    ct_device_desc d;
+    assert_int_equal(ct_get_device(t, 0, &d), 0);
+    assert_string_equal(d.uuid, UUID_C);
+    ct_tracker_free(t);
+
+    setenv("CUDA_VISIBLE_DEVICES", "", 1);
+    assert_int_equal(ct_tracker_new(&cfg, &t), CT_ENOSOURCE);
+    assert_non_null(strstr(ct_last_error_message(), "CUDA_VISIBLE_DEVICES is set and empty"));
+
+    setenv("CUDA_VISIBLE_DEVICES", "5", 1);
+    assert_int_equal(ct_tracker_new(&cfg, &t), CT_ENOSOURCE);
+    assert_non_null(strstr(ct_last_error_message(), "CUDA_VISIBLE_DEVICES=\"5\" selects none of the 3 GPUs"));
+    unsetenv("CUDA_VISIBLE_DEVICES");
+}
+
+/* Local rank 1 leaves the node's GPUs to local rank 0, unless each rank measures its own. */
+static void test_tracker_ranks(void **st) {
+    (void)st;
+    fake_proc();
+    double t0 = ct__monotonic_s();
+    scenario("origin %.9f\n"
+             "device " UUID_A " G0\nproc 3000003\n"
+             "device " UUID_B " G1\nproc 3000002\n",
+             t0);
+    setenv("LOCAL_RANK", "1", 1);
+    setenv("RANK", "3", 1);
+    ct_config cfg;
+    tracker_cfg(&cfg, "all");
+    cfg.sim_cpu = "Test CPU";
+    cfg.sim_cpu_tdp = 100;
+    ct_tracker *t = NULL;
+    /* This rank measures nothing (its tracker still keeps epoch times). */
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    assert_int_equal(ct_device_count(t), 0);
+    ct_tracker_free(t);
+    int rc;
+    cfg.devices_by_pid = 1;
+    rc = ct_tracker_new(&cfg, &t);
+    if (rc) fail_msg("ct_tracker_new: %s", ct_last_error_message());
+    assert_int_equal(ct_device_count(t), 2); /* both listed; only G1 runs our process */
+    assert_int_equal(ct_epoch_start(t), 0);
+    sleep_s(0.5);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_epoch_info ep;
+    assert_int_equal(ct_get_epoch(t, 0, &ep), 0);
+    /* G1 only: 100 W (the fake's default) over the epoch. */
+    assert_in_range(ep.energy_j[CT_COMPONENT_GPU] * 1000, 0.45 * 100 * 1000, 0.60 * 100 * 1000);
+    ct_tracker_free(t);
+    unsetenv("LOCAL_RANK");
+    unsetenv("RANK");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_energy_vs_truth, setup, teardown),
@@ -652,6 +803,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_library_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_and_device_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracker_epoch_energy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracker_nvml_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracker_cuda_visible_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracker_ranks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

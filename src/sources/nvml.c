@@ -333,10 +333,12 @@ static int read_(void *state, double now_s, double *energy_j) {
     return 0;
 }
 
+/* The tracker asks once, at open: a polled GPU not yet claimed (devices_by_pid)
+ * needs 10 Hz reads as soon as it is, so it counts already. */
 static double max_read_interval_(void *state) {
     nvml_state *s = state;
     for (int i = 0; i < s->ndev; i++)
-        if (s->dev[i].claimed && !s->dev[i].lost && !s->dev[i].has_counter) return 0.1;
+        if (!s->dev[i].lost && !s->dev[i].has_counter) return 0.1;
     if (pending_pid_devices(s)) return PID_CHECK_INTERVAL_S;
     return 60.0;
 }
