@@ -226,7 +226,7 @@ static int scan_root(const char *root, cand_list *l, char *why, size_t whylen) {
         fmt(why, whylen, "RAPL: out of memory");
         return rc;
     }
-    qsort(l->c, (size_t)l->n, sizeof l->c[0], cand_cmp);
+    if (l->n > 1) qsort(l->c, (size_t)l->n, sizeof l->c[0], cand_cmp);
     return 0;
 }
 
