@@ -70,6 +70,11 @@ class build_ext(_build_ext):
             return fullname + ".so"
         return super().get_ext_filename(fullname)
 
+    def copy_extensions_to_source(self):
+        # Editable installs put the library next to the sources: carbontracker/_lib/.
+        (HERE / "carbontracker" / "_lib").mkdir(exist_ok=True)
+        super().copy_extensions_to_source()
+
     def build_extension(self, ext):
         if not isinstance(ext, CMakeLibrary):
             return super().build_extension(ext)

@@ -133,6 +133,8 @@ class ct_config(Structure):
         # hardware shapes
         ("rapl_zones", c_char_p),
         ("all_ranks", c_int),
+        # live status line on stderr: -1 auto (verbose >= 1 and a terminal), 0 never, 1 always
+        ("status_line", c_int),
     ]
 
 
@@ -286,6 +288,7 @@ def check_layouts(handle, path="the library"):
             "sim_gpu_util": 0.5,
             "carbon_intensity": -1.0,
             "intensity_refresh_s": 900.0,
+            "status_line": -1,
         }
         for field, want in expect.items():
             got = getattr(cfg, field)

@@ -199,7 +199,8 @@ class CarbonTracker:
     (budgets), on_budget ("warn" or "raise"), offline, zone, postcode,
     latitude, longitude, cloud_provider, cloud_region,
     electricitymaps_key_file, intensity_refresh_s, rapl_zones ("auto" or
-    "psys"), all_ranks.
+    "psys"), all_ranks, status_line (None = when verbose >= 1 and stderr is a
+    terminal, True = always, False = never).
 
     Errors raise :class:`carbontracker.exceptions.CarbonTrackerError`
     subclasses, unless ``ignore_errors`` is true: then a warning is issued,
@@ -247,6 +248,7 @@ class CarbonTracker:
         intensity_refresh_s=None,
         rapl_zones=None,
         all_ranks=None,
+        status_line=None,
     ):
         # State first, so that a failing constructor leaves a harmless object.
         self._h = None
@@ -351,6 +353,8 @@ class CarbonTracker:
             cfg.offline = 1 if offline else 0
         if all_ranks is not None:
             cfg.all_ranks = 1 if all_ranks else 0
+        if status_line is not None:
+            cfg.status_line = 1 if status_line else 0
         if keys.get("electricitymaps"):
             cfg.electricitymaps_key = text(keys["electricitymaps"])
         self.pue = cfg.pue
