@@ -180,7 +180,7 @@ static double name_timestamp(const char *base) {
 /* The original's text logs                                             */
 /* ------------------------------------------------------------------ */
 
-static regex_t re_block, re_interrupted, re_finished;
+static regex_t re_block, re_interrupted, re_finished, re_our_intensity, re_location, re_estimated;
 static int re_ok;
 static pthread_once_t re_once = PTHREAD_ONCE_INIT;
 
@@ -196,6 +196,13 @@ static void re_compile(void) {
     re_ok = regcomp(&re_block, block, REG_EXTENDED | REG_ICASE) == 0;
     re_ok = re_ok && regcomp(&re_interrupted, "training was interrupted", REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
     re_ok = re_ok && regcomp(&re_finished, "finished monitoring", REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
+    /* ours: "Carbon intensity at start: 151.65 gCO2eq/kWh (static: Denmark (DK), ...)." */
+    re_ok = re_ok && regcomp(&re_our_intensity, "carbon intensity[^\n]*gCO2eq/kWh \\(([^\n]*)\\)\\.?\r?$",
+                             REG_EXTENDED | REG_ICASE | REG_NEWLINE) == 0;
+    /* the Python tool's: "... fetched every 900 s at detected location: Copenhagen, ..., DK: [81.2]" */
+    re_ok = re_ok && regcomp(&re_location, "at detected location: ([^[\n]*[^ :[\n])", REG_EXTENDED) == 0;
+    re_ok = re_ok && regcomp(&re_estimated, "consumption above is [^\n]*estimated",
+                             REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
 }
 
 static int regex_ready(void) {
@@ -304,6 +311,15 @@ static int read_text_run(ct_runs *r, const char *std_path, const char *out_path,
     ri->duration_s = use->duration_s >= 0 ? use->duration_s : 0;
     ri->energy_kwh = use->energy_kwh;
     ri->co2eq_g = isfinite(use->co2eq_g) ? use->co2eq_g : 0; /* the original skips a NaN CO2eq too */
+    regmatch_t m[2];
+    if (regexec(&re_our_intensity, std, 2, m, 0) == 0)
+        copy_match(ri->intensity_source, sizeof ri->intensity_source, std, &m[1]);
+    else if (regexec(&re_location, std, 2, m, 0) == 0) {
+        char loc[sizeof ri->intensity_source - 20];
+        copy_match(loc, sizeof loc, std, &m[1]);
+        snprintf(ri->intensity_source, sizeof ri->intensity_source, "detected location: %s", loc);
+    }
+    if (regexec(&re_estimated, out, 0, NULL, 0) == 0) ri->estimated = 1;
     if (isfinite(ri->start_unix_s) && has_a && actual.duration_s >= 0)
         ri->end_unix_s = ri->start_unix_s + actual.duration_s;
     if (!(ri->energy_kwh >= 0) || !isfinite(ri->energy_kwh)) {

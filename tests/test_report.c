@@ -1,0 +1,312 @@
+/* The report of one run (issue 5): a PDF readable by poppler (pdfinfo shows
+ * the pages, pdftotext finds the labels), PNG and SVG plots, from our JSON
+ * Lines and from the original's text logs; bad input and output. Built
+ * without cairo, the report says so (CT_ENOTSUP). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "results/results_internal.h"
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef CT_TEST_CAIRO
+#define CT_TEST_CAIRO 0
+#endif
+
+static char *jsonl_run(const char *dir, int epochs) {
+    ct_config c;
+    ct_config_init(&c);
+    c.epochs = epochs;
+    c.verbose = 0;
+    c.log_dir = dir;
+    c.sim_cpu = "Simulated Xeon";
+    c.sim_cpu_tdp = 120;
+    c.sim_gpu = "Simulated A100";
+    c.sim_gpu_watts = 400;
+    c.carbon_intensity = 250;
+    c.pue = 1.2;
+    c.update_interval = 0.02;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    for (int e = 0; e < epochs; e++) {
+        assert_int_equal(ct_epoch_start(t), 0);
+        usleep(100000);
+        assert_int_equal(ct_epoch_end(t), 0);
+    }
+    ct_tracker_free(t);
+    char *p = ts_find_suffix(dir, "_carbontracker.jsonl");
+    assert_non_null(p);
+    return p;
+}
+
+/* The text log's numbers, read back for the plots: per epoch, devices summed. */
+static void test_text_log_detail(void **state) {
+    (void)state;
+    char in[4096], err[256];
+    snprintf(in, sizeof in, "%s/fixtures/parse/python/4011.abcdef12_2026-11-20T101500Z_carbontracker.log",
+             ts_env("CT_TEST_SOURCE_DIR"));
+    ct_run_detail d;
+    assert_int_equal(ct__run_detail_load(in, &d, err, sizeof err), 0);
+    assert_int_equal(d.nepochs, 10);
+    assert_int_equal(d.ndevices, 4);
+    assert_true(fabs(d.epochs[0].duration_s - 59.0) < 1e-9);
+    assert_true(fabs(d.epochs[0].power_w[CT_COMPONENT_GPU] - 91.3) < 1e-9); /* [61.2 30.1] */
+    assert_true(fabs(d.epochs[9].energy_j[CT_COMPONENT_CPU] - 51.0 * 59.0) < 1e-9); /* [46.2 4.8] */
+    assert_true(fabs(d.epochs[9].end_s - 590.0) < 1e-9);
+    assert_true(d.pue == 1.58);
+    assert_int_equal(d.actual.valid, 1);
+    assert_int_equal(d.actual.epochs, 10);
+    assert_int_equal(d.predicted.epochs, 10);
+    ct__run_detail_free(&d);
+}
+
+#if CT_TEST_CAIRO
+
+static char *run_tool(const char *tool, const char *a1, const char *a2) {
+    char *argv[] = {(char *)tool, (char *)a1, (char *)a2, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_run(argv, NULL, &out, &err);
+    if (rc != 0) fprintf(stderr, "%s failed (%d): %s\n", tool, rc, err);
+    assert_int_equal(rc, 0);
+    free(err);
+    return out;
+}
+
+/* pdftotext breaks lines where it likes: compare with all whitespace squeezed. */
+static char *squeeze(const char *s) {
+    char *o = malloc(strlen(s) + 1), *q = o;
+    int sp = 0;
+    for (; *s; s++) {
+        if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\f') {
+            sp = 1;
+            continue;
+        }
+        if (sp && q > o) *q++ = ' ';
+        sp = 0;
+        *q++ = *s;
+    }
+    *q = '\0';
+    return o;
+}
+
+static void expect_text(const char *text, const char *needle) {
+    if (!strstr(text, needle)) fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
+    assert_non_null(strstr(text, needle));
+}
+
+static void test_pdf_from_jsonl(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 4);
+    char out[4200], err[256];
+    snprintf(out, sizeof out, "%s/report.pdf", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), 0);
+    char *info = run_tool("pdfinfo", out, NULL);
+    expect_text(info, "Pages:           2");
+    expect_text(info, "carbontracker report");
+    free(info);
+    char *raw = run_tool("pdftotext", out, "-");
+    char *txt = squeeze(raw);
+    /* summary page */
+    expect_text(txt, "Carbon footprint of a training run");
+    expect_text(txt, "Devices and how they were measured");
+    expect_text(txt, "Simulated Xeon: simulated");
+    expect_text(txt, "Simulated A100: simulated");
+    expect_text(txt, "PUE 1.20");
+    expect_text(txt, "Carbon intensity 250.0 gCO2eq/kWh (fixed)");
+    expect_text(txt, "Actual 4 epoch(s)");
+    expect_text(txt, "Predicted 4 epoch(s)");
+    /* plots page: titles, axis labels with units, legends */
+    expect_text(txt, "(a) Power over time");
+    expect_text(txt, "Power (W)");
+    expect_text(txt, "Time since start (s)");
+    expect_text(txt, "(b) Energy per epoch");
+    expect_text(txt, "Energy (J, without PUE)");
+    expect_text(txt, "(c) CO2eq per epoch");
+    expect_text(txt, "CO2eq (g, with PUE)");
+    expect_text(txt, "(d) Predicted against actual");
+    expect_text(txt, "Epoch");
+    expect_text(txt, "GPU");
+    expect_text(txt, "CPU (+DRAM)");
+    expect_text(txt, "predicted (linear)");
+    free(txt);
+    free(raw);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_png_and_svg(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 3);
+    char png[4200], svg[4200], err[256];
+    snprintf(png, sizeof png, "%s/plots.PNG", dir); /* extensions in any case */
+    snprintf(svg, sizeof svg, "%s/plots.svg", dir);
+    assert_int_equal(ct_report_render(in, png, err, sizeof err), 0);
+    assert_int_equal(ct_report_render(in, svg, err, sizeof err), 0);
+    FILE *f = fopen(png, "rb");
+    assert_non_null(f);
+    unsigned char h[24];
+    assert_int_equal(fread(h, 1, 24, f), 24);
+    fclose(f);
+    assert_memory_equal(h, "\x89PNG\r\n\x1a\n", 8);
+    assert_memory_equal(h + 12, "IHDR", 4);
+    unsigned w = (unsigned)h[16] << 24 | (unsigned)h[17] << 16 | (unsigned)h[18] << 8 | h[19];
+    unsigned hh = (unsigned)h[20] << 24 | (unsigned)h[21] << 16 | (unsigned)h[22] << 8 | h[23];
+    assert_int_equal(w, 1440);
+    assert_int_equal(hh, 1080);
+    char *s = ts_read(svg);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "<svg"));
+    assert_non_null(strstr(s, "</svg>"));
+    free(s);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_pdf_from_python_text_log(void **state) {
+    (void)state;
+    char in[4096], out[4200], err[256];
+    snprintf(in, sizeof in, "%s/fixtures/parse/python/4011.abcdef12_2026-11-20T101500Z_carbontracker.log",
+             ts_env("CT_TEST_SOURCE_DIR"));
+    char *dir = ts_mkdtemp();
+    snprintf(out, sizeof out, "%s/r.pdf", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), 0);
+    char *info = run_tool("pdfinfo", out, NULL);
+    expect_text(info, "Pages:           2");
+    free(info);
+    char *raw = run_tool("pdftotext", out, "-");
+    char *txt = squeeze(raw);
+    expect_text(txt, "text log (the original's format)");
+    expect_text(txt, "GPU Tesla T4");
+    expect_text(txt, "CPU dram:0");
+    expect_text(txt, "PUE 1.58");
+    expect_text(txt, "81.2 gCO2eq/kWh");
+    expect_text(txt, "detected location: Copenhagen, Capital Region, DK");
+    expect_text(txt, "Actual 10 epoch(s), 0:09:50, 0.48 kWh, 38.5 g CO2eq");
+    expect_text(txt, "Predicted 10 epoch(s), 0:10:00, 0.5 kWh, 40 g CO2eq");
+    expect_text(txt, "(a) Power over time");
+    free(txt);
+    free(raw);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_bad_input_and_output(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char in[4200], out[4200], err[256];
+    snprintf(out, sizeof out, "%s/r.pdf", dir);
+    /* missing input */
+    snprintf(in, sizeof in, "%s/nothing.jsonl", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EIO);
+    assert_non_null(strstr(err, "nothing.jsonl"));
+    /* garbage */
+    ts_write(dir, "g_carbontracker.jsonl", "\x01\x02garbage\n{not json\n");
+    snprintf(in, sizeof in, "%s/g_carbontracker.jsonl", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EPARSE);
+    /* a header, no epochs */
+    ts_write(dir, "h_carbontracker.jsonl", "{\"event\":\"header\",\"pue\":1.58}\n");
+    snprintf(in, sizeof in, "%s/h_carbontracker.jsonl", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EPARSE);
+    assert_non_null(strstr(err, "no epochs"));
+    /* a text log without epochs */
+    ts_write(dir, "t_carbontracker.log", "2026-01-01 00:00:00 - carbontracker version 2.3.1\n");
+    snprintf(in, sizeof in, "%s/t_carbontracker.log", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EPARSE);
+    assert_int_equal(access(out, F_OK), -1); /* nothing written on failure */
+    /* a good run, bad outputs */
+    char *gdir = ts_mkdtemp();
+    char *good = jsonl_run(gdir, 1);
+    snprintf(out, sizeof out, "%s/r.docx", dir);
+    assert_int_equal(ct_report_render(good, out, err, sizeof err), CT_EINVAL);
+    assert_non_null(strstr(err, ".pdf, .png or .svg"));
+    snprintf(out, sizeof out, "%s/no/such/dir/r.pdf", dir);
+    assert_int_equal(ct_report_render(good, out, err, sizeof err), CT_EIO);
+    snprintf(out, sizeof out, "%s/no/such/dir/r.png", dir);
+    assert_int_equal(ct_report_render(good, out, err, sizeof err), CT_EIO);
+    assert_int_equal(ct_report_render(NULL, out, err, sizeof err), CT_EINVAL);
+    free(good);
+    ts_rmtree(gdir);
+    free(gdir);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+static void test_cli_report(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 2);
+    char out[4200];
+    snprintf(out, sizeof out, "%s/cli.pdf", dir);
+    char *argv[] = {(char *)ts_env("CT_CLI"), "report", in, "-o", out, NULL};
+    char *o = NULL, *e = NULL;
+    assert_int_equal(ts_run(argv, NULL, &o, &e), 0);
+    assert_int_equal(access(out, R_OK), 0);
+    free(o);
+    free(e);
+    /* the original's spelling */
+    snprintf(out, sizeof out, "%s/cli2.svg", dir);
+    char *argv2[] = {(char *)ts_env("CT_CLI"), "--report", in, "--output", out, NULL};
+    assert_int_equal(ts_run(argv2, NULL, &o, &e), 0);
+    assert_int_equal(access(out, R_OK), 0);
+    free(o);
+    free(e);
+    char *argv3[] = {(char *)ts_env("CT_CLI"), "report", in, NULL};
+    assert_int_equal(ts_run(argv3, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "-o FILE"));
+    free(o);
+    free(e);
+    char *argv4[] = {(char *)ts_env("CT_CLI"), "report", "/nonexistent.jsonl", "-o", out, NULL};
+    assert_int_equal(ts_run(argv4, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "/nonexistent.jsonl"));
+    free(o);
+    free(e);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+#else /* built without cairo */
+
+static void test_without_cairo(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 1);
+    char out[4200], err[256];
+    snprintf(out, sizeof out, "%s/r.pdf", dir);
+    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_ENOTSUP);
+    assert_non_null(strstr(err, "without cairo"));
+    assert_int_equal(access(out, F_OK), -1);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+#endif
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_log_detail),
+#if CT_TEST_CAIRO
+        cmocka_unit_test(test_pdf_from_jsonl),
+        cmocka_unit_test(test_png_and_svg),
+        cmocka_unit_test(test_pdf_from_python_text_log),
+        cmocka_unit_test(test_bad_input_and_output),
+        cmocka_unit_test(test_cli_report),
+#else
+        cmocka_unit_test(test_without_cairo),
+#endif
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
