@@ -27,6 +27,7 @@
 
 #include "ct_internal.h"
 #include "fake_powercap.h"
+#include "test_support.h"
 
 #define EPS 1e-9
 
@@ -705,23 +706,71 @@ static void test_e2e_zone_vanishes(void **st) {
     fake_tree_destroy(&t);
 }
 
+/* rapl_zones = "psys" through the tracker: the platform zone alone. */
+static void test_e2e_psys(void **st) {
+    (void)st;
+    fake_tree t;
+    build_server(&t);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 1;
+    cfg.components = "cpu";
+    cfg.verbose = 0;
+    cfg.update_interval = 30.0;
+    cfg.carbon_intensity = 100.0;
+    cfg.rapl_zones = "psys";
+    ct_tracker *tr = NULL;
+    int rc = ct_tracker_new(&cfg, &tr);
+    if (rc) fail_msg("ct_tracker_new: %s", ct_last_error_message());
+    assert_int_equal(ct_device_count(tr), 1);
+    ct_device_desc d;
+    assert_int_equal(ct_get_device(tr, 0, &d), 0);
+    assert_string_equal(d.name, "psys:0");
+    assert_int_equal(ct_epoch_start(tr), 0);
+    add_epoch_deltas(&t, 1000000ull, 1000000ull, 1000000ull, 1000000ull); /* psys moves by 99.999999 J */
+    assert_int_equal(ct_epoch_end(tr), 0);
+    ct_epoch_info ep;
+    assert_int_equal(ct_get_epoch(tr, 0, &ep), 0);
+    assert_near(ep.energy_j[CT_COMPONENT_CPU], 99.999999, EPS);
+    ct_tracker_free(tr);
+    fake_tree_destroy(&t);
+}
+
 /* Unreadable counters through the tracker: the TDP estimate takes over,
  * and the chmod fix is in the tracker's messages. */
+static int count_in(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay ? strstr(hay, needle) : NULL; p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
 static void eacces_child_tracker(const fake_tree *t, int out_fd) {
-    (void)t;
+    char logs[700];
+    snprintf(logs, sizeof logs, "%s/logs", t->root);
     ct_config cfg;
     ct_config_init(&cfg);
     cfg.epochs = 1;
     cfg.components = "cpu";
     cfg.verbose = 0;
     cfg.carbon_intensity = 100.0;
+    cfg.log_dir = logs;
     ct_tracker *tr = NULL;
     int rc = ct_tracker_new(&cfg, &tr);
     ct_device_desc d;
     memset(&d, 0, sizeof d);
     if (rc == 0) ct_get_device(tr, 0, &d);
-    dprintf(out_fd, "%d\n%s\n%s\n%d\n", rc, d.source, d.name, d.estimated);
     ct_tracker_free(tr);
+    /* the fix command, once, in the error log and in the JSON Lines warnings */
+    char *err = ts_find_suffix(logs, "_carbontracker_err.log");
+    char *jsonl = ts_find_suffix(logs, "_carbontracker.jsonl");
+    char *err_text = err ? ts_read(err) : NULL;
+    char *jsonl_text = jsonl ? ts_read(jsonl) : NULL;
+    dprintf(out_fd, "%d\n%s\n%s\n%d\nerr log: %d\njsonl: %d\n", rc, d.source, d.name, d.estimated,
+            count_in(err_text, FIX_COMMAND), count_in(jsonl_text, FIX_COMMAND));
+    free(err);
+    free(jsonl);
+    free(err_text);
+    free(jsonl_text);
 }
 
 static void test_e2e_eacces_falls_back_to_estimate(void **st) {
@@ -735,9 +784,13 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     assert_int_equal(fake_proc_stat(&proc, &s0), 0);
     chmod(proc.root, 0755);
     setenv("CT_PROC_ROOT", proc.root, 1);
+    char logs[700];
+    snprintf(logs, sizeof logs, "%s/logs", t.root);
+    assert_int_equal(mkdir(logs, 0777), 0);
+    assert_int_equal(chmod(logs, 0777), 0);
     char out[4096];
     run_unprivileged(&t, eacces_child_tracker, out, sizeof out);
-    assert_string_equal(out, "0\ntdp\ncpu:0-1 (estimated)\n1\n");
+    assert_string_equal(out, "0\ntdp\ncpu:0-1 (estimated)\n1\nerr log: 1\njsonl: 1\n");
     unsetenv("CT_PROC_ROOT");
     fake_tree_destroy(&proc);
     fake_tree_destroy(&t);
@@ -759,6 +812,7 @@ int main(void) {
         cmocka_unit_test(test_eacces_one_message_with_fix),
         cmocka_unit_test(test_e2e_epoch_energy_equals_counter_delta),
         cmocka_unit_test(test_e2e_zone_vanishes),
+        cmocka_unit_test(test_e2e_psys),
         cmocka_unit_test(test_e2e_eacces_falls_back_to_estimate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
