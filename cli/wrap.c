@@ -597,7 +597,14 @@ static void handle_signal(wrap *wr, const struct sig_note *n)
      * process group, which includes the command. A process that kill()s the
      * tool (si_code <= 0) reaches only the tool: forward. */
     int from_process = n->code <= 0;
-    if (from_process && n->pid != wr->pid)
+    if (from_process && n->pid != wr->pid) {
+        kill(wr->pid, n->signo);
+        return;
+    }
+    /* From the terminal, but the command left our process group (setsid,
+     * setpgid): the terminal's signal did not reach it. */
+    pid_t pg = getpgid(wr->pid);
+    if (!from_process && pg >= 0 && pg != getpgrp())
         kill(wr->pid, n->signo);
 }
 
@@ -645,6 +652,7 @@ static void loop(wrap *wr)
         double now = mono_s();
         kill_child_if_due(wr, now);
         if (now >= wr->next_check) {
+            check_child(wr); /* also here: a SIGCHLD note can be dropped when the pipe is full */
             if (wr->in_epoch)
                 budget_check(wr, 0);
             wr->next_check = now + wr->check_period;
@@ -796,7 +804,9 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
     int rc = ct_tracker_new(cfg, &wr.t);
     if (rc != 0) {
         wr.t = NULL;
-        if (!cfg->ignore_errors) {
+        /* Wrong options are refused even with ignore_errors; a tracker that
+         * cannot measure (no source, ...) then lets the command run untracked. */
+        if (!cfg->ignore_errors || rc == CT_EINVAL) {
             fprintf(stderr, "carbontracker: %s; the command was not started\n", ct_last_error_message());
             status = rc == CT_EINVAL ? WRAP_EXIT_USAGE : WRAP_EXIT_SETUP;
             goto out_handlers;

@@ -66,6 +66,7 @@ typedef struct run_opts {
     int stdout_pipe;        /* stdout to a pipe, with the arrival time of each chunk */
     const char *watch_text; /* with stdout_pipe: when this first arrived */
     int stderr_pty;         /* stderr to a terminal (raw pty); what it shows comes back in err */
+    const char *env[4];     /* extra "K=V" for the tool */
 } run_opts;
 
 typedef struct run_result {
@@ -190,6 +191,8 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
             close(pfd[0]);
             close(pfd[1]);
         }
+        for (int k = 0; k < 4 && o->env[k]; k++)
+            putenv((char *)o->env[k]);
         execv(argv[0], (char *const *)argv);
         _exit(92);
     }
@@ -299,6 +302,9 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
     }
     if (master >= 0)
         close(master);
+    if (getenv("CT_TEST_VERBOSE"))
+        fprintf(stderr, "  ran %s ... %s: status %d in %.3f s\n", args[0], args[1] ? args[1] : "", res->status,
+                res->elapsed_s);
 }
 
 static void result_free(run_result *r)
@@ -649,22 +655,22 @@ static void test_passthrough_unbuffered(void **state)
     run_opts o = {.timeout_s = 20, .stdout_pipe = 1, .watch_text = "hello\n"};
     run_result r;
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "sleep", "1.5", "out",
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "sleep", "1.0", "out",
                  "bye\\n"));
     assert_int_equal(r.status, 0);
-    assert_true(r.elapsed_s >= 1.45);
-    if (!(r.watch_at_s >= 0 && r.watch_at_s < 1.0))
+    assert_true(r.elapsed_s >= 0.95);
+    if (!(r.watch_at_s >= 0 && r.watch_at_s < 0.6))
         dump_on_failure(&r);
-    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 1.0);
+    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 0.6);
     result_free(&r);
 
     /* A partial line (a prompt, a progress bar) is not held back either. */
     o.watch_text = "50%";
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "progress 50%", "sleep", "1.5", "out",
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "progress 50%", "sleep", "1.0", "out",
                  "\\n"));
     assert_int_equal(r.status, 0);
-    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 1.0);
+    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 0.6);
     result_free(&r);
 }
 
@@ -678,8 +684,8 @@ static void test_status_line_on_terminal(void **state)
     run_result r;
     run_cli(tmp, &o, &r,
             ARGS(SIM, "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "epoch\\n", "err",
-                 "stderr line one\\n", "sleep", "0.6", "err", "partial ", "sleep", "1.2", "err", "end\\n", "out",
-                 "epoch\\n", "sleep", "1.2", "err", "stderr line two\\n"));
+                 "stderr line one\\n", "sleep", "0.3", "err", "partial ", "sleep", "1.2", "err", "end\\n", "out",
+                 "epoch\\n", "sleep", "0.4", "err", "stderr line two\\n"));
     if (r.status != 0)
         dump_on_failure(&r);
     assert_int_equal(r.status, 0);
@@ -766,34 +772,36 @@ static void test_epoch_end_pattern(void **state)
      * the next starts; after the last planned epoch the rest is not an epoch. */
     run_cli(tmp, &quick, &r,
             ARGS(SIM, "--log_dir", logdir, "--epochs", "2", "--epoch-end-pattern", "^done", "--", CT_CHILD_PATH,
-                 "sleep", "0.4", "out", "done 1\\n", "sleep", "0.4", "out", "done 2\\n", "sleep", "0.4"));
+                 "sleep", "0.3", "out", "done 1\\n", "sleep", "0.3", "out", "done 2\\n", "sleep", "0.3"));
     assert_int_equal(r.status, 0);
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
     assert_int_equal(jsonl_count(&j, "epoch"), 2);
-    check_epoch(&j, 0, 0.4);
-    check_epoch(&j, 1, 0.4);
+    check_epoch(&j, 0, 0.3);
+    check_epoch(&j, 1, 0.3);
     free(j.text);
     result_free(&r);
 
     /* Both patterns: epochs are exactly from a start line to an end line
-     * (the 0.3 s between them is not counted). */
+     * (the 0.2 s between them is not counted). */
     char logdir2[1024];
     snprintf(logdir2, sizeof logdir2, "%s/logs2", tmp);
     run_cli(tmp, &quick, &r,
             ARGS(SIM, "--log_dir", logdir2, "--epochs", "2", "--epoch-pattern", "^start", "--epoch-end-pattern",
-                 "^end", "--", CT_CHILD_PATH, "out", "start\\n", "sleep", "0.4", "out", "end\\n", "sleep", "0.3",
-                 "out", "start\\n", "sleep", "0.4", "out", "end\\n", "sleep", "0.3"));
+                 "^end", "--", CT_CHILD_PATH, "out", "start\\n", "sleep", "0.3", "out", "end\\n", "sleep", "0.2",
+                 "out", "start\\n", "sleep", "0.3", "out", "end\\n", "sleep", "0.2"));
     assert_int_equal(r.status, 0);
     assert_true(jsonl_load(logdir2, &j));
     assert_int_equal(jsonl_count(&j, "epoch"), 2);
-    check_epoch(&j, 0, 0.4);
-    check_epoch(&j, 1, 0.4);
+    check_epoch(&j, 0, 0.3);
+    check_epoch(&j, 1, 0.3);
     free(j.text);
     result_free(&r);
 }
 
-static void test_invalid_regex(void **state)
+/* What is refused before the command starts: a bad pattern or option (2),
+ * a tracker that cannot measure (1, unless --ignore-errors). */
+static void test_refused_before_start(void **state)
 {
     const char *tmp = *state;
     char mark[1024];
@@ -811,6 +819,32 @@ static void test_invalid_regex(void **state)
     assert_int_equal(r.status, 2);
     assert_true(contains(r.err, r.err_len, "--epoch-end-pattern"));
     assert_int_not_equal(access(mark, F_OK), 0);
+    result_free(&r);
+
+    /* An invalid option of the tracker's. */
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--pue", "0.5", "--", CT_CHILD_PATH, "touch", mark));
+    assert_int_equal(r.status, 2);
+    assert_true(contains(r.err, r.err_len, "pue"));
+    assert_true(contains(r.err, r.err_len, "not started"));
+    assert_int_not_equal(access(mark, F_OK), 0);
+    result_free(&r);
+
+    /* No GPU source (no NVML library, no drm tree) for --components gpu. */
+    run_opts nogpu = {.timeout_s = 20,
+                      .env = {"CT_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "CT_DRM_ROOT=/nonexistent/drm"}};
+    run_cli(tmp, &nogpu, &r, ARGS("--components", "gpu", "--", CT_CHILD_PATH, "touch", mark));
+    assert_int_equal(r.status, 1);
+    assert_true(contains(r.err, r.err_len, "gpu"));
+    assert_true(contains(r.err, r.err_len, "not started"));
+    assert_int_not_equal(access(mark, F_OK), 0);
+    result_free(&r);
+
+    /* ... unless errors are to be ignored: then the command runs untracked. */
+    run_cli(tmp, &nogpu, &r,
+            ARGS("--ignore-errors", "--components", "gpu", "--", CT_CHILD_PATH, "touch", mark, "exit", "4"));
+    assert_int_equal(r.status, 4);
+    assert_int_equal(access(mark, F_OK), 0);
+    assert_false(contains(r.out, r.out_len, "Actual consumption"));
     result_free(&r);
 }
 
@@ -922,7 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_line_on_terminal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epoch_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epoch_end_pattern, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_regex, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_before_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_warn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_stop_whole_run, setup, teardown),
