@@ -688,19 +688,18 @@ class CarbonTracker:
             try:
                 answer = builtins.input(prompt)
             except EOFError:
-                self.stop()
-                raise TrainingDeclined(
-                    "Training stopped: no answer to \"Continue training (y/n)?\" (end of input)"
-                ) from None
-            a = answer.strip().lower()
-            if a in ("y", "yes"):
+                # As the library's own prompt: no answer is no reason to stop.
+                print("\nCarbonTracker: No answer (end of input): training continues.", flush=True)
+                return
+            a = answer.strip()[:1].lower()
+            if a == "y":
                 print("CarbonTracker: Continuing...", flush=True)
                 return
-            if a in ("n", "no"):
+            if a == "n":
                 print("CarbonTracker: Quitting...", flush=True)
                 self.stop()
                 raise TrainingDeclined()
-            prompt = "CarbonTracker: Input not recognized. Try again (y/n): "
+            prompt = "CarbonTracker: Please answer y or n: "
 
     def __repr__(self):
         state = "active" if self._active else ("freed" if self._h is None else "stopped")
