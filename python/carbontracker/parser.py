@@ -155,12 +155,22 @@ def get_epoch_durations(std_log_data):
     return [float(h) * 3600 + float(m) * 60 + float(s) for h, m, s in _DURATION_RE.findall(std_log_data)]
 
 
+_BRACKETS_RE = re.compile(r"\[([^\]]*)\]")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf", re.I)
+
+
 def _power_values(text):
+    """W values of one line: "46.2", "[61.2 55.3]" (numpy), "None"; a trailing
+    note such as " (estimated)" is ignored."""
     text = text.strip()
-    if text == "None" or text == "":
+    if text.startswith("None") or text == "":
         return [0.0]
-    inner = text.strip("[]").replace(",", " ")
-    vals = [_float(v) for v in inner.split()]
+    m = _BRACKETS_RE.match(text)
+    if m:
+        vals = [_float(v) for v in m.group(1).replace(",", " ").split()]
+    else:
+        n = _NUMBER_RE.match(text)
+        vals = [float(n.group(0))] if n else []
     return vals or [float("nan")]
 
 

@@ -214,6 +214,14 @@ class Helpers(unittest.TestCase):
         self.assertEqual(parser.get_time("0:00:03.30"), 3.3)
         self.assertIsNone(parser.get_time("soon"))
 
+    def test_power_line_forms(self):
+        text = "".join(f"2026-11-26 10:00:00 - Average power usage (W) for cpu: {v}\n" for v in
+                       ("46.2", "[61.2 55.3]", "None", "[12.5000 3.2500] (estimated)", "7.5 (estimated)", "[nan]"))
+        got = parser.get_avg_power_usages(text)["cpu"]
+        self.assertEqual(got[:5], [[46.2], [61.2, 55.3], [0.0], [12.5, 3.25], [7.5]])
+        self.assertEqual(len(got[5]), 1)
+        self.assertNotEqual(got[5][0], got[5][0])  # NaN kept, so epochs stay aligned
+
     def test_devices_with_dots(self):
         line = ("2026-11-26 10:00:00 - The following components were found: GPU with device(s) Tesla V100-SXM2-16GB. "
                 "CPU with device(s) Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz.\n")

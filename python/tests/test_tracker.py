@@ -184,7 +184,13 @@ class ExactEnergy(RaplCase):
         self.assertAlmostEqual(actual["energy (kWh)"], t.actual.energy_kwh, places=11)
         self.assertFalse(logs[0]["early_stop"])
         self.assertEqual(logs[0]["pred"]["epochs"], 2)
-        self.assertEqual(logs[0]["components"]["cpu"]["devices"], ["cpu:0"])
+        cpu = logs[0]["components"]["cpu"]
+        self.assertEqual(cpu["devices"], ["cpu:0"])
+        # One value per device and epoch; the epochs last microseconds, so only their ratio is exact.
+        power = cpu["avg_power_usages (W)"]
+        self.assertEqual([len(p) for p in power], [1, 1])
+        durations = [e.duration_s for e in t.epoch_results]
+        self.assertAlmostEqual(power[0][0] * durations[0] / (power[1][0] * durations[1]), 2.0, delta=0.01)
         energy, _, _ = parser.aggregate_consumption(os.path.join(d, "new"))
         self.assertAlmostEqual(energy, t.actual.energy_kwh, places=11)
 
