@@ -391,7 +391,9 @@ static void test_ip_geolocation_only_without_location(void **state) {
     assert_int_equal(im_case(&g_srv, "500"), 0);
     lv = start(&cfg, NULL);
     double end = mono() + 5;
-    while (mono() < end && !strstr(g_notices, "IP geolocation failed")) {
+    for (;;) {
+        notices(n, sizeof n);
+        if (mono() > end || strstr(n, "IP geolocation failed")) break;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -513,6 +515,110 @@ static void test_plan_cli(void **state) {
     }
 }
 
+static void sleep_s(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* The UK mock's national series (see the server): the current half hour 263,
+ * then 300 except periods 10..21 (100), 96 periods. Mean over [a, b]. */
+static double uk_mean(double t0, double a, double b) {
+    ct__iseries s = {0};
+    for (int k = 0; k < 96; k++)
+        ct__iseries_add(&s, t0 + 1800.0 * k, t0 + 1800.0 * (k + 1), k == 0 ? 263 : (k >= 10 && k <= 21) ? 100 : 300);
+    double cov, m = ct__iseries_mean(&s, a, b, &cov);
+    ct__iseries_free(&s);
+    return m;
+}
+
+/* Through the public API: the actual CO2eq uses the live value of each
+ * interval, the prediction the forecast over the predicted remaining time. */
+static void test_tracker_uses_live_and_forecast(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 40000; /* 0.3 s epochs: the prediction spans about 3.3 h of forecast */
+    cfg.epochs_before_pred = 1;
+    cfg.monitor_epochs = 2;
+    cfg.update_interval = 0.05;
+    cfg.verbose = 0;
+    cfg.pue = 1.0;
+    cfg.sim_cpu = "test cpu";
+    cfg.sim_cpu_tdp = 100;
+    cfg.sim_cpu_util = 1.0;
+    cfg.components = "cpu";
+    cfg.country = "GB";
+    ct_tracker *t = NULL;
+    double before = ct__unix_s();
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    sleep_s(0.5); /* the mock answers in milliseconds */
+    assert_int_equal(ct_epoch_start(t), 0);
+    sleep_s(0.3);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_result a, p;
+    assert_int_equal(ct_get_actual(t, &a), 0);
+    assert_int_equal(ct_get_predicted(t, &p), 0);
+    double after = ct__unix_s();
+    double t0 = floor(before / 1800) * 1800;
+    if (floor(after / 1800) * 1800 != t0) {
+        ct_tracker_free(t);
+        skip(); /* crossed a half-hour boundary: the mock's "current" period changed */
+    }
+    assert_true(a.energy_kwh > 0);
+    assert_true(fabs(a.co2eq_g / a.energy_kwh - 263) < 1e-6);
+    assert_true(fabs(a.intensity_g_per_kwh - 263) < 1e-6);
+    assert_int_equal(a.intensity_kind, CT_INTENSITY_LIVE);
+    char iso[32], expect[200];
+    ct__format_iso8601(t0, iso, sizeof iso);
+    snprintf(expect, sizeof expect, "UK Carbon Intensity API, national, %s", iso);
+    assert_string_equal(a.intensity_source, expect);
+
+    assert_int_equal(p.intensity_kind, CT_INTENSITY_FORECAST);
+    assert_non_null(strstr(p.intensity_source, "UK Carbon Intensity API forecast, national, mean "));
+    double rest_kwh = p.energy_kwh - a.energy_kwh, rest_g = p.co2eq_g - a.co2eq_g;
+    double remaining_s = p.duration_s - a.duration_s;
+    double lo = uk_mean(t0, after, after + remaining_s), hi = uk_mean(t0, before, before + remaining_s);
+    if (lo > hi) {
+        double x = lo;
+        lo = hi;
+        hi = x;
+    }
+    double got = rest_g / rest_kwh;
+    if (!(got >= lo - 0.5 && got <= hi + 0.5))
+        fail_msg("forecast mean for the rest %.3f not within [%.3f, %.3f]", got, lo, hi);
+    /* and it is not simply the current value */
+    assert_true(fabs(got - 263) > 5);
+    ct_tracker_free(t);
+}
+
+/* A service that never answers costs the run nothing but its fallback. */
+static void test_tracker_with_hanging_service(void **state) {
+    (void)state;
+    assert_int_equal(im_case(&g_srv, "hang"), 0);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 2;
+    cfg.update_interval = 0.05;
+    cfg.verbose = 0;
+    cfg.sim_cpu = "test cpu";
+    cfg.sim_cpu_tdp = 100;
+    cfg.components = "cpu";
+    cfg.country = "DK";
+    double t0 = mono();
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    assert_int_equal(ct_epoch_start(t), 0);
+    sleep_s(0.1);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_result a;
+    assert_int_equal(ct_get_actual(t, &a), 0);
+    assert_int_equal(a.intensity_kind, CT_INTENSITY_STATIC);
+    assert_non_null(strstr(a.intensity_source, "(DK), yearly average "));
+    assert_non_null(strstr(a.intensity_source, "(no live value yet)"));
+    ct_tracker_free(t); /* abandons the request in flight */
+    assert_true(mono() - t0 < 2.0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_ukgrid_national_now_and_forecast, setup),
@@ -527,6 +633,8 @@ int main(void) {
         cmocka_unit_test_setup(test_ip_geolocation_only_without_location, setup),
         cmocka_unit_test_setup(test_plan_api, setup),
         cmocka_unit_test_setup(test_plan_cli, setup),
+        cmocka_unit_test_setup(test_tracker_uses_live_and_forecast, setup),
+        cmocka_unit_test_setup(test_tracker_with_hanging_service, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,55 +1,83 @@
 /* The carbon intensity the tracker uses. Order of precedence:
- *   1. the user's fixed value (carbon_intensity >= 0),
- *   2. the static per-country table (country from the options or CT_COUNTRY,
- *      or the country of a known cloud region),
- *   3. the world average (481 gCO2eq/kWh), with a message on how to set the country.
- * Live providers (issue 4) plug in here; this file never blocks. */
-#include "ct_internal.h"
+ *   1. the user's fixed value (carbon_intensity >= 0): no network at all,
+ *   2. a live provider's value for that time (measured, else its forecast),
+ *      when built with libcurl and jansson and not offline (live.c runs the
+ *      fetches on its own thread; nothing here waits for the network),
+ *   3. the static per-country table (country from the options or CT_COUNTRY,
+ *      or derived from the zone, the UK postcode, a known cloud region, or IP
+ *      geolocation once it answered),
+ *   4. the world average (481 gCO2eq/kWh), with a message on how to set the country.
+ * A static value used while a live service is expected says so in its source.
+ *
+ * Notices from the fetch thread are queued and handed to the tracker from
+ * ct__intensity_tick (the measurement thread), never after close. */
+#include "live.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define CT__INTENSITY_QUEUE 8
+
 struct ct_intensity {
     ct_intensity_value base; /* fixed, static or default */
+    int fixed;
+    ct__live *live;          /* NULL: no live service */
+
+    pthread_mutex_t mu;      /* guards what follows */
+    void (*notice)(void *user, int level, const char *msg);
+    void *user;
+    int nq, dropped;
+    int qlevel[CT__INTENSITY_QUEUE];
+    char queue[CT__INTENSITY_QUEUE][CT__MSG_LEN];
+    char geo_country[3];        /* country the fetch thread found by IP geolocation */
+    ct_intensity_value geo;     /* static value for it, when base is the world average */
+    int has_geo;
 };
 
-int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intensity **out, char *why,
-                       size_t whylen) {
-    (void)why;
-    (void)whylen;
-    ct_intensity *in = calloc(1, sizeof *in);
-    if (!in) return CT_ENOMEM;
-    ct_intensity_value *v = &in->base;
+/* Called on the fetch thread. */
+static void queue_notice(void *user, int level, const char *msg) {
+    ct_intensity *in = user;
+    pthread_mutex_lock(&in->mu);
+    if (in->nq < CT__INTENSITY_QUEUE) {
+        in->qlevel[in->nq] = level;
+        ct__strlcpy(in->queue[in->nq], msg, sizeof in->queue[0]);
+        in->nq++;
+    } else {
+        in->dropped++;
+    }
+    pthread_mutex_unlock(&in->mu);
+}
+
+/* The static value, from the offline order (kept as it was before live providers). */
+static void static_value(const ct_config *cfg, const ct__location *loc, const ct_source_ctx *ctx,
+                         ct_intensity_value *v) {
     char msg[400];
     double g = 0;
     int year = 0;
     char name[96] = "";
     char region_cc[3] = "";
-    if (cfg->carbon_intensity >= 0) {
-        v->g_per_kwh = cfg->carbon_intensity;
-        v->kind = CT_INTENSITY_FIXED;
-        snprintf(v->source, sizeof v->source, "fixed value set by the user");
-    } else if (cfg->cloud_provider && cfg->cloud_region &&
-               ct__cloud_region_intensity(cfg->cloud_provider, cfg->cloud_region, &g, region_cc,
-                                          sizeof region_cc) == 0) {
+    const char *country = cfg->country ? cfg->country : (loc && loc->country[0] ? loc->country : NULL);
+    if (cfg->cloud_provider && cfg->cloud_region &&
+        ct__cloud_region_intensity(cfg->cloud_provider, cfg->cloud_region, &g, region_cc, sizeof region_cc) == 0) {
         v->g_per_kwh = g;
         v->kind = CT_INTENSITY_STATIC;
         snprintf(v->source, sizeof v->source, "cloud region %s:%s, Google Cloud region carbon data (CodeCarbon)",
                  cfg->cloud_provider, cfg->cloud_region);
-    } else if (cfg->country && ct__country_intensity(cfg->country, &g, &year, name, sizeof name) == 0) {
+    } else if (country && ct__country_intensity(country, &g, &year, name, sizeof name) == 0) {
         v->g_per_kwh = g;
         v->kind = CT_INTENSITY_STATIC;
         snprintf(v->source, sizeof v->source, "%s (%s), yearly average %d, Our World in Data (Ember, Energy Institute)",
-                 name, cfg->country, year);
+                 name, country, year);
     } else {
         v->g_per_kwh = CT__WORLD_AVERAGE_G_PER_KWH;
         v->kind = CT_INTENSITY_DEFAULT;
         snprintf(v->source, sizeof v->source, "world average 2019 (no location known)");
-        if (cfg->country)
+        if (country)
             snprintf(msg, sizeof msg,
                      "No carbon intensity is known for country \"%s\"; using the world average of %.0f gCO2eq/kWh. "
                      "Set a valid ISO 3166-1 alpha-2 code with CT_COUNTRY or the country option.",
-                     cfg->country, CT__WORLD_AVERAGE_G_PER_KWH);
+                     country, CT__WORLD_AVERAGE_G_PER_KWH);
         else
             snprintf(msg, sizeof msg,
                      "No location given: using the world average carbon intensity of %.0f gCO2eq/kWh (2019). "
@@ -57,24 +85,120 @@ int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intens
                      CT__WORLD_AVERAGE_G_PER_KWH);
         if (ctx && ctx->notice) ctx->notice(ctx->user, 1, msg);
     }
+}
+
+int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intensity **out, char *why,
+                       size_t whylen) {
+    *out = NULL;
+    ct_intensity *in = calloc(1, sizeof *in);
+    if (!in) return CT_ENOMEM;
+    pthread_mutex_init(&in->mu, NULL);
+    if (ctx) {
+        in->notice = ctx->notice;
+        in->user = ctx->user;
+    }
+    if (cfg->carbon_intensity >= 0) {
+        in->base.g_per_kwh = cfg->carbon_intensity;
+        in->base.kind = CT_INTENSITY_FIXED;
+        snprintf(in->base.source, sizeof in->base.source, "fixed value set by the user");
+        in->fixed = 1;
+        *out = in;
+        return 0;
+    }
+    ct__location loc;
+    int rc = ct__location_resolve(cfg, &loc, why, whylen);
+    if (rc) {
+        ct__intensity_close(in);
+        return rc;
+    }
+    static_value(cfg, &loc, ctx, &in->base);
+
+    char sub[CT__MSG_LEN];
+    if (!ct__offline(cfg)) {
+        char key[300] = "";
+        int krc = ct__key_resolve(cfg, key, sizeof key, sub, sizeof sub);
+        if (krc == CT_EINVAL && ctx && ctx->notice) ctx->notice(ctx->user, 1, sub); /* refused key file: say why */
+        in->live = ct__live_start(cfg, &loc, krc == 0 ? key : NULL, cfg->intensity_refresh_s, queue_notice, in, sub,
+                                  sizeof sub);
+        memset(key, 0, sizeof key);
+    }
     *out = in;
     return 0;
 }
 
+/* The static value to use now (with the IP-geolocated country when that is all we know). */
+static void fallback(ct_intensity *in, ct_intensity_value *out) {
+    pthread_mutex_lock(&in->mu);
+    *out = in->has_geo ? in->geo : in->base;
+    pthread_mutex_unlock(&in->mu);
+    if (!in->fixed && ct__live_active(in->live)) {
+        size_t n = strlen(out->source);
+        snprintf(out->source + n, sizeof out->source - n, " (no live value yet)");
+    }
+}
+
 void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out) {
-    (void)unix_s;
-    *out = in->base;
+    if (in->fixed) {
+        *out = in->base;
+        return;
+    }
+    if (ct__live_now(in->live, unix_s, out)) return;
+    fallback(in, out);
 }
 
 void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct_intensity_value *out) {
-    (void)from_unix_s;
-    (void)to_unix_s;
-    *out = in->base;
+    if (in->fixed) {
+        *out = in->base;
+        return;
+    }
+    if (ct__live_over(in->live, from_unix_s, to_unix_s, out)) return;
+    fallback(in, out);
 }
 
 void ct__intensity_tick(ct_intensity *in, double unix_s) {
-    (void)in;
     (void)unix_s;
+    if (!in || !in->live) return;
+    int n, dropped, level[CT__INTENSITY_QUEUE];
+    char(*msgs)[CT__MSG_LEN] = malloc(sizeof in->queue);
+    if (!msgs) return;
+    pthread_mutex_lock(&in->mu);
+    n = in->nq;
+    dropped = in->dropped;
+    memcpy(level, in->qlevel, sizeof level);
+    memcpy(msgs, in->queue, (size_t)n * sizeof in->queue[0]);
+    in->nq = in->dropped = 0;
+    int need_geo = !in->has_geo && in->base.kind == CT_INTENSITY_DEFAULT;
+    pthread_mutex_unlock(&in->mu);
+
+    if (need_geo) {
+        ct__location loc;
+        ct__live_location(in->live, &loc);
+        double g;
+        int year;
+        char name[96];
+        if (loc.country[0] && !loc.given && ct__country_intensity(loc.country, &g, &year, name, sizeof name) == 0) {
+            pthread_mutex_lock(&in->mu);
+            in->geo.g_per_kwh = g;
+            in->geo.kind = CT_INTENSITY_STATIC;
+            snprintf(in->geo.source, sizeof in->geo.source,
+                     "%s (%s, from IP geolocation), yearly average %d, Our World in Data", name, loc.country, year);
+            in->has_geo = 1;
+            pthread_mutex_unlock(&in->mu);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (in->notice) in->notice(in->user, level[i], msgs[i]);
+    if (dropped && in->notice) {
+        char m[96];
+        snprintf(m, sizeof m, "(%d more live carbon intensity messages left out)", dropped);
+        in->notice(in->user, 0, m);
+    }
+    free(msgs);
 }
 
-void ct__intensity_close(ct_intensity *in) { free(in); }
+void ct__intensity_close(ct_intensity *in) {
+    if (!in) return;
+    ct__live_stop(in->live); /* joins the fetch thread; its queued notices are dropped */
+    pthread_mutex_destroy(&in->mu);
+    free(in);
+}

@@ -38,6 +38,7 @@ struct ct__live {
     ct__iseries timeline;    /* measured then forecast */
     int has_data;
     long done, ok;
+    atomic_int chosen; /* a provider serves this location */
 };
 
 static void say(ct__live *lv, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -99,7 +100,8 @@ static void *fetch_main(void *arg) {
         int rc = ct__ipinfo_locate(&lv->stop, &loc, why, sizeof why);
         if (atomic_load(&lv->stop)) return NULL;
         if (rc) {
-            say(lv, 1, "no location given and IP geolocation failed (%s); set CT_COUNTRY or CT_ZONE", why);
+            /* level 0: the world-average warning already tells the user to set the country */
+            say(lv, 0, "no location given and IP geolocation failed (%s); set CT_COUNTRY or CT_ZONE", why);
             return NULL;
         }
         pthread_mutex_lock(&lv->mu);
@@ -112,6 +114,7 @@ static void *fetch_main(void *arg) {
         say(lv, 0, "live carbon intensity: %s; the static table serves", why);
         return NULL;
     }
+    atomic_store(&lv->chosen, 1);
     char base[512];
     ct__provider_base(prov, base, sizeof base);
     say(lv, 0, "live carbon intensity from %s (%s), refreshed every %.0f s", prov->name, loc.origin, lv->refresh_s);
@@ -197,11 +200,9 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
         lv->has_key = 1;
     }
     atomic_init(&lv->stop, 0);
+    atomic_init(&lv->chosen, 0);
     pthread_mutex_init(&lv->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_cond_init(&lv->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&lv->cv, NULL);
     if (pthread_create(&lv->thread, NULL, fetch_main, lv) != 0) {
         snprintf(why, whylen, "could not start the intensity fetch thread");
         pthread_cond_destroy(&lv->cv);
@@ -228,6 +229,8 @@ void ct__live_stop(ct__live *lv) {
     free(lv);
 }
 
+int ct__live_active(ct__live *lv) { return lv && atomic_load(&lv->chosen); }
+
 void ct__live_refresh_now(ct__live *lv) {
     if (!lv) return;
     pthread_mutex_lock(&lv->mu);
@@ -247,6 +250,7 @@ void ct__live_counts(ct__live *lv, long *done, long *ok) {
 }
 
 void ct__live_location(ct__live *lv, ct__location *out) {
+    if (!lv) return;
     pthread_mutex_lock(&lv->mu);
     *out = lv->loc;
     pthread_mutex_unlock(&lv->mu);
@@ -376,6 +380,10 @@ void ct__live_location(ct__live *lv, ct__location *out) {
     (void)out;
 }
 void ct__live_refresh_now(ct__live *lv) { (void)lv; }
+int ct__live_active(ct__live *lv) {
+    (void)lv;
+    return 0;
+}
 void ct__live_counts(ct__live *lv, long *done, long *ok) {
     (void)lv;
     if (done) *done = 0;

@@ -34,6 +34,10 @@ int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct_intensi
 /* The location as the fetch thread sees it (after IP geolocation). */
 void ct__live_location(ct__live *lv, ct__location *out);
 
+/* 1 once the fetch thread chose a provider for the location (it serves, or
+ * will once it answers); 0 before that and when none applies. */
+int ct__live_active(ct__live *lv);
+
 /* Asks for a refresh now (tests, benchmarks). */
 void ct__live_refresh_now(ct__live *lv);
 
