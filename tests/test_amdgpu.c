@@ -34,6 +34,7 @@ static int setup(void **st) {
 static int teardown(void **st) {
     (void)st;
     ts_rmtree(g_root);
+    free(g_root);
     unsetenv("CT_DRM_ROOT");
     return 0;
 }

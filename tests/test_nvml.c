@@ -93,6 +93,7 @@ static int teardown(void **st) {
         g_fake = NULL;
     }
     ts_rmtree(g_dir);
+    free(g_dir);
     unsetenv("FAKE_NVML_SCENARIO");
     return 0;
 }

@@ -206,6 +206,9 @@ static void reset_scenario(void) {
     g.refcount = rc;
 }
 
+/* The last scenario's traces live until the library is unloaded. */
+__attribute__((destructor)) static void unload_scenario(void) { reset_scenario(); }
+
 static void load_scenario(void) {
     reset_scenario();
     g.origin = mono();
