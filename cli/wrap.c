@@ -801,7 +801,11 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
     sa_ign.sa_handler = SIG_IGN;
     pipe_installed = sigaction(SIGPIPE, &sa_ign, &old_pipe) == 0;
 
-    int rc = ct_tracker_new(cfg, &wr.t);
+    /* The library's own status line would collide with the command's
+     * output, which it cannot see; the wrapper draws its own (pattern mode). */
+    ct_config tcfg = *cfg;
+    tcfg.status_line = 0;
+    int rc = ct_tracker_new(&tcfg, &wr.t);
     if (rc != 0) {
         wr.t = NULL;
         /* Wrong options are refused even with ignore_errors; a tracker that

@@ -67,6 +67,7 @@ typedef struct run_opts {
     const char *watch_text; /* with stdout_pipe: when this first arrived */
     int stderr_pty;         /* stderr to a terminal (raw pty); what it shows comes back in err */
     const char *env[4];     /* extra "K=V" for the tool */
+    const char *stdin_text; /* the tool's stdin (else inherited) */
 } run_opts;
 
 typedef struct run_result {
@@ -190,6 +191,16 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
         if (o->stdout_pipe) {
             close(pfd[0]);
             close(pfd[1]);
+        }
+        if (o->stdin_text) {
+            int ip[2];
+            if (pipe(ip) != 0)
+                _exit(93);
+            ssize_t w = write(ip[1], o->stdin_text, strlen(o->stdin_text)); /* small: fits the pipe */
+            (void)w;
+            close(ip[1]);
+            dup2(ip[0], STDIN_FILENO);
+            close(ip[0]);
         }
         for (int k = 0; k < 4 && o->env[k]; k++)
             putenv((char *)o->env[k]);
@@ -925,6 +936,33 @@ static void test_budget_stop(void **state)
     result_free(&r);
 }
 
+/* --stop-and-confirm answered "n" after the prediction stops the command
+ * like a budget; "y" lets it finish. */
+static void test_stop_and_confirm(void **state)
+{
+    const char *tmp = *state;
+    run_opts o = {.timeout_s = 20, .stdin_text = "n\n"};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--stop-and-confirm", "--grace", "2", "--epochs", "5", "--epoch-pattern", "^epoch", "--",
+                 CT_CHILD_PATH, "repeat", "epoch\\n", "0.2"));
+    if (r.status != 143)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 128 + SIGTERM);
+    assert_true(contains(r.err, r.err_len, "declined"));
+    assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
+    result_free(&r);
+
+    o.stdin_text = "y\n";
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--stop-and-confirm", "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out",
+                 "epoch\\n", "sleep", "0.1", "out", "epoch\\n", "sleep", "0.1", "out", "epoch\\n", "exit", "0"));
+    assert_int_equal(r.status, 0);
+    assert_false(contains(r.err, r.err_len, "SIGTERM"));
+    assert_true(contains(r.out, r.out_len, "Actual consumption for 3 epoch(s)"));
+    result_free(&r);
+}
+
 /* Without epochs from the output the whole run is one epoch: the actual so
  * far is watched while it runs. 1e-5 kWh = 36 J = 0.72 s at 50 W. */
 static void test_budget_stop_whole_run(void **state)
@@ -960,6 +998,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_budget_warn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_stop_whole_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_and_confirm, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
