@@ -787,6 +787,57 @@ static void test_tracker_ranks(void **st) {
     unsetenv("RANK");
 }
 
+
+/* A GPU lost mid-epoch through the tracker: flagged lost, warned about in the
+ * JSON Lines log, its energy so far kept, the other GPU still measured. */
+static void test_tracker_device_lost_jsonl(void **st) {
+    (void)st;
+    double t0 = ct__monotonic_s();
+    scenario("origin %.9f\n"
+             "device " UUID_A " NVIDIA A100-SXM4-40GB\nstep 0 200\n"
+             "device " UUID_B " Tesla P100-PCIE-16GB\ncounter 0\nstep 0 100\nlost_after 0.8\n",
+             t0);
+    ct_config cfg;
+    tracker_cfg(&cfg, "gpu");
+    char logs[4200];
+    snprintf(logs, sizeof logs, "%s/logs", g_dir);
+    ts_mkdirs(g_dir, "logs");
+    cfg.log_dir = logs;
+    ct_tracker *t = NULL;
+    int rc = ct_tracker_new(&cfg, &t);
+    if (rc) fail_msg("ct_tracker_new: %s", ct_last_error_message());
+    assert_int_equal(ct_epoch_start(t), 0);
+    double s0 = ct__monotonic_s();
+    sleep_s(1.5);
+    assert_int_equal(ct_epoch_end(t), 0);
+    double e1 = ct__monotonic_s();
+    ct_device_desc d;
+    assert_int_equal(ct_get_device(t, 0, &d), 0);
+    assert_int_equal(d.lost, 0);
+    assert_int_equal(ct_get_device(t, 1, &d), 0);
+    assert_int_equal(d.lost, 1);
+    ct_epoch_info ep;
+    assert_int_equal(ct_get_epoch(t, 0, &ep), 0);
+    /* A: 200 W for the whole epoch; B: 100 W until it was lost at 0.8 s (read at 10 Hz). */
+    double a_j = 200 * ep.duration_s, b_lo = 100 * (0.8 - 0.1 - (s0 - t0)), b_hi = 100 * (0.8 - (s0 - t0));
+    double got = ep.energy_j[CT_COMPONENT_GPU];
+    if (got < a_j * 0.995 + b_lo || got > a_j * 1.005 + b_hi + 1e-6 || e1 - s0 < ep.duration_s)
+        fail_msg("epoch GPU energy %.2f J, expected %.2f + [%.2f, %.2f] J", got, a_j, b_lo, b_hi);
+    ct_tracker_free(t);
+
+    char *path = ts_find_suffix(logs, "_carbontracker.jsonl");
+    assert_non_null(path);
+    char *text = ts_read(path);
+    assert_non_null(text);
+    if (!strstr(text, "\"name\":\"NVIDIA A100-SXM4-40GB\"") || !strstr(text, "\"uuid\":\"" UUID_A "\"") ||
+        !strstr(text, "\"method\":\"counter\"") || !strstr(text, "\"method\":\"power-polling\"") ||
+        !strstr(text, "\"lost\":true") || !strstr(text, "is no longer readable (NVML: GPU is lost)"))
+        fail_msg("JSON Lines log lacks the GPU devices, methods, lost flag or warning:\n%s", text);
+    assert_int_equal(ts_count_lines_with(path, "is no longer readable"), 1); /* warned once */
+    free(text);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_energy_vs_truth, setup, teardown),
@@ -808,6 +859,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tracker_nvml_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tracker_cuda_visible_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tracker_ranks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracker_device_lost_jsonl, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
