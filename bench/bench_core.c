@@ -7,7 +7,8 @@
  *     (CLOCK_MONOTONIC), the first one in the process (cold) and the median
  *     of 50 more (warm); resident memory added by the first tracker
  *     (VmRSS from /proc/self/status before ct_tracker_new and after
- *     ct_epoch_start, tracker still alive).
+ *     ct_epoch_start, tracker still alive); and the start-up time where
+ *     RAPL is absent and the TDP estimate opens (this host's /proc).
  *  2. the sampling thread's CPU time: a tracker in an epoch, the main
  *     thread asleep; the CPU time of every thread but the main one is read
  *     from /proc/self/task/TID/schedstat (nanoseconds run on a CPU), over
@@ -148,6 +149,37 @@ int main(int argc, char **argv) {
            warm[WARM / 2], warm[WARM - 1], WARM);
     printf("   resident memory added by the first tracker: %ld KiB (VmRSS %ld -> %ld KiB)\n", rss1 - rss0, rss0,
            rss1);
+
+    /* 1b. the same where RAPL is absent: the TDP estimate opens instead
+     * (model lookup in the embedded table, /proc/stat). */
+    {
+        fake_tree empty;
+        if (fake_tree_init(&empty, "bench-core-empty")) return 1;
+        setenv("CT_POWERCAP_ROOT", empty.root, 1);
+        double tdp_ms[WARM];
+        for (int i = 0; i < WARM; i++) {
+            ct_config cfg;
+            ct_config_init(&cfg);
+            cfg.epochs = 10;
+            cfg.components = "cpu";
+            cfg.verbose = 0;
+            cfg.offline = 1;
+            cfg.country = "DK";
+            ct_tracker *t = NULL;
+            double a = now_s();
+            if (ct_tracker_new(&cfg, &t) != 0 || ct_epoch_start(t) != 0) {
+                fprintf(stderr, "TDP tracker: %s\n", ct_last_error_message());
+                return 1;
+            }
+            tdp_ms[i] = (now_s() - a) * 1e3;
+            ct_tracker_free(t);
+        }
+        qsort(tdp_ms, WARM, sizeof tdp_ms[0], cmp_double);
+        printf("   without RAPL (TDP estimate from this host's /proc): median %.3f ms, max %.3f ms over %d\n",
+               tdp_ms[WARM / 2], tdp_ms[WARM - 1], WARM);
+        fake_tree_destroy(&empty);
+        setenv("CT_POWERCAP_ROOT", tree.root, 1);
+    }
 
     /* 2. sampling thread CPU */
     struct {
