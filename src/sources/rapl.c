@@ -18,6 +18,18 @@
  * source and is re-read with pread (a read costs a few microseconds).
  * Cumulative energy is kept in integer microjoules, so an epoch's energy is
  * exactly the counter delta, with wrap-around corrected by ct__counter_delta().
+ * Every zone is read at least every range / (2 x 500 W), at most 60 s, so a
+ * wrap is never missed (max_read_interval).
+ *
+ * Faults: an unreadable energy_uj (EACCES, mode 0400 since Linux 5.10) fails
+ * the open with one reason naming the chmod that fixes it, so the tracker
+ * falls back to the TDP estimate. Zones with a missing name or an empty or
+ * non-numeric counter are skipped with their reason (info notice); no usable
+ * zone fails the open with the reasons. Mid-run, a zone whose file errors
+ * (ENODEV when sysfs removes it) or was unlinked is marked lost (once, as a
+ * warning) and keeps its energy so far; a malformed reading is skipped and
+ * three in a row lose the zone. read() fails only when every zone is lost.
+ * Multi-die mirrors: see drop_mirrors().
  */
 #include "ct_internal.h"
 
