@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ct_internal.h"
 #include "test_support.h"
@@ -228,6 +229,73 @@ static void test_unavailable(void **st) {
     assert_string_equal(why, "AMD GPU: /nonexistent/ct-test-drm cannot be read (No such file or directory)");
 }
 
+
+/* devices_by_pid: a card counts from when a process of this tree has it open
+ * (drm-pdev in /proc/<pid>/fdinfo). */
+static void test_devices_by_pid(void **st) {
+    (void)st;
+    ts_write(g_root, "card0/device/hwmon/hwmon0/name", "amdgpu\n");
+    ts_write(g_root, "card0/device/hwmon/hwmon0/energy1_input", "1000000\n");
+    ts_write(g_root, "card0/device/uevent", "DRIVER=amdgpu\nPCI_CLASS=30000\nPCI_SLOT_NAME=0000:03:00.0\n");
+    ts_write(g_root, "card1/device/hwmon/hwmon1/name", "amdgpu\n");
+    ts_write(g_root, "card1/device/hwmon/hwmon1/power1_average", "100000000\n");
+    ts_write(g_root, "card1/device/uevent", "DRIVER=amdgpu\nPCI_SLOT_NAME=0000:04:00.0\n");
+    ts_write(g_root, "card2/device/hwmon/hwmon2/name", "amdgpu\n");
+    ts_write(g_root, "card2/device/hwmon/hwmon2/energy1_input", "5000000\n");
+    ts_write(g_root, "card2/device/uevent", "DRIVER=amdgpu\nPCI_SLOT_NAME=0000:05:00.0\n");
+    ts_write(g_root, "card3/device/hwmon/hwmon3/name", "amdgpu\n"); /* no uevent: never ours */
+    ts_write(g_root, "card3/device/hwmon/hwmon3/energy1_input", "1\n");
+    /* This process has card1 open, its child card0; someone else has card2. */
+    char self[64];
+    snprintf(self, sizeof self, "proc/%d/fdinfo/7", (int)getpid());
+    ts_write(g_root, self, "pos:\t0\nflags:\t02100002\nmnt_id:\t24\ndrm-driver:\tamdgpu\ndrm-pdev:\t0000:04:00.0\n");
+    ts_writef(g_root, "proc/3000001/stat", "3000001 (python3) S %d 1 1 0\n", (int)getpid());
+    ts_write(g_root, "proc/3000001/fdinfo/3", "pos:\t0\ndrm-driver:\tamdgpu\ndrm-pdev:\t0000:03:00.0\n");
+    ts_write(g_root, "proc/3000001/fdinfo/4", "pos:\t0\nflags:\t0100000\n");
+    ts_write(g_root, "proc/3000003/stat", "3000003 (other) S 1 1 1 0\n");
+    ts_write(g_root, "proc/3000003/fdinfo/3", "drm-driver:\tamdgpu\ndrm-pdev:\t0000:05:00.0\n");
+    ts_write(g_root, "proc/garbage/stat", "x");
+    char proc[4200];
+    snprintf(proc, sizeof proc, "%s/proc", g_root);
+    setenv("CT_PROC_ROOT", proc, 1);
+
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.devices_by_pid = 1;
+    ct_source_ctx ctx = {&cfg, collect, NULL};
+    void *s;
+    char why[CT__MSG_LEN];
+    double t0 = ct__monotonic_s();
+    assert_int_equal(ct__source_amdgpu.open(&ctx, &s, why, sizeof why), 0);
+    assert_int_equal(ct__source_amdgpu.device_count(s), 4);
+    assert_int_equal(g_nnotes, 2); /* card0 and card1 counted from the start */
+    assert_non_null(strstr(g_notes[0], "AMD GPU AMD GPU card0 (0000:03:00.0) is used by this process tree"));
+    double e[4];
+    ts_write(g_root, "card0/device/hwmon/hwmon0/energy1_input", "3000000\n");
+    ts_write(g_root, "card2/device/hwmon/hwmon2/energy1_input", "9000000\n");
+    ts_write(g_root, "card3/device/hwmon/hwmon3/energy1_input", "7000001\n");
+    assert_int_equal(ct__source_amdgpu.read(s, t0 + 1.0, e), 0);
+    assert_float_equal(e[0], 2.0, 1e-9);
+    assert_in_range(e[1], 100.0 * 0.9, 100.0 * 1.0 + 1e-9); /* 100 W since open */
+    assert_float_equal(e[2], 0.0, 1e-12);
+    assert_float_equal(e[3], 0.0, 1e-12);
+    /* Our grandchild opens card2; seen at the next check (2 s after open). */
+    ts_write(g_root, "proc/3000002/stat", "3000002 (worker) R 3000001 1 1 0\n");
+    ts_write(g_root, "proc/3000002/fdinfo/9", "drm-driver:\tamdgpu\ndrm-pdev:\t0000:05:00.0\n");
+    assert_int_equal(ct__source_amdgpu.read(s, t0 + 1.5, e), 0);
+    assert_float_equal(e[2], 0.0, 1e-12);
+    assert_int_equal(ct__source_amdgpu.read(s, t0 + 2.5, e), 0);
+    assert_float_equal(e[2], 0.0, 1e-12); /* counted from now: nothing yet */
+    ts_write(g_root, "card2/device/hwmon/hwmon2/energy1_input", "12000000\n");
+    assert_int_equal(ct__source_amdgpu.read(s, t0 + 3.0, e), 0);
+    assert_float_equal(e[2], 3.0, 1e-9);
+    assert_float_equal(e[3], 0.0, 1e-12);
+    assert_int_equal(g_nnotes, 3);
+    assert_non_null(strstr(g_notes[2], "card2 (0000:05:00.0) is used by this process tree: measured from now on"));
+    ct__source_amdgpu.close(s);
+    unsetenv("CT_PROC_ROOT");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enumerate_and_describe, setup, teardown),
@@ -236,6 +304,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_counter_restart_and_bad_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_only_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_devices_by_pid, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

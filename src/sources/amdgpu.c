@@ -9,6 +9,12 @@
  * Files are opened once and re-read with pread. A read that fails is a missing
  * sample; ENODEV/ENOENT (the card went away) marks the card lost, its energy
  * so far kept.
+ *
+ * devices_by_pid: hwmon has no per-process view, so a card counts from when a
+ * process of this process tree has it open: the kernel (>= 5.19) names the
+ * device of each DRM file in /proc/<pid>/fdinfo/<fd> ("drm-pdev: 0000:03:00.0"),
+ * matched against the card's PCI_SLOT_NAME (device/uevent). Checked at open and
+ * then every 2 s while some card is not yet counted.
  */
 #include "ct_internal.h"
 
@@ -23,6 +29,8 @@ typedef struct amd_dev {
     int fd;
     int has_counter;
     char name[128], uuid[96], file[1600];
+    char pdev[32]; /* PCI address, "" when unknown */
+    int claimed;   /* counted (always, unless devices_by_pid and not yet used by this tree) */
     int lost;
     uint64_t last_uj;
     int have_uj;
@@ -33,9 +41,14 @@ typedef struct amd_dev {
 
 typedef struct amd_state {
     ct_source_ctx ctx;
+    int by_pid;
+    double next_check_s;
+    char proc_root[512];
     int ndev;
     amd_dev *dev;
 } amd_state;
+
+#define PID_CHECK_INTERVAL_S 2.0
 
 static void notice(const amd_state *s, int level, const char *msg) {
     if (s->ctx.notice) s->ctx.notice(s->ctx.user, level, msg);
@@ -105,9 +118,157 @@ static int probe_hwmon(const char *dir, const char *card, const char *devdir, am
         if (!d->name[0]) snprintf(d->name, sizeof d->name, "AMD GPU %s", card);
         snprintf(path, sizeof path, "%s/unique_id", devdir);
         read_line(path, d->uuid, sizeof d->uuid);
+        snprintf(path, sizeof path, "%s/uevent", devdir);
+        char *ev = NULL;
+        size_t evlen = 0;
+        if (ct__read_file(path, 16384, &ev, &evlen) == 0) {
+            const char *p = strstr(ev, "PCI_SLOT_NAME=");
+            if (p) {
+                p += strlen("PCI_SLOT_NAME=");
+                size_t n = strcspn(p, "\r\n");
+                if (n < sizeof d->pdev) {
+                    memcpy(d->pdev, p, n);
+                    d->pdev[n] = '\0';
+                }
+            }
+            free(ev);
+        }
+        d->claimed = 1;
         return 1;
     }
     return 0;
+}
+
+/* ---- devices_by_pid ------------------------------------------------------ */
+
+static int is_number(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
+/* Pids of this process and its descendants (from the parent links in proc_root),
+ * malloc'd; *n set. NULL when out of memory. */
+static int *process_tree(const char *proc_root, int *n) {
+    int cap = 256, cnt = 0;
+    int *pid = malloc((size_t)cap * sizeof *pid), *ppid = malloc((size_t)cap * sizeof *ppid);
+    DIR *d = opendir(proc_root);
+    struct dirent *e;
+    while (d && pid && ppid && (e = readdir(d)) != NULL) {
+        if (!is_number(e->d_name)) continue;
+        char path[1024], *buf = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/%s/stat", proc_root, e->d_name);
+        if (ct__read_file(path, 4096, &buf, &len) != 0) continue;
+        const char *rp = strrchr(buf, ')');
+        char st;
+        int pp;
+        if (rp && sscanf(rp + 1, " %c %d", &st, &pp) == 2) {
+            if (cnt == cap) {
+                cap *= 2;
+                int *np = realloc(pid, (size_t)cap * sizeof *np), *npp = np ? realloc(ppid, (size_t)cap * sizeof *npp) : NULL;
+                if (np) pid = np;
+                if (npp) ppid = npp;
+                if (!np || !npp) {
+                    free(buf);
+                    break;
+                }
+            }
+            pid[cnt] = atoi(e->d_name);
+            ppid[cnt] = pp;
+            cnt++;
+        }
+        free(buf);
+    }
+    if (d) closedir(d);
+    int *tree = malloc((size_t)(cnt + 1) * sizeof *tree);
+    if (!tree || !pid || !ppid) {
+        free(pid);
+        free(ppid);
+        free(tree);
+        *n = 0;
+        return NULL;
+    }
+    int nt = 0;
+    tree[nt++] = (int)getpid();
+    for (int head = 0; head < nt; head++) /* breadth first over the parent links */
+        for (int i = 0; i < cnt; i++)
+            if (ppid[i] == tree[head] && pid[i] != tree[head] && nt <= cnt) tree[nt++] = pid[i];
+    free(pid);
+    free(ppid);
+    *n = nt;
+    return tree;
+}
+
+/* 1 when a process of this tree has a DRM file of PCI device pdev open. */
+static int pdev_used(const char *proc_root, const int *tree, int nt, const char *pdev) {
+    for (int k = 0; k < nt; k++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/%d/fdinfo", proc_root, tree[k]);
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        struct dirent *e;
+        int found = 0;
+        while (!found && (e = readdir(d)) != NULL) {
+            if (!is_number(e->d_name)) continue;
+            char path[1400], *buf = NULL;
+            size_t len = 0;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (ct__read_file(path, 16384, &buf, &len) != 0) continue;
+            const char *p = strstr(buf, "drm-pdev:");
+            if (p) {
+                p += strlen("drm-pdev:");
+                while (*p == ' ' || *p == '\t') p++;
+                size_t n = strcspn(p, " \t\r\n");
+                found = n == strlen(pdev) && strncmp(p, pdev, n) == 0;
+            }
+            free(buf);
+        }
+        closedir(d);
+        if (found) return 1;
+    }
+    return 0;
+}
+
+/* Sets a card's reference reading at now (its energy counts from there). */
+static void baseline(amd_dev *d, double now) {
+    uint64_t v;
+    d->have_uj = d->have_sample = 0;
+    if (pread_u64(d->fd, &v) != 0) return;
+    if (d->has_counter) {
+        d->last_uj = v;
+        d->have_uj = 1;
+    } else {
+        d->last_t = now;
+        d->last_w = (double)v / 1e6;
+        d->have_sample = 1;
+    }
+}
+
+static int pending(const amd_state *s) {
+    if (!s->by_pid) return 0;
+    for (int i = 0; i < s->ndev; i++)
+        if (!s->dev[i].claimed && !s->dev[i].lost) return 1;
+    return 0;
+}
+
+static void check_processes(amd_state *s, double now) {
+    s->next_check_s = now + PID_CHECK_INTERVAL_S;
+    int nt = 0;
+    int *tree = process_tree(s->proc_root, &nt);
+    if (!tree) return;
+    for (int i = 0; i < s->ndev; i++) {
+        amd_dev *d = &s->dev[i];
+        if (d->claimed || d->lost || !d->pdev[0] || !pdev_used(s->proc_root, tree, nt, d->pdev)) continue;
+        d->claimed = 1;
+        baseline(d, now);
+        char msg[CT__MSG_LEN];
+        snprintf(msg, sizeof msg, "AMD GPU %s (%s) is used by this process tree: measured from now on", d->name,
+                 d->pdev);
+        notice(s, 0, msg);
+    }
+    free(tree);
 }
 
 static void free_state(amd_state *s) {
@@ -135,6 +296,9 @@ static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whyle
         return CT_ENOMEM;
     }
     if (ctx) s->ctx = *ctx;
+    s->by_pid = ctx && ctx->cfg ? ctx->cfg->devices_by_pid : 0;
+    const char *proc = ct__getenv("CT_PROC_ROOT");
+    ct__strlcpy(s->proc_root, proc ? proc : "/proc", sizeof s->proc_root);
     struct dirent *e;
     while ((e = readdir(dr)) != NULL) {
         if (!is_card_name(e->d_name)) continue;
@@ -192,15 +356,28 @@ static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whyle
         free_state(s);
         return CT_ENOSOURCE;
     }
+    if (s->by_pid) {
+        for (int i = 0; i < s->ndev; i++) s->dev[i].claimed = 0;
+        check_processes(s, now);
+        if (pending(s)) {
+            int claimed = 0;
+            for (int i = 0; i < s->ndev; i++) claimed += s->dev[i].claimed;
+            if (!claimed)
+                notice(s, 0,
+                       "devices_by_pid: no AMD GPU is open in this process tree yet; each is measured from when "
+                       "one is (needs Linux >= 5.19 for drm-pdev in /proc/<pid>/fdinfo)");
+        }
+    }
     *state = s;
     return 0;
 }
 
 static int read_(void *state, double now_s, double *energy_j) {
     amd_state *s = state;
+    if (pending(s) && now_s >= s->next_check_s) check_processes(s, now_s);
     for (int i = 0; i < s->ndev; i++) {
         amd_dev *d = &s->dev[i];
-        if (!d->lost) {
+        if (!d->lost && d->claimed) {
             uint64_t v;
             int r = pread_u64(d->fd, &v);
             if (r == 0 && d->has_counter) {
@@ -236,6 +413,7 @@ static double max_read_interval_(void *state) {
     amd_state *s = state;
     for (int i = 0; i < s->ndev; i++)
         if (!s->dev[i].has_counter && !s->dev[i].lost) return 0.1;
+    if (pending(s)) return PID_CHECK_INTERVAL_S;
     return 60.0;
 }
 
