@@ -780,8 +780,10 @@ static void test_tracker_ranks(void **st) {
     assert_int_equal(ct_epoch_end(t), 0);
     ct_epoch_info ep;
     assert_int_equal(ct_get_epoch(t, 0, &ep), 0);
-    /* G1 only: 100 W (the fake's default) over the epoch. */
-    assert_in_range(ep.energy_j[CT_COMPONENT_GPU] * 1000, 0.45 * 100 * 1000, 0.60 * 100 * 1000);
+    /* G1 only: 100 W (the fake's default) over the epoch; G0 would double it. */
+    double want = 100 * ep.duration_s;
+    if (fabs(ep.energy_j[CT_COMPONENT_GPU] - want) > 0.01 * want)
+        fail_msg("epoch GPU energy %.3f J, expected %.3f J (G1 only)", ep.energy_j[CT_COMPONENT_GPU], want);
     ct_tracker_free(t);
     unsetenv("LOCAL_RANK");
     unsetenv("RANK");
@@ -818,8 +820,9 @@ static void test_tracker_device_lost_jsonl(void **st) {
     assert_int_equal(d.lost, 1);
     ct_epoch_info ep;
     assert_int_equal(ct_get_epoch(t, 0, &ep), 0);
-    /* A: 200 W for the whole epoch; B: 100 W until it was lost at 0.8 s (read at 10 Hz). */
-    double a_j = 200 * ep.duration_s, b_lo = 100 * (0.8 - 0.1 - (s0 - t0)), b_hi = 100 * (0.8 - (s0 - t0));
+    /* A: 200 W for the whole epoch; B: 100 W until it was lost at 0.8 s (read at 10 Hz;
+     * up to 300 ms of lateness allowed for a loaded machine). */
+    double a_j = 200 * ep.duration_s, b_lo = 100 * (0.8 - 0.3 - (s0 - t0)), b_hi = 100 * (0.8 - (s0 - t0));
     double got = ep.energy_j[CT_COMPONENT_GPU];
     if (got < a_j * 0.995 + b_lo || got > a_j * 1.005 + b_hi + 1e-6 || e1 - s0 < ep.duration_s)
         fail_msg("epoch GPU energy %.2f J, expected %.2f + [%.2f, %.2f] J", got, a_j, b_lo, b_hi);
