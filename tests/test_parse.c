@@ -115,6 +115,23 @@ static void test_json_reader_rejects(void **state) {
     deep[10000] = '\0';
     assert_null(ct__json_parse(doc, deep, 10000, err, sizeof err));
     assert_non_null(strstr(err, "deep"));
+
+    /* every truncation of a record is rejected; every single-byte change is
+     * either rejected or read, never a crash (run under ASan in CI) */
+    const char *rec = "{\"event\":\"epoch\",\"epoch\":3,\"start\":1.5e9,\"energy_j\":{\"cpu\":12.5,\"gpu\":-0.0},"
+                      "\"ok\":true,\"no\":null,\"s\":\"a\\u00e9\\n\",\"l\":[1,[2,{}],[]]}";
+    size_t n = strlen(rec);
+    assert_non_null(ct__json_parse(doc, rec, n, err, sizeof err));
+    for (size_t i = 0; i < n; i++) assert_null(ct__json_parse(doc, rec, i, err, sizeof err));
+    char *m = malloc(n);
+    static const char subst[] = "\"\\{}[],:0e-.tfnu \x01\xff";
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < sizeof subst - 1; k++) {
+            memcpy(m, rec, n);
+            m[i] = subst[k];
+            (void)ct__json_parse(doc, m, n, err, sizeof err);
+        }
+    free(m);
     ct__json_doc_free(doc);
 }
 
