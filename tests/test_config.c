@@ -56,6 +56,7 @@ static void test_invalid(void **state) {
         {"country=DNK", "alpha-2"},
         {"epochs_before_pred=-2", "epochs_before_pred must be"},
         {"budget<0", "budgets must be >= 0"},
+        {"rapl_zones=core", "rapl_zones must be \"auto\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ct_config c;
@@ -82,6 +83,7 @@ static void test_invalid(void **state) {
         else if (!strcmp(w, "country=DNK")) c.country = "DNK";
         else if (!strcmp(w, "epochs_before_pred=-2")) c.epochs_before_pred = -2;
         else if (!strcmp(w, "budget<0")) c.max_co2_g = -1;
+        else if (!strcmp(w, "rapl_zones=core")) c.rapl_zones = "core";
         ct_tracker *t = (ct_tracker *)0x1;
         int rc = ct_tracker_new(&c, &t);
         if (rc != CT_EINVAL || t != NULL || !strstr(ct_last_error_message(), cases[i].needle)) {

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void ct_config_init(ct_config *cfg) {
     if (!cfg) return;
@@ -104,6 +105,10 @@ static int check_values(const ct_config *c, char *msg, size_t len) {
     }
     if (c->max_energy_kwh < 0 || c->max_co2_g < 0) CT__FAIL("budgets must be >= 0 (0 = no budget)");
     if (!(c->intensity_refresh_s > 0)) CT__FAIL("intensity_refresh_s must be > 0 seconds");
+    if (c->rapl_zones && strcasecmp(c->rapl_zones, "auto") != 0 && strcasecmp(c->rapl_zones, "psys") != 0)
+        CT__FAIL("rapl_zones must be \"auto\" (packages + dram) or \"psys\" (the platform zone), got \"%s\"",
+                 c->rapl_zones);
+    if (c->status_line < -1 || c->status_line > 1) CT__FAIL("status_line must be -1 (auto), 0 or 1");
     return 0;
 }
 
