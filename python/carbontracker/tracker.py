@@ -173,6 +173,13 @@ def _result(kind, r):
     )
 
 
+def _free_tracker(free, handle, pid):
+    """Finalizer: frees the C tracker, only in the process that created it (a
+    forked child has a copy of the pointer but not the measurement thread)."""
+    if os.getpid() == pid:
+        free(handle)
+
+
 def _flush_c_stdout():
     """Flushes C stdio so the library's printed prediction precedes a Python prompt."""
     try:
@@ -374,7 +381,8 @@ class CarbonTracker:
         self._h = handle
         # Frees the C tracker (which stops it and reports what was measured)
         # when this object is collected or at interpreter exit.
-        self._finalizer = weakref.finalize(self, lib.ct_tracker_free, handle)
+        self._finalizer = weakref.finalize(self, _free_tracker, lib.ct_tracker_free, handle, os.getpid())
+        self._pid = os.getpid()
         self._c_start = lib.ct_epoch_start
         self._c_end = lib.ct_epoch_end
         self._confirm_at = self.epochs_before_pred if (self.stop_and_confirm and self.epochs_before_pred > 0) else -1

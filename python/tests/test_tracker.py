@@ -252,6 +252,33 @@ class Lifecycle(RaplCase):
         self.assertAlmostEqual(st.energy_j["cpu"], 1.0, delta=1e-9)
         t.close()
 
+    def test_forked_child_exits_without_touching_the_tracker(self):
+        code = (
+            "import os, sys, _support; _support.use_library()\n"
+            "r = _support.FakeRapl()\n"
+            "from carbontracker.tracker import CarbonTracker\n"
+            "t = CarbonTracker(epochs=2, components='cpu', verbose=0, update_interval=0.05, offline=True)\n"
+            "t.epoch_start(); r.add_uj(1000000)\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    sys.exit(7)  # runs atexit finalizers in the child\n"
+            "_, status = os.waitpid(pid, 0)\n"
+            "t.epoch_end(); t.stop()\n"
+            "print(os.waitstatus_to_exitcode(status), round(t.actual.components['cpu'].energy_j, 6))\n"
+        )
+        # Without the finalizer's pid check the child hangs in ct_tracker_free
+        # (it joins a measurement thread that exists only in the parent).
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=os.path.dirname(os.path.abspath(__file__)), start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)  # the parent and its forked child
+            proc.communicate()
+            self.fail("a forked child hung at exit")
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(out.split(), ["7", "1.0"])
+
     def test_no_result_before_first_epoch(self):
         t = rapl_tracker(epochs=2)
         self.assertIsNone(t.actual)
