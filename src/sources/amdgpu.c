@@ -434,5 +434,5 @@ static void describe_(void *state, int index, ct_device_desc *out) {
 
 static void close_(void *state) { free_state(state); }
 
-const ct_source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU, open_,  device_count_, describe_,
-                                         read_,    max_read_interval_, close_};
+const ct_source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
+                                         max_read_interval_, close_};

@@ -602,5 +602,5 @@ static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whyle
     return 0;
 }
 
-const ct_source_ops ct__source_nvml = {"nvml",     CT_COMPONENT_GPU,    open_,  device_count_, describe_,
-                                       read_,      max_read_interval_,  close_};
+const ct_source_ops ct__source_nvml = {"nvml", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
+                                       max_read_interval_, close_};
