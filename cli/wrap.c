@@ -376,20 +376,33 @@ static void epoch_end(wrap *wr)
     }
 }
 
-/* One complete line of the command's output (without its newline). */
-static void process_line(wrap *wr, char *line, size_t len)
+enum { LINE_ENDS_EPOCH = 1, LINE_STARTS_EPOCH = 2 };
+
+/* Matches one complete line of the command's output (without its newline;
+ * line has room for a NUL after len). */
+static int line_matches(wrap *wr, char *line, size_t len)
 {
     if (len > 0 && line[len - 1] == '\r')
         len--;
     line[len] = '\0';
-    if (wr->has_end && regexec(&wr->end_re, line, 0, NULL, 0) == 0) {
+    int m = 0;
+    if (wr->has_end && regexec(&wr->end_re, line, 0, NULL, 0) == 0)
+        m |= LINE_ENDS_EPOCH;
+    if (wr->has_start && regexec(&wr->start_re, line, 0, NULL, 0) == 0)
+        m |= LINE_STARTS_EPOCH;
+    return m;
+}
+
+static void apply_line(wrap *wr, int m)
+{
+    if (m & LINE_ENDS_EPOCH) {
         epoch_end(wr);
         /* With only an end pattern the next epoch starts right away, unless
          * all planned epochs are done (then the rest is not an epoch). */
         if (!wr->has_start && wr->epochs_ended < wr->cfg->epochs)
             epoch_start(wr);
     }
-    if (wr->has_start && regexec(&wr->start_re, line, 0, NULL, 0) == 0) {
+    if (m & LINE_STARTS_EPOCH) {
         epoch_end(wr);
         epoch_start(wr);
     }
@@ -451,27 +464,36 @@ static void stream_append(stream *s, const char *p, size_t n)
     s->len += n;
 }
 
-/* Passes buf on line by line (each line written before it is matched, so
- * the tracker's text for an epoch boundary follows the line that made it). */
+/*
+ * Passes buf on and matches its lines. Everything read is written before
+ * the next read; a matching line and what precedes it are written before
+ * the epoch boundary is applied, so that the tracker's text for it (the
+ * prediction) follows the line that made it. Runs of other lines go out in
+ * one write.
+ */
 static void stream_feed(wrap *wr, stream *s, const char *buf, size_t n)
 {
-    while (n > 0) {
-        const char *nl = memchr(buf, '\n', n);
-        size_t seg = nl ? (size_t)(nl - buf) + 1 : n;
-        int out_open = s->fd >= 0;
-        if (out_open)
-            pass_through(wr, s, buf, seg);
-        stream_append(s, buf, nl ? seg - 1 : seg);
-        if (nl) {
-            process_line(wr, s->line, s->len);
-            s->len = 0;
-            s->overflow = 0;
-        }
-        buf += seg;
-        n -= seg;
-        if (!out_open)
+    const char *pending = buf, *p = buf, *end = buf + n;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            stream_append(s, p, (size_t)(end - p));
             break;
+        }
+        stream_append(s, p, (size_t)(nl - p));
+        int m = line_matches(wr, s->line, s->len);
+        s->len = 0;
+        s->overflow = 0;
+        p = nl + 1;
+        if (m) {
+            if (s->fd >= 0)
+                pass_through(wr, s, pending, (size_t)(p - pending));
+            pending = p;
+            apply_line(wr, m);
+        }
     }
+    if (pending < end && s->fd >= 0)
+        pass_through(wr, s, pending, (size_t)(end - pending));
     status_line_draw(wr);
 }
 
@@ -499,7 +521,7 @@ static int stream_read(wrap *wr, stream *s)
 static void stream_finish(wrap *wr, stream *s)
 {
     if (s->len > 0) {
-        process_line(wr, s->line, s->len);
+        apply_line(wr, line_matches(wr, s->line, s->len));
         s->len = 0;
     }
     stream_close(s);

@@ -769,6 +769,11 @@ static void test_epoch_pattern(void **state)
     /* The prediction is printed (verbose 1) and the output passed on. */
     assert_true(contains(r.out, r.out_len, "Predicted consumption for 3 epoch(s)"));
     assert_true(contains(r.out, r.out_len, "loading data\nEpoch 1/3\n"));
+    /* The prediction came when epoch 2 started (its line was on stderr):
+     * between the stdout lines of epochs 1 and 3. */
+    const char *l1 = strstr(r.out, "Epoch 1/3\n"), *pr = strstr(r.out, "Predicted consumption"),
+               *l3 = strstr(r.out, "Epoch 3/3\r\n");
+    assert_true(l1 && pr && l3 && l1 < pr && pr < l3);
     assert_true(contains(r.err, r.err_len, "Epoch 2/3\n"));
     result_free(&r);
 }
