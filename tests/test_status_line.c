@@ -154,17 +154,19 @@ static char *const WRAP_ARGS[] = {"--sim-cpu",      "Sim CPU", "--sim-cpu-tdp", 
                                   "sh",             "-c",      "for i in 1 2 3; do echo epoch $i; sleep 1.2; done",
                                   NULL};
 
-static void wrap_argv(char **argv) {
+/* script: the wrapped shell loop; on a terminal its epochs outlast the once-a-second redraw. */
+static void wrap_argv(char **argv, const char *script) {
     argv[0] = (char *)ts_env("CT_CLI");
     int i = 0;
     for (; WRAP_ARGS[i]; i++) argv[i + 1] = WRAP_ARGS[i];
+    argv[i] = (char *)script; /* replaces the default script */
     argv[i + 1] = NULL;
 }
 
 static void test_cli_wrapper_on_a_terminal(void **state) {
     (void)state;
     char *argv[32];
-    wrap_argv(argv);
+    wrap_argv(argv, "for i in 1 2 3; do echo epoch $i; sleep 1.2; done");
     int master;
     struct winsize ws = {.ws_row = 24, .ws_col = 200};
     pid_t pid = forkpty(&master, NULL, NULL, &ws);
@@ -190,7 +192,7 @@ static void test_cli_wrapper_on_a_terminal(void **state) {
 static void test_cli_wrapper_on_a_pipe(void **state) {
     (void)state;
     char *argv[32];
-    wrap_argv(argv);
+    wrap_argv(argv, "for i in 1 2 3; do echo epoch $i; sleep 0.4; done");
     char *out = NULL, *err = NULL;
     assert_int_equal(ts_run(argv, NULL, &out, &err), 0);
     assert_non_null(strstr(out, "epoch 3")); /* the command's own output went through */
