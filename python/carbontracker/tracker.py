@@ -188,6 +188,27 @@ def _flush_c_stdout():
         pass
 
 
+class _Epoch:
+    __slots__ = ("_t",)
+
+    def __init__(self, tracker):
+        self._t = tracker
+
+    def __enter__(self):
+        self._t.epoch_start()
+        return self._t
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self._t.epoch_end()
+        else:
+            try:
+                self._t.stop()
+            except CarbonTrackerError:
+                pass  # do not hide the training's own exception
+        return False
+
+
 class CarbonTracker:
     """Tracks and predicts the energy and carbon footprint of a training run.
 
@@ -419,6 +440,14 @@ class CarbonTracker:
                 self._confirm()
             return
         self._on_error(rc, "epoch_end")
+
+    def epoch(self):
+        """Context manager for one epoch: ``with tracker.epoch(): train_one_epoch()``.
+
+        Calls epoch_start() on entry and epoch_end() on a normal exit. When the
+        body raises, the tracker is stopped (the epoch in progress is counted and
+        the actual consumption reported) and the exception goes on."""
+        return _Epoch(self)
 
     def stop(self):
         """Ends monitoring and reports the actual consumption of the epochs so

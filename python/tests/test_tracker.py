@@ -76,6 +76,17 @@ class Layout(unittest.TestCase):
                     fields.append(ident[-1])
             self.assertEqual(fields, [f[0] for f in cls._fields_], name)
 
+    def test_prototypes_match_header(self):
+        """Every bound function is declared in the header with as many parameters."""
+        with open(HEADER) as f:
+            text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+        decls = {m.group(1): m.group(2) for m in re.finditer(r"CT_API[^;(]*?\b(ct_\w+)\s*\(([^)]*)\)\s*;", text)}
+        for name, (_, argtypes) in _capi._PROTOTYPES.items():
+            self.assertIn(name, decls)
+            params = decls[name].strip()
+            n = 0 if params in ("", "void") else params.count(",") + 1
+            self.assertEqual(n, len(argtypes), name)
+
     def test_error_codes_match_header(self):
         with open(HEADER) as f:
             text = f.read()
@@ -214,6 +225,22 @@ class Lifecycle(RaplCase):
         t.epoch_end()
         self.assertEqual(t.actual.epochs, 2)
 
+    def test_epoch_context_manager(self):
+        t = rapl_tracker(epochs=3)
+        for uj in (1_000_000, 2_000_000):
+            with t.epoch() as same:
+                self.assertIs(same, t)
+                self.rapl.add_uj(uj)
+        self.assertEqual([round(e.energy_j["cpu"], 9) for e in t.epoch_results], [1.0, 2.0])
+        with self.assertRaises(KeyboardInterrupt):
+            with t.epoch():
+                self.rapl.add_uj(4_000_000)
+                raise KeyboardInterrupt
+        self.assertTrue(t.deleted)
+        self.assertEqual(t.actual.epochs, 3)
+        self.assertAlmostEqual(t.actual.components["cpu"].energy_j, 7.0, delta=1e-9)
+        t.close()
+
     def test_monitor_epochs_then_no_ops(self):
         t = rapl_tracker(epochs=4, monitor_epochs=2)
         for _ in range(4):
@@ -264,7 +291,7 @@ class Lifecycle(RaplCase):
             "    sys.exit(7)  # runs atexit finalizers in the child\n"
             "_, status = os.waitpid(pid, 0)\n"
             "t.epoch_end(); t.stop()\n"
-            "print(os.waitstatus_to_exitcode(status), round(t.actual.components['cpu'].energy_j, 6))\n"
+            "print(os.WEXITSTATUS(status), round(t.actual.components['cpu'].energy_j, 6))\n"
         )
         # Without the finalizer's pid check the child hangs in ct_tracker_free
         # (it joins a measurement thread that exists only in the parent).
