@@ -169,7 +169,7 @@ static double py(const box *in, const axis *a, double v) {
 typedef struct legend_item {
     const char *label;
     const double *rgb;
-    int kind; /* 0 line, 1 box, 2 dashed line */
+    int kind; /* 0 line, 1 box, 2 dashed line, 3 cross */
 } legend_item;
 
 static void draw_legend(cairo_t *cr, const box *in, const legend_item *items, int n, int left) {
@@ -193,6 +193,13 @@ static void draw_legend(cairo_t *cr, const box *in, const legend_item *items, in
         if (items[i].kind == 1) {
             cairo_rectangle(cr, x + 5, yy - 4, 14, 7);
             cairo_fill(cr);
+        } else if (items[i].kind == 3) {
+            cairo_set_line_width(cr, 1.2);
+            cairo_move_to(cr, x + 8, yy - 3.5);
+            cairo_line_to(cr, x + 15, yy + 3.5);
+            cairo_move_to(cr, x + 8, yy + 3.5);
+            cairo_line_to(cr, x + 15, yy - 3.5);
+            cairo_stroke(cr);
         } else {
             cairo_set_line_width(cr, 1.5);
             if (items[i].kind == 2) {
@@ -444,6 +451,19 @@ static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
         }
     }
     li[nl++] = (legend_item){"actual (measured)", COL_COMP[0], 0};
+    if (d->actual.valid && d->actual.epochs > 0 && isfinite(d->actual.energy_kwh)) {
+        /* the reported actual total: where the prediction is judged */
+        static const double black[3] = {0, 0, 0};
+        double x = px(&in, &xa, d->actual.epochs), y = py(&in, &ya, d->actual.energy_kwh / div);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_line_width(cr, 1.2);
+        cairo_move_to(cr, x - 4, y - 4);
+        cairo_line_to(cr, x + 4, y + 4);
+        cairo_move_to(cr, x - 4, y + 4);
+        cairo_line_to(cr, x + 4, y - 4);
+        cairo_stroke(cr);
+        li[nl++] = (legend_item){"actual total (reported)", black, 3};
+    }
     cairo_restore(cr);
     draw_legend(cr, &in, li, nl, 1);
 }
