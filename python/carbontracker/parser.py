@@ -353,3 +353,11 @@ def format_aggregate(energy, co2eq, equivalents):
 def print_aggregate(log_dir):
     """Prints the aggregate sentence for every run in log_dir."""
     print(format_aggregate(*aggregate_consumption(log_dir)))
+
+
+if __name__ == "__main__":  # python -m carbontracker.parser LOG_DIR
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m carbontracker.parser LOG_DIR")
+    print_aggregate(sys.argv[1])
