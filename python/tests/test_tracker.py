@@ -502,6 +502,54 @@ class StopAndConfirm(RaplCase):
         self.assertLess(p.stdout.index("Predicted consumption"), p.stdout.index("Continue training"))
         self.assertNotIn("NOT REACHED", p.stdout)
 
+    def test_terminal(self):
+        """Under a pseudo-terminal, as a user at a shell: the prompt shows, "y" continues."""
+        import pty  # noqa: F401  (POSIX only)
+        import select
+
+        code = (
+            "import _support; _support.use_library()\n"
+            "r = _support.FakeRapl()\n"
+            "import sys\n"
+            "from carbontracker.tracker import CarbonTracker\n"
+            "t = CarbonTracker(epochs=2, components='cpu', stop_and_confirm=True, update_interval=3600,"
+            " carbon_intensity=100, offline=True, status_line=False)\n"
+            "print('TTY', sys.stdin.isatty(), flush=True)\n"
+            "for i in range(2):\n"
+            "    t.epoch_start(); r.add_uj(1000000); t.epoch_end()\n"
+            "print('DONE', t.epoch_counter, flush=True)\n"
+        )
+        master, slave = os.openpty()
+        proc = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave,
+                                cwd=os.path.dirname(os.path.abspath(__file__)), start_new_session=True)
+        os.close(slave)
+        out = b""
+        answered = False
+        try:
+            while True:
+                r, _, _ = select.select([master], [], [], 30)
+                if not r:
+                    self.fail("no output from the child: " + out.decode(errors="replace"))
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if not answered and b"Continue training (y/n)? " in out:
+                    os.write(master, b"y\n")
+                    answered = True
+        finally:
+            os.close(master)
+            proc.wait(timeout=30)
+        text = out.decode(errors="replace")
+        self.assertEqual(proc.returncode, 0, text)
+        self.assertIn("TTY True", text)
+        self.assertIn("Continuing...", text)
+        self.assertIn("DONE 2", text)
+        self.assertLess(text.index("Predicted consumption"), text.index("Continue training"))
+
 
 if __name__ == "__main__":
     unittest.main()
