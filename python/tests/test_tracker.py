@@ -362,6 +362,22 @@ class Errors(RaplCase):
         self.assertEqual([x.category for x in w], [CarbonTrackerWarning])
         self.assertIn("Continued training without monitoring", str(w[0].message))
 
+    def test_device_lost_mid_run(self):
+        # The zone disappears mid-epoch: the library keeps what it measured, says
+        # the device is lost, and training goes on (no exception).
+        t = rapl_tracker(epochs=3)
+        t.epoch_start()
+        self.rapl.add_uj(2_000_000)
+        t.epoch_end()
+        t.epoch_start()
+        os.unlink(self.rapl.counter_path)
+        t.epoch_end()
+        self.assertEqual([(d.name, d.lost) for d in t.devices], [("cpu:0", True)])
+        self.assertEqual([round(e.energy_j["cpu"], 9) for e in t.epoch_results], [2.0, 0.0])
+        t.stop()
+        self.assertAlmostEqual(t.actual.components["cpu"].energy_j, 2.0, delta=1e-9)
+        t.close()
+
     def test_out_of_order(self):
         t = rapl_tracker(epochs=2)
         with self.assertRaises(StateError) as cm:
