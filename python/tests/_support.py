@@ -96,3 +96,22 @@ class FakeRapl:
         else:
             os.environ["CT_POWERCAP_ROOT"] = self._old
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def find_fake_nvml():
+    """The tests' fake libnvidia-ml.so.1 (built with the C tests): env CT_TEST_FAKE_NVML,
+    else next to the library under test (<build>/tests/fake_nvml/), else None."""
+    env = os.environ.get("CT_TEST_FAKE_NVML")
+    if env:
+        return env
+    lib = os.environ.get("CT_LIBRARY")
+    cands = []
+    if lib:
+        build = os.path.dirname(os.path.dirname(os.path.realpath(lib)))
+        cands.append(os.path.join(build, "tests", "fake_nvml", "libnvidia-ml.so.1"))
+    cands += sorted(glob.glob(os.path.join(REPO, "build*", "tests", "fake_nvml", "libnvidia-ml.so.1")),
+                    key=os.path.getmtime, reverse=True)
+    for c in cands:
+        if os.path.exists(c):
+            return c
+    return None
