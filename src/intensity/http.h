@@ -4,7 +4,7 @@
  * Only ever called from the intensity fetch thread or the planner (never from
  * the training thread). Every request has a connect and a total timeout, a cap
  * on the body size, only http/https, no redirects, and can be aborted from
- * another thread within ~50 ms by setting *abort_flag to non-zero.
+ * another thread within ~10 ms by setting *abort_flag to non-zero.
  *
  * Timeouts: connect 3 s, total 8 s by default; env CT_HTTP_TIMEOUT_MS sets the
  * total (and caps the connect timeout), for tests and slow links.

@@ -123,6 +123,7 @@ static void *fetch_main(void *arg) {
     char last_note[256] = "";
     while (!atomic_load(&lv->stop)) {
         ct__intensity_data d = {0};
+        why[0] = '\0';
         ct__provider_req req = {&loc, lv->has_key ? lv->key : NULL, ct__unix_s(), first, !forecast_denied,
                                 &lv->stop};
         int rc = prov->fetch(&req, base, &d, why, sizeof why);

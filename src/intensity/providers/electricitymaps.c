@@ -147,7 +147,7 @@ static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity
     ct__iseries_normalize(&out->measured);
 out:
     memset(header, 0, sizeof header);
-    ct__scrub_secret(why, req->key);
+    if (rc) ct__scrub_secret(why, req->key);
     return rc;
 }
 #else
