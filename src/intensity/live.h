@@ -44,7 +44,7 @@ void ct__live_refresh_now(ct__live *lv);
 /* Finished refreshes so far, and how many of them succeeded. */
 void ct__live_counts(ct__live *lv, long *done, long *ok);
 
-/* Stops the thread: an HTTP request in flight is abandoned within ~50 ms. NULL ignored. */
+/* Stops the thread: an HTTP request in flight is abandoned within ~10 ms. NULL ignored. */
 void ct__live_stop(ct__live *lv);
 
 /* One synchronous fetch (the planner): geolocates when loc->given is 0,
