@@ -313,6 +313,11 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
     }
     if (master >= 0)
         close(master);
+    /* Under CT_SANITIZE the tool is instrumented too: any report fails. */
+    if (contains(res->err, res->err_len, "Sanitizer") || contains(res->err, res->err_len, "runtime error:")) {
+        fprintf(stderr, "%s\n", res->err);
+        fail_msg("sanitizer report from the tool");
+    }
     if (getenv("CT_TEST_VERBOSE"))
         fprintf(stderr, "  ran %s ... %s: status %d in %.3f s\n", args[0], args[1] ? args[1] : "", res->status,
                 res->elapsed_s);
