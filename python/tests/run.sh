@@ -27,6 +27,10 @@ if [ -z "$lib" ]; then
   fi
 fi
 
+# The C tests' fake NVML (GPU test), when that build made it.
+nvml=$(dirname "$(dirname "$(realpath "$lib")")")/tests/fake_nvml/libnvidia-ml.so.1
+if [ -z "${CT_TEST_FAKE_NVML:-}" ] && [ -f "$nvml" ]; then export CT_TEST_FAKE_NVML=$nvml; fi
+
 echo "=== python: unit tests of python/ against $lib"
 CT_LIBRARY=$lib "$py" -m unittest discover -s python/tests
 
