@@ -84,6 +84,41 @@ class MismatchedEpochsError(Exception):
     """A standard log with a different number of epoch durations and power lines."""
 
 
+# The original's other exception names, so that code catching them still imports.
+# This package reports those failures as the classes above (the library's codes);
+# these are never raised here.
+class ComponentNameError(InvalidArgumentError):
+    pass
+
+
+class CPUError(MeasurementError):
+    pass
+
+
+class GPUError(MeasurementError):
+    pass
+
+
+class GPUPowerUsageRetrievalError(MeasurementError):
+    pass
+
+
+class IntelRaplPermissionError(MeasurementError):
+    pass
+
+
+class UnitError(CarbonTrackerError):
+    pass
+
+
+class CarbonIntensityFetcherError(NetworkError):
+    pass
+
+
+class IPLocationError(NetworkError):
+    pass
+
+
 class CarbonTrackerWarning(UserWarning):
     """Ignored errors (``ignore_errors=True``) and other notices from the package."""
 
