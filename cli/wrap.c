@@ -109,6 +109,7 @@ typedef struct wrap {
     int tracking;         /* 0 once monitoring ended or failed: no more epoch calls */
     int in_epoch;
     int epochs_ended;     /* epochs this wrapper ended successfully */
+    int epochs_started;
     int error_reported;
 
     int on_budget_stop;
@@ -347,6 +348,7 @@ static void epoch_start(wrap *wr)
     after_print(wr);
     if (rc == 0) {
         wr->in_epoch = 1;
+        wr->epochs_started++;
     } else {
         wr->tracking = 0;
         if (rc != CT_ESTOPPED)
@@ -919,6 +921,11 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
     status_line_clear(&wr);
     epoch_end(&wr); /* the last epoch ends when the program exits */
     budget_check(&wr, 0); /* the actual, at the end */
+    if (wr.t && wr.has_start && wr.epochs_started == 0)
+        say(&wr, "CarbonTracker: WARNING - no line of the command's output matched --epoch-pattern '%s', so no "
+                 "epoch was measured (the pattern is a POSIX extended regular expression matched against each "
+                 "line of stdout and stderr).",
+            w->epoch_pattern);
 
 out_tracker:
     sigprocmask(SIG_BLOCK, &handled, NULL);

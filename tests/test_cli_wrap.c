@@ -780,6 +780,13 @@ static void test_epoch_pattern(void **state)
                *l3 = strstr(r.out, "Epoch 3/3\r\n");
     assert_true(l1 && pr && l3 && l1 < pr && pr < l3);
     assert_true(contains(r.err, r.err_len, "Epoch 2/3\n"));
+    assert_false(contains(r.err, r.err_len, "no line of the command's output matched"));
+    result_free(&r);
+
+    /* A pattern that never matches: told so, not silently nothing. */
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--epoch-pattern", "^Epoch", "--", CT_CHILD_PATH, "out", "epoch 1\\n"));
+    assert_int_equal(r.status, 0);
+    assert_true(contains(r.err, r.err_len, "no line of the command's output matched --epoch-pattern '^Epoch'"));
     result_free(&r);
 }
 
