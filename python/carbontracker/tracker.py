@@ -345,12 +345,12 @@ class CarbonTracker:
             cfg.components = text(components)
         cfg.devices_by_pid = 1 if devices_by_pid else 0
         if log_dir is not None:
-            os.makedirs(log_dir, exist_ok=True)  # the original creates it too
+            # The library creates it (with parents), as the original does.
             cfg.log_dir = text(log_dir, path=True)
         if log_file_prefix is not None:
             cfg.log_file_prefix = text(log_file_prefix)
-        cfg.verbose = operator.index(verbose)
-        cfg.decimal_precision = operator.index(decimal_precision)
+        cfg.verbose = self._int("verbose", verbose)
+        cfg.decimal_precision = self._int("decimal_precision", decimal_precision)
         for name, value, is_text in (
             ("sim_cpu", sim_cpu, True),
             ("sim_cpu_tdp", sim_cpu_tdp, False),
@@ -643,6 +643,13 @@ class CarbonTracker:
             if lib.ct_get_device(h, i, ctypes.byref(d)) == 0 and 0 <= d.component < len(COMPONENT_NAMES):
                 comps.add(d.component)
         return sorted(comps)
+
+    @staticmethod
+    def _int(name, value):
+        try:
+            return operator.index(value)
+        except TypeError:
+            raise InvalidArgumentError(f"{name} must be an integer (got {value!r})", -1, "EINVAL") from None
 
     @staticmethod
     def _num(name, value):
