@@ -9,7 +9,7 @@ Where the C sources are, in order:
 
 The library is configured with the repository's defaults: optional features
 (libcurl, jansson, cairo) are used when found and left out otherwise; tests
-and benchmarks are off. Extra CMake arguments: env CT_CMAKE_ARGS.
+and benchmarks are off; warnings are not errors (CT_WERROR=OFF). Extra CMake arguments: env CT_CMAKE_ARGS.
 The result is copied to carbontracker/_lib/libcarbontracker.so, which the
 package loads with ctypes (it is not a Python extension module, so the wheel
 is tagged py3-none-<platform>).
@@ -93,6 +93,9 @@ class build_ext(_build_ext):
         configure = [
             cmake, "-S", str(src), "-B", str(build_dir),
             "-DCT_BUILD_TESTS=OFF", "-DCT_BUILD_BENCH=OFF",
+            # A user's newer compiler may warn where ours does not: do not fail
+            # their install on a warning (used once the project has this option).
+            "-DCT_WERROR=OFF",
             "-DCT_WITH_CURL=AUTO", "-DCT_WITH_JANSSON=AUTO", "-DCT_WITH_CAIRO=AUTO",
         ] + shlex.split(os.environ.get("CT_CMAKE_ARGS", ""))
         print("carbontracker: " + " ".join(shlex.quote(a) for a in configure), flush=True)
