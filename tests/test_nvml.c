@@ -345,6 +345,30 @@ static void test_not_supported_is_data(void **st) {
     ct__source_nvml.close(s);
 }
 
+/* A counter unreadable for a long time: one warning, and the energy is caught up when it returns. */
+static void test_long_failure_warned_once(void **st) {
+    (void)st;
+    double t0 = three_gpus("nsup 1.0 13.0", "nsup 2.0 14.0", "");
+    void *s;
+    char why[CT__MSG_LEN];
+    assert_int_equal(open_src(&s, why), 0);
+    double e[3];
+    run_reads(s, t0, 0.1, 10.9, e);
+    assert_int_equal(g_nnotes, 0); /* 9.9 s so far */
+    run_reads(s, t0, 11.0, 20.0, e);
+    assert_int_equal(notes_with("GPU 0 (NVIDIA A100-SXM4-40GB): the energy counter has not been readable for 10 s "
+                                "(NVML: Not Supported); the counter is cumulative",
+                                1),
+                     1);
+    assert_int_equal(notes_with("GPU 1 (Tesla P100-PCIE-16GB): power has not been readable", 1), 1);
+    assert_int_equal(g_nnotes, 2);
+    check_rel("counter caught up", e[0], truth(&STEPS, 0, 20.0), 0.005);
+    ct_device_desc d;
+    ct__source_nvml.describe(s, 0, &d);
+    assert_int_equal(d.lost, 0);
+    ct__source_nvml.close(s);
+}
+
 /* The real clock: 3 s of power ramping up and down every second, polled at 10 Hz. */
 static void test_real_clock_polling(void **st) {
     (void)st;
@@ -848,6 +872,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_old_driver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_supported_is_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_failure_warned_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_clock_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cuda_visible_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mixed_models_index_warning, setup, teardown),

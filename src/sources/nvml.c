@@ -77,6 +77,8 @@ typedef struct nvml_dev {
     int mig;     /* MIG mode on */
     int claimed; /* counted (always, unless devices_by_pid and no process of ours seen yet) */
     int lost;
+    double fail_since; /* monotonic s of the first failed read in a row, -1 none */
+    int fail_warned;   /* the long-failure warning was given */
     unsigned long long last_mj; /* last counter reading */
     int have_mj;                /* last_mj is set */
     double energy_j;            /* cumulative since open (or since claimed) */
@@ -97,6 +99,7 @@ typedef struct nvml_state {
 } nvml_state;
 
 #define PID_CHECK_INTERVAL_S 1.0
+#define FAIL_WARN_S 10.0 /* failed reads in a row for this long: warn once */
 
 static void notice(const nvml_state *s, int level, const char *msg) {
     if (s->ctx.notice) s->ctx.notice(s->ctx.user, level, msg);
@@ -288,8 +291,28 @@ static void update_device(nvml_state *s, nvml_dev *d, double now_s) {
             }
         }
     }
-    if (is_lost_code(r)) mark_lost(s, d, r);
-    /* Any other error (NOT_SUPPORTED, UNKNOWN, ...) is a missing sample. */
+    if (is_lost_code(r)) {
+        mark_lost(s, d, r);
+        return;
+    }
+    /* Any other error (NOT_SUPPORTED, UNKNOWN, ...) is a missing sample. A long run of
+     * them is worth one warning: the user should know the energy is stalled. */
+    if (r == NVML_SUCCESS) {
+        d->fail_since = -1;
+        return;
+    }
+    if (d->fail_since < 0) d->fail_since = now_s;
+    if (!d->fail_warned && now_s - d->fail_since >= FAIL_WARN_S) {
+        d->fail_warned = 1;
+        char msg[CT__MSG_LEN];
+        snprintf(msg, sizeof msg,
+                 "GPU %u (%s): %s not been readable for %.0f s (NVML: %s); %s", d->index, d->name,
+                 d->has_counter ? "the energy counter has" : "power has", now_s - d->fail_since,
+                 err_text(&s->api, r),
+                 d->has_counter ? "the counter is cumulative, so the energy is caught up if it comes back"
+                                : "the gap is bridged linearly between the samples around it");
+        notice(s, 1, msg);
+    }
 }
 
 static void check_processes(nvml_state *s, double now_s) {
@@ -484,6 +507,7 @@ static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whyle
     for (unsigned int i = 0; i < count; i++) {
         nvml_dev *d = &pd[i].d;
         d->index = i;
+        d->fail_since = -1;
         snprintf(d->name, sizeof d->name, "NVIDIA GPU %u", i);
         r = s->api.get_handle(i, &d->handle);
         if (r != NVML_SUCCESS) {
