@@ -218,6 +218,7 @@ static void test_key_file_permissions(void **state) {
     assert_int_equal(ct__key_resolve(&cfg, key, sizeof key, why, sizeof why), 0);
     assert_string_equal(key, "defaultkey");
     ts_rmtree(dir);
+    free(dir);
 }
 
 int main(void) {
