@@ -38,12 +38,8 @@ static void status_draw(ct_tracker *t) {
     st.epochs = t->cfg.epochs;
     st.in_epoch = t->in_epoch;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.power_w[c] = t->power_w[c];
-    double co2 = 0, done_s = 0;
-    for (int i = 0; i < t->nepochs; i++) {
-        for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.energy_j[c] += t->epochs[i].info.energy_j[c];
-        co2 += t->epochs[i].info.co2eq_g;
-        done_s += t->epochs[i].info.duration_s;
-    }
+    double co2 = t->sum_co2_g, done_s = t->sum_duration_s;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.energy_j[c] = t->sum_energy_j[c];
     if (t->in_epoch) {
         for (int d = 0; d < t->ndev; d++)
             if (t->cum_j[d] > t->epoch0_j[d]) st.energy_j[t->devs[d].component] += t->cum_j[d] - t->epoch0_j[d];
@@ -177,7 +173,8 @@ static void *measure_main(void *arg) {
         double now = ct__monotonic_s();
         double wake = next_sample;
         for (int i = 0; i < t->nsrc; i++) {
-            double iv = t->src[i].max_interval;
+            /* Asked every time: a source may need faster reads later (a GPU that starts being polled). */
+            double iv = t->src[i].max_interval = t->src[i].ops->max_read_interval(t->src[i].state);
             if (iv > 0 && !t->src[i].failed && t->src[i].last_read_mono + iv < wake)
                 wake = t->src[i].last_read_mono + iv;
         }
@@ -263,7 +260,7 @@ static int open_component(ct_tracker *t, ct_component c) {
     int norder = 2, first_only = c == CT_COMPONENT_CPU;
     const char *sim = c == CT_COMPONENT_CPU ? t->cfg.sim_cpu : t->cfg.sim_gpu;
     const ct_source_ops *sim_ops = c == CT_COMPONENT_CPU ? &ct__source_sim_cpu : &ct__source_sim_gpu;
-    char why[320], all[sizeof t->reason[0]] = "";
+    char why[1024], all[sizeof t->reason[0]] = "";
     if (sim) {
         int rc = add_source(t, sim_ops, why, sizeof why);
         if (rc == CT_ENOMEM) return rc;
@@ -282,7 +279,7 @@ static int open_component(ct_tracker *t, ct_component c) {
         /* The permission message names the exact fix: show it, once. */
         if (strstr(why, "chmod")) on_notice(t, 1, why);
         else {
-            char m[400];
+            char m[1200];
             snprintf(m, sizeof m, "%s energy source not used: %s", order[i]->name, why);
             on_notice(t, 0, m);
         }
@@ -485,17 +482,11 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
 /* Actual consumption over the recorded epochs (t->mu held). */
 static void compute_actual(const ct_tracker *t, ct_result *r) {
     memset(r, 0, sizeof *r);
-    double co2_nopue = 0;
-    for (int i = 0; i < t->nepochs; i++) {
-        const ct_epoch_rec *e = &t->epochs[i];
-        r->duration_s += e->info.duration_s;
-        for (int c = 0; c < CT_COMPONENT_COUNT; c++) r->energy_j[c] += e->info.energy_j[c];
-        co2_nopue += e->info.co2eq_g / t->cfg.pue;
-    }
+    r->duration_s = t->sum_duration_s;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) r->energy_j[c] = t->sum_energy_j[c];
     r->epochs = t->nepochs;
-    double j = r->energy_j[0] + r->energy_j[1];
-    r->energy_kwh = ct__j_to_kwh(j) * t->cfg.pue;
-    r->co2eq_g = co2_nopue * t->cfg.pue;
+    r->energy_kwh = ct__j_to_kwh(r->energy_j[0] + r->energy_j[1]) * t->cfg.pue;
+    r->co2eq_g = t->sum_co2_g;
     r->intensity_g_per_kwh = r->energy_kwh > 0 ? r->co2eq_g / r->energy_kwh : t->intensity_start.g_per_kwh;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         r->has_component[c] = t->have[c];
@@ -707,6 +698,9 @@ int ct_epoch_end(ct_tracker *t) {
     }
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) e->has_component[c] = t->have[c];
     e->info.co2eq_g = t->epoch_co2_g * t->cfg.pue;
+    t->sum_duration_s += e->info.duration_s;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) t->sum_energy_j[c] += e->info.energy_j[c];
+    t->sum_co2_g += e->info.co2eq_g;
     t->nepochs++;
     t->in_epoch = 0;
     int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;

@@ -29,7 +29,7 @@ struct ct_tracker {
     int want[CT_COMPONENT_COUNT]; /* requested */
     int have[CT_COMPONENT_COUNT]; /* available */
     int estimated[CT_COMPONENT_COUNT];
-    char reason[CT_COMPONENT_COUNT][320]; /* why a requested component is unavailable */
+    char reason[CT_COMPONENT_COUNT][1024]; /* why a requested component is unavailable */
     int measuring;                /* 0 on ranks that leave the node to local rank 0 */
     ct_rank_info ranks;
     char host[256];
@@ -64,6 +64,8 @@ struct ct_tracker {
     double power_w[CT_COMPONENT_COUNT];
     ct_epoch_rec *epochs;
     int nepochs, cap_epochs;
+    /* Running totals over the recorded epochs (constant-time results). */
+    double sum_duration_s, sum_energy_j[CT_COMPONENT_COUNT], sum_co2_g;
 
     int has_prediction;
     ct_result predicted;
