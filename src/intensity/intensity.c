@@ -23,6 +23,7 @@ struct ct_intensity {
     ct_intensity_value base; /* fixed, static or default */
     int fixed;
     ct__live *live;          /* NULL: no live service */
+    int live_expected;       /* a provider serves the given location (once it answers) */
 
     pthread_mutex_t mu;      /* guards what follows */
     void (*notice)(void *user, int level, const char *msg);
@@ -120,6 +121,7 @@ int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intens
         if (krc == CT_EINVAL && ctx && ctx->notice) ctx->notice(ctx->user, 1, sub); /* refused key file: say why */
         in->live = ct__live_start(cfg, &loc, krc == 0 ? key : NULL, cfg->intensity_refresh_s, queue_notice, in, sub,
                                   sizeof sub);
+        in->live_expected = in->live && loc.given && ct__provider_choose(&loc, krc == 0, sub, sizeof sub) != NULL;
         memset(key, 0, sizeof key);
     }
     *out = in;
@@ -131,7 +133,7 @@ static void fallback(ct_intensity *in, ct_intensity_value *out) {
     pthread_mutex_lock(&in->mu);
     *out = in->has_geo ? in->geo : in->base;
     pthread_mutex_unlock(&in->mu);
-    if (!in->fixed && ct__live_active(in->live)) {
+    if (!in->fixed && (in->live_expected || ct__live_active(in->live))) {
         size_t n = strlen(out->source);
         snprintf(out->source + n, sizeof out->source - n, " (no live value yet)");
     }

@@ -13,13 +13,13 @@
 #define CT__LIVE_KEEP_PAST_S (26.0 * 3600.0)
 #define CT__LIVE_RETRY_S 60.0          /* first retries after a failure */
 
+#if CT__HAVE_LIVE
+
 static void value_source(char *buf, size_t len, const char *provider, const char *what, const char *area, double t) {
     char iso[32];
     ct__format_iso8601(t, iso, sizeof iso);
     snprintf(buf, len, "%s%s, %s, %s", provider, what, area, iso);
 }
-
-#if CT__HAVE_LIVE
 
 struct ct__live {
     pthread_t thread;
