@@ -253,6 +253,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(403, {"error": "forecast is not in your plan"})
         if case == "echo_key":  # a hostile server echoing the key in its error text
             return self.send(401, {"error": "bad key %s" % self.headers.get("auth-token")})
+        if case == "ip_fr" and path == "/json":  # a country without a free service
+            return self.send(200, {"ip": "192.0.2.7", "country": "FR", "loc": "48.8534,2.3488"})
         if case == "garbage":
             return self.send(200, "<html><body>Service temporarily unavailable</body></html>", "text/html")
         if case == "truncated":

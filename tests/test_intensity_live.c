@@ -621,6 +621,41 @@ static void test_tracker_with_hanging_service(void **state) {
     assert_true(mono() - t0 < 2.0);
 }
 
+/* No location: the country found by IP geolocation picks the static value
+ * (France has no free service and no key is set). */
+static void test_tracker_static_from_ip_geolocation(void **state) {
+    (void)state;
+    assert_int_equal(im_case(&g_srv, "ip_fr"), 0);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 2;
+    cfg.update_interval = 0.05;
+    cfg.verbose = 0;
+    cfg.sim_cpu = "test cpu";
+    cfg.sim_cpu_tdp = 100;
+    cfg.components = "cpu";
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    sleep_s(0.5);
+    assert_int_equal(ct_epoch_start(t), 0);
+    sleep_s(0.2);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_result a;
+    assert_int_equal(ct_get_actual(t, &a), 0);
+    assert_int_equal(a.intensity_kind, CT_INTENSITY_STATIC);
+    assert_non_null(strstr(a.intensity_source, "(FR, from IP geolocation), yearly average "));
+    double g;
+    int year;
+    char name[96];
+    assert_int_equal(ct__country_intensity("FR", &g, &year, name, sizeof name), 0);
+    assert_true(fabs(a.intensity_g_per_kwh - g) < 1e-9);
+    ct_tracker_free(t);
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "\"path\": \"/json\""));
+    assert_null(strstr(log, "/carbon-intensity/")); /* no key: Electricity Maps is not asked */
+    free(log);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_ukgrid_national_now_and_forecast, setup),
@@ -637,6 +672,7 @@ int main(void) {
         cmocka_unit_test_setup(test_plan_cli, setup),
         cmocka_unit_test_setup(test_tracker_uses_live_and_forecast, setup),
         cmocka_unit_test_setup(test_tracker_with_hanging_service, setup),
+        cmocka_unit_test_setup(test_tracker_static_from_ip_geolocation, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

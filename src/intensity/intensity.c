@@ -33,7 +33,7 @@ struct ct_intensity {
     char queue[CT__INTENSITY_QUEUE][CT__MSG_LEN];
     char geo_country[3];        /* country the fetch thread found by IP geolocation */
     ct_intensity_value geo;     /* static value for it, when base is the world average */
-    int has_geo;
+    int has_geo, geo_done;
 };
 
 /* Called on the fetch thread. */
@@ -160,7 +160,34 @@ void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, 
 void ct__intensity_tick(ct_intensity *in, double unix_s) {
     (void)unix_s;
     if (!in || !in->live) return;
-    int n, dropped, level[CT__INTENSITY_QUEUE];
+    pthread_mutex_lock(&in->mu);
+    int n = in->nq, dropped = in->dropped;
+    int need_geo = !in->geo_done && in->base.kind == CT_INTENSITY_DEFAULT;
+    pthread_mutex_unlock(&in->mu);
+    if (!n && !dropped && !need_geo) return; /* the usual case: nothing to do, no allocation */
+
+    if (need_geo) {
+        ct__location loc;
+        ct__live_location(in->live, &loc);
+        double g;
+        int year;
+        char name[96];
+        if (loc.country[0] && !loc.given) {
+            int found = ct__country_intensity(loc.country, &g, &year, name, sizeof name) == 0;
+            pthread_mutex_lock(&in->mu);
+            if (found) {
+                in->geo.g_per_kwh = g;
+                in->geo.kind = CT_INTENSITY_STATIC;
+                snprintf(in->geo.source, sizeof in->geo.source,
+                         "%s (%s, from IP geolocation), yearly average %d, Our World in Data", name, loc.country, year);
+                in->has_geo = 1;
+            }
+            in->geo_done = 1;
+            pthread_mutex_unlock(&in->mu);
+        }
+    }
+    if (!n && !dropped) return;
+    int level[CT__INTENSITY_QUEUE];
     char(*msgs)[CT__MSG_LEN] = malloc(sizeof in->queue);
     if (!msgs) return;
     pthread_mutex_lock(&in->mu);
@@ -169,25 +196,7 @@ void ct__intensity_tick(ct_intensity *in, double unix_s) {
     memcpy(level, in->qlevel, sizeof level);
     memcpy(msgs, in->queue, (size_t)n * sizeof in->queue[0]);
     in->nq = in->dropped = 0;
-    int need_geo = !in->has_geo && in->base.kind == CT_INTENSITY_DEFAULT;
     pthread_mutex_unlock(&in->mu);
-
-    if (need_geo) {
-        ct__location loc;
-        ct__live_location(in->live, &loc);
-        double g;
-        int year;
-        char name[96];
-        if (loc.country[0] && !loc.given && ct__country_intensity(loc.country, &g, &year, name, sizeof name) == 0) {
-            pthread_mutex_lock(&in->mu);
-            in->geo.g_per_kwh = g;
-            in->geo.kind = CT_INTENSITY_STATIC;
-            snprintf(in->geo.source, sizeof in->geo.source,
-                     "%s (%s, from IP geolocation), yearly average %d, Our World in Data", name, loc.country, year);
-            in->has_geo = 1;
-            pthread_mutex_unlock(&in->mu);
-        }
-    }
     for (int i = 0; i < n; i++)
         if (in->notice) in->notice(in->user, level[i], msgs[i]);
     if (dropped && in->notice) {

@@ -192,7 +192,8 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
         snprintf(why, whylen, "out of memory");
         return NULL;
     }
-    lv->refresh_s = refresh_s > 0 ? refresh_s : 900.0;
+    /* at most one refresh a second, whatever the option says: the services rate-limit */
+    lv->refresh_s = refresh_s > 0 ? (refresh_s < 1.0 ? 1.0 : refresh_s) : 900.0;
     lv->notice = notice;
     lv->user = user;
     lv->loc = *loc;

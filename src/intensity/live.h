@@ -19,7 +19,7 @@ typedef void (*ct__notice_fn)(void *user, int level, const char *msg);
 /* Starts the fetch thread when a live service may serve: not offline, built
  * with libcurl and jansson. Returns immediately; NULL with a reason in why
  * when no live service applies (the static table serves). key may be NULL;
- * it is copied and wiped on stop. refresh_s: s between refreshes (> 0). */
+ * it is copied and wiped on stop. refresh_s: s between refreshes (at least 1). */
 ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const char *key, double refresh_s,
                          ct__notice_fn notice, void *user, char *why, size_t whylen);
 
