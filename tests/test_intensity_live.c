@@ -330,6 +330,35 @@ static void test_hanging_server_times_out_and_stop_is_quick(void **state) {
     assert_true(mono() - t0 < 0.5);
 }
 
+/* A base URL that refuses connections, or is not http(s), fails fast with a reason. */
+static void test_unreachable_and_non_http_urls(void **state) {
+    (void)state;
+    const char *urls[] = {"http://127.0.0.1:1", "file:///etc", "ftp://127.0.0.1:1"};
+    const char *expect[] = {"UK Carbon Intensity API: Failed to connect to 127.0.0.1 port 1",
+                            "UK Carbon Intensity API: Protocol \"file\" not supported",
+                            "UK Carbon Intensity API: Protocol \"ftp\" not supported"};
+    for (int i = 0; i < 3; i++) {
+        setup(NULL);
+        setenv("CT_UKGRID_URL", urls[i], 1);
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.country = "GB";
+        double t0 = mono();
+        ct__live *lv = start(&cfg, NULL);
+        wait_done(lv, 1);
+        assert_true(mono() - t0 < 2.0);
+        ct_intensity_value v;
+        assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
+        ct__live_stop(lv);
+        char n[16384];
+        notices(n, sizeof n);
+        if (!strstr(n, expect[i]) || !strstr(n, "using the static table until it answers"))
+            fail_msg("%s: notices were:\n%s", urls[i], n);
+    }
+    setenv("CT_UKGRID_URL", g_srv.base, 1);
+    assert_int_equal(im_requests(&g_srv), 0);
+}
+
 static void test_echoed_key_is_scrubbed(void **state) {
     (void)state;
     assert_int_equal(im_case(&g_srv, "echo_key"), 0);
@@ -665,6 +694,7 @@ int main(void) {
         cmocka_unit_test_setup(test_electricitymaps_forecast_refused, setup),
         cmocka_unit_test_setup(test_bad_cases_fall_back, setup),
         cmocka_unit_test_setup(test_hanging_server_times_out_and_stop_is_quick, setup),
+        cmocka_unit_test_setup(test_unreachable_and_non_http_urls, setup),
         cmocka_unit_test_setup(test_echoed_key_is_scrubbed, setup),
         cmocka_unit_test_setup(test_offline_touches_nothing, setup),
         cmocka_unit_test_setup(test_ip_geolocation_only_without_location, setup),
