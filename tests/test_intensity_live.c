@@ -685,6 +685,78 @@ static void test_tracker_static_from_ip_geolocation(void **state) {
     free(log);
 }
 
+static void ctx_notice(void *user, int level, const char *msg) { collect(user, level, msg); }
+
+/* The intensity object itself: fixed means no network; live values, the
+ * forecast, and the labelled static value before and after them. */
+static void test_intensity_object_order_and_labels(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    cfg.carbon_intensity = 42;
+    ct_source_ctx ctx = {&cfg, ctx_notice, NULL};
+    ct_intensity *in = NULL;
+    char why[512];
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    ct_intensity_value v;
+    double now = ct__unix_s();
+    ct__intensity_now(in, now, &v);
+    assert_true(v.g_per_kwh == 42 && v.kind == CT_INTENSITY_FIXED);
+    ct__intensity_over(in, now, now + 3600, &v);
+    assert_true(v.g_per_kwh == 42 && v.kind == CT_INTENSITY_FIXED);
+    sleep_s(0.2);
+    ct__intensity_close(in);
+    assert_int_equal(im_requests(&g_srv), 0); /* a fixed value asks nobody */
+
+    cfg.carbon_intensity = -1;
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    double end = mono() + 5;
+    do {
+        ct__intensity_now(in, ct__unix_s(), &v);
+        if (v.kind == CT_INTENSITY_STATIC) {
+            assert_non_null(strstr(v.source, "United Kingdom (GB), yearly average "));
+            assert_non_null(strstr(v.source, " (no live value yet)"));
+            sleep_s(0.01);
+        }
+    } while (v.kind != CT_INTENSITY_LIVE && mono() < end);
+    assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+    assert_true(v.g_per_kwh == 263);
+    now = ct__unix_s();
+    ct__intensity_over(in, now, now + 6 * 3600, &v);
+    assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+    /* ten days on, nothing covers that time: the static value, saying why */
+    ct__intensity_now(in, now + 10 * 86400, &v);
+    assert_int_equal(v.kind, CT_INTENSITY_STATIC);
+    assert_non_null(strstr(v.source, " (live value out of date)"));
+    /* notices reach the tracker only through tick */
+    char n[16384];
+    notices(n, sizeof n);
+    assert_null(strstr(n, "live carbon intensity from"));
+    ct__intensity_tick(in, now);
+    notices(n, sizeof n);
+    assert_non_null(strstr(n, "0:live carbon intensity from UK Carbon Intensity API (country GB), refreshed every 900 s"));
+    ct__intensity_close(in);
+
+    /* offline: the static value, no label, no request */
+    im_reset(&g_srv);
+    cfg.offline = 1;
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    ct__intensity_now(in, now, &v);
+    assert_int_equal(v.kind, CT_INTENSITY_STATIC);
+    assert_null(strstr(v.source, "live value"));
+    sleep_s(0.1);
+    ct__intensity_close(in);
+    assert_int_equal(im_requests(&g_srv), 0);
+
+    /* a bad location option is an error of open, with the option named */
+    cfg.offline = 0;
+    cfg.postcode = "!!";
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), CT_EINVAL);
+    assert_string_equal(why, "postcode must be a UK outward postcode such as \"RG10\" or \"SW1\" (got \"!!\")");
+    assert_null(in);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_ukgrid_national_now_and_forecast, setup),
@@ -703,6 +775,7 @@ int main(void) {
         cmocka_unit_test_setup(test_tracker_uses_live_and_forecast, setup),
         cmocka_unit_test_setup(test_tracker_with_hanging_service, setup),
         cmocka_unit_test_setup(test_tracker_static_from_ip_geolocation, setup),
+        cmocka_unit_test_setup(test_intensity_object_order_and_labels, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

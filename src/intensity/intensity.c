@@ -135,7 +135,8 @@ static void fallback(ct_intensity *in, ct_intensity_value *out) {
     pthread_mutex_unlock(&in->mu);
     if (!in->fixed && (in->live_expected || ct__live_active(in->live))) {
         size_t n = strlen(out->source);
-        snprintf(out->source + n, sizeof out->source - n, " (no live value yet)");
+        snprintf(out->source + n, sizeof out->source - n,
+                 ct__live_has_data(in->live) ? " (live value out of date)" : " (no live value yet)");
     }
 }
 

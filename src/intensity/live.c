@@ -233,6 +233,14 @@ void ct__live_stop(ct__live *lv) {
 
 int ct__live_active(ct__live *lv) { return lv && atomic_load(&lv->chosen); }
 
+int ct__live_has_data(ct__live *lv) {
+    if (!lv) return 0;
+    pthread_mutex_lock(&lv->mu);
+    int r = lv->has_data;
+    pthread_mutex_unlock(&lv->mu);
+    return r;
+}
+
 void ct__live_refresh_now(ct__live *lv) {
     if (!lv) return;
     pthread_mutex_lock(&lv->mu);
@@ -383,6 +391,10 @@ void ct__live_location(ct__live *lv, ct__location *out) {
 }
 void ct__live_refresh_now(ct__live *lv) { (void)lv; }
 int ct__live_active(ct__live *lv) {
+    (void)lv;
+    return 0;
+}
+int ct__live_has_data(ct__live *lv) {
     (void)lv;
     return 0;
 }

@@ -38,6 +38,9 @@ void ct__live_location(ct__live *lv, ct__location *out);
  * will once it answers); 0 before that and when none applies. */
 int ct__live_active(ct__live *lv);
 
+/* 1 once any refresh succeeded (values may since have gone out of date). */
+int ct__live_has_data(ct__live *lv);
+
 /* Asks for a refresh now (tests, benchmarks). */
 void ct__live_refresh_now(ct__live *lv);
 
