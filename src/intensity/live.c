@@ -56,7 +56,7 @@ static void say(ct__live *lv, int level, const char *fmt, ...) {
 /* Sleeps until refresh time, a requested refresh or stop. Returns 1 on stop. */
 static int wait_for(ct__live *lv, double seconds) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable waits on the monotonic clock */
     double end = (double)ts.tv_sec + ts.tv_nsec / 1e9 + seconds;
     ts.tv_sec = (time_t)end;
     ts.tv_nsec = (long)((end - floor(end)) * 1e9);
@@ -204,7 +204,11 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
     atomic_init(&lv->stop, 0);
     atomic_init(&lv->chosen, 0);
     pthread_mutex_init(&lv->mu, NULL);
-    pthread_cond_init(&lv->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock jump does not skip or stall refreshes */
+    pthread_cond_init(&lv->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&lv->thread, NULL, fetch_main, lv) != 0) {
         snprintf(why, whylen, "could not start the intensity fetch thread");
         pthread_cond_destroy(&lv->cv);
