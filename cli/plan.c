@@ -106,7 +106,9 @@ int ct_cli_plan(int argc, char **argv) {
             return 2;
         } else if (strcmp(a, "--duration") == 0) {
             if (parse_duration(v, &duration)) {
-                fprintf(stderr, "carbontracker plan: --duration needs a duration such as 90m, 6h, 2d or 3600 (got \"%s\")\n", v);
+                fprintf(stderr,
+                        "carbontracker plan: --duration needs a duration such as 90m, 6h, 2d or 3600 (got \"%s\")\n",
+                        v);
                 return 2;
             }
         } else if (strcmp(a, "--within") == 0) {
@@ -129,7 +131,8 @@ int ct_cli_plan(int argc, char **argv) {
         } else if (strcmp(a, "--cloud") == 0) {
             const char *colon = strchr(v, ':');
             if (!colon || colon == v || !colon[1] || (size_t)(colon - v) >= sizeof provider) {
-                fprintf(stderr, "carbontracker plan: --cloud needs PROVIDER:REGION, e.g. gcp:europe-west1 (got \"%s\")\n", v);
+                fprintf(stderr,
+                        "carbontracker plan: --cloud needs PROVIDER:REGION, e.g. gcp:europe-west1 (got \"%s\")\n", v);
                 return 2;
             }
             memcpy(provider, v, (size_t)(colon - v));
