@@ -37,7 +37,9 @@ static void usage(FILE *f) {
           "  --pue X                            power usage effectiveness (default 1.58)\n"
           "  --zone Z --postcode PC --lat X --lon Y --cloud PROVIDER:REGION   location for live intensity\n"
           "  --offline                          no network at all\n"
-          "  --api_keys JSON                    e.g. '{\"electricitymaps\": \"KEY\"}' (prefer CT_ELECTRICITYMAPS_KEY)\n"
+          "  --electricitymaps-key-file F       file holding the Electricity Maps key (not readable by others)\n"
+          "  --api_keys JSON                    e.g. '{\"electricitymaps\": \"KEY\"}' (the original's option; the key is\n"
+          "                                     then visible in the process list: prefer CT_ELECTRICITYMAPS_KEY or a key file)\n"
           "Budgets:\n"
           "  --max-energy-kwh X --max-co2-g X   budgets checked against the prediction and the actual\n"
           "  --on-budget warn|stop              warn (default) or stop the command (SIGTERM, SIGKILL after --grace S)\n"
@@ -184,6 +186,12 @@ static int main_wrap(int argc, char **argv) {
                 goto out;
             }
             cfg.electricitymaps_key = api_key;
+            /* Blank our copy in the argument vector so /proc/PID/cmdline stops showing it. */
+            memset((char *)val, 'x', strlen(val));
+            fprintf(stderr, "carbontracker: warning: --api_keys puts the key in the process list, visible to other users; "
+                            "use CT_ELECTRICITYMAPS_KEY or --electricitymaps-key-file instead\n");
+        } else if (strcmp(name, "--electricitymaps-key-file") == 0) {
+            cfg.electricitymaps_key_file = val;
         } else if (strcmp(name, "--max-energy-kwh") == 0) cfg.max_energy_kwh = num_arg(a, val);
         else if (strcmp(name, "--max-co2-g") == 0) cfg.max_co2_g = num_arg(a, val);
         else if (strcmp(name, "--on-budget") == 0) {

@@ -247,7 +247,8 @@ CT_API const char *ct_log_path(const ct_tracker *t); /* standard log */
 CT_API const char *ct_jsonl_path(const ct_tracker *t);
 
 /* sizeof of a public struct by name ("ct_config", "ct_result", "ct_epoch_info",
- * "ct_status", "ct_device_desc"), 0 for an unknown name. For bindings that
+ * "ct_status", "ct_device_desc", "ct_run_info", "ct_runs_total", "ct_plan_result"),
+ * 0 for an unknown name. For bindings that
  * mirror the structs (the Python package checks its layouts with it). */
 CT_API size_t ct_sizeof(const char *type_name);
 

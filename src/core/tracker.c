@@ -130,6 +130,10 @@ static void read_sources(ct_tracker *t, double now_mono, const int *due) {
         ct_intensity_value iv;
         ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
         t->epoch_co2_g += ct__j_to_kwh(delta_j) * iv.g_per_kwh;
+        if ((unsigned)iv.kind < CT__INTENSITY_KINDS) {
+            t->epoch_kind_j[iv.kind] += delta_j;
+            ct__strlcpy(t->kind_source[iv.kind], iv.source, sizeof t->kind_source[0]);
+        }
     }
 }
 
@@ -145,6 +149,14 @@ static void refresh_devices(ct_tracker *t) {
             dv->lost = dv->lost || lost;
         }
     }
+}
+
+/* The intensity kind that covered the most energy in j[] (-1 if none). */
+static int dominant_kind(const double j[CT__INTENSITY_KINDS]) {
+    int best = -1;
+    for (int k = 0; k < CT__INTENSITY_KINDS; k++)
+        if (j[k] > 0 && (best < 0 || j[k] > j[best])) best = k;
+    return best;
 }
 
 /* A power sample: average power per component since the last sample. */
@@ -492,10 +504,16 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
         r->has_component[c] = t->have[c];
         r->estimated[c] = t->estimated[c];
     }
-    ct_intensity_value iv;
-    ct__intensity_now(t->intensity, ct__unix_s(), &iv);
-    r->intensity_kind = iv.kind;
-    ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
+    int k = dominant_kind(t->sum_kind_j);
+    if (k >= 0) {
+        r->intensity_kind = (ct_intensity_kind)k;
+        ct__strlcpy(r->intensity_source, t->kind_source[k], sizeof r->intensity_source);
+    } else {
+        ct_intensity_value iv;
+        ct__intensity_now(t->intensity, ct__unix_s(), &iv);
+        r->intensity_kind = iv.kind;
+        ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
+    }
 }
 
 /* Linear prediction for all epochs; CO2eq = measured so far + the rest of
@@ -606,6 +624,7 @@ int ct_epoch_start(ct_tracker *t) {
     t->epoch_start_mono = now;
     t->epoch_start_unix = t->t0_unix + (now - t->t0_mono);
     t->epoch_co2_g = 0;
+    memset(t->epoch_kind_j, 0, sizeof t->epoch_kind_j);
     ct__series_reset(&t->series);
     pthread_mutex_unlock(&t->mu);
     return 0;
@@ -701,6 +720,17 @@ int ct_epoch_end(ct_tracker *t) {
     t->sum_duration_s += e->info.duration_s;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) t->sum_energy_j[c] += e->info.energy_j[c];
     t->sum_co2_g += e->info.co2eq_g;
+    int k = dominant_kind(t->epoch_kind_j);
+    if (k >= 0) {
+        e->intensity_kind = (ct_intensity_kind)k;
+        ct__strlcpy(e->intensity_source, t->kind_source[k], sizeof e->intensity_source);
+    } else {
+        ct_intensity_value iv;
+        ct__intensity_now(t->intensity, e->info.end_unix_s, &iv);
+        e->intensity_kind = iv.kind;
+        ct__strlcpy(e->intensity_source, iv.source, sizeof e->intensity_source);
+    }
+    for (int i = 0; i < CT__INTENSITY_KINDS; i++) t->sum_kind_j[i] += t->epoch_kind_j[i];
     t->nepochs++;
     t->in_epoch = 0;
     int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;

@@ -19,9 +19,13 @@ typedef struct ct_source_inst {
     int failed;            /* the whole source failed; its devices are lost */
 } ct_source_inst;
 
+#define CT__INTENSITY_KINDS 5
+
 typedef struct ct_epoch_rec {
     ct_epoch_info info;                   /* co2eq_g WITH PUE */
     int has_component[CT_COMPONENT_COUNT];
+    ct_intensity_kind intensity_kind;     /* the kind that covered most of the epoch's energy */
+    char intensity_source[160];
 } ct_epoch_rec;
 
 struct ct_tracker {
@@ -66,6 +70,10 @@ struct ct_tracker {
     int nepochs, cap_epochs;
     /* Running totals over the recorded epochs (constant-time results). */
     double sum_duration_s, sum_energy_j[CT_COMPONENT_COUNT], sum_co2_g;
+    /* Energy (J) charged at each kind of intensity, for honest labels, and
+     * the latest source text of each kind. */
+    double epoch_kind_j[CT__INTENSITY_KINDS], sum_kind_j[CT__INTENSITY_KINDS];
+    char kind_source[CT__INTENSITY_KINDS][160];
 
     int has_prediction;
     ct_result predicted;

@@ -178,8 +178,8 @@ void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_en
     kv_num(f, "energy_kwh", kwh);
     kv_num(f, "co2eq_g", in->co2eq_g);
     kv_num(f, "intensity_g_per_kwh", kwh > 0 ? in->co2eq_g / kwh : iv.g_per_kwh);
-    kv_str(f, "intensity_kind", ct__intensity_kind_name(iv.kind));
-    kv_str(f, "intensity_source", iv.source);
+    kv_str(f, "intensity_kind", ct__intensity_kind_name(e->intensity_kind));
+    kv_str(f, "intensity_source", e->intensity_source);
     key(f, "devices");
     fputc('[', f);
     for (int d = 0; d < t->ndev; d++) {
