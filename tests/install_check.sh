@@ -4,6 +4,9 @@
 set -euo pipefail
 build=$1
 src=$2
+san=${3:-}              # the build's sanitizers: the test program needs them too
+sanflags=()
+[ -n "$san" ] && sanflags=(-fsanitize="$san")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
@@ -35,10 +38,10 @@ int main(void) {
     return (e.energy_j[0] > want - 1e-9 && e.energy_j[0] < want + 1e-9) ? 0 : 3;
 }
 C
-cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror "$tmp/use.c" -o "$tmp/use_shared" $(pkg-config --cflags --libs carbontracker)
+cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror "${sanflags[@]}" "$tmp/use.c" -o "$tmp/use_shared" $(pkg-config --cflags --libs carbontracker)
 libdir=$(pkg-config --variable=libdir carbontracker)
 LD_LIBRARY_PATH="$libdir" "$tmp/use_shared"
-cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror "$tmp/use.c" -o "$tmp/use_static" $(pkg-config --cflags carbontracker) \
+cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror "${sanflags[@]}" "$tmp/use.c" -o "$tmp/use_static" $(pkg-config --cflags carbontracker) \
    "$libdir/libcarbontracker.a" $(deps=$(pkg-config --print-requires-private carbontracker); [ -n "$deps" ] && pkg-config --libs $deps) \
    -lpthread -ldl -lm
 "$tmp/use_static"
