@@ -35,6 +35,8 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
 int ct__parse_u64(const char *s, uint64_t *out);
 /* Environment lookup returning NULL for unset or empty. */
 const char *ct__getenv(const char *name);
+/* printf into a message buffer (NULL or 0 length: nothing). */
+void ct__msgf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Path join into buf; returns CT_EINVAL if it does not fit. */
 int ct__path_join(char *buf, size_t len, const char *a, const char *b);
 

@@ -98,6 +98,14 @@ const char *ct__getenv(const char *name) {
     return (v && *v) ? v : NULL;
 }
 
+void ct__msgf(char *buf, size_t len, const char *fmt, ...) {
+    if (!buf || !len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
 int ct__path_join(char *buf, size_t len, const char *a, const char *b) {
     int n = snprintf(buf, len, "%s/%s", a, b);
     return (n < 0 || (size_t)n >= len) ? CT_EINVAL : 0;

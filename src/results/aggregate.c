@@ -52,14 +52,6 @@ struct ct_runs {
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int add_warning(ct_runs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add_warning(ct_runs *r, const char *fmt, ...) {
@@ -105,17 +97,17 @@ int ct__results_read_file(const char *path, size_t max, char **out, size_t *outl
     if (outlen) *outlen = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "%s", strerror(errno));
+        ct__msgf(err, errlen, "%s", strerror(errno));
         return CT_EIO;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "not a regular file");
+        ct__msgf(err, errlen, "not a regular file");
         close(fd);
         return CT_EIO;
     }
     if ((unsigned long long)st.st_size > max) {
-        set_err(err, errlen, "too big (%lld bytes, limit %zu)", (long long)st.st_size, max);
+        ct__msgf(err, errlen, "too big (%lld bytes, limit %zu)", (long long)st.st_size, max);
         close(fd);
         return CT_EIO;
     }
@@ -129,7 +121,7 @@ int ct__results_read_file(const char *path, size_t max, char **out, size_t *outl
         ssize_t k = read(fd, buf + n, cap - 1 - n);
         if (k < 0) {
             if (errno == EINTR) continue;
-            set_err(err, errlen, "%s", strerror(errno));
+            ct__msgf(err, errlen, "%s", strerror(errno));
             free(buf);
             close(fd);
             return CT_EIO;
@@ -591,7 +583,7 @@ static int entry_cmp(const void *a, const void *b) {
 static int scan_dir(const char *dir, entry **ents, int *n, int *cap, char *err, size_t errlen) {
     DIR *d = opendir(dir);
     if (!d) {
-        set_err(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
+        ct__msgf(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
         return CT_EIO;
     }
     struct dirent *de;
@@ -808,16 +800,16 @@ int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out, char *err, 
     if (!out) return CT_EINVAL;
     *out = NULL;
     if (!dirs || ndirs <= 0) {
-        set_err(err, errlen, "no directory given");
+        ct__msgf(err, errlen, "no directory given");
         return CT_EINVAL;
     }
     for (int i = 0; i < ndirs; i++)
         if (!dirs[i]) {
-            set_err(err, errlen, "directory %d is NULL", i);
+            ct__msgf(err, errlen, "directory %d is NULL", i);
             return CT_EINVAL;
         }
     if (!regex_ready()) {
-        set_err(err, errlen, "internal error: cannot compile the log patterns");
+        ct__msgf(err, errlen, "internal error: cannot compile the log patterns");
         return CT_ENOMEM;
     }
     ct_runs *r = calloc(1, sizeof *r);
@@ -889,7 +881,7 @@ int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out, char *err, 
     *out = r;
     return 0;
 fail:
-    if (rc == CT_ENOMEM && err && errlen && !err[0]) set_err(err, errlen, "out of memory");
+    if (rc == CT_ENOMEM && err && errlen && !err[0]) ct__msgf(err, errlen, "out of memory");
     for (int i = 0; i < n; i++) free(ents[i].base);
     free(ents);
     ct__json_doc_free(doc);

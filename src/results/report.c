@@ -14,14 +14,6 @@
 #include <strings.h>
 #include <time.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *extension(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -644,7 +636,7 @@ static void draw_summary(cairo_t *cr, double W, const ct_run_detail *d) {
 static int check_surface(cairo_surface_t *s, const char *path, char *err, size_t errlen) {
     cairo_status_t st = cairo_surface_status(s);
     if (st != CAIRO_STATUS_SUCCESS) {
-        set_err(err, errlen, "%s: cannot write: %s", path, cairo_status_to_string(st));
+        ct__msgf(err, errlen, "%s: cannot write: %s", path, cairo_status_to_string(st));
         return CT_EIO;
     }
     return 0;
@@ -653,13 +645,13 @@ static int check_surface(cairo_surface_t *s, const char *path, char *err, size_t
 int ct_report_render(const char *path_in, const char *path_out, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
     if (!path_in || !path_out) {
-        set_err(err, errlen, "input and output paths are required");
+        ct__msgf(err, errlen, "input and output paths are required");
         return CT_EINVAL;
     }
     const char *ext = extension(path_out);
     int kind = strcasecmp(ext, "pdf") == 0 ? 0 : strcasecmp(ext, "png") == 0 ? 1 : strcasecmp(ext, "svg") == 0 ? 2 : -1;
     if (kind < 0) {
-        set_err(err, errlen, "%s: unknown output type \"%s\" (use .pdf, .png or .svg)", path_out, ext);
+        ct__msgf(err, errlen, "%s: unknown output type \"%s\" (use .pdf, .png or .svg)", path_out, ext);
         return CT_EINVAL;
     }
     ct_run_detail d;
@@ -708,13 +700,13 @@ int ct_report_render(const char *path_in, const char *path_out, char *err, size_
     cairo_status_t cst = cairo_status(cr);
     cairo_destroy(cr);
     if (cst != CAIRO_STATUS_SUCCESS) {
-        set_err(err, errlen, "drawing failed: %s", cairo_status_to_string(cst));
+        ct__msgf(err, errlen, "drawing failed: %s", cairo_status_to_string(cst));
         rc = CT_EIO;
     }
     if (!rc && kind == 1) {
         cst = cairo_surface_write_to_png(s, path_out);
         if (cst != CAIRO_STATUS_SUCCESS) {
-            set_err(err, errlen, "%s: cannot write: %s", path_out, cairo_status_to_string(cst));
+            ct__msgf(err, errlen, "%s: cannot write: %s", path_out, cairo_status_to_string(cst));
             rc = CT_EIO;
         }
     }
@@ -730,7 +722,7 @@ int ct_report_render(const char *path_in, const char *path_out, char *err, size_
 int ct_report_render(const char *path_in, const char *path_out, char *err, size_t errlen) {
     (void)path_in;
     (void)extension;
-    set_err(err, errlen,
+    ct__msgf(err, errlen,
             "cannot render %s: this carbontracker was built without cairo (reports need cairo; "
             "install libcairo2-dev and rebuild with -DCT_WITH_CAIRO=ON)",
             path_out ? path_out : "the report");

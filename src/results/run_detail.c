@@ -14,14 +14,6 @@
 
 #define MAX_RUN_BYTES ((size_t)1024 * 1024 * 1024)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int component_index(const char *name) {
     if (!name) return -1;
@@ -179,12 +171,12 @@ static int load_jsonl(const char *buf, size_t n, ct_run_detail *d, char *err, si
         }
     }
     if (!header) {
-        set_err(err, errlen, "%s: not a carbontracker JSON Lines file (no header record)", d->path);
+        ct__msgf(err, errlen, "%s: not a carbontracker JSON Lines file (no header record)", d->path);
         rc = CT_EPARSE;
     }
 out:
     ct__json_doc_free(doc);
-    if (rc == CT_ENOMEM) set_err(err, errlen, "out of memory");
+    if (rc == CT_ENOMEM) ct__msgf(err, errlen, "out of memory");
     return rc;
 }
 
@@ -204,7 +196,7 @@ static int load_text(const char *buf, ct_run_detail *d, char *err, size_t errlen
     ok &= regcomp(&re_ver, "carbontracker version ([^ \n]+)", REG_EXTENDED | REG_ICASE) == 0;
     ok &= regcomp(&re_stop, "training was interrupted", REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
     if (!ok) {
-        set_err(err, errlen, "internal error: cannot compile the log patterns");
+        ct__msgf(err, errlen, "internal error: cannot compile the log patterns");
         return CT_ENOMEM; /* regfree of a failed regcomp is not allowed; leak-free enough for an impossible case */
     }
     int rc = 0, cap_e = 0, cap_d = 0;
@@ -350,7 +342,7 @@ out:
     regfree(&re_loc);
     regfree(&re_ver);
     regfree(&re_stop);
-    if (rc == CT_ENOMEM) set_err(err, errlen, "out of memory");
+    if (rc == CT_ENOMEM) ct__msgf(err, errlen, "out of memory");
     return rc;
 }
 
@@ -367,8 +359,8 @@ int ct__run_detail_load(const char *path, ct_run_detail *d, char *err, size_t er
     char rerr[256];
     int rc = ct__results_read_file(path, MAX_RUN_BYTES, &buf, &n, rerr, sizeof rerr);
     if (rc) {
-        if (rc == CT_ENOMEM) set_err(err, errlen, "out of memory");
-        else set_err(err, errlen, "%s: cannot read: %s", path, rerr);
+        if (rc == CT_ENOMEM) ct__msgf(err, errlen, "out of memory");
+        else ct__msgf(err, errlen, "%s: cannot read: %s", path, rerr);
         return rc;
     }
     const char *s = buf;
@@ -413,7 +405,7 @@ int ct__run_detail_load(const char *path, ct_run_detail *d, char *err, size_t er
     }
     free(buf);
     if (!rc && d->nepochs == 0) {
-        set_err(err, errlen, "%s: no epochs recorded (nothing to plot)", path);
+        ct__msgf(err, errlen, "%s: no epochs recorded (nothing to plot)", path);
         rc = CT_EPARSE;
     }
     if (rc) ct__run_detail_free(d);
