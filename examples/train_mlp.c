@@ -158,7 +158,7 @@ int main(int argc, char **argv) {
         if (tracker) ct_epoch_start(tracker); /* carbontracker: epoch starts */
         double loss = 0;
         int correct = 0, seen = 0;
-        for (int pass = 0; pass < 8; pass++) { /* eight passes over the data per epoch */
+        for (int pass = 0; pass < 12; pass++) { /* twelve passes over the data per epoch */
             for (int i = N_POINTS - 1; i > 0; i--) {
                 int j = (int)(frand() * (i + 1));
                 int tmp = idx[i];
