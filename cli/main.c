@@ -232,37 +232,6 @@ out:
     return rc;
 }
 
-#if !CT_CLI_HAVE_WRAP || !CT_CLI_HAVE_PLAN || !CT_CLI_HAVE_PARSE || !CT_CLI_HAVE_REPORT
-static int not_built(const char *what) {
-    fprintf(stderr, "carbontracker: '%s' is not part of this build\n", what);
-    return 2;
-}
-#endif
-#if !CT_CLI_HAVE_WRAP
-int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[]) {
-    (void)cfg, (void)w, (void)argv;
-    return not_built("wrapping a command");
-}
-#endif
-#if !CT_CLI_HAVE_PLAN
-int ct_cli_plan(int argc, char **argv) {
-    (void)argc, (void)argv;
-    return not_built("plan");
-}
-#endif
-#if !CT_CLI_HAVE_PARSE
-int ct_cli_parse(int argc, char **argv) {
-    (void)argc, (void)argv;
-    return not_built("parse");
-}
-#endif
-#if !CT_CLI_HAVE_REPORT
-int ct_cli_report(int argc, char **argv) {
-    (void)argc, (void)argv;
-    return not_built("report");
-}
-#endif
-
 int main(int argc, char **argv) {
     if (argc >= 2) {
         const char *sub = argv[1];
