@@ -158,6 +158,16 @@ CT_API int ct_epoch_end(ct_tracker *t);
  */
 CT_API int ct_stop(ct_tracker *t);
 
+/*
+ * Replaces the stop_and_confirm prompt (stdin) with fn, e.g. for a notebook or
+ * a GUI. fn is called on the training thread from ct_epoch_end, right after
+ * the prediction, and returns non-zero to continue, 0 to stop (ct_epoch_end
+ * then returns CT_EDECLINED and the standard log says "Session ended by
+ * user."). NULL restores the stdin prompt. Only used when stop_and_confirm is set.
+ */
+typedef int (*ct_confirm_fn)(void *user);
+CT_API int ct_set_confirm_fn(ct_tracker *t, ct_confirm_fn fn, void *user);
+
 /* Stops (as ct_stop) and frees everything. NULL is ignored. */
 CT_API void ct_tracker_free(ct_tracker *t);
 

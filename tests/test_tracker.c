@@ -338,6 +338,47 @@ static void test_stop_and_confirm(void **state) {
     assert_int_equal(confirm_child(NULL), 20); /* no answer: training goes on */
 }
 
+static int confirm_calls;
+static int answer_no(void *user) {
+    confirm_calls++;
+    return *(int *)user;
+}
+
+static void test_confirm_hook(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ct_config c;
+    base_config(&c, 4);
+    c.stop_and_confirm = 1;
+    c.log_dir = dir;
+    ct_tracker *t = NULL;
+    int answer = 0;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    assert_int_equal(ct_set_confirm_fn(t, answer_no, &answer), 0);
+    confirm_calls = 0;
+    ct_epoch_start(t);
+    assert_int_equal(ct_epoch_end(t), CT_EDECLINED);
+    assert_int_equal(confirm_calls, 1);
+    assert_int_equal(ct_epoch_start(t), CT_ESTOPPED);
+    char *std = strdup(ct_log_path(t));
+    ct_tracker_free(t);
+    assert_int_equal(ts_count_lines_with(std, "Session ended by user."), 1);
+    assert_int_equal(ts_count_lines_with(std, "Training was interrupted before all 4 epochs were monitored."), 1);
+    free(std);
+    /* Without stop_and_confirm the hook is never called. */
+    c.stop_and_confirm = 0;
+    c.log_dir = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    ct_set_confirm_fn(t, answer_no, &answer);
+    ct_epoch_start(t);
+    assert_int_equal(ct_epoch_end(t), 0);
+    assert_int_equal(confirm_calls, 1);
+    ct_tracker_free(t);
+    assert_int_equal(ct_set_confirm_fn(NULL, answer_no, NULL), CT_EINVAL);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_energy_exact_and_prediction),
@@ -349,6 +390,7 @@ int main(void) {
         cmocka_unit_test(test_status_and_series),
         cmocka_unit_test(test_intensity_default_and_country),
         cmocka_unit_test(test_stop_and_confirm),
+        cmocka_unit_test(test_confirm_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,7 +229,11 @@ _PROTOTYPES = {
     "ct_jsonl_path": (c_char_p, [_T]),
     "ct_sizeof": (c_size_t, [c_char_p]),
     "ct_format_duration": (None, [c_double, c_int, c_char_p, c_size_t]),
+    "ct_set_confirm_fn": (c_int, [_T, c_void_p, c_void_p]),
 }
+
+# int (*ct_confirm_fn)(void *user)
+CONFIRM_FN = ctypes.CFUNCTYPE(c_int, c_void_p)
 
 
 class LibraryError(ImportError):

@@ -334,9 +334,10 @@ class CarbonTracker:
         cfg.monitor_epochs = monitor_epochs
         cfg.update_interval = self._num("update_interval", update_interval)
         cfg.interpretable = 1 if interpretable else 0
-        # The prompt is asked here in Python (input() works in a terminal and
-        # in Jupyter, where the library's own stdin prompt cannot be answered).
-        cfg.stop_and_confirm = 0
+        # The library asks through a Python callback (ct_set_confirm_fn), so
+        # input() serves a terminal and Jupyter alike, and the library still
+        # logs the answer and stops itself on "n".
+        cfg.stop_and_confirm = 1 if self.stop_and_confirm else 0
         # Errors always come back to Python, which applies ignore_errors itself
         # (warn, stop monitoring, go on training), so that an ignored call is
         # never mistaken for a recorded epoch.
@@ -406,7 +407,11 @@ class CarbonTracker:
         self._pid = os.getpid()
         self._c_start = lib.ct_epoch_start
         self._c_end = lib.ct_epoch_end
-        self._confirm_at = self.epochs_before_pred if (self.stop_and_confirm and self.epochs_before_pred > 0) else -1
+        self._confirm_exc = None
+        if self.stop_and_confirm:
+            # Kept on self: the C library holds only the function pointer.
+            self._confirm_cb = _capi.CONFIRM_FN(self._confirm_answer)
+            lib.ct_set_confirm_fn(handle, ctypes.cast(self._confirm_cb, ctypes.c_void_p), None)
         self._active = True
         self._stopped = False
         self.deleted = False
@@ -436,9 +441,17 @@ class CarbonTracker:
                 self._active = False
             if rc:
                 self._on_budget()
-            if n == self._confirm_at:
-                self._confirm()
             return
+        if rc == _EDECLINED:
+            # The epoch was recorded; the library reported the actual consumption and stopped.
+            self.epoch_counter += 1
+            self._active = False
+            self._stopped = True
+            self.deleted = True
+            exc, self._confirm_exc = self._confirm_exc, None
+            if exc is not None:
+                raise exc
+            raise TrainingDeclined()
         self._on_error(rc, "epoch_end")
 
     def epoch(self):
@@ -720,30 +733,35 @@ class CarbonTracker:
             raise BudgetExceededError(msg, _EBUDGET, "EBUDGET")
         warnings.warn(BudgetExceededWarning(f"CarbonTracker: {msg}"), stacklevel=3)
 
-    def _confirm(self):
-        """stop_and_confirm: asks on stdin through input() (terminal or Jupyter)."""
-        _flush_c_stdout()
+    def _confirm_answer(self, _user):
+        """The stop_and_confirm prompt, called by the library after the
+        prediction: asks on stdin through input() (terminal or Jupyter).
+        Returns 1 to continue, 0 to stop."""
         try:
+            _flush_c_stdout()
             sys.stdout.flush()
         except Exception:  # pragma: no cover
             pass
         prompt = "CarbonTracker: Continue training (y/n)? "
-        while True:
-            try:
-                answer = builtins.input(prompt)
-            except EOFError:
-                # As the library's own prompt: no answer is no reason to stop.
-                print("\nCarbonTracker: No answer (end of input): training continues.", flush=True)
-                return
-            a = answer.strip()[:1].lower()
-            if a == "y":
-                print("CarbonTracker: Continuing...", flush=True)
-                return
-            if a == "n":
-                print("CarbonTracker: Quitting...", flush=True)
-                self.stop()
-                raise TrainingDeclined()
-            prompt = "CarbonTracker: Please answer y or n: "
+        try:
+            while True:
+                try:
+                    answer = builtins.input(prompt)
+                except EOFError:
+                    # As the library's own prompt: no answer is no reason to stop.
+                    print("\nCarbonTracker: No answer (end of input): training continues.", flush=True)
+                    return 1
+                a = answer.strip()[:1].lower()
+                if a == "y":
+                    print("CarbonTracker: Continuing...", flush=True)
+                    return 1
+                if a == "n":
+                    print("CarbonTracker: Quitting...", flush=True)
+                    return 0
+                prompt = "CarbonTracker: Please answer y or n: "
+        except BaseException as e:  # e.g. KeyboardInterrupt: stop, then re-raise it from epoch_end
+            self._confirm_exc = e
+            return 0
 
     def __repr__(self):
         state = "active" if self._active else ("freed" if self._h is None else "stopped")

@@ -630,7 +630,15 @@ int ct_epoch_start(ct_tracker *t) {
     return 0;
 }
 
+int ct_set_confirm_fn(ct_tracker *t, ct_confirm_fn fn, void *user) {
+    if (!t) return CT_EINVAL;
+    t->confirm = fn;
+    t->confirm_user = user;
+    return 0;
+}
+
 static int ask_to_continue(ct_tracker *t) {
+    if (t->confirm) return t->confirm(t->confirm_user) != 0;
     fprintf(stdout, "CarbonTracker: Continue training (y/n)? ");
     fflush(stdout);
     char line[64];

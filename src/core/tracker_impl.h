@@ -82,6 +82,8 @@ struct ct_tracker {
     int budget_exceeded;    /* bit 0 energy, bit 1 CO2eq */
 
     int status_enabled, status_drawn; /* live status line on stderr */
+    ct_confirm_fn confirm;            /* stop_and_confirm hook; NULL = stdin */
+    void *confirm_user;
 
     char msg[CT__MSG_LEN];
     char pending[CT__MAX_PENDING][512]; /* warnings before the JSONL header */
