@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "intensity/live.h"
@@ -579,6 +580,9 @@ static void test_tracker_uses_live_and_forecast(void **state) {
     cfg.sim_cpu_util = 1.0;
     cfg.components = "cpu";
     cfg.country = "GB";
+    char logdir[] = "/tmp/ct_live_logs_XXXXXX";
+    assert_non_null(mkdtemp(logdir));
+    cfg.log_dir = logdir;
     ct_tracker *t = NULL;
     double before = ct__unix_s();
     assert_int_equal(ct_tracker_new(&cfg, &t), 0);
@@ -619,7 +623,27 @@ static void test_tracker_uses_live_and_forecast(void **state) {
         fail_msg("forecast mean for the rest %.3f not within [%.3f, %.3f]", got, lo, hi);
     /* and it is not simply the current value */
     assert_true(fabs(got - 263) > 5);
+    /* The live value's arrival is in the JSON Lines log, after the header's static value. */
+    char *jsonl = strdup(ct_jsonl_path(t));
     ct_tracker_free(t);
+    FILE *jf = fopen(jsonl, "r");
+    assert_non_null(jf);
+    char line[8192];
+    int header_static = 0, live_event = 0;
+    while (fgets(line, sizeof line, jf)) {
+        if (strstr(line, "\"event\":\"header\"") && strstr(line, "\"kind\":\"static\"")) header_static = 1;
+        if (strstr(line, "\"event\":\"intensity\"") && strstr(line, "\"g_per_kwh\":263,") &&
+            strstr(line, "\"kind\":\"live\"") && strstr(line, expect))
+            live_event = 1;
+    }
+    fclose(jf);
+    assert_true(header_static);
+    assert_true(live_event);
+    unlink(jsonl);
+    free(jsonl);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", logdir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* A service that never answers costs the run nothing but its fallback. */

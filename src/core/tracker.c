@@ -177,6 +177,17 @@ static void take_sample(ct_tracker *t, double now_mono) {
 /* The measurement thread                                              */
 /* ------------------------------------------------------------------ */
 
+/* A new carbon intensity (a live value arriving, a refresh, a fallback) is
+ * one "intensity" record in the JSON Lines log (t->mu held). */
+static void log_intensity_change(ct_tracker *t, double now_mono) {
+    ct_intensity_value iv;
+    ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
+    const ct_intensity_value *last = &t->intensity_logged;
+    if (iv.kind == last->kind && iv.g_per_kwh == last->g_per_kwh && strcmp(iv.source, last->source) == 0) return;
+    t->intensity_logged = iv;
+    ct__record_intensity(t, &iv);
+}
+
 static void *measure_main(void *arg) {
     ct_tracker *t = arg;
     pthread_mutex_lock(&t->mu);
@@ -206,6 +217,7 @@ static void *measure_main(void *arg) {
         if (now >= next_sample) {
             read_sources(t, now, NULL);
             take_sample(t, now);
+            log_intensity_change(t, now);
             status_draw(t);
             next_sample += t->cfg.update_interval;
             if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */
@@ -453,6 +465,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         return rc;
     }
     ct__intensity_now(t->intensity, t->t0_unix, &t->intensity_start);
+    t->intensity_logged = t->intensity_start; /* in the header */
 
     char line[2048];
     components_line(t, line, sizeof line);

@@ -51,6 +51,7 @@ struct ct_tracker {
     double t0_mono, t0_unix;
     ct_intensity *intensity;
     ct_intensity_value intensity_start;
+    ct_intensity_value intensity_logged; /* the last value written to the JSON Lines log */
     ct_logfiles logs;
     ct_source_ctx ctx;
 
@@ -96,6 +97,7 @@ void ct__record_header(ct_tracker *t);
 void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_energy_j);
 void ct__record_prediction(ct_tracker *t);
 void ct__record_warning(ct_tracker *t, const char *message);
+void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv);
 void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop);
 const char *ct__intensity_kind_name(ct_intensity_kind k);
 

@@ -157,6 +157,19 @@ void ct__record_warning(ct_tracker *t, const char *message) {
     ct__jsonl_end(&t->logs);
 }
 
+void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv) {
+    FILE *f = ct__jsonl_begin(&t->logs);
+    if (!f) return;
+    fputc('{', f);
+    kv_str(f, "event", "intensity");
+    kv_num(f, "time", ct__unix_s());
+    kv_num(f, "g_per_kwh", iv->g_per_kwh);
+    kv_str(f, "kind", ct__intensity_kind_name(iv->kind));
+    kv_str(f, "source", iv->source);
+    close_obj(f);
+    ct__jsonl_end(&t->logs);
+}
+
 void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_energy_j) {
     FILE *f = ct__jsonl_begin(&t->logs);
     if (!f) return;
