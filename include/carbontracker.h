@@ -262,6 +262,10 @@ CT_API const char *ct_jsonl_path(const ct_tracker *t);
  * mirror the structs (the Python package checks its layouts with it). */
 CT_API size_t ct_sizeof(const char *type_name);
 
+/* km travelled by an average new EU car that emit co2eq_g g of CO2eq (the
+ * "This is equivalent to" line; figure from data/co2-equivalents.csv, EEA). */
+CT_API double ct_car_km(double co2eq_g);
+
 /* Formats a duration in s as the original does: "H:MM:SS", or "H:MM:SS.ss". */
 CT_API void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t len);
 

@@ -230,6 +230,7 @@ _PROTOTYPES = {
     "ct_sizeof": (c_size_t, [c_char_p]),
     "ct_format_duration": (None, [c_double, c_int, c_char_p, c_size_t]),
     "ct_set_confirm_fn": (c_int, [_T, c_void_p, c_void_p]),
+    "ct_car_km": (c_double, [c_double]),
 }
 
 # int (*ct_confirm_fn)(void *user)

@@ -95,13 +95,19 @@ class Result:
         """True when any component's energy is an estimate (TDP) rather than measured."""
         return any(c.estimated for c in self.components.values())
 
+    @property
+    def equivalents(self) -> Dict[str, float]:
+        """As the original's parser returns them: {"km travelled by car": km}."""
+        return {"km travelled by car": _capi.lib().ct_car_km(self.co2eq_g)}
+
     def as_dict(self):
-        """The original parser's keys (without "equivalents") plus this package's."""
+        """The original parser's keys plus this package's."""
         return {
             "epochs": self.epochs,
             "duration (s)": self.duration_s,
             "energy (kWh)": self.energy_kwh,
             "co2eq (g)": self.co2eq_g,
+            "equivalents": self.equivalents,
             "intensity (gCO2eq/kWh)": self.intensity_g_per_kwh,
             "intensity_kind": self.intensity_kind,
             "intensity_source": self.intensity_source,

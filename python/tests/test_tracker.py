@@ -193,6 +193,10 @@ class ExactEnergy(RaplCase):
         self.assertEqual(actual["epochs"], 2)
         self.assertAlmostEqual(actual["energy (kWh)"], 5400 * 1.5 / J_PER_KWH, places=11)
         self.assertAlmostEqual(actual["energy (kWh)"], t.actual.energy_kwh, places=11)
+        # The equivalents the library printed (12 decimals) are the result object's.
+        self.assertAlmostEqual(actual["equivalents"]["km travelled by car"],
+                               t.actual.equivalents["km travelled by car"], places=11)
+        self.assertAlmostEqual(t.actual.equivalents["km travelled by car"], t.actual.co2eq_g / 107.5, places=12)
         self.assertFalse(logs[0]["early_stop"])
         self.assertEqual(logs[0]["pred"]["epochs"], 2)
         cpu = logs[0]["components"]["cpu"]

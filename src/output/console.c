@@ -20,6 +20,8 @@ void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t l
     }
 }
 
+double ct_car_km(double co2eq_g) { return co2eq_g / ct__car_g_per_km(NULL); }
+
 void ct__format_consumption(char *buf, size_t len, const char *description, double duration_s, double energy_kwh,
                             double co2eq_g, int precision, int interpretable) {
     char dur[48];
@@ -27,6 +29,6 @@ void ct__format_consumption(char *buf, size_t len, const char *description, doub
     int n = snprintf(buf, len, "\n%s\n\tTime:\t%s\n\tEnergy:\t%.*f kWh\n\tCO2eq:\t%.*f g", description, dur,
                      precision, energy_kwh, precision, co2eq_g);
     if (n < 0 || (size_t)n >= len || !interpretable) return;
-    double km = co2eq_g / ct__car_g_per_km(NULL);
+    double km = ct_car_km(co2eq_g);
     snprintf(buf + n, len - (size_t)n, "\n\tThis is equivalent to:\n\t%.*f km travelled by car", precision, km);
 }
