@@ -28,33 +28,40 @@ static void status_clear(ct_tracker *t) {
     fflush(stderr);
 }
 
-static void status_draw(ct_tracker *t) {
-    if (!t->status_enabled || t->finished) return;
-    ct_status st;
-    memset(&st, 0, sizeof st);
+/* The live view from the running totals and the epoch in progress (t->mu held). */
+static void fill_status(const ct_tracker *t, ct_status *st) {
+    memset(st, 0, sizeof *st);
     double now = ct__monotonic_s();
-    st.elapsed_s = now - t->t0_mono;
-    st.epoch = t->epoch_no;
-    st.epochs = t->cfg.epochs;
-    st.in_epoch = t->in_epoch;
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.power_w[c] = t->power_w[c];
+    st->elapsed_s = now - t->t0_mono;
+    st->epoch = t->epoch_no;
+    st->epochs = t->cfg.epochs;
+    st->in_epoch = t->in_epoch;
     double co2 = t->sum_co2_g, done_s = t->sum_duration_s;
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) st.energy_j[c] = t->sum_energy_j[c];
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
+        st->power_w[c] = t->power_w[c];
+        st->energy_j[c] = t->sum_energy_j[c];
+    }
     if (t->in_epoch) {
         for (int d = 0; d < t->ndev; d++)
-            if (t->cum_j[d] > t->epoch0_j[d]) st.energy_j[t->devs[d].component] += t->cum_j[d] - t->epoch0_j[d];
+            if (t->cum_j[d] > t->epoch0_j[d]) st->energy_j[t->devs[d].component] += t->cum_j[d] - t->epoch0_j[d];
         co2 += t->epoch_co2_g * t->cfg.pue;
         done_s += now - t->epoch_start_mono;
     }
-    st.energy_kwh = ct__j_to_kwh(st.energy_j[0] + st.energy_j[1]) * t->cfg.pue;
-    st.co2eq_g = co2;
+    st->energy_kwh = ct__j_to_kwh(st->energy_j[0] + st->energy_j[1]) * t->cfg.pue;
+    st->co2eq_g = co2;
     if (t->has_prediction) {
-        st.has_prediction = 1;
-        st.predicted_energy_kwh = t->predicted.energy_kwh;
-        st.predicted_co2eq_g = t->predicted.co2eq_g;
-        st.predicted_remaining_s = t->predicted.duration_s > done_s ? t->predicted.duration_s - done_s : 0;
+        st->has_prediction = 1;
+        st->predicted_energy_kwh = t->predicted.energy_kwh;
+        st->predicted_co2eq_g = t->predicted.co2eq_g;
+        st->predicted_remaining_s = t->predicted.duration_s > done_s ? t->predicted.duration_s - done_s : 0;
     }
-    st.budget_exceeded = t->budget_exceeded;
+    st->budget_exceeded = t->budget_exceeded;
+}
+
+static void status_draw(ct_tracker *t) {
+    if (!t->status_enabled || t->finished) return;
+    ct_status st;
+    fill_status(t, &st);
     char line[512];
     if (ct__status_line_render(&st, line, sizeof line) <= 0) return;
     fprintf(stderr, "\r\033[K%s", line);
@@ -871,37 +878,8 @@ int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out) {
 
 int ct_get_status(ct_tracker *t, ct_status *out) {
     if (!t || !out) return CT_EINVAL;
-    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&t->mu);
-    double now = ct__monotonic_s();
-    out->elapsed_s = now - t->t0_mono;
-    out->epoch = t->epoch_no;
-    out->epochs = t->cfg.epochs;
-    out->in_epoch = t->in_epoch;
-    ct_result a;
-    compute_actual(t, &a);
-    double co2 = a.co2eq_g;
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-        out->power_w[c] = t->power_w[c];
-        out->energy_j[c] = a.energy_j[c];
-    }
-    if (t->in_epoch) {
-        for (int d = 0; d < t->ndev; d++) {
-            double dj = t->cum_j[d] - t->epoch0_j[d];
-            if (dj > 0) out->energy_j[t->devs[d].component] += dj;
-        }
-        co2 += t->epoch_co2_g * t->cfg.pue;
-    }
-    out->energy_kwh = ct__j_to_kwh(out->energy_j[0] + out->energy_j[1]) * t->cfg.pue;
-    out->co2eq_g = co2;
-    if (t->has_prediction) {
-        out->has_prediction = 1;
-        out->predicted_energy_kwh = t->predicted.energy_kwh;
-        out->predicted_co2eq_g = t->predicted.co2eq_g;
-        double done = a.duration_s + (t->in_epoch ? now - t->epoch_start_mono : 0);
-        out->predicted_remaining_s = t->predicted.duration_s > done ? t->predicted.duration_s - done : 0;
-    }
-    out->budget_exceeded = t->budget_exceeded;
+    fill_status(t, out);
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
