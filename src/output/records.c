@@ -232,8 +232,8 @@ void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_en
     ct__jsonl_end(&t->logs);
 }
 
-static void result_obj(ct_tracker *t, FILE *f, const ct_result *r) {
-    fputc('{', f);
+/* A result's members (each followed by a comma). */
+static void result_members(FILE *f, const ct_result *r) {
     kv_int(f, "epochs", r->epochs);
     kv_num(f, "duration_s", r->duration_s);
     kv_num(f, "energy_kwh", r->energy_kwh);
@@ -243,7 +243,11 @@ static void result_obj(ct_tracker *t, FILE *f, const ct_result *r) {
     kv_str(f, "intensity_kind", ct__intensity_kind_name(r->intensity_kind));
     kv_str(f, "intensity_source", r->intensity_source);
     kv_bool(f, "estimated", (r->has_component[0] && r->estimated[0]) || (r->has_component[1] && r->estimated[1]));
-    (void)t;
+}
+
+static void result_obj(FILE *f, const ct_result *r) {
+    fputc('{', f);
+    result_members(f, r);
     close_obj(f);
 }
 
@@ -253,16 +257,7 @@ void ct__record_prediction(ct_tracker *t) {
     fputc('{', f);
     kv_str(f, "event", "prediction");
     kv_int(f, "after_epochs", t->nepochs);
-    kv_int(f, "epochs", t->predicted.epochs);
-    kv_num(f, "duration_s", t->predicted.duration_s);
-    kv_num(f, "energy_kwh", t->predicted.energy_kwh);
-    per_component(f, "energy_j", t->predicted.has_component, t->predicted.energy_j);
-    kv_num(f, "co2eq_g", t->predicted.co2eq_g);
-    kv_num(f, "intensity_g_per_kwh", t->predicted.intensity_g_per_kwh);
-    kv_str(f, "intensity_kind", ct__intensity_kind_name(t->predicted.intensity_kind));
-    kv_str(f, "intensity_source", t->predicted.intensity_source);
-    kv_bool(f, "estimated", (t->predicted.has_component[0] && t->predicted.estimated[0]) ||
-                                (t->predicted.has_component[1] && t->predicted.estimated[1]));
+    result_members(f, &t->predicted);
     close_obj(f);
     ct__jsonl_end(&t->logs);
 }
@@ -276,11 +271,11 @@ void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason
     kv_str(f, "reason", reason);
     kv_bool(f, "early_stop", early_stop);
     key(f, "actual");
-    result_obj(t, f, actual);
+    result_obj(f, actual);
     fputc(',', f);
     key(f, "predicted");
     if (t->has_prediction)
-        result_obj(t, f, &t->predicted);
+        result_obj(f, &t->predicted);
     else
         fputs("null", f);
     fputc('}', f);
