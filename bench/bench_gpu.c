@@ -19,7 +19,11 @@
  *
  * Usage: bench_gpu [epochs per case (default 200)] [seconds for part 2 (default 10)]
  */
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 
 #include <dlfcn.h>
 #include <math.h>

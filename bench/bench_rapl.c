@@ -36,7 +36,11 @@
  *        (defaults 100, 12345, 1)
  * Simulated time: nothing sleeps; the run takes a few seconds.
  */
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "fake_powercap.h"
 
 #include <math.h>

@@ -57,8 +57,11 @@ typedef enum {
 #undef CT__ERRNO_ENUM
 } ct_errno;
 
-/* The static text of an error code; never NULL. */
+/* The static text of an error code; never NULL. Any thread. */
 CT_API const char *ct_strerror(int code);
+/* The code's name as in this header, e.g. "CT_EINVAL"; "CT_EUNKNOWN" for a
+ * value not in the list. Static string; any thread. */
+CT_API const char *ct_err_name(int code);
 
 /* Version string and the optional features compiled in, e.g. "curl jansson cairo". */
 CT_API const char *ct_version(void);
@@ -185,6 +188,10 @@ typedef enum {
     CT_INTENSITY_LIVE = 3,    /* a live service, measured */
     CT_INTENSITY_FORECAST = 4 /* a live service's forecast */
 } ct_intensity_kind;
+
+/* "default", "static", "fixed", "live" or "forecast" (the names in the JSON
+ * Lines log); "unknown" otherwise. Static string; any thread. */
+CT_API const char *ct_intensity_kind_name(ct_intensity_kind kind);
 
 /* A result: the actual (measured) or the predicted consumption. */
 typedef struct ct_result {

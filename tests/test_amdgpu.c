@@ -11,7 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "test_support.h"
 
 static char *g_root;

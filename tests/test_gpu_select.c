@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "sources/gpu_select.h"
 
 /* Four GPUs; GPU 2 has MIG slices with new-style ids. */

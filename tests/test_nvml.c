@@ -20,7 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "test_support.h"
 
 #ifndef FAKE_NVML_PATH

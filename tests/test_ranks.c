@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 
 static const char *const all_vars[] = {
     "RANK",         "LOCAL_RANK",      "WORLD_SIZE",     "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",

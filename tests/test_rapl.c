@@ -25,7 +25,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "fake_powercap.h"
 #include "test_support.h"
 

@@ -18,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "fake_powercap.h"
 
 #define EPS 1e-9

@@ -1,5 +1,6 @@
 /* Options: the original's defaults, validation, and the tracker's own copy. */
-#include "ct_internal.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
  * TORCHELASTIC_RUN_ID (when not "none"). A variable that is set but not a
  * non-negative integer counts as unknown (-1).
  */
-#include "ct_internal.h"
+#include "core/core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,11 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static __thread char last_error[CT__MSG_LEN];
 
-const char *ct_last_error_message(void) { return last_error; }
 
-const char *ct_tracker_message(const ct_tracker *t) { return t ? t->msg : last_error; }
+const char *ct_tracker_message(const ct_tracker *t) { return t ? t->msg : ct_last_error_message(); }
 
 /* ------------------------------------------------------------------ */
 /* Printing and notices                                                */
@@ -337,7 +335,7 @@ static void components_line(ct_tracker *t, char *buf, size_t len) {
 }
 
 static void fail_new(ct_tracker *t, int rc) {
-    ct__strlcpy(last_error, t->msg, sizeof last_error);
+    ct__fail(rc, "%s", t->msg);
     (void)rc;
     ct_tracker_free(t);
 }
@@ -345,14 +343,14 @@ static void fail_new(ct_tracker *t, int rc) {
 int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     if (!out) return CT_EINVAL;
     *out = NULL;
-    last_error[0] = '\0';
+    ct__fail_clear();
     if (!cfg) {
-        ct__strlcpy(last_error, "no configuration given", sizeof last_error);
+        ct__fail(CT_EINVAL, "no configuration given");
         return CT_EINVAL;
     }
     ct_tracker *t = calloc(1, sizeof *t);
     if (!t) {
-        ct__strlcpy(last_error, "out of memory", sizeof last_error);
+        ct__fail(CT_ENOMEM, "out of memory");
         return CT_ENOMEM;
     }
     pthread_mutex_init(&t->mu, NULL);
@@ -479,7 +477,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     ct__log_std(&t->logs, "%s", line);
     output(t, line, 1);
     snprintf(line, sizeof line, "Carbon intensity at start: %.2f gCO2eq/kWh (%s: %s).", t->intensity_start.g_per_kwh,
-             ct__intensity_kind_name(t->intensity_start.kind), t->intensity_start.source);
+             ct_intensity_kind_name(t->intensity_start.kind), t->intensity_start.source);
     ct__log_std(&t->logs, "%s", line);
     output(t, line, 2);
 
@@ -586,7 +584,7 @@ static void print_result(ct_tracker *t, const char *what, const ct_result *r) {
     char m[400];
     snprintf(m, sizeof m, "%s carbon intensity: %.2f gCO2eq/kWh (%s: %s).",
              strcmp(what, "Predicted") == 0 ? "Predicted average" : "Average", r->intensity_g_per_kwh,
-             ct__intensity_kind_name(r->intensity_kind), r->intensity_source);
+             ct_intensity_kind_name(r->intensity_kind), r->intensity_source);
     output(t, m, 2);
 }
 

@@ -2,7 +2,9 @@
 #ifndef CT_TRACKER_IMPL_H
 #define CT_TRACKER_IMPL_H
 
-#include "ct_internal.h"
+#include "core/core.h"
+#include "sources/source.h"
+#include "intensity/intensity.h"
 #include "output/output.h"
 
 #include <pthread.h>
@@ -99,6 +101,5 @@ void ct__record_prediction(ct_tracker *t);
 void ct__record_warning(ct_tracker *t, const char *message);
 void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv);
 void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop);
-const char *ct__intensity_kind_name(ct_intensity_kind k);
 
 #endif

@@ -2,7 +2,7 @@
  * in flight can be abandoned quickly when the tracker is freed. */
 #include "http.h"
 
-#include "ct_internal.h"
+#include "base/base.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /* Static tables embedded from data/: per-country carbon intensity (Our World
  * in Data), cloud regions (Google Cloud via CodeCarbon), car equivalents (EEA).
  * The CSVs are parsed on lookup: a lookup happens once per tracker. */
-#include "ct_internal.h"
+#include "intensity/intensity.h"
+#include "sources/source.h"
 
 #include <pthread.h>
 #include <stdlib.h>

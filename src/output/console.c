@@ -1,5 +1,6 @@
 /* Console text in the original's wording, and duration formatting. */
-#include "ct_internal.h"
+#include "output/format.h"
+#include "intensity/intensity.h"
 
 #include <math.h>
 #include <string.h>

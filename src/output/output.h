@@ -2,7 +2,7 @@
 #ifndef CT_OUTPUT_H
 #define CT_OUTPUT_H
 
-#include "ct_internal.h"
+#include "output/format.h"
 
 #include <limits.h>
 #include <pthread.h>

@@ -4,16 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *ct__intensity_kind_name(ct_intensity_kind k) {
-    switch (k) {
-    case CT_INTENSITY_STATIC: return "static";
-    case CT_INTENSITY_FIXED: return "fixed";
-    case CT_INTENSITY_LIVE: return "live";
-    case CT_INTENSITY_FORECAST: return "forecast";
-    default: return "default";
-    }
-}
-
 static void key(FILE *f, const char *k) {
     ct__json_string(f, k);
     fputc(':', f);
@@ -100,7 +90,7 @@ void ct__record_header(ct_tracker *t) {
     key(f, "intensity");
     fputc('{', f);
     kv_num(f, "g_per_kwh", t->intensity_start.g_per_kwh);
-    kv_str(f, "kind", ct__intensity_kind_name(t->intensity_start.kind));
+    kv_str(f, "kind", ct_intensity_kind_name(t->intensity_start.kind));
     kv_str(f, "source", t->intensity_start.source);
     close_obj(f);
     fputc(',', f);
@@ -164,7 +154,7 @@ void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv) {
     kv_str(f, "event", "intensity");
     kv_num(f, "time", ct__unix_s());
     kv_num(f, "g_per_kwh", iv->g_per_kwh);
-    kv_str(f, "kind", ct__intensity_kind_name(iv->kind));
+    kv_str(f, "kind", ct_intensity_kind_name(iv->kind));
     kv_str(f, "source", iv->source);
     close_obj(f);
     ct__jsonl_end(&t->logs);
@@ -191,7 +181,7 @@ void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_en
     kv_num(f, "energy_kwh", kwh);
     kv_num(f, "co2eq_g", in->co2eq_g);
     kv_num(f, "intensity_g_per_kwh", kwh > 0 ? in->co2eq_g / kwh : iv.g_per_kwh);
-    kv_str(f, "intensity_kind", ct__intensity_kind_name(e->intensity_kind));
+    kv_str(f, "intensity_kind", ct_intensity_kind_name(e->intensity_kind));
     kv_str(f, "intensity_source", e->intensity_source);
     key(f, "devices");
     fputc('[', f);
@@ -240,7 +230,7 @@ static void result_members(FILE *f, const ct_result *r) {
     per_component(f, "energy_j", r->has_component, r->energy_j);
     kv_num(f, "co2eq_g", r->co2eq_g);
     kv_num(f, "intensity_g_per_kwh", r->intensity_g_per_kwh);
-    kv_str(f, "intensity_kind", ct__intensity_kind_name(r->intensity_kind));
+    kv_str(f, "intensity_kind", ct_intensity_kind_name(r->intensity_kind));
     kv_str(f, "intensity_source", r->intensity_source);
     kv_bool(f, "estimated", (r->has_component[0] && r->estimated[0]) || (r->has_component[1] && r->estimated[1]));
 }

@@ -4,7 +4,7 @@
  * The tracker's thread (verbose >= 1, stderr a terminal) and the CLI wrapper
  * print it in place with "\r\033[K"; this file only formats.
  */
-#include "ct_internal.h"
+#include "output/format.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -6,7 +6,8 @@
 #ifndef CT_RESULTS_INTERNAL_H
 #define CT_RESULTS_INTERNAL_H
 
-#include "ct_internal.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
 
 /* ------------------------------------------------------------------ */
 /* JSON reader (json_read.c)                                           */

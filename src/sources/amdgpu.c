@@ -16,7 +16,7 @@
  * matched against the card's PCI_SLOT_NAME (device/uevent). Checked at open and
  * then every 2 s while some card is not yet counted.
  */
-#include "ct_internal.h"
+#include "sources/source.h"
 
 #include <dirent.h>
 #include <errno.h>

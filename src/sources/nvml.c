@@ -14,7 +14,7 @@
  * integrates across the gap). GPU_IS_LOST / RESET_REQUIRED mark that device
  * lost (one warning), its energy so far kept; the other devices go on.
  */
-#include "ct_internal.h"
+#include "sources/source.h"
 #include "gpu_select.h"
 
 #include <dlfcn.h>

@@ -31,7 +31,7 @@
  * three in a row lose the zone. read() fails only when every zone is lost.
  * Multi-die mirrors: see drop_mirrors().
  */
-#include "ct_internal.h"
+#include "sources/source.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Simulated CPU and GPU (the original's sim_cpu/sim_gpu options):
  * constant power = TDP (or watts) x utilisation, so energy = power x time exactly. */
-#include "ct_internal.h"
+#include "sources/source.h"
 
 #include <stdlib.h>
 

@@ -15,7 +15,7 @@
  * Every number from here is an estimate: devices say so (estimated = 1,
  * method "estimate", name "... (estimated)").
  */
-#include "ct_internal.h"
+#include "sources/source.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
 #ifndef CT_INTENSITY_PROVIDERS_H
 #define CT_INTENSITY_PROVIDERS_H
 
-#include "ct_internal.h"
+#include "intensity/intensity.h"
 
 #include <stdatomic.h>
 
@@ -82,11 +82,6 @@ int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecas
 
 /* ISO 8601 UTC: "2026-04-25T18:00Z", "...:00.000Z", "...T22:55:00" (no zone
  * = UTC), "+00:00". 0 or CT_EPARSE. */
-int ct__parse_iso8601(const char *s, double *unix_s);
-/* "2026-04-25T18:00:00Z" (seconds truncated) into buf (>= 21 bytes). */
-void ct__format_iso8601(double unix_s, char *buf, size_t len);
-/* "2026-04-25T18:00Z", the UK API's form. */
-void ct__format_iso8601_minutes(double unix_s, char *buf, size_t len);
 
 /* Replaces every occurrence of secret in s by "***" (in place). */
 void ct__scrub_secret(char *s, const char *secret);

@@ -1,5 +1,5 @@
 /* Small utilities shared by the library's parts. */
-#include "ct_internal.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>

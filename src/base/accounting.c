@@ -1,7 +1,7 @@
-/* Pure accounting arithmetic: counter deltas, integration, prediction,
+/* Pure accounting arithmetic: counter deltas, integration
  * and the bounded power series. No I/O here, so every line is unit-tested
  * with known values (tests/test_accounting.c). */
-#include "ct_internal.h"
+#include "base/base.h"
 
 #include <string.h>
 
@@ -19,11 +19,6 @@ double ct__trapezoid_j(double t0_s, double p0_w, double t1_s, double p1_w) {
 }
 
 double ct__j_to_kwh(double joules) { return joules / 3.6e6; }
-
-double ct__predict_total(double sum_measured, int measured, int total) {
-    if (measured <= 0) return 0.0;
-    return sum_measured / (double)measured * (double)total;
-}
 
 void ct__series_reset(ct_series *s) {
     memset(s, 0, sizeof *s);

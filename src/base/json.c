@@ -1,5 +1,5 @@
 /* Minimal JSON writing for the JSON Lines log (the core needs no JSON library). */
-#include "ct_internal.h"
+#include "base/base.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,0 +1,44 @@
+/* intensity.h - carbon intensity for the tracker and the planner (internal). */
+#ifndef CT_INTENSITY_H
+#define CT_INTENSITY_H
+
+#include "base/base.h"
+
+typedef struct ct_intensity_value {
+    double g_per_kwh;
+    ct_intensity_kind kind;
+    char source[160]; /* provider, zone, time or year, e.g. "Our World in Data 2023, DK" */
+} ct_intensity_value;
+
+typedef struct ct_intensity ct_intensity;
+
+/* Opens the intensity service for the options. Never touches the network
+ * here. notice gets messages meant for the user (e.g. "world average used;
+ * set CT_COUNTRY"). */
+int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intensity **out, char *why,
+                       size_t whylen);
+/* Intensity for energy used at Unix time unix_s. Thread-safe, never blocks on I/O. */
+void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out);
+/* Mean intensity expected over [from, to] (forecast where known). Thread-safe, never blocks. */
+void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct_intensity_value *out);
+/* Called by the measurement thread on each wake-up; may start a refresh. */
+void ct__intensity_tick(ct_intensity *in, double unix_s);
+void ct__intensity_close(ct_intensity *in);
+
+/* Static tables (intensity/static_table.c). */
+/* gCO2eq/kWh for an alpha-2 code; 0 and fills year/name, or CT_ENODATA. */
+int ct__country_intensity(const char *alpha2, double *g_per_kwh, int *year, char *name, size_t namelen);
+#define CT__WORLD_AVERAGE_G_PER_KWH 481.0
+/* Cloud region ("gcp", "europe-west1"): 0 and g/kWh, or CT_ENODATA. */
+int ct__cloud_region_intensity(const char *provider, const char *region, double *g_per_kwh, char *country2,
+                               size_t c2len);
+/* g CO2eq per km by car, and its source text. */
+double ct__car_g_per_km(const char **source);
+
+/* Embedded CSV files (generated at build time from data/). */
+extern const char ct__data_country_csv[];
+extern const char ct__data_cloud_csv[];
+extern const char ct__data_cpu_tdp_csv[];
+extern const char ct__data_co2eq_csv[];
+
+#endif /* CT_INTENSITY_H */
