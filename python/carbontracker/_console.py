@@ -10,6 +10,12 @@ from the library's results, at the original's verbosity levels:
   consumption blocks, "Finished monitoring.";
 * verbose >= 2: also the average and the predicted carbon intensity.
 
+Warnings the library prints by itself while it creates a tracker or from its
+measurement thread (e.g. why a component has no energy source, which carbon
+intensity is used) reach the console only in part (a missing component, a
+lost device) until the library can hand its console text to a callback; they
+are all in the err log when ``log_dir`` is set.
+
 The text is the original's (``CarbonTracker: `` prefix, ``Time:`` rounded to
 whole seconds as the original rounds, ``decimal_precision`` digits, "Actual
 consumption:" when ``epochs_before_pred`` is 0).
@@ -88,6 +94,7 @@ class Reporter:
         self.no_prediction_wording = no_prediction_wording
         self.prediction_done = False
         self.final_done = False
+        self.lost_seen = set()
 
     def _result(self, fn):
         from . import _capi
@@ -109,9 +116,27 @@ class Reporter:
             label = "Predicted average" if what == "predicted" else "Average"
             emit(f"{label} carbon intensity: {r.intensity_g_per_kwh:.2f} gCO2eq/kWh ({kind}: {source}).")
 
-    def components(self, devices):
+    def components(self, devices, requested):
+        """After creation: the components line; a requested component without
+        a device (the library's own warning, with its reason, is in the err
+        log: see the module's note) as the original's warning."""
         if self.verbose >= 1:
             emit(components_line(devices))
+        found = {c for c, _ in devices}
+        for comp, level in (("cpu", 1), ("gpu", 2)):
+            if comp in requested and comp not in found and self.verbose >= level:
+                emit(f"WARNING - No {comp.upper()} energy source available; {comp.upper()} energy is not included.")
+
+    def lost(self, devices):
+        """Devices the library lost since the last call (a source failed
+        mid-run): one warning each, at verbose >= 1."""
+        for component, name, source, lost in devices:
+            key = (component, name)
+            if lost and key not in self.lost_seen:
+                self.lost_seen.add(key)
+                if self.verbose >= 1:
+                    emit(f"WARNING - the {source} energy source of {component.upper()} device {name} failed; "
+                         "the energy measured before is kept.")
 
     def prediction(self):
         """Prints the prediction once, as soon as the library has made it."""

@@ -461,7 +461,11 @@ class CarbonTracker:
         self._active = True
         self._stopped = False
         self.deleted = False
-        self._reporter.components([(d.component, d.name) for d in self.devices])
+        if components is None or str(components).strip().lower() == "all":
+            requested = {"cpu", "gpu"}
+        else:
+            requested = {c.strip().lower() for c in str(components).split(",")}
+        self._reporter.components([(d.component, d.name) for d in self.devices], requested)
 
     # ------------------------------------------------------------------
     # The original's methods
@@ -482,6 +486,7 @@ class CarbonTracker:
         rc = self._c_end(self._h)
         if rc == 0 or rc == _EBUDGET:
             self.epoch_counter += 1
+            self._report_lost()
             self._reporter.prediction()
             if self.epoch_counter >= self._monitor:
                 # The library has stopped monitoring (as the original's _delete()).
@@ -523,6 +528,7 @@ class CarbonTracker:
         self._active = False
         self.deleted = True
         rc = self._lib.ct_stop(self._h)
+        self._report_lost()
         self._reporter.prediction()  # an epoch closed by stop() may have completed the prediction's epochs
         self._reporter.final()
         if rc and rc != _ESTOPPED:
@@ -700,6 +706,12 @@ class CarbonTracker:
 
     # ------------------------------------------------------------------
     # Internals
+
+    def _report_lost(self):
+        try:
+            self._reporter.lost([(d.component, d.name, d.source, d.lost) for d in self.devices])
+        except CarbonTrackerError:  # pragma: no cover - reading the device list never fails the training
+            pass
 
     def _measured_components(self):
         comps = set()

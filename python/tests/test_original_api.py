@@ -282,6 +282,35 @@ class Console(RaplCase):
         self.assertTrue(out.endswith("CarbonTracker: Finished monitoring.\n"), out)
         self.assertEqual(out.count("Finished monitoring."), 1)
 
+    def test_lost_device_warns_on_stdout(self):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            t = tracker(epochs=3)
+            t.epoch_start()
+            os.unlink(self.rapl.counter_path)
+            t.epoch_end()
+            t.epoch_start()
+            t.epoch_end()
+            t.stop()
+        self.addCleanup(t.close)
+        lines = [ln for ln in buf.getvalue().splitlines() if "WARNING" in ln]
+        self.assertEqual(lines, ["CarbonTracker: WARNING - the rapl energy source of CPU device cpu:0 failed; "
+                                 "the energy measured before is kept."])
+
+    def test_missing_gpu_said_at_verbose_2(self):
+        empty = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, empty)
+        from unittest import mock
+
+        with mock.patch.dict(os.environ, {"CT_NVML_LIBRARY": "/nonexistent/libnvidia-ml.so.1", "CT_DRM_ROOT": empty}):
+            for verbose, expect in ((1, False), (2, True)):
+                buf = io.StringIO()
+                with contextlib.redirect_stdout(buf):
+                    t = tracker(components="all", verbose=verbose)
+                    t.close()
+                self.assertEqual("CarbonTracker: WARNING - No GPU energy source available" in buf.getvalue(), expect,
+                                 buf.getvalue())
+
     def test_time_rounded_as_the_original(self):
         from carbontracker._console import timestring
 
