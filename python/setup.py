@@ -79,7 +79,7 @@ class build_ext(_build_ext):
         # and the tool in carbontracker/_bin/.
         (HERE / "carbontracker" / "_lib").mkdir(exist_ok=True)
         super().copy_extensions_to_source()
-        built = Path(self.get_ext_fullpath(LIB_EXT)).parent.parent / "_bin" / "carbontracker"
+        built = Path(self.build_lib) / "carbontracker" / "_bin" / "carbontracker"  # inplace is set here
         if built.is_file():
             _install_tool(built, HERE / "carbontracker" / "_bin" / "carbontracker")
 
