@@ -733,6 +733,8 @@ class CarbonTracker:
         except TypeError:
             pass
         try:
+            if isinstance(value, (str, bytes)):
+                raise TypeError(value)
             v = float(value)
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"{name} must be a number of epochs (got {value!r})", -1, "EINVAL") from None

@@ -141,6 +141,14 @@ class Epochs(RaplCase):
         t.epoch_end()
         self.assertEqual(t.predicted.epochs, 3)
 
+    def test_epochs_must_be_numbers(self):
+        for bad in ("3", float("nan"), float("inf"), None):
+            with self.subTest(epochs=bad):
+                with self.assertRaises(ValueError):
+                    tracker(epochs=bad, verbose=0)
+        with self.assertRaises(ValueError):
+            tracker(epochs=3, epochs_before_pred=1.5, verbose=0)  # only epochs may be fractional
+
     def test_epoch_start_twice_warns_and_carries_on(self):
         t = tracker(verbose=0)
         self.addCleanup(t.close)
