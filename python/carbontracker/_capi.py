@@ -377,3 +377,17 @@ def optional(name, restype, argtypes):
         fn.restype = restype
         fn.argtypes = argtypes
     return fn
+
+
+# ----------------------------------------------------------------------
+# Bindings of the python/ helper (reports, CLI). Kept apart from the parse
+# bindings above; each is optional, looked up when first used.
+
+def report_render(path_in, path_out):
+    """ct_report_render(path_in, path_out, err, errlen): returns (code, message)."""
+    fn = optional("ct_report_render", c_int, [c_char_p, c_char_p, c_char_p, c_size_t])
+    if fn is None:
+        return CT_ENOTSUP, "this libcarbontracker has no ct_report_render"
+    err = ctypes.create_string_buffer(1024)
+    rc = fn(path_in, path_out, err, len(err))
+    return rc, _decode(err.value)
