@@ -49,7 +49,7 @@ static void test_units_and_prediction(void **state) {
 
 static void test_series_bounded(void **state) {
     (void)state;
-    ct_series s;
+    ct__series s;
     ct__series_reset(&s);
     double p[CT_COMPONENT_COUNT];
     /* 10^6 samples: memory is the struct, points stay <= CT__SERIES_MAX, and

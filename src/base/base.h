@@ -7,7 +7,7 @@
  * Naming: ct_ is public, ct__ is internal across files, static otherwise.
  * Layers (a file includes only its own layer and those below):
  *   base/       this floor
- *   sources/    energy sources behind ct_source_ops     (base)
+ *   sources/    energy sources behind ct__source_ops     (base)
  *   intensity/  carbon intensity, static tables, live    (base)
  *   output/     every channel the tracker writes to      (base)
  *   core/       options, ranks, tracker lifecycle, measurement thread,
@@ -57,13 +57,13 @@ void ct__fail_clear(void);
 /* What a part gets from its owner: options and a notice sink          */
 /* ------------------------------------------------------------------ */
 /* What a source gets from the tracker. */
-typedef struct ct_source_ctx {
+typedef struct ct__source_ctx {
     const ct_config *cfg;  /* validated options, strings owned by the tracker */
     /* Non-fatal notices (e.g. the RAPL permission fix, MIG, a lost GPU).
      * level: 0 = info (verbose 2), 1 = warning. Safe to call from any thread. */
     void (*notice)(void *user, int level, const char *msg);
     void *user;
-} ct_source_ctx;
+} ct__source_ctx;
 
 /* ------------------------------------------------------------------ */
 /* Accounting arithmetic (base/accounting.c): pure, unit-tested         */
@@ -78,16 +78,16 @@ double ct__j_to_kwh(double joules);
 
 /* Bounded, decimating series of power samples (memory does not grow). */
 #define CT__SERIES_MAX 128
-typedef struct ct_series {
+typedef struct ct__series {
     int n;           /* points stored */
     int stride;      /* raw samples per stored point */
     int pending;     /* raw samples accumulated in acc */
     double acc_t, acc_p[CT_COMPONENT_COUNT];
     double t[CT__SERIES_MAX];                     /* s since tracker start */
     double p[CT__SERIES_MAX][CT_COMPONENT_COUNT]; /* W */
-} ct_series;
-void ct__series_reset(ct_series *s);
-void ct__series_add(ct_series *s, double t_s, const double p_w[CT_COMPONENT_COUNT]);
+} ct__series;
+void ct__series_reset(ct__series *s);
+void ct__series_add(ct__series *s, double t_s, const double p_w[CT_COMPONENT_COUNT]);
 
 /* ------------------------------------------------------------------ */
 /* JSON writing (base/json.c)                                          */

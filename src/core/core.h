@@ -16,12 +16,12 @@ int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *m
 /* ------------------------------------------------------------------ */
 /* Ranks (core/ranks.c)                                                */
 /* ------------------------------------------------------------------ */
-typedef struct ct_rank_info {
+typedef struct ct__rank_info {
     int rank, local_rank, world_size; /* -1 when unknown */
     char launcher[16];                /* "torchrun", "slurm", "openmpi", "pmi", "" */
     char job_id[64];                  /* SLURM_JOB_ID etc., "" when none */
-} ct_rank_info;
-void ct__ranks_detect(ct_rank_info *out);
+} ct__rank_info;
+void ct__ranks_detect(ct__rank_info *out);
 
 /* ------------------------------------------------------------------ */
 /* Prediction (core/predict.c)                                         */

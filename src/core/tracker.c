@@ -113,7 +113,7 @@ static void set_msg(ct_tracker *t, const char *fmt, ...) {
  * current epoch's CO2eq at the intensity of this moment. */
 static void read_sources(ct_tracker *t, double now_mono, const int *due) {
     for (int i = 0; i < t->nsrc; i++) {
-        ct_source_inst *s = &t->src[i];
+        ct__source_inst *s = &t->src[i];
         if ((due && !due[i]) || s->failed) continue;
         if (s->ops->read(s->state, now_mono, t->cum_j + s->dev0) != 0) {
             s->failed = 1;
@@ -132,7 +132,7 @@ static void read_sources(ct_tracker *t, double now_mono, const int *due) {
         t->prev_j[d] = t->cum_j[d];
     }
     if (t->in_epoch && delta_j > 0) {
-        ct_intensity_value iv;
+        ct__intensity_value iv;
         ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
         t->epoch_co2_g += ct__j_to_kwh(delta_j) * iv.g_per_kwh;
         if ((unsigned)iv.kind < CT__INTENSITY_KINDS) {
@@ -145,7 +145,7 @@ static void read_sources(ct_tracker *t, double now_mono, const int *due) {
 /* Copies the sources' own view of their devices (a device lost mid-run). */
 static void refresh_devices(ct_tracker *t) {
     for (int i = 0; i < t->nsrc; i++) {
-        ct_source_inst *s = &t->src[i];
+        ct__source_inst *s = &t->src[i];
         for (int d = 0; d < s->ndev; d++) {
             ct_device_desc *dv = &t->devs[s->dev0 + d];
             int lost = dv->lost;
@@ -185,9 +185,9 @@ static void take_sample(ct_tracker *t, double now_mono) {
 /* A new carbon intensity (a live value arriving, a refresh, a fallback) is
  * one "intensity" record in the JSON Lines log (t->mu held). */
 static void log_intensity_change(ct_tracker *t, double now_mono) {
-    ct_intensity_value iv;
+    ct__intensity_value iv;
     ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
-    const ct_intensity_value *last = &t->intensity_logged;
+    const ct__intensity_value *last = &t->intensity_logged;
     if (iv.kind == last->kind && iv.g_per_kwh == last->g_per_kwh && strcmp(iv.source, last->source) == 0) return;
     t->intensity_logged = iv;
     ct__record_intensity(t, &iv);
@@ -246,7 +246,7 @@ static void *measure_main(void *arg) {
 /* Creating the tracker                                                */
 /* ------------------------------------------------------------------ */
 
-static int add_source(ct_tracker *t, const ct_source_ops *ops, char *why, size_t whylen) {
+static int add_source(ct_tracker *t, const ct__source_ops *ops, char *why, size_t whylen) {
     if (t->nsrc >= CT__MAX_SOURCES) return CT_ENOSOURCE;
     void *state = NULL;
     why[0] = '\0';
@@ -264,7 +264,7 @@ static int add_source(ct_tracker *t, const ct_source_ops *ops, char *why, size_t
         return CT_ENOMEM;
     }
     t->devs = devs;
-    ct_source_inst *s = &t->src[t->nsrc++];
+    ct__source_inst *s = &t->src[t->nsrc++];
     s->ops = ops;
     s->state = state;
     s->ndev = n;
@@ -283,12 +283,12 @@ static int add_source(ct_tracker *t, const ct_source_ops *ops, char *why, size_t
 
 /* Opens the sources of one component in the documented order. */
 static int open_component(ct_tracker *t, ct_component c) {
-    const ct_source_ops *cpu_order[] = {&ct__source_rapl, &ct__source_tdp};
-    const ct_source_ops *gpu_order[] = {&ct__source_nvml, &ct__source_amdgpu};
-    const ct_source_ops **order = c == CT_COMPONENT_CPU ? cpu_order : gpu_order;
+    const ct__source_ops *cpu_order[] = {&ct__source_rapl, &ct__source_tdp};
+    const ct__source_ops *gpu_order[] = {&ct__source_nvml, &ct__source_amdgpu};
+    const ct__source_ops **order = c == CT_COMPONENT_CPU ? cpu_order : gpu_order;
     int norder = 2, first_only = c == CT_COMPONENT_CPU;
     const char *sim = c == CT_COMPONENT_CPU ? t->cfg.sim_cpu : t->cfg.sim_gpu;
-    const ct_source_ops *sim_ops = c == CT_COMPONENT_CPU ? &ct__source_sim_cpu : &ct__source_sim_gpu;
+    const ct__source_ops *sim_ops = c == CT_COMPONENT_CPU ? &ct__source_sim_cpu : &ct__source_sim_gpu;
     char why[1024], all[sizeof t->reason[0]] = "";
     if (sim) {
         int rc = add_source(t, sim_ops, why, sizeof why);
@@ -527,7 +527,7 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
         r->intensity_kind = (ct_intensity_kind)k;
         ct__strlcpy(r->intensity_source, t->kind_source[k], sizeof r->intensity_source);
     } else {
-        ct_intensity_value iv;
+        ct__intensity_value iv;
         ct__intensity_now(t->intensity, ct__unix_s(), &iv);
         r->intensity_kind = iv.kind;
         ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
@@ -553,7 +553,7 @@ static void compute_prediction(ct_tracker *t) {
     double remaining_kwh = p->energy_kwh - a.energy_kwh;
     double remaining_s = p->duration_s - a.duration_s;
     double now = ct__unix_s();
-    ct_intensity_value iv;
+    ct__intensity_value iv;
     ct__intensity_over(t->intensity, now, now + (remaining_s > 0 ? remaining_s : 0), &iv);
     p->co2eq_g = a.co2eq_g + (remaining_kwh > 0 ? remaining_kwh * iv.g_per_kwh : 0);
     p->intensity_g_per_kwh = p->energy_kwh > 0 ? p->co2eq_g / p->energy_kwh : iv.g_per_kwh;
@@ -717,7 +717,7 @@ int ct_epoch_end(ct_tracker *t) {
     refresh_devices(t);
     if (t->nepochs == t->cap_epochs) {
         int ncap = t->cap_epochs ? t->cap_epochs * 2 : 16;
-        ct_epoch_rec *ne = realloc(t->epochs, (size_t)ncap * sizeof *ne);
+        ct__epoch_rec *ne = realloc(t->epochs, (size_t)ncap * sizeof *ne);
         if (!ne) {
             t->in_epoch = 0;
             pthread_mutex_unlock(&t->mu);
@@ -727,7 +727,7 @@ int ct_epoch_end(ct_tracker *t) {
         t->epochs = ne;
         t->cap_epochs = ncap;
     }
-    ct_epoch_rec *e = &t->epochs[t->nepochs];
+    ct__epoch_rec *e = &t->epochs[t->nepochs];
     memset(e, 0, sizeof *e);
     e->info.epoch = t->epoch_no;
     e->info.start_unix_s = t->epoch_start_unix;
@@ -751,7 +751,7 @@ int ct_epoch_end(ct_tracker *t) {
         e->intensity_kind = (ct_intensity_kind)k;
         ct__strlcpy(e->intensity_source, t->kind_source[k], sizeof e->intensity_source);
     } else {
-        ct_intensity_value iv;
+        ct__intensity_value iv;
         ct__intensity_now(t->intensity, e->info.end_unix_s, &iv);
         e->intensity_kind = iv.kind;
         ct__strlcpy(e->intensity_source, iv.source, sizeof e->intensity_source);

@@ -39,7 +39,7 @@ static FILE *open_new(const char *path) {
     return f;
 }
 
-int ct__logfiles_open(ct_logfiles *lf, const char *dir, const char *prefix, double unix_s, char *msg, size_t len) {
+int ct__logfiles_open(ct__logfiles *lf, const char *dir, const char *prefix, double unix_s, char *msg, size_t len) {
     memset(lf, 0, sizeof *lf);
     pthread_mutex_init(&lf->mu, NULL);
     if (!dir) return 0;
@@ -85,7 +85,7 @@ int ct__logfiles_open(ct_logfiles *lf, const char *dir, const char *prefix, doub
     return 0;
 }
 
-void ct__logfiles_close(ct_logfiles *lf) {
+void ct__logfiles_close(ct__logfiles *lf) {
     pthread_mutex_lock(&lf->mu);
     if (lf->std) fclose(lf->std);
     if (lf->out) fclose(lf->out);
@@ -104,7 +104,7 @@ static void write_record(FILE *f, const char *text) {
     fflush(f);
 }
 
-void ct__log_std(ct_logfiles *lf, const char *fmt, ...) {
+void ct__log_std(ct__logfiles *lf, const char *fmt, ...) {
     if (!lf->enabled) return;
     char text[2048];
     va_list ap;
@@ -116,14 +116,14 @@ void ct__log_std(ct_logfiles *lf, const char *fmt, ...) {
     pthread_mutex_unlock(&lf->mu);
 }
 
-void ct__log_out(ct_logfiles *lf, const char *text) {
+void ct__log_out(ct__logfiles *lf, const char *text) {
     if (!lf->enabled) return;
     pthread_mutex_lock(&lf->mu);
     if (lf->out) write_record(lf->out, text);
     pthread_mutex_unlock(&lf->mu);
 }
 
-void ct__log_err(ct_logfiles *lf, const char *text) {
+void ct__log_err(ct__logfiles *lf, const char *text) {
     if (!lf->enabled) return;
     pthread_mutex_lock(&lf->mu);
     if (!lf->err) lf->err = open_new(lf->err_path);
@@ -132,7 +132,7 @@ void ct__log_err(ct_logfiles *lf, const char *text) {
     pthread_mutex_unlock(&lf->mu);
 }
 
-FILE *ct__jsonl_begin(ct_logfiles *lf) {
+FILE *ct__jsonl_begin(ct__logfiles *lf) {
     if (!lf->enabled) return NULL;
     pthread_mutex_lock(&lf->mu);
     if (!lf->jsonl) {
@@ -142,7 +142,7 @@ FILE *ct__jsonl_begin(ct_logfiles *lf) {
     return lf->jsonl;
 }
 
-void ct__jsonl_end(ct_logfiles *lf) {
+void ct__jsonl_end(ct__logfiles *lf) {
     fputc('\n', lf->jsonl);
     fflush(lf->jsonl);
     pthread_mutex_unlock(&lf->mu);

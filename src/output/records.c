@@ -147,7 +147,7 @@ void ct__record_warning(ct_tracker *t, const char *message) {
     ct__jsonl_end(&t->logs);
 }
 
-void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv) {
+void ct__record_intensity(ct_tracker *t, const ct__intensity_value *iv) {
     FILE *f = ct__jsonl_begin(&t->logs);
     if (!f) return;
     fputc('{', f);
@@ -160,14 +160,14 @@ void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv) {
     ct__jsonl_end(&t->logs);
 }
 
-void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_energy_j) {
+void ct__record_epoch(ct_tracker *t, const ct__epoch_rec *e, const double *dev_energy_j) {
     FILE *f = ct__jsonl_begin(&t->logs);
     if (!f) return;
     const ct_epoch_info *in = &e->info;
     double power[CT_COMPONENT_COUNT];
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) power[c] = in->duration_s > 0 ? in->energy_j[c] / in->duration_s : 0;
     double kwh = ct__j_to_kwh(in->energy_j[0] + in->energy_j[1]) * t->cfg.pue;
-    ct_intensity_value iv;
+    ct__intensity_value iv;
     ct__intensity_now(t->intensity, in->end_unix_s, &iv);
     fputc('{', f);
     kv_str(f, "event", "epoch");
