@@ -226,6 +226,10 @@ typedef struct ct_epoch_info {
 CT_API int ct_epoch_count(const ct_tracker *t);
 CT_API int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out);
 
+/* Bits of ct_status.budget_exceeded. */
+#define CT_BUDGET_ENERGY 1 /* max_energy_kwh exceeded */
+#define CT_BUDGET_CO2 2    /* max_co2_g exceeded */
+
 /* Live view while running (any thread may call; cheap). */
 typedef struct ct_status {
     double elapsed_s;                     /* since ct_tracker_new */
@@ -240,10 +244,10 @@ typedef struct ct_status {
     double predicted_energy_kwh;
     double predicted_co2eq_g;
     double predicted_remaining_s;         /* s left per the prediction */
-    int budget_exceeded;                  /* bit 0: energy budget, bit 1: CO2eq budget (actual or predicted) */
+    int budget_exceeded;                  /* CT_BUDGET_ENERGY | CT_BUDGET_CO2: budgets exceeded (actual or predicted) */
 } ct_status;
 
-CT_API int ct_get_status(ct_tracker *t, ct_status *out);
+CT_API int ct_get_status(const ct_tracker *t, ct_status *out);
 
 /* One device being measured. */
 typedef struct ct_device_desc {

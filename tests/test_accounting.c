@@ -11,6 +11,7 @@
 #include "output/format.h"
 #include "sources/source.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -115,12 +116,57 @@ static void test_errors(void **state) {
     assert_string_equal(ct_component_name(CT_COMPONENT_GPU), "gpu");
 }
 
+/* A failed read is a CT_E* code with the path and the system's reason in
+ * the thread's detail, never -errno (-ENOENT is -2, CT_ENOMEM). */
+static void test_read_file_codes(void **state) {
+    (void)state;
+    char *buf = (char *)1;
+    size_t n = 7;
+    int rc = ct__read_file("/nonexistent/ct-test-file", 4096, &buf, &n);
+    assert_int_equal(rc, CT_EIO);
+    assert_null(buf);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(ct_last_error_message(), "/nonexistent/ct-test-file"));
+    assert_non_null(strstr(ct_last_error_message(), "No such file"));
+    rc = ct__read_file("/", 4096, &buf, &n); /* a directory: read(2) fails with EISDIR */
+    assert_int_equal(rc, CT_EIO);
+    assert_int_equal(ct__errno_code(ENOMEM), CT_ENOMEM);
+    assert_int_equal(ct__errno_code(EINVAL), CT_EINVAL);
+    assert_int_equal(ct__errno_code(EPERM), CT_EIO); /* -EPERM would read as CT_EINVAL */
+}
+
+/* The prediction seam (core/predict.c): totals x total/measured, CO2eq =
+ * measured + the rest of the energy at the expected intensity. */
+static void test_prediction_seam(void **state) {
+    (void)state;
+    ct_epoch_info ep[2] = {{.epoch = 1, .duration_s = 10, .energy_j = {3.6e6, 0}},
+                           {.epoch = 2, .duration_s = 30, .energy_j = {3.6e6, 3.6e6}}};
+    ct_result a = {.epochs = 2, .duration_s = 40, .energy_j = {7.2e6, 3.6e6}, .has_component = {1, 1},
+                   .estimated = {1, 0}};
+    a.energy_kwh = 3 * 1.5; /* 3 kWh x PUE 1.5 */
+    a.co2eq_g = 900;
+    ct_result p;
+    ct__prediction_compute(ep, 2, &a, 10, 1.5, &p);
+    assert_int_equal(p.epochs, 10);
+    assert_true(fabs(p.duration_s - 200) < 1e-9);
+    assert_true(fabs(p.energy_j[0] - 3.6e7) < 1e-3);
+    assert_true(fabs(p.energy_kwh - 15 * 1.5) < 1e-9);
+    assert_int_equal(p.estimated[0], 1);
+    assert_int_equal(p.has_component[1], 1);
+    ct__prediction_add_co2(&p, &a, 100, CT_INTENSITY_FORECAST, "forecast X");
+    assert_true(fabs(p.co2eq_g - (900 + (22.5 - 4.5) * 100)) < 1e-9);
+    assert_true(fabs(p.intensity_g_per_kwh - p.co2eq_g / p.energy_kwh) < 1e-12);
+    assert_int_equal(p.intensity_kind, CT_INTENSITY_FORECAST);
+    assert_string_equal(p.intensity_source, "forecast X");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_delta),       cmocka_unit_test(test_trapezoid),
         cmocka_unit_test(test_units_and_prediction), cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_duration_format),     cmocka_unit_test(test_consumption_block),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),              cmocka_unit_test(test_read_file_codes),
+        cmocka_unit_test(test_prediction_seam),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,4 +29,18 @@ void ct__ranks_detect(ct__rank_info *out);
 /* Linear prediction: mean per-epoch value over `measured` epochs x total. */
 double ct__predict_total(double sum_measured, int measured, int total);
 
+/* The prediction of the whole training: the seam where a predictor plugs in.
+ * In: the finished epochs (energy WITHOUT PUE), `actual` their totals as
+ * ct_get_actual gives them, total_epochs of the training, pue. Out: epochs,
+ * duration, energy per component and in kWh (WITH PUE), components; the
+ * CO2eq is left to ct__prediction_add_co2 because the intensity expected
+ * over the rest of the run depends on the predicted duration. */
+void ct__prediction_compute(const ct_epoch_info *epochs, int nepochs, const ct_result *actual, int total_epochs,
+                            double pue, ct_result *out);
+/* CO2eq = measured so far + the rest of the energy at g_per_kwh, the mean
+ * intensity expected from now to the predicted end; the label is that
+ * intensity's. */
+void ct__prediction_add_co2(ct_result *p, const ct_result *actual, double g_per_kwh, ct_intensity_kind kind,
+                            const char *source);
+
 #endif /* CT_CORE_H */

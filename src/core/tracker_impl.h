@@ -1,16 +1,16 @@
-/* tracker_impl.h - the tracker's state, shared by core/tracker.c and output/records.c. */
+/* tracker_impl.h - the tracker's state: private to src/core/ (and the bench). */
 #ifndef CT_TRACKER_IMPL_H
 #define CT_TRACKER_IMPL_H
 
 #include "core/core.h"
 #include "sources/source.h"
 #include "intensity/intensity.h"
-#include "output/output.h"
+#include "output/reporter.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 #define CT__MAX_SOURCES 8
-#define CT__MAX_PENDING 8
 
 typedef struct ct__source_inst {
     const ct__source_ops *ops;
@@ -23,12 +23,12 @@ typedef struct ct__source_inst {
 
 #define CT__INTENSITY_KINDS 5
 
-typedef struct ct__epoch_rec {
-    ct_epoch_info info;                   /* co2eq_g WITH PUE */
-    int has_component[CT_COMPONENT_COUNT];
-    ct_intensity_kind intensity_kind;     /* the kind that covered most of the epoch's energy */
-    char intensity_source[160];
-} ct__epoch_rec;
+/* Per epoch the tracker keeps its ct_epoch_info and one 32-bit label: the
+ * intensity kind that covered most of its energy (top 4 bits) and the index
+ * of its intensity-source text in the tracker's table of distinct texts
+ * (the rest), so a run of 10^6 epochs keeps one copy of each text. */
+#define CT__LABEL_KIND_SHIFT 28
+#define CT__LABEL_SOURCE_MASK 0x0fffffffu
 
 struct ct_tracker {
     ct_config cfg;                /* resolved copy; strings owned */
@@ -54,10 +54,11 @@ struct ct_tracker {
     ct_intensity *intensity;
     ct__intensity_value intensity_start;
     ct__intensity_value intensity_logged; /* the last value written to the JSON Lines log */
-    ct__logfiles logs;
+    ct__reporter rep;     /* every output channel */
     ct__source_ctx ctx;
 
     pthread_mutex_t mu; /* guards everything below and all source reads */
+    pthread_mutex_t *lock; /* = &mu, so that getters of a const tracker lock it without a cast */
     pthread_cond_t cv;
     pthread_t thread;
     int thread_started, thread_stop;
@@ -69,8 +70,11 @@ struct ct_tracker {
     double epoch_co2_g;     /* CO2eq of the current epoch so far, WITHOUT PUE */
     ct__series series;       /* power of the current epoch */
     double power_w[CT_COMPONENT_COUNT];
-    ct__epoch_rec *epochs;
+    ct_epoch_info *epochs;  /* finished epochs; co2eq_g WITH PUE */
+    uint32_t *labels;       /* per epoch: intensity kind and source (CT__LABEL_*) */
     int nepochs, cap_epochs;
+    char **sources;         /* distinct intensity-source texts, interned */
+    int nsources, cap_sources;
     /* Running totals over the recorded epochs (constant-time results). */
     double sum_duration_s, sum_energy_j[CT_COMPONENT_COUNT], sum_co2_g;
     /* Energy (J) charged at each kind of intensity, for honest labels, and
@@ -82,24 +86,13 @@ struct ct_tracker {
     ct_result predicted;
     int finished;           /* monitoring ended (monitor_epochs reached or stop) */
     int budget_warned[2];   /* energy, co2 */
-    int budget_exceeded;    /* bit 0 energy, bit 1 CO2eq */
+    int budget_exceeded;    /* CT_BUDGET_ENERGY | CT_BUDGET_CO2 */
 
-    int status_enabled, status_drawn; /* live status line on stderr */
+    int status_enabled;     /* live status line on stderr */
     ct_confirm_fn confirm;            /* stop_and_confirm hook; NULL = stdin */
     void *confirm_user;
 
     char msg[CT__MSG_LEN];
-    char pending[CT__MAX_PENDING][512]; /* warnings before the JSONL header */
-    int npending, header_written;
 };
-
-/* records.c: JSON Lines records. Lock order is t->mu, then the logs' mutex:
- * ct__record_epoch is called with t->mu held (it reads the power series). */
-void ct__record_header(ct_tracker *t);
-void ct__record_epoch(ct_tracker *t, const ct__epoch_rec *e, const double *dev_energy_j);
-void ct__record_prediction(ct_tracker *t);
-void ct__record_warning(ct_tracker *t, const char *message);
-void ct__record_intensity(ct_tracker *t, const ct__intensity_value *iv);
-void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop);
 
 #endif
