@@ -139,7 +139,7 @@ static void test_read_file_codes(void **state) {
  * measured + the rest of the energy at the expected intensity. */
 static void test_prediction_seam(void **state) {
     (void)state;
-    ct_epoch_info ep[2] = {{.epoch = 1, .duration_s = 10, .energy_j = {3.6e6, 0}},
+    ct__epoch_rec ep[2] = {{.epoch = 1, .duration_s = 10, .energy_j = {3.6e6, 0}},
                            {.epoch = 2, .duration_s = 30, .energy_j = {3.6e6, 3.6e6}}};
     ct_result a = {.epochs = 2, .duration_s = 40, .energy_j = {7.2e6, 3.6e6}, .has_component = {1, 1},
                    .estimated = {1, 0}};

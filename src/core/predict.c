@@ -11,7 +11,7 @@ double ct__predict_total(double sum_measured, int measured, int total) {
     return sum_measured / (double)measured * (double)total;
 }
 
-void ct__prediction_compute(const ct_epoch_info *epochs, int nepochs, const ct_result *actual, int total_epochs,
+void ct__prediction_compute(const ct__epoch_rec *epochs, int nepochs, const ct_result *actual, int total_epochs,
                             double pue, ct_result *out) {
     (void)epochs; /* the linear model needs only the totals */
     memset(out, 0, sizeof *out);

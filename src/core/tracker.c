@@ -627,16 +627,24 @@ static int intern_source(ct_tracker *t, const char *text) {
     return t->nsources++;
 }
 
+/* The public view of a kept epoch. */
+static void epoch_info(const ct__epoch_rec *e, ct_epoch_info *out) {
+    memset(out, 0, sizeof *out);
+    out->epoch = e->epoch;
+    out->start_unix_s = e->start_unix_s;
+    out->end_unix_s = e->end_unix_s;
+    out->duration_s = e->duration_s;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) out->energy_j[c] = e->energy_j[c];
+    out->co2eq_g = e->co2eq_g;
+}
+
 /* Room for one more epoch (t->mu held); CT_ENOMEM. */
 static int grow_epochs(ct_tracker *t) {
     if (t->nepochs < t->cap_epochs) return 0;
     int ncap = t->cap_epochs ? t->cap_epochs * 2 : 16;
-    ct_epoch_info *ne = realloc(t->epochs, (size_t)ncap * sizeof *ne);
+    ct__epoch_rec *ne = realloc(t->epochs, (size_t)ncap * sizeof *ne);
     if (!ne) return CT_ENOMEM;
     t->epochs = ne;
-    uint32_t *nl = realloc(t->labels, (size_t)ncap * sizeof *nl);
-    if (!nl) return CT_ENOMEM;
-    t->labels = nl;
     t->cap_epochs = ncap;
     return 0;
 }
@@ -664,7 +672,7 @@ int ct_epoch_end(ct_tracker *t) {
         set_msg(t, "out of memory recording epoch %d", t->epoch_no);
         return soft_error(t, CT_ENOMEM);
     }
-    ct_epoch_info *e = &t->epochs[t->nepochs];
+    ct__epoch_rec *e = &t->epochs[t->nepochs];
     memset(e, 0, sizeof *e);
     e->epoch = t->epoch_no;
     e->start_unix_s = t->epoch_start_unix;
@@ -681,7 +689,9 @@ int ct_epoch_end(ct_tracker *t) {
     e->co2eq_g = t->epoch_co2_g * t->cfg.pue;
 
     /* Every number of the epoch, once. */
-    ct__epoch_report rep = {.info = e, .have = t->have, .estimated = t->estimated, .devs = t->devs,
+    ct_epoch_info info;
+    epoch_info(e, &info);
+    ct__epoch_report rep = {.info = &info, .have = t->have, .estimated = t->estimated, .devs = t->devs,
                             .dev_energy_j = devj, .ndev = t->ndev, .series = &t->series};
     rep.energy_kwh = ct__j_to_kwh(e->energy_j[0] + e->energy_j[1]) * t->cfg.pue;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++)
@@ -698,8 +708,8 @@ int ct_epoch_end(ct_tracker *t) {
     }
     rep.intensity_g_per_kwh = rep.energy_kwh > 0 ? e->co2eq_g / rep.energy_kwh : iv.g_per_kwh;
     int src = intern_source(t, rep.intensity_source);
-    t->labels[t->nepochs] = ((uint32_t)rep.intensity_kind << CT__LABEL_KIND_SHIFT) |
-                            (src >= 0 ? (uint32_t)src : CT__LABEL_SOURCE_MASK);
+    e->label = ((uint32_t)rep.intensity_kind << CT__LABEL_KIND_SHIFT) |
+               (src >= 0 ? (uint32_t)src : CT__LABEL_SOURCE_MASK);
 
     t->sum_duration_s += e->duration_s;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) t->sum_energy_j[c] += e->energy_j[c];
@@ -756,7 +766,6 @@ void ct_tracker_free(ct_tracker *t) {
     free(t->epoch0_j);
     free(t->sample0_j);
     free(t->epochs);
-    free(t->labels);
     for (int i = 0; i < t->nsources; i++) free(t->sources[i]);
     free(t->sources);
     pthread_cond_destroy(&t->cv);
@@ -798,7 +807,7 @@ int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out) {
     if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_epoch: no tracker or no output");
     pthread_mutex_lock(t->lock);
     int ok = index >= 0 && index < t->nepochs;
-    if (ok) *out = t->epochs[index];
+    if (ok) epoch_info(&t->epochs[index], out);
     int n = t->nepochs;
     pthread_mutex_unlock(t->lock);
     return ok ? 0 : ct__fail(CT_ENODATA, "no epoch at index %d (%d recorded)", index, n);

@@ -23,12 +23,6 @@ typedef struct ct__source_inst {
 
 #define CT__INTENSITY_KINDS 5
 
-/* Per epoch the tracker keeps its ct_epoch_info and one 32-bit label: the
- * intensity kind that covered most of its energy (top 4 bits) and the index
- * of its intensity-source text in the tracker's table of distinct texts
- * (the rest), so a run of 10^6 epochs keeps one copy of each text. */
-#define CT__LABEL_KIND_SHIFT 28
-#define CT__LABEL_SOURCE_MASK 0x0fffffffu
 
 struct ct_tracker {
     ct_config cfg;                /* resolved copy; strings owned */
@@ -70,8 +64,7 @@ struct ct_tracker {
     double epoch_co2_g;     /* CO2eq of the current epoch so far, WITHOUT PUE */
     ct__series series;       /* power of the current epoch */
     double power_w[CT_COMPONENT_COUNT];
-    ct_epoch_info *epochs;  /* finished epochs; co2eq_g WITH PUE */
-    uint32_t *labels;       /* per epoch: intensity kind and source (CT__LABEL_*) */
+    ct__epoch_rec *epochs;  /* finished epochs (56 bytes each, core/core.h) */
     int nepochs, cap_epochs;
     char **sources;         /* distinct intensity-source texts, interned */
     int nsources, cap_sources;
