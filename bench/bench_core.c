@@ -19,7 +19,7 @@
  *     update_interval 1e-6 s (the thread samples as fast as it can) until it
  *     has taken 10^6 samples; VmRSS after ~10^4 samples and after 10^6.
  *     The number of samples is the tracker's own count of raw samples in
- *     the epoch's power series (internal, src/core/tracker_impl.h).
+ *     the epoch's power series (internal: ct__tracker_samples_in_epoch).
  *  4. memory per epoch: 2^17 = 131072 epochs of a tracker (6 RAPL zones, no
  *     log files, update_interval 1000 s so the thread stays asleep); heap in
  *     use (mallinfo2: uordblks + hblkhd) before the first epoch and after the
@@ -30,7 +30,7 @@
  * Usage: bench_core [quick|epochs]   ("quick" shortens 2 and 3 for a smoke run;
  *                                    "epochs" runs 4 alone)
  */
-#include "core/tracker_impl.h"
+#include "core/core.h"
 #include "fake_powercap.h"
 
 #include <dirent.h>
@@ -83,12 +83,7 @@ static double other_threads_cpu_s(void) {
 }
 
 /* Raw samples in the current epoch's power series. */
-static double samples_in_epoch(ct_tracker *t) {
-    pthread_mutex_lock(&t->mu);
-    double n = (double)t->series.n * t->series.stride + t->series.pending;
-    pthread_mutex_unlock(&t->mu);
-    return n;
-}
+static double samples_in_epoch(ct_tracker *t) { return ct__tracker_samples_in_epoch(t); }
 
 static fake_tree tree;
 

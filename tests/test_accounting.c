@@ -160,13 +160,38 @@ static void test_prediction_seam(void **state) {
     assert_string_equal(p.intensity_source, "forecast X");
 }
 
+/* The growth rule of carbontracker.h: every public struct ends with
+ * ct_reserved (8 doubles), ct_sizeof counts it, ct_config_init zeroes it. */
+#define TAIL_OK(T) \
+    assert_int_equal(offsetof(T, ct_reserved) + sizeof(((T *)0)->ct_reserved), sizeof(T)); \
+    assert_int_equal(sizeof(((T *)0)->ct_reserved), 8 * sizeof(double)); \
+    assert_int_equal(ct_sizeof(#T), sizeof(T))
+static void test_struct_growth_rule(void **state) {
+    (void)state;
+    TAIL_OK(ct_config);
+    TAIL_OK(ct_result);
+    TAIL_OK(ct_epoch_info);
+    TAIL_OK(ct_status);
+    TAIL_OK(ct_device_desc);
+    TAIL_OK(ct_run_info);
+    TAIL_OK(ct_runs_total);
+    TAIL_OK(ct_plan_result);
+    ct_config c;
+    memset(&c, 0xab, sizeof c);
+    ct_config_init(&c);
+    for (int i = 0; i < 8; i++) assert_true(c.ct_reserved[i] == 0.0);
+    /* named budget bits */
+    assert_int_equal(CT_BUDGET_ENERGY, 1);
+    assert_int_equal(CT_BUDGET_CO2, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_delta),       cmocka_unit_test(test_trapezoid),
         cmocka_unit_test(test_units_and_prediction), cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_duration_format),     cmocka_unit_test(test_consumption_block),
         cmocka_unit_test(test_errors),              cmocka_unit_test(test_read_file_codes),
-        cmocka_unit_test(test_prediction_seam),
+        cmocka_unit_test(test_prediction_seam),     cmocka_unit_test(test_struct_growth_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

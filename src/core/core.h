@@ -44,6 +44,9 @@ typedef struct ct__epoch_rec {
 #define CT__LABEL_KIND_SHIFT 28
 #define CT__LABEL_SOURCE_MASK 0x0fffffffu
 
+/* Raw power samples taken in the current epoch (for bench/bench_core.c). */
+double ct__tracker_samples_in_epoch(ct_tracker *t);
+
 /* The prediction of the whole training: the seam where a predictor plugs in.
  * In: the finished epochs (energy WITHOUT PUE), `actual` their totals as
  * ct_get_actual gives them, total_epochs of the training, pue. Out: epochs,

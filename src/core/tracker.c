@@ -834,6 +834,13 @@ int ct_get_device(const ct_tracker *t, int index, ct_device_desc *out) {
     return 0;
 }
 
+double ct__tracker_samples_in_epoch(ct_tracker *t) {
+    pthread_mutex_lock(&t->mu);
+    double n = (double)t->series.n * t->series.stride + t->series.pending;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
 const char *ct_log_path(const ct_tracker *t) { return t ? ct__reporter_log_path(&t->rep) : NULL; }
 
 const char *ct_jsonl_path(const ct_tracker *t) { return t ? ct__reporter_jsonl_path(&t->rep) : NULL; }

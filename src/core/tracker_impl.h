@@ -1,4 +1,4 @@
-/* tracker_impl.h - the tracker's state: private to src/core/ (and the bench). */
+/* tracker_impl.h - the tracker's state: private to src/core/. */
 #ifndef CT_TRACKER_IMPL_H
 #define CT_TRACKER_IMPL_H
 
