@@ -68,7 +68,7 @@ static void on_notice(void *user, int level, const char *msg) {
 
 typedef struct src {
     ct_config cfg;
-    ct_source_ctx ctx;
+    ct__source_ctx ctx;
     notices notes;
     void *state;
     char why[CT__MSG_LEN];

@@ -7,7 +7,7 @@
  * Naming: ct_ is public, ct__ is internal across files, static otherwise.
  * Layers (a file includes only its own layer and those below):
  *   base/       this floor
- *   sources/    energy sources behind ct_source_ops     (base)
+ *   sources/    energy sources behind ct__source_ops     (base)
  *   intensity/  carbon intensity, static tables, live    (base)
  *   output/     every channel the tracker writes to      (base)
  *   core/       options, ranks, tracker lifecycle, measurement thread,
@@ -32,7 +32,9 @@ double ct__monotonic_s(void);      /* CLOCK_MONOTONIC, s */
 double ct__unix_s(void);           /* CLOCK_REALTIME, s since the epoch */
 char *ct__strdup(const char *s);   /* NULL -> NULL */
 void ct__strlcpy(char *dst, const char *src, size_t len);
-/* Reads a whole small file (< max bytes) into a NUL-terminated malloc'd buffer. */
+/* Reads a whole small file (< max bytes) into a NUL-terminated malloc'd buffer.
+ * 0, or CT_EIO / CT_ENOMEM / CT_EINVAL with the path and the system's reason
+ * in this thread's detail (errno is left as the failing call set it). */
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
 /* Parses an unsigned decimal integer with overflow and garbage checks (trailing
  * whitespace allowed). Returns 0 or CT_EPARSE. */
@@ -50,6 +52,12 @@ int ct__path_join(char *buf, size_t len, const char *a, const char *b);
 /* Records the detail of a failure for ct_last_error_message() in this
  * thread (printf format) and returns code, so `return ct__fail(CT_EIO, ...)`. */
 int ct__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The CT_E* code for an errno value (ENOMEM -> CT_ENOMEM; EINVAL,
+ * ENAMETOOLONG, EFAULT -> CT_EINVAL; the rest -> CT_EIO): a library call
+ * never returns -errno where a CT_E* code is expected. */
+int ct__errno_code(int err);
+/* ct__fail with the code of err and ": <strerror(err)>" after the text. */
+int ct__fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Clears this thread's detail (successful calls that promise it is empty). */
 void ct__fail_clear(void);
 
@@ -57,13 +65,13 @@ void ct__fail_clear(void);
 /* What a part gets from its owner: options and a notice sink          */
 /* ------------------------------------------------------------------ */
 /* What a source gets from the tracker. */
-typedef struct ct_source_ctx {
+typedef struct ct__source_ctx {
     const ct_config *cfg;  /* validated options, strings owned by the tracker */
     /* Non-fatal notices (e.g. the RAPL permission fix, MIG, a lost GPU).
      * level: 0 = info (verbose 2), 1 = warning. Safe to call from any thread. */
     void (*notice)(void *user, int level, const char *msg);
     void *user;
-} ct_source_ctx;
+} ct__source_ctx;
 
 /* ------------------------------------------------------------------ */
 /* Accounting arithmetic (base/accounting.c): pure, unit-tested         */
@@ -78,16 +86,16 @@ double ct__j_to_kwh(double joules);
 
 /* Bounded, decimating series of power samples (memory does not grow). */
 #define CT__SERIES_MAX 128
-typedef struct ct_series {
+typedef struct ct__series {
     int n;           /* points stored */
     int stride;      /* raw samples per stored point */
     int pending;     /* raw samples accumulated in acc */
     double acc_t, acc_p[CT_COMPONENT_COUNT];
     double t[CT__SERIES_MAX];                     /* s since tracker start */
     double p[CT__SERIES_MAX][CT_COMPONENT_COUNT]; /* W */
-} ct_series;
-void ct__series_reset(ct_series *s);
-void ct__series_add(ct_series *s, double t_s, const double p_w[CT_COMPONENT_COUNT]);
+} ct__series;
+void ct__series_reset(ct__series *s);
+void ct__series_add(ct__series *s, double t_s, const double p_w[CT_COMPONENT_COUNT]);
 
 /* ------------------------------------------------------------------ */
 /* JSON writing (base/json.c)                                          */
@@ -96,6 +104,23 @@ void ct__series_add(ct_series *s, double t_s, const double p_w[CT_COMPONENT_COUN
 void ct__json_string(FILE *f, const char *s);
 /* A finite double as JSON (null for NaN/inf). */
 void ct__json_number(FILE *f, double v);
+
+/* A growing text buffer (base/json.c): records are formatted here first and
+ * leave in one write. On allocation failure `oom` is set and later output is
+ * dropped; the caller checks it once at the end. */
+typedef struct ct__buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} ct__buf;
+void ct__buf_free(ct__buf *b);
+void ct__buf_putc(ct__buf *b, char c);
+void ct__buf_puts(ct__buf *b, const char *s);
+void ct__buf_putn(ct__buf *b, const char *s, size_t n);
+void ct__buf_printf(ct__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* JSON string (quotes included) and number (null for NaN/inf) into a buffer. */
+void ct__buf_json_string(ct__buf *b, const char *s);
+void ct__buf_json_number(ct__buf *b, double v);
 
 /* ------------------------------------------------------------------ */
 /* ISO 8601 times (base/time.c)                                        */

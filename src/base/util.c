@@ -41,12 +41,17 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
+    if (fd < 0) {
+        int e = errno;
+        ct__fail_errno(e, "cannot open %s", path);
+        errno = e;
+        return ct__errno_code(e);
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return CT_ENOMEM;
+        return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
     }
     for (;;) {
         if (n + 1 >= cap) {
@@ -56,7 +61,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             if (!nb) {
                 free(buf);
                 close(fd);
-                return CT_ENOMEM;
+                return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
             }
             buf = nb;
             cap = ncap;
@@ -64,10 +69,12 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
         ssize_t r = read(fd, buf + n, cap - 1 - n);
         if (r < 0) {
             if (errno == EINTR) continue;
-            int e = -errno;
+            int e = errno;
             free(buf);
             close(fd);
-            return e;
+            ct__fail_errno(e, "cannot read %s", path);
+            errno = e;
+            return ct__errno_code(e);
         }
         if (r == 0) break;
         n += (size_t)r;

@@ -20,7 +20,7 @@
 #define CT__INTENSITY_QUEUE 8
 
 struct ct_intensity {
-    ct_intensity_value base; /* fixed, static or default */
+    ct__intensity_value base; /* fixed, static or default */
     int fixed;
     ct__live *live;          /* NULL: no live service */
     int live_expected;       /* a provider serves the given location (once it answers) */
@@ -32,7 +32,7 @@ struct ct_intensity {
     int qlevel[CT__INTENSITY_QUEUE];
     char queue[CT__INTENSITY_QUEUE][CT__MSG_LEN];
     char geo_country[3];        /* country the fetch thread found by IP geolocation */
-    ct_intensity_value geo;     /* static value for it, when base is the world average */
+    ct__intensity_value geo;     /* static value for it, when base is the world average */
     int has_geo, geo_done;
 };
 
@@ -51,8 +51,8 @@ static void queue_notice(void *user, int level, const char *msg) {
 }
 
 /* The static value, from the offline order (kept as it was before live providers). */
-static void static_value(const ct_config *cfg, const ct__location *loc, const ct_source_ctx *ctx,
-                         ct_intensity_value *v) {
+static void static_value(const ct_config *cfg, const ct__location *loc, const ct__source_ctx *ctx,
+                         ct__intensity_value *v) {
     char msg[400];
     double g = 0;
     int year = 0;
@@ -88,7 +88,7 @@ static void static_value(const ct_config *cfg, const ct__location *loc, const ct
     }
 }
 
-int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intensity **out, char *why,
+int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why,
                        size_t whylen) {
     *out = NULL;
     ct_intensity *in = calloc(1, sizeof *in);
@@ -129,7 +129,7 @@ int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intens
 }
 
 /* The static value to use now (with the IP-geolocated country when that is all we know). */
-static void fallback(ct_intensity *in, ct_intensity_value *out) {
+static void fallback(ct_intensity *in, ct__intensity_value *out) {
     pthread_mutex_lock(&in->mu);
     *out = in->has_geo ? in->geo : in->base;
     pthread_mutex_unlock(&in->mu);
@@ -140,7 +140,7 @@ static void fallback(ct_intensity *in, ct_intensity_value *out) {
     }
 }
 
-void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out) {
+void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out) {
     if (in->fixed) {
         *out = in->base;
         return;
@@ -149,7 +149,7 @@ void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out)
     fallback(in, out);
 }
 
-void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct_intensity_value *out) {
+void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out) {
     if (in->fixed) {
         *out = in->base;
         return;

@@ -4,23 +4,23 @@
 
 #include "base/base.h"
 
-typedef struct ct_intensity_value {
+typedef struct ct__intensity_value {
     double g_per_kwh;
     ct_intensity_kind kind;
     char source[160]; /* provider, zone, time or year, e.g. "Our World in Data 2023, DK" */
-} ct_intensity_value;
+} ct__intensity_value;
 
 typedef struct ct_intensity ct_intensity;
 
 /* Opens the intensity service for the options. Never touches the network
  * here. notice gets messages meant for the user (e.g. "world average used;
  * set CT_COUNTRY"). */
-int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intensity **out, char *why,
+int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why,
                        size_t whylen);
 /* Intensity for energy used at Unix time unix_s. Thread-safe, never blocks on I/O. */
-void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out);
+void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out);
 /* Mean intensity expected over [from, to] (forecast where known). Thread-safe, never blocks. */
-void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct_intensity_value *out);
+void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out);
 /* Called by the measurement thread on each wake-up; may start a refresh. */
 void ct__intensity_tick(ct_intensity *in, double unix_s);
 void ct__intensity_close(ct_intensity *in);

@@ -155,3 +155,7 @@ double ct__car_g_per_km(const char **source) {
     if (source) *source = car_cached.source;
     return car_cached.value;
 }
+
+/* Public (carbontracker.h); here, beside its figure, so that output/ formats
+ * the "equivalent to" line without including the intensity layer. */
+double ct_car_km(double co2eq_g) { return co2eq_g / ct__car_g_per_km(NULL); }

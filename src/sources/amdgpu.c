@@ -40,7 +40,7 @@ typedef struct amd_dev {
 } amd_dev;
 
 typedef struct amd_state {
-    ct_source_ctx ctx;
+    ct__source_ctx ctx;
     int by_pid;
     double next_check_s;
     char proc_root[512];
@@ -279,7 +279,7 @@ static void free_state(amd_state *s) {
     free(s);
 }
 
-static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     *state = NULL;
     const char *root = ct__getenv("CT_DRM_ROOT");
     if (!root) root = "/sys/class/drm";
@@ -434,5 +434,5 @@ static void describe_(void *state, int index, ct_device_desc *out) {
 
 static void close_(void *state) { free_state(state); }
 
-const ct_source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
+const ct__source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
                                          max_read_interval_, close_};

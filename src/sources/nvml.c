@@ -88,7 +88,7 @@ typedef struct nvml_dev {
 
 typedef struct nvml_state {
     nvml_api api;
-    ct_source_ctx ctx;
+    ct__source_ctx ctx;
     int by_pid;
     double next_pid_check_s;
     char proc_root[512];
@@ -433,7 +433,7 @@ typedef struct probe_dev {
     int usable; /* handle obtained */
 } probe_dev;
 
-static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     *state = NULL;
     const char *cvd = getenv("CUDA_VISIBLE_DEVICES"); /* raw: set-but-empty means "no GPU" */
     if (cvd && strspn(cvd, " \t") == strlen(cvd)) {
@@ -626,5 +626,5 @@ static int open_(const ct_source_ctx *ctx, void **state, char *why, size_t whyle
     return 0;
 }
 
-const ct_source_ops ct__source_nvml = {"nvml", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
+const ct__source_ops ct__source_nvml = {"nvml", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
                                        max_read_interval_, close_};

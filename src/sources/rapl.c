@@ -268,7 +268,7 @@ static int same_group(const rapl_zone *a, const rapl_zone *b) {
     return a->kind == b->kind && a->pkg >= 0 && a->pkg == b->pkg;
 }
 
-static void drop_mirrors(rapl_zone *z, int *n, const ct_source_ctx *ctx) {
+static void drop_mirrors(rapl_zone *z, int *n, const ct__source_ctx *ctx) {
     int *mirror_of = calloc((size_t)*n, sizeof *mirror_of);
     uint64_t *val = calloc((size_t)*n, sizeof *val);
     if (!mirror_of || !val) {
@@ -375,7 +375,7 @@ static void close_zones(rapl_zone *z, int n) {
         if (z[i].fd >= 0) close(z[i].fd);
 }
 
-static int rapl_open(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     *state = NULL;
     if (why && whylen) why[0] = '\0';
     const ct_config *cfg = ctx ? ctx->cfg : NULL;
@@ -654,7 +654,7 @@ static void rapl_close(void *state) {
     free(s);
 }
 
-const ct_source_ops ct__source_rapl = {
+const ct__source_ops ct__source_rapl = {
     "rapl", CT_COMPONENT_CPU, rapl_open, rapl_device_count, rapl_describe, rapl_read, rapl_max_read_interval,
     rapl_close,
 };

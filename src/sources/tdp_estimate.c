@@ -366,7 +366,7 @@ static int read_stat(tdp_state *s, cpu_times *out, char *why, size_t whylen) {
     return 0;
 }
 
-static int tdp_open(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     *state = NULL;
     if (why && whylen) why[0] = '\0';
     const char *root = ct__getenv("CT_PROC_ROOT");
@@ -530,7 +530,7 @@ static void tdp_close(void *state) {
     free(s);
 }
 
-const ct_source_ops ct__source_tdp = {
+const ct__source_ops ct__source_tdp = {
     "tdp", CT_COMPONENT_CPU, tdp_open, tdp_device_count, tdp_describe, tdp_read, tdp_max_read_interval,
     tdp_close,
 };
