@@ -27,8 +27,19 @@
  * non-numeric counter are skipped with their reason (info notice); no usable
  * zone fails the open with the reasons. Mid-run, a zone whose file errors
  * (ENODEV when sysfs removes it) or was unlinked is marked lost (once, as a
- * warning) and keeps its energy so far; a malformed reading is skipped and
- * three in a row lose the zone. read() fails only when every zone is lost.
+ * warning) and keeps its energy so far; a malformed reading is skipped, and
+ * only malformed readings for RAPL_BAD_READ_S seconds in a row lose the zone
+ * (counted in time, not in reads: at 20 reads a second a short glitch is
+ * many reads). read() fails only when every zone is lost.
+ *
+ * Wrap or reset: a counter that goes backwards has either wrapped (passed
+ * max_energy_range_uj) or been reset (a driver reload, a firmware reset). A
+ * wrap means at least range - last + cur microjoules since the last good read,
+ * which at the zone's highest plausible power (twice its constraint max power,
+ * else RAPL_GUARD_POWER_W) takes a known minimum time; a backwards step sooner
+ * than that is a reset, and only cur (what came after the reset) is counted,
+ * with a warning. Without the time bound one reset in a 100 ms epoch added a
+ * whole range (~262 kJ).
  * Multi-die mirrors: see drop_mirrors().
  */
 #include "sources/source.h"
@@ -57,8 +68,10 @@
 #define RAPL_GUARD_POWER_W 500.0
 #define RAPL_MAX_INTERVAL_S 60.0
 #define RAPL_MIN_INTERVAL_S 0.05 /* never make the thread spin on a tiny range */
-/* Malformed readings in a row before a zone is given up (one is skipped). */
-#define RAPL_MAX_BAD_READS 3
+/* Seconds of nothing but malformed readings before a zone is given up
+ * (shorter runs are skipped: the counter is cumulative, so the energy is
+ * caught up at the next good reading). */
+#define RAPL_BAD_READ_S 10.0
 
 typedef enum { ZONE_OTHER = 0, ZONE_PACKAGE, ZONE_DRAM, ZONE_PSYS } zone_kind;
 
@@ -73,7 +86,9 @@ typedef struct rapl_zone {
     uint64_t last_uj;     /* last raw reading */
     uint64_t total_uj;    /* accumulated since open */
     int lost;
-    int bad_reads;        /* consecutive malformed readings */
+    double bad_since;     /* monotonic s of the first malformed reading in a row, -1 none */
+    double last_t;        /* monotonic s of the last good reading */
+    double max_power_w;   /* highest plausible power: bounds what a wrap can be */
     char dev_name[64];    /* "cpu:0", "dram:1", "psys:0", ... */
 } rapl_zone;
 
@@ -356,6 +371,20 @@ static void name_devices(rapl_zone *z, int n) {
     }
 }
 
+/* Highest plausible power of a zone, W: twice the largest constraint max
+ * power the zone declares (constraint_N_max_power_uw), else the guard power. */
+static double zone_max_power_w(const char *zone_path) {
+    double best = 0;
+    for (int i = 0; i < 4; i++) {
+        char path[RAPL_PATH_LEN + 48], text[64];
+        uint64_t uw;
+        fmt(path, sizeof path, "%s/constraint_%d_max_power_uw", zone_path, i);
+        if (read_text(path, text, sizeof text) > 0 && parse_uj(text, &uw) == 0 && (double)uw * 1e-6 > best)
+            best = (double)uw * 1e-6;
+    }
+    return best > 0 ? 2.0 * best : RAPL_GUARD_POWER_W;
+}
+
 static double compute_max_interval(const rapl_zone *z, int n) {
     double iv = RAPL_MAX_INTERVAL_S;
     for (int i = 0; i < n; i++) {
@@ -497,6 +526,8 @@ static int rapl_open(const ct_source_ctx *ctx, void **state, char *why, size_t w
         uint64_t range = 0;
         if (read_text(path, text, sizeof text) > 0 && parse_uj(text, &range) == 0 && range >= zz->last_uj)
             zz->max_range = range;
+        zz->max_power_w = zone_max_power_w(c->path);
+        zz->bad_since = -1;
         n++;
     }
     free(cl.c);
@@ -537,6 +568,7 @@ static int rapl_open(const ct_source_ctx *ctx, void **state, char *why, size_t w
         char raw[64];
         uint64_t v;
         if (read_counter(z[i].fd, &v, raw, sizeof raw) == 0) z[i].last_uj = v;
+        z[i].last_t = ct__monotonic_s();
     }
 
     rapl_state *s = calloc(1, sizeof *s);
@@ -589,8 +621,42 @@ static void zone_lost(rapl_state *s, rapl_zone *z, const char *what) {
     }
 }
 
+/* Energy between two good readings, uJ: a plain delta, a wrap, or (when a
+ * wrap is impossible in the time since the last reading) a reset. */
+static uint64_t zone_delta(rapl_state *s, rapl_zone *z, uint64_t cur, double now_s) {
+    if (cur >= z->last_uj) return cur - z->last_uj;
+    if (z->max_range == 0) {
+        /* Wrapped or reset, but the range is unknown: ct__counter_delta
+         * counts only what came after. Say so once. */
+        if (!s->warned_no_range && s->notice) {
+            char msg[CT__MSG_LEN];
+            fmt(msg, sizeof msg,
+                "RAPL zone %s (%s) wrapped around but has no readable max_energy_range_uj: "
+                "the energy before the wrap in that interval is not counted",
+                z->id, z->name);
+            s->notice(s->notice_user, 1, msg);
+        }
+        s->warned_no_range = 1;
+        return ct__counter_delta(z->last_uj, cur, 0);
+    }
+    uint64_t wrap = ct__counter_delta(z->last_uj, cur, z->max_range);
+    double dt = now_s - z->last_t;
+    double min_wrap_s = (double)wrap * 1e-6 / z->max_power_w;
+    if (dt >= min_wrap_s) return wrap;
+    if (s->notice) {
+        char msg[CT__MSG_LEN];
+        fmt(msg, sizeof msg,
+            "RAPL zone %s (%s, device %s) went back from %llu to %llu uJ after %.3f s: a wrap would mean "
+            "%.1f J, more than %.0f W can give in that time, so the counter was reset; only the %.6f J "
+            "since the reset are counted",
+            z->id, z->name, z->dev_name, (unsigned long long)z->last_uj, (unsigned long long)cur, dt,
+            (double)wrap * 1e-6, z->max_power_w, (double)cur * 1e-6);
+        s->notice(s->notice_user, 1, msg);
+    }
+    return cur;
+}
+
 static int rapl_read(void *state, double now_s, double *energy_j) {
-    (void)now_s; /* counters are cumulative: the time does not enter */
     rapl_state *s = state;
     if (!s) return CT_EINVAL;
     int alive = 0;
@@ -606,10 +672,15 @@ static int rapl_read(void *state, double now_s, double *energy_j) {
                 zone_lost(s, z, what);
             } else if (r == CT_EPARSE) {
                 /* Skip this reading (the last good one stands); a zone that
-                 * keeps returning garbage is given up. */
-                if (++z->bad_reads >= RAPL_MAX_BAD_READS) zone_lost(s, z, "kept returning malformed readings");
+                 * returns nothing but garbage for RAPL_BAD_READ_S is given up. */
+                if (z->bad_since < 0) z->bad_since = now_s;
+                if (now_s - z->bad_since >= RAPL_BAD_READ_S) {
+                    char what[160];
+                    fmt(what, sizeof what, "returned only malformed readings for %.0f s", now_s - z->bad_since);
+                    zone_lost(s, z, what);
+                }
             } else {
-                z->bad_reads = 0;
+                z->bad_since = -1;
                 /* A zone removed from sysfs while its file is open reads
                  * ENODEV; an unlinked regular file (a fake tree, a
                  * container's copy) still reads: catch that too. */
@@ -617,21 +688,9 @@ static int rapl_read(void *state, double now_s, double *energy_j) {
                 if (fstat(z->fd, &st) == 0 && st.st_nlink == 0) {
                     zone_lost(s, z, "was removed");
                 } else {
-                    if (cur < z->last_uj && z->max_range == 0) {
-                        /* Wrapped, but the range is unknown: ct__counter_delta
-                         * counts only what came after the wrap. Say so once. */
-                        if (!s->warned_no_range && s->notice) {
-                            char msg[CT__MSG_LEN];
-                            fmt(msg, sizeof msg,
-                                "RAPL zone %s (%s) wrapped around but has no readable max_energy_range_uj: "
-                                "the energy before the wrap in that interval is not counted",
-                                z->id, z->name);
-                            s->notice(s->notice_user, 1, msg);
-                        }
-                        s->warned_no_range = 1;
-                    }
-                    z->total_uj += ct__counter_delta(z->last_uj, cur, z->max_range);
+                    z->total_uj += zone_delta(s, z, cur, now_s);
                     z->last_uj = cur;
+                    if (now_s > z->last_t) z->last_t = now_s;
                 }
             }
         }
