@@ -497,6 +497,25 @@ static void test_gcp_vm_per_vcpu(void **st) {
     drop_fixture(&p, &dmi);
 }
 
+/* Colab: "Intel(R) Xeon(R) CPU @ 2.20GHz" names no model; CPUID family 6
+ * model 79 is Broadwell, so the GCP Broadwell coefficients apply (0.7128 W
+ * idle to 3.3857 W busy per vCPU). The old code: 85 W "default". */
+static void test_colab_generic_name(void **st) {
+    (void)st;
+    fake_tree p, dmi;
+    fake_stat s = {.user = 100, .idle = 100};
+    make_proc_fixture(&p, &dmi, "colab-xeon-2.20ghz", "Google", "Google Compute Engine", &s);
+    ct_cpu_spec spec;
+    assert_int_equal(ct__cpu_spec_lookup("Intel(R) Xeon(R) CPU @ 2.20GHz", &spec), CT_ENODATA);
+    src x;
+    assert_int_equal(src_open(&x), 0);
+    if (!strstr(x.notes.last[0], "(broadwell): Cloud Carbon Footprint per-vCPU coefficients for Broadwell, gcp"))
+        fail_msg("%s", x.notes.last[0]);
+    assert_near(full_load_2s(&x, &p, &s, NULL), 2.0 * 1 * 3.3857473048128344, 1e-6);
+    src_close(&x);
+    drop_fixture(&p, &dmi);
+}
+
 /* ARM servers have no model name: the core comes from CPU part (0xd0c =
  * Neoverse-N1). Alone it is in no table (per-thread default); on AWS (DMI
  * "Amazon EC2") it is a Graviton2 with its own coefficients. */
@@ -744,6 +763,7 @@ int main(void) {
         cmocka_unit_test(test_real_hosts),
         cmocka_unit_test(test_xen_guest_is_billed_its_share),
         cmocka_unit_test(test_gcp_vm_per_vcpu),
+        cmocka_unit_test(test_colab_generic_name),
         cmocka_unit_test(test_arm_without_model_name),
         cmocka_unit_test(test_vm_gold_6326_share),
         cmocka_unit_test(test_cgroup_v2_limited),
