@@ -304,6 +304,41 @@ static void test_reset_bound_from_constraint_power(void **st) {
     fake_tree_destroy(&t);
 }
 
+/* AMD: package zones only. The DRAM estimate is off by default; with
+ * CT_DRAM_ESTIMATE=1 one more device, "dram (estimated)", marked estimated. */
+static void test_dram_estimate_without_dram_zone(void **st) {
+    (void)st;
+    fake_tree t, p;
+    assert_int_equal(fake_tree_init(&t, "rapl"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 10, RANGE_61UJ), 0);
+    use_root(&t);
+    assert_int_equal(fake_tree_init(&p, "proc"), 0);
+    assert_int_equal(fake_tree_write(&p, "meminfo", "MemTotal:       67108864 kB\n"), 0);
+    setenv("CT_PROC_ROOT", p.root, 1);
+    unsetenv("CT_DRAM_ESTIMATE");
+    src s;
+    assert_int_equal(src_open(&s, NULL), 0);
+    assert_int_equal(ct__source_rapl.device_count(s.state), 1);
+    src_close(&s);
+    setenv("CT_DRAM_ESTIMATE", "1", 1);
+    assert_int_equal(src_open(&s, NULL), 0);
+    assert_int_equal(ct__source_rapl.device_count(s.state), 2);
+    ct_device_desc d = describe(&s, 1);
+    assert_string_equal(d.name, "dram (estimated)");
+    assert_int_equal(d.estimated, 1);
+    assert_int_equal(describe(&s, 0).estimated, 0);
+    double e[2], t0 = ct__monotonic_s() + 1.0, a;
+    assert_int_equal(read_at(&s, t0, e), 0);
+    a = e[1];
+    assert_int_equal(read_at(&s, t0 + 5.0, e), 0);
+    assert_near(e[1] - a, 0.392 * 64.0 * 5.0, 1e-9);
+    src_close(&s);
+    unsetenv("CT_DRAM_ESTIMATE");
+    unsetenv("CT_PROC_ROOT");
+    fake_tree_destroy(&p);
+    fake_tree_destroy(&t);
+}
+
 /* A tiny range floors the guard interval (no busy loop); no range file at
  * all: a wrap counts only what came after it, with one warning. */
 static void test_wrap_without_range(void **st) {
@@ -886,6 +921,7 @@ int main(void) {
         cmocka_unit_test(test_wrap),
         cmocka_unit_test(test_wrap_without_range),
         cmocka_unit_test(test_reset_is_not_a_wrap),
+        cmocka_unit_test(test_dram_estimate_without_dram_zone),
         cmocka_unit_test(test_reset_bound_from_constraint_power),
         cmocka_unit_test(test_psys_option),
         cmocka_unit_test(test_garbage_and_empty_zones_skipped),

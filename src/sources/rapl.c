@@ -41,8 +41,12 @@
  * with a warning. Without the time bound one reset in a 100 ms epoch added a
  * whole range (~262 kJ).
  * Multi-die mirrors: see drop_mirrors().
+ *
+ * No dram zone (AMD, many clients) and CT_DRAM_ESTIMATE=1 (off by default):
+ * one more device, "dram (estimated)", at CT__DRAM_W_PER_GB x installed
+ * memory, marked estimated (the run is then partly estimated).
  */
-#include "sources/source.h"
+#include "sources/cpu_host.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -99,6 +103,9 @@ typedef struct rapl_state {
     void (*notice)(void *user, int level, const char *msg);
     void *notice_user;
     int warned_no_range;
+    /* DRAM estimate (device n when on) */
+    int dram_est;
+    double dram_w, t_open, dram_j;
 } rapl_state;
 
 /* snprintf for messages: truncation of a long path in a message is fine. */
@@ -585,19 +592,43 @@ static int rapl_open(const ct_source_ctx *ctx, void **state, char *why, size_t w
         s->notice = ctx->notice;
         s->notice_user = ctx->user;
     }
+    int have_dram = 0;
+    for (int i = 0; i < n; i++) have_dram |= z[i].kind == ZONE_DRAM;
+    double gb;
+    if (!want_psys && !have_dram && ct__dram_estimate_wanted() && ct__dram_gb(&gb) == 0) {
+        s->dram_est = 1;
+        s->dram_w = CT__DRAM_W_PER_GB * gb;
+        s->t_open = ct__monotonic_s();
+        if (s->notice) {
+            char msg[CT__MSG_LEN];
+            fmt(msg, sizeof msg,
+                "RAPL has no dram zone here: DRAM energy is estimated (CT_DRAM_ESTIMATE) at %.3g W per GB (Cloud "
+                "Carbon Footprint's memory coefficient) x %.1f GB installed = %.3g W",
+                CT__DRAM_W_PER_GB, gb, s->dram_w);
+            s->notice(s->notice_user, 0, msg);
+        }
+    }
     *state = s;
     return 0;
 }
 
 static int rapl_device_count(void *state) {
     const rapl_state *s = state;
-    return s ? s->n : 0;
+    return s ? s->n + s->dram_est : 0;
 }
 
 static void rapl_describe(void *state, int index, ct_device_desc *out) {
     const rapl_state *s = state;
-    if (!s || !out || index < 0 || index >= s->n) return;
+    if (!s || !out || index < 0 || index >= s->n + s->dram_est) return;
     memset(out, 0, sizeof *out);
+    if (index == s->n) {
+        out->component = CT_COMPONENT_CPU;
+        ct__strlcpy(out->name, "dram (estimated)", sizeof out->name);
+        ct__strlcpy(out->method, "estimate", sizeof out->method);
+        ct__strlcpy(out->source, "rapl", sizeof out->source);
+        out->estimated = 1;
+        return;
+    }
     out->component = CT_COMPONENT_CPU;
     ct__strlcpy(out->name, s->zones[index].dev_name, sizeof out->name);
     ct__strlcpy(out->method, "counter", sizeof out->method);
@@ -696,6 +727,11 @@ static int rapl_read(void *state, double now_s, double *energy_j) {
         }
         if (!z->lost) alive++;
         energy_j[i] = (double)z->total_uj * 1e-6;
+    }
+    if (s->dram_est) {
+        double e = s->dram_w * (now_s - s->t_open);
+        if (e > s->dram_j) s->dram_j = e;
+        energy_j[s->n] = s->dram_j;
     }
     return alive > 0 ? 0 : CT_EIO;
 }
