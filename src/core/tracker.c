@@ -251,38 +251,32 @@ static int add_source(ct_tracker *t, const ct__source_ops *ops, char *why, size_
     return 0;
 }
 
-/* Opens the sources of one component in the documented order. */
+/* Opens the sources of one component: the table and its order live in
+ * sources/registry.c; the tracker keeps what opens and says what did not. */
+static int open_row(void *user, const ct__source_ops *ops, char *why, size_t whylen) {
+    return add_source(user, ops, why, whylen);
+}
+
+static void skipped_row(void *user, const ct_source_row *row, const char *why) {
+    ct_tracker *t = user;
+    if (row->simulated) return; /* the reason says it */
+    /* The permission message names the exact fix: show it, once. */
+    if (strstr(why, "chmod")) {
+        on_notice(t, 1, why);
+        return;
+    }
+    char m[1200];
+    snprintf(m, sizeof m, "%s energy source not used: %s", row->ops->name, why);
+    on_notice(t, 0, m);
+}
+
 static int open_component(ct_tracker *t, ct_component c) {
-    const ct__source_ops *cpu_order[] = {&ct__source_rapl, &ct__source_tdp};
-    const ct__source_ops *gpu_order[] = {&ct__source_nvml, &ct__source_amdgpu};
-    const ct__source_ops **order = c == CT_COMPONENT_CPU ? cpu_order : gpu_order;
-    int norder = 2, first_only = c == CT_COMPONENT_CPU;
     const char *sim = c == CT_COMPONENT_CPU ? t->cfg.sim_cpu : t->cfg.sim_gpu;
-    const ct__source_ops *sim_ops = c == CT_COMPONENT_CPU ? &ct__source_sim_cpu : &ct__source_sim_gpu;
-    char why[1024], all[sizeof t->reason[0]] = "";
-    if (sim) {
-        int rc = add_source(t, sim_ops, why, sizeof why);
-        if (rc == CT_ENOMEM) return rc;
-        if (rc) ct__strlcpy(t->reason[c], why, sizeof t->reason[c]);
-        return 0;
-    }
-    for (int i = 0; i < norder; i++) {
-        int rc = add_source(t, order[i], why, sizeof why);
-        if (rc == CT_ENOMEM) return rc;
-        if (rc == 0) {
-            if (first_only) break;
-            continue;
-        }
-        size_t n = strlen(all);
-        snprintf(all + n, sizeof all - n, "%s%s", n ? "; " : "", why);
-        /* The permission message names the exact fix: show it, once. */
-        if (strstr(why, "chmod")) on_notice(t, 1, why);
-        else {
-            char m[1200];
-            snprintf(m, sizeof m, "%s energy source not used: %s", order[i]->name, why);
-            on_notice(t, 0, m);
-        }
-    }
+    const ct_source_opener op = {open_row, skipped_row, t};
+    char all[sizeof t->reason[0]];
+    int opened = 0;
+    int rc = ct__sources_open(c, sim != NULL, &op, &opened, all, sizeof all);
+    if (rc) return rc;
     if (!t->have[c]) ct__strlcpy(t->reason[c], all, sizeof t->reason[c]);
     return 0;
 }

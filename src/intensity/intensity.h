@@ -38,7 +38,6 @@ double ct__car_g_per_km(const char **source);
 /* Embedded CSV files (generated at build time from data/). */
 extern const char ct__data_country_csv[];
 extern const char ct__data_cloud_csv[];
-extern const char ct__data_cpu_tdp_csv[];
 extern const char ct__data_co2eq_csv[];
 
 #endif /* CT_INTENSITY_H */

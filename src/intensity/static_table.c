@@ -1,8 +1,8 @@
-/* Static tables embedded from data/: per-country carbon intensity (Our World
+/* Static tables embedded from data/ for the intensity layer (the CPU tables
+ * belong to sources/): per-country carbon intensity (Our World
  * in Data), cloud regions (Google Cloud via CodeCarbon), car equivalents (EEA).
  * The CSVs are parsed on lookup: a lookup happens once per tracker. */
 #include "intensity/intensity.h"
-#include "sources/source.h"
 
 #include <pthread.h>
 #include <stdlib.h>
