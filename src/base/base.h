@@ -41,6 +41,10 @@ int ct__parse_u64(const char *s, uint64_t *out);
 const char *ct__getenv(const char *name);
 /* printf into a message buffer (NULL or 0 length: nothing). */
 void ct__msgf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copies s for printing in a message: control bytes (escape codes, newlines)
+ * and DEL become \xNN, so a planted name cannot drive the terminal. Truncates
+ * to len (always terminated). Returns out. */
+char *ct__printable(const char *s, char *out, size_t len);
 /* Path join into buf; returns CT_EINVAL if it does not fit. */
 int ct__path_join(char *buf, size_t len, const char *a, const char *b);
 

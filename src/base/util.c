@@ -110,3 +110,21 @@ int ct__path_join(char *buf, size_t len, const char *a, const char *b) {
     int n = snprintf(buf, len, "%s/%s", a, b);
     return (n < 0 || (size_t)n >= len) ? CT_EINVAL : 0;
 }
+
+char *ct__printable(const char *s, char *out, size_t len) {
+    if (!out || !len) return out;
+    size_t k = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) {
+            if (k + 4 >= len) break;
+            static const char hex[] = "0123456789abcdef";
+            out[k++] = '\\', out[k++] = 'x', out[k++] = hex[c >> 4], out[k++] = hex[c & 15];
+        } else {
+            if (k + 1 >= len) break;
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
