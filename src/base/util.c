@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,15 +38,35 @@ void ct__strlcpy(char *dst, const char *src, size_t len) {
     dst[n] = '\0';
 }
 
+/* Opens an outside path for reading without ever blocking: O_NONBLOCK so a
+ * FIFO (or a device) named where a file is expected does not wait for a
+ * writer, then fstat on the open descriptor (no race with a rename) and only
+ * a regular file is kept. Returns the descriptor, or -1 with errno set. */
+int ct__open_regular(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        if (fstat(fd, &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    size_t cap = 4096, n = 0;
+    if (!path || max < 2) return CT_EINVAL;
+    int fd = ct__open_regular(path);
+    if (fd < 0) return CT_EIO; /* never -errno: -EPERM would read as CT_EINVAL, -ENOENT as CT_ENOMEM */
+    size_t cap = max < 4096 ? max : 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
+        errno = ENOMEM;
         return CT_ENOMEM;
     }
     for (;;) {
@@ -56,6 +77,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             if (!nb) {
                 free(buf);
                 close(fd);
+                errno = ENOMEM;
                 return CT_ENOMEM;
             }
             buf = nb;
@@ -64,10 +86,11 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
         ssize_t r = read(fd, buf + n, cap - 1 - n);
         if (r < 0) {
             if (errno == EINTR) continue;
-            int e = -errno;
+            int e = errno;
             free(buf);
             close(fd);
-            return e;
+            errno = e;
+            return CT_EIO;
         }
         if (r == 0) break;
         n += (size_t)r;
@@ -127,4 +150,18 @@ char *ct__printable(const char *s, char *out, size_t len) {
     }
     out[k] = '\0';
     return out;
+}
+
+void ct__fput_clean(FILE *f, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t') continue;
+        fwrite(run, 1, (size_t)(s - run), f);
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        fwrite(esc, 1, sizeof esc, f);
+        run = s + 1;
+    }
+    if (run && s > run) fwrite(run, 1, (size_t)(s - run), f);
 }

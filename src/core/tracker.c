@@ -72,7 +72,9 @@ static void output(ct_tracker *t, const char *text, int level) {
     ct__log_out(&t->logs, text);
     if (t->cfg.verbose >= level) {
         status_clear(t);
-        fprintf(stdout, "CarbonTracker: %s\n", text);
+        fputs("CarbonTracker: ", stdout);
+        ct__fput_clean(stdout, text); /* file names from outside may hold escape codes */
+        fputc('\n', stdout);
         fflush(stdout);
     }
 }

@@ -4,6 +4,7 @@
 #include "output/output.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,51 +35,87 @@ static int make_dirs(const char *dir) {
 }
 
 static FILE *open_new(const char *path) {
-    FILE *f = fopen(path, "wxe"); /* never overwrite another run's log */
+    FILE *f = fopen(path, "wxe"); /* O_CREAT|O_EXCL: never another run's log, never through a planted link */
     if (f) setvbuf(f, NULL, _IOLBF, 0);
     return f;
 }
 
+/* A seed that differs between trackers started in the same microsecond by
+ * different processes, without undefined conversions: unix_s * 1e6 is about
+ * 1.8e15 and does not fit an unsigned int (UBSan: float-cast-overflow). */
+static unsigned log_seed(double unix_s) {
+    uint64_t us = (unix_s > 0 && unix_s < 1e13) ? (uint64_t)(unix_s * 1e6) : 0;
+    uint64_t mono = (uint64_t)(ct__monotonic_s() * 1e9);
+    uint64_t x = us ^ (mono << 17) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&us;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (unsigned)(x ^ (x >> 32));
+}
+
+static void close_unlink(FILE **f, const char *path) {
+    if (!*f) return;
+    fclose(*f);
+    unlink(path);
+    *f = NULL;
+}
+
+#define CT__LOG_NAME_TRIES 16
+
 int ct__logfiles_open(ct_logfiles *lf, const char *dir, const char *prefix, double unix_s, char *msg, size_t len) {
+    return ct__logfiles_open_seeded(lf, dir, prefix, unix_s, log_seed(unix_s), msg, len);
+}
+
+int ct__logfiles_open_seeded(ct_logfiles *lf, const char *dir, const char *prefix, double unix_s, unsigned seed,
+                             char *msg, size_t len) {
     memset(lf, 0, sizeof *lf);
     pthread_mutex_init(&lf->mu, NULL);
     if (!dir) return 0;
+    char shown[200];
+    ct__printable(dir, shown, sizeof shown);
     int rc = make_dirs(dir);
     if (rc) {
-        snprintf(msg, len, "cannot create log_dir \"%s\": %s; no log files are written", dir, strerror(-rc));
+        snprintf(msg, len, "cannot create log_dir \"%s\": %s; no log files are written", shown, strerror(-rc));
         return CT_EIO;
     }
     time_t t = (time_t)unix_s;
     struct tm tm;
-    gmtime_r(&t, &tm);
+    if (!gmtime_r(&t, &tm)) memset(&tm, 0, sizeof tm);
     char ts[32];
     strftime(ts, sizeof ts, "%Y-%m-%dT%H%M%SZ", &tm);
-    unsigned seed = (unsigned)getpid() ^ (unsigned)(unix_s * 1e6);
-    for (int attempt = 0; attempt < 8; attempt++) {
+    /* All four names of one run are taken together: any of them already
+     * present (another run, or a name planted in a shared directory) means
+     * another random part, so no one name can disable the logs. */
+    int e = 0;
+    for (int attempt = 0; attempt < CT__LOG_NAME_TRIES; attempt++) {
         unsigned rnd = (unsigned)rand_r(&seed) % 1000000u;
         int n = snprintf(lf->base, sizeof lf->base, "%s/%s%s%d.%06u_%s", dir, prefix && *prefix ? prefix : "",
                          prefix && *prefix ? "_" : "", (int)getpid(), rnd, ts);
         if (n < 0 || (size_t)n + 40 >= sizeof lf->base) {
-            snprintf(msg, len, "log_dir path too long: \"%s\"", dir);
+            snprintf(msg, len, "log_dir path too long: \"%s\"", shown);
             return CT_EIO;
         }
         snprintf(lf->std_path, sizeof lf->std_path, "%s_carbontracker.log", lf->base);
         snprintf(lf->out_path, sizeof lf->out_path, "%s_carbontracker_output.log", lf->base);
         snprintf(lf->err_path, sizeof lf->err_path, "%s_carbontracker_err.log", lf->base);
         snprintf(lf->jsonl_path, sizeof lf->jsonl_path, "%s_carbontracker.jsonl", lf->base);
+        struct stat st;
+        if (lstat(lf->err_path, &st) == 0) { /* created later, on the first error: must be free now */
+            e = EEXIST;
+            continue;
+        }
         lf->std = open_new(lf->std_path);
-        if (!lf->std && errno == EEXIST) continue;
-        break;
+        if (lf->std) lf->out = open_new(lf->out_path);
+        if (lf->out) lf->jsonl = open_new(lf->jsonl_path);
+        if (lf->jsonl) break;
+        e = errno;
+        close_unlink(&lf->std, lf->std_path);
+        close_unlink(&lf->out, lf->out_path);
+        if (e != EEXIST) break;
     }
-    if (lf->std) lf->out = open_new(lf->out_path);
-    if (lf->out) lf->jsonl = open_new(lf->jsonl_path);
-    if (!lf->std || !lf->out || !lf->jsonl) {
-        int e = errno;
-        snprintf(msg, len, "cannot write log files in \"%s\": %s; no log files are written", dir, strerror(e));
-        if (lf->std) fclose(lf->std), unlink(lf->std_path);
-        if (lf->out) fclose(lf->out), unlink(lf->out_path);
-        if (lf->jsonl) fclose(lf->jsonl), unlink(lf->jsonl_path);
-        lf->std = lf->out = lf->jsonl = NULL;
+    if (!lf->jsonl) {
+        snprintf(msg, len, "cannot write log files in \"%s\": %s; no log files are written", shown,
+                 e == EEXIST ? "every name tried already exists" : strerror(e));
         return CT_EIO;
     }
     lf->enabled = 1;
@@ -100,7 +137,9 @@ void ct__logfiles_close(ct_logfiles *lf) {
 static void write_record(FILE *f, const char *text) {
     char ts[32];
     ct__format_log_time(ct__unix_s(), ts, sizeof ts);
-    fprintf(f, "%s - %s\n", ts, text);
+    fprintf(f, "%s - ", ts);
+    ct__fput_clean(f, text);
+    fputc('\n', f);
     fflush(f);
 }
 

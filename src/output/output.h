@@ -21,6 +21,10 @@ typedef struct ct_logfiles {
  * directory, ...) returns CT_EIO with the reason in msg; lf stays usable
  * (disabled) so that training is never affected. */
 int ct__logfiles_open(ct_logfiles *lf, const char *dir, const char *prefix, double unix_s, char *msg, size_t len);
+/* The same with the seed of the random part of the names given (tests: a
+ * name planted where the first try lands). */
+int ct__logfiles_open_seeded(ct_logfiles *lf, const char *dir, const char *prefix, double unix_s, unsigned seed,
+                             char *msg, size_t len);
 void ct__logfiles_close(ct_logfiles *lf);
 /* One record to the standard log, "YYYY-MM-DD HH:MM:SS - <text>\n". */
 void ct__log_std(ct_logfiles *lf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
