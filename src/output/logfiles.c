@@ -12,8 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A Unix time as time_t without an undefined conversion (NaN, out of range: 0). */
+static time_t to_time_t(double unix_s) {
+    return (unix_s > -1e11 && unix_s < 1e11) ? (time_t)unix_s : (time_t)0;
+}
+
 void ct__format_log_time(double unix_s, char *buf, size_t len) {
-    time_t t = (time_t)unix_s;
+    time_t t = to_time_t(unix_s);
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
@@ -78,7 +83,7 @@ int ct__logfiles_open_seeded(ct_logfiles *lf, const char *dir, const char *prefi
         snprintf(msg, len, "cannot create log_dir \"%s\": %s; no log files are written", shown, strerror(-rc));
         return CT_EIO;
     }
-    time_t t = (time_t)unix_s;
+    time_t t = to_time_t(unix_s);
     struct tm tm;
     if (!gmtime_r(&t, &tm)) memset(&tm, 0, sizeof tm);
     char ts[32];
