@@ -63,6 +63,20 @@ static void test_invalid(void **state) {
         {"epochs_before_pred=-2", "epochs_before_pred must be"},
         {"budget<0", "budgets must be >= 0"},
         {"rapl_zones=core", "rapl_zones must be \"auto\""},
+        /* every other refusal of check_values (issue 10 item 1: every error path of option resolution) */
+        {"monitor_epochs=-2", "monitor_epochs must be -1"},
+        {"update_interval=inf", "update_interval must be a positive"},
+        {"verbose=-1", "verbose must be 0, 1 or 2"},
+        {"precision=31", "decimal_precision"},
+        {"pue=inf", "pue must be a number >= 1"},
+        {"pue=nan", "pue must be a number >= 1"},
+        {"components=long", "unknown components"},
+        {"sim_gpu_util=-0.1", "sim_gpu_util must be between 0 and 1"},
+        {"carbon_intensity=inf", "carbon_intensity must be a finite"},
+        {"max_energy_kwh<0", "budgets must be >= 0"},
+        {"intensity_refresh_s=0", "intensity_refresh_s must be > 0"},
+        {"status_line=2", "status_line must be -1"},
+        {"country=", "unknown country"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ct_config c;
@@ -90,6 +104,18 @@ static void test_invalid(void **state) {
         else if (!strcmp(w, "epochs_before_pred=-2")) c.epochs_before_pred = -2;
         else if (!strcmp(w, "budget<0")) c.max_co2_g = -1;
         else if (!strcmp(w, "rapl_zones=core")) c.rapl_zones = "core";
+        else if (!strcmp(w, "monitor_epochs=-2")) c.monitor_epochs = -2;
+        else if (!strcmp(w, "update_interval=inf")) c.update_interval = INFINITY;
+        else if (!strcmp(w, "verbose=-1")) c.verbose = -1;
+        else if (!strcmp(w, "precision=31")) c.decimal_precision = 31;
+        else if (!strcmp(w, "pue=inf")) c.pue = INFINITY;
+        else if (!strcmp(w, "pue=nan")) c.pue = NAN;
+        else if (!strcmp(w, "components=long")) c.components = "cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu"; /* >= 64 */
+        else if (!strcmp(w, "sim_gpu_util=-0.1")) c.sim_gpu = "g", c.sim_gpu_watts = 10, c.sim_gpu_util = -0.1;
+        else if (!strcmp(w, "carbon_intensity=inf")) c.carbon_intensity = INFINITY;
+        else if (!strcmp(w, "max_energy_kwh<0")) c.max_energy_kwh = -1;
+        else if (!strcmp(w, "intensity_refresh_s=0")) c.intensity_refresh_s = 0;
+        else if (!strcmp(w, "status_line=2")) c.status_line = 2;
         ct_tracker *t = (ct_tracker *)0x1;
         int rc = ct_tracker_new(&c, &t);
         if (rc != CT_EINVAL || t != NULL || !strstr(ct_last_error_message(), cases[i].needle)) {
