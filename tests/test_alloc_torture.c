@@ -28,6 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -103,6 +106,7 @@ typedef struct scenario {
 
 static fake_tree g_tree;
 static char *g_dir;
+static char g_keyfile[600];
 
 static void base_config(ct_config *c, const char *logdir) {
     ct_config_init(c);
@@ -196,6 +200,18 @@ static void run_parse(const scenario *s, long n) {
     ct_runs_free(runs);
 }
 
+/* The report from one run's JSON Lines log (the run reader; cairo's own
+ * allocations are not counted). */
+static char g_jsonl[PATH_MAX];
+static void run_report(const scenario *s, long n) {
+    (void)s;
+    char out[PATH_MAX + 16], err[256] = "";
+    snprintf(out, sizeof out, "%s/r.svg", g_dir);
+    int rc = ct_report_render(g_jsonl, out, err, sizeof err);
+    check_code("ct_report_render", n, rc);
+    unlink(out);
+}
+
 /* Fails the 1st, 2nd, ... counted call until a run no longer reaches N. */
 static long torture(const scenario *s, void (*body)(const scenario *, long)) {
     long n = 1;
@@ -220,6 +236,12 @@ static int setup_trees(void **state) {
     fake_proc_stat(&g_tree, &st);
     setenv("CT_POWERCAP_ROOT", g_tree.root, 1);
     setenv("CT_PROC_ROOT", g_tree.root, 1);
+    snprintf(g_keyfile, sizeof g_keyfile, "%s/em.key", g_tree.root);
+    FILE *k = fopen(g_keyfile, "w");
+    if (!k) return -1;
+    fputs("not-a-real-key-0123456789\n", k);
+    fclose(k);
+    chmod(g_keyfile, 0600);
     return 0;
 }
 
@@ -260,6 +282,30 @@ static void test_tracker_tdp_estimate(void **state) {
     assert_true(k > 5);
 }
 
+/* Not offline: the key file read, the live intensity's thread started (every
+ * service URL a closed local port, so nothing leaves the machine). */
+static void setup_online(ct_config *c, const char *dir) {
+    setup_sim(c, dir);
+    c->country = "DK";
+    c->zone = "DK-DK1";
+    c->electricitymaps_key_file = g_keyfile;
+}
+
+static void test_tracker_online(void **state) {
+    (void)state;
+    static const scenario s = {"online", setup_online};
+    unsetenv("CT_OFFLINE");
+    setenv("CT_ELECTRICITYMAPS_URL", "http://127.0.0.1:9", 1);
+    setenv("CT_ENERGIDATA_URL", "http://127.0.0.1:9", 1);
+    setenv("CT_UKGRID_URL", "http://127.0.0.1:9", 1);
+    setenv("CT_IPINFO_URL", "http://127.0.0.1:9", 1);
+    setenv("CT_HTTP_TIMEOUT_MS", "200", 1);
+    long k = torture(&s, run_training);
+    setenv("CT_OFFLINE", "1", 1);
+    fprintf(stderr, "online: %ld counted calls failed one at a time\n", k);
+    assert_true(k > 20);
+}
+
 static void test_parse_logs(void **state) {
     (void)state;
     /* The logs the runs above wrote (one complete run at least: the last one of each torture). */
@@ -268,6 +314,12 @@ static void test_parse_logs(void **state) {
     long k = torture(&s, run_parse);
     fprintf(stderr, "parse: %ld counted calls failed one at a time\n", k);
     assert_true(k > 5);
+    char *j = ts_find_suffix(g_dir, "_carbontracker.jsonl");
+    assert_non_null(j);
+    ct__strlcpy(g_jsonl, j, sizeof g_jsonl);
+    free(j);
+    k = torture(&s, run_report);
+    fprintf(stderr, "report: %ld counted calls failed one at a time\n", k);
 }
 
 static void test_config_resolve(void **state) {
@@ -307,6 +359,7 @@ int main(void) {
         cmocka_unit_test(test_tracker_sim),
         cmocka_unit_test(test_tracker_rapl),
         cmocka_unit_test(test_tracker_tdp_estimate),
+        cmocka_unit_test(test_tracker_online),
         cmocka_unit_test(test_parse_logs),
     };
     return cmocka_run_group_tests(tests, setup_trees, teardown_trees);
