@@ -32,10 +32,16 @@ double ct__monotonic_s(void);      /* CLOCK_MONOTONIC, s */
 double ct__unix_s(void);           /* CLOCK_REALTIME, s since the epoch */
 char *ct__strdup(const char *s);   /* NULL -> NULL */
 void ct__strlcpy(char *dst, const char *src, size_t len);
-/* Reads a whole small file (< max bytes) into a NUL-terminated malloc'd buffer.
- * 0, or CT_EIO / CT_ENOMEM / CT_EINVAL with the path and the system's reason
- * in this thread's detail (errno is left as the failing call set it). */
+/* Reads a whole small file (at most max - 1 bytes kept) into a NUL-terminated
+ * malloc'd buffer. Only a regular file is read, and opening never blocks (a
+ * FIFO or device is refused). Returns 0, or CT_EIO / CT_ENOMEM / CT_EINVAL with
+ * the path and the system's reason in this thread's detail; never -errno
+ * (errno is left as the failing call set it). */
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
+/* open(O_RDONLY) of an outside path that never blocks and keeps only a regular
+ * file: the descriptor (O_NONBLOCK set; harmless for a regular file), or -1
+ * with errno (EISDIR, EINVAL for a FIFO/device/socket, or open's). */
+int ct__open_regular(const char *path);
 /* Parses an unsigned decimal integer with overflow and garbage checks (trailing
  * whitespace allowed). Returns 0 or CT_EPARSE. */
 int ct__parse_u64(const char *s, uint64_t *out);
@@ -43,6 +49,13 @@ int ct__parse_u64(const char *s, uint64_t *out);
 const char *ct__getenv(const char *name);
 /* printf into a message buffer (NULL or 0 length: nothing). */
 void ct__msgf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copies s for printing in a message: control bytes (escape codes, newlines)
+ * and DEL become \xNN, so a planted name cannot drive the terminal. Truncates
+ * to len (always terminated). Returns out. */
+char *ct__printable(const char *s, char *out, size_t len);
+/* fputs of a message for a console or a log: control bytes other than newline
+ * and tab (an escape code in a file name, a carriage return) become \xNN. */
+void ct__fput_clean(FILE *f, const char *s);
 /* Path join into buf; returns CT_EINVAL if it does not fit. */
 int ct__path_join(char *buf, size_t len, const char *a, const char *b);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,20 +38,40 @@ void ct__strlcpy(char *dst, const char *src, size_t len) {
     dst[n] = '\0';
 }
 
+/* Opens an outside path for reading without ever blocking: O_NONBLOCK so a
+ * FIFO (or a device) named where a file is expected does not wait for a
+ * writer, then fstat on the open descriptor (no race with a rename) and only
+ * a regular file is kept. Returns the descriptor, or -1 with errno set. */
+int ct__open_regular(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        if (fstat(fd, &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!path || max < 2) return ct__fail(CT_EINVAL, "no file or no room to read it");
+    int fd = ct__open_regular(path);
     if (fd < 0) {
         int e = errno;
         ct__fail_errno(e, "cannot open %s", path);
         errno = e;
-        return ct__errno_code(e);
+        return e == ENOMEM ? CT_ENOMEM : CT_EIO; /* never -errno: -EPERM would read as CT_EINVAL */
     }
-    size_t cap = 4096, n = 0;
+    size_t cap = max < 4096 ? max : 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
+        errno = ENOMEM;
         return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
     }
     for (;;) {
@@ -61,6 +82,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             if (!nb) {
                 free(buf);
                 close(fd);
+                errno = ENOMEM;
                 return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
             }
             buf = nb;
@@ -74,7 +96,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             close(fd);
             ct__fail_errno(e, "cannot read %s", path);
             errno = e;
-            return ct__errno_code(e);
+            return CT_EIO;
         }
         if (r == 0) break;
         n += (size_t)r;
@@ -116,4 +138,36 @@ void ct__msgf(char *buf, size_t len, const char *fmt, ...) {
 int ct__path_join(char *buf, size_t len, const char *a, const char *b) {
     int n = snprintf(buf, len, "%s/%s", a, b);
     return (n < 0 || (size_t)n >= len) ? CT_EINVAL : 0;
+}
+
+char *ct__printable(const char *s, char *out, size_t len) {
+    if (!out || !len) return out;
+    size_t k = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) {
+            if (k + 4 >= len) break;
+            static const char hex[] = "0123456789abcdef";
+            out[k++] = '\\', out[k++] = 'x', out[k++] = hex[c >> 4], out[k++] = hex[c & 15];
+        } else {
+            if (k + 1 >= len) break;
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+void ct__fput_clean(FILE *f, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t') continue;
+        fwrite(run, 1, (size_t)(s - run), f);
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        fwrite(esc, 1, sizeof esc, f);
+        run = s + 1;
+    }
+    if (run && s > run) fwrite(run, 1, (size_t)(s - run), f);
 }

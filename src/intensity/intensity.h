@@ -32,6 +32,11 @@ int ct__country_intensity(const char *alpha2, double *g_per_kwh, int *year, char
 /* Cloud region ("gcp", "europe-west1"): 0 and g/kWh, or CT_ENODATA. */
 int ct__cloud_region_intensity(const char *provider, const char *region, double *g_per_kwh, char *country2,
                                size_t c2len);
+/* A country as the user wrote it (ISO 3166-1 alpha-2 or alpha-3 code, or an
+ * English name; case, spaces and punctuation ignored) to its alpha-2 code.
+ * 0 and a2 filled, or CT_EINVAL with a message that names the nearest match
+ * ("did you mean"). Pure: no allocation. */
+int ct__country_resolve(const char *text, char a2[3], char *msg, size_t len);
 /* g CO2eq per km by car, and its source text. */
 double ct__car_g_per_km(const char **source);
 
@@ -39,5 +44,6 @@ double ct__car_g_per_km(const char **source);
 extern const char ct__data_country_csv[];
 extern const char ct__data_cloud_csv[];
 extern const char ct__data_co2eq_csv[];
+extern const char ct__data_iso3166_csv[];
 
 #endif /* CT_INTENSITY_H */
