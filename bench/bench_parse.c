@@ -146,13 +146,12 @@ static void rmtree(const char *dir) {
 static double bench_parse_once(const char *dir, int *runs_out, long *rss_growth_kb) {
     const char *dirs[] = {dir};
     ct_runs *r = NULL;
-    char err[256];
     long before = rss_kb();
     double t0 = now_s();
-    int rc = ct_parse_dirs(dirs, 1, &r, err, sizeof err);
+    int rc = ct_parse_dirs(dirs, 1, &r);
     double dt = now_s() - t0;
     if (rc) {
-        fprintf(stderr, "parse failed: %s\n", err);
+        fprintf(stderr, "parse failed: %s\n", ct_last_error_message());
         exit(1);
     }
     *rss_growth_kb = rss_kb() - before; /* what the result keeps */
@@ -212,18 +211,18 @@ int main(int argc, char **argv) {
     stat(run, &st);
     const char *ext[] = {"pdf", "png", "svg"};
     for (int i = 0; i < 3; i++) {
-        char out[4300], err[256];
+        char out[4300];
         snprintf(out, sizeof out, "%s/big.%s", dir, ext[i]);
         double best = 1e9;
         int rc = 0;
         for (int rep = 0; rep < 3; rep++) {
             double t0 = now_s();
-            rc = ct_report_render(run, out, err, sizeof err);
+            rc = ct_report_render(run, out);
             double dt = now_s() - t0;
             if (dt < best) best = dt;
         }
         if (rc) {
-            printf("report %s: %s\n", ext[i], err);
+            printf("report %s: %s\n", ext[i], ct_last_error_message());
             continue;
         }
         struct stat so;

@@ -50,11 +50,11 @@ static char *jsonl_run(const char *dir, int epochs) {
 /* The text log's numbers, read back for the plots: per epoch, devices summed. */
 static void test_text_log_detail(void **state) {
     (void)state;
-    char in[4096], err[256];
+    char in[4096];
     snprintf(in, sizeof in, "%s/fixtures/parse/python/4011.abcdef12_2026-11-20T101500Z_carbontracker.log",
              ts_env("CT_TEST_SOURCE_DIR"));
     ct_run_detail d;
-    assert_int_equal(ct__run_detail_load(in, &d, err, sizeof err), 0);
+    assert_int_equal(ct__run_detail_load(in, &d), 0);
     assert_int_equal(d.nepochs, 10);
     assert_int_equal(d.ndevices, 4);
     assert_true(fabs(d.epochs[0].duration_s - 59.0) < 1e-9);
@@ -106,9 +106,9 @@ static void test_pdf_from_jsonl(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
     char *in = jsonl_run(dir, 4);
-    char out[4200], err[256];
+    char out[4200];
     snprintf(out, sizeof out, "%s/report.pdf", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), 0);
+    assert_int_equal(ct_report_render(in, out), 0);
     char *info = run_tool("pdfinfo", out, NULL);
     expect_text(info, "Pages:           2");
     expect_text(info, "carbontracker report");
@@ -121,7 +121,13 @@ static void test_pdf_from_jsonl(void **state) {
     expect_text(txt, "Simulated Xeon: simulated");
     expect_text(txt, "Simulated A100: simulated");
     expect_text(txt, "PUE 1.20");
-    expect_text(txt, "Carbon intensity 250.0 gCO2eq/kWh (fixed)");
+    /* the intensity the CO2eq total used, and the one at start */
+    expect_text(txt, "Carbon intensity 250.0 gCO2eq/kWh, energy-weighted over the run (the actual CO2eq uses it)");
+    expect_text(txt, "Intensity at start 250.0 gCO2eq/kWh (fixed)");
+    /* simulated devices: an estimate, never "measured" */
+    expect_text(txt, "Energy estimated, not measured");
+    expect_text(txt, "actual (estimated)");
+    assert_null(strstr(txt, "actual (measured)"));
     expect_text(txt, "Actual 4 epoch(s)");
     expect_text(txt, "Predicted 4 epoch(s)");
     /* plots page: titles, axis labels with units, legends */
@@ -135,7 +141,9 @@ static void test_pdf_from_jsonl(void **state) {
     expect_text(txt, "(d) Predicted against actual");
     expect_text(txt, "Epoch");
     expect_text(txt, "GPU");
-    expect_text(txt, "CPU (+DRAM)");
+    /* no DRAM zone was measured (a simulated CPU): plain "CPU" */
+    assert_null(strstr(txt, "CPU (+DRAM)"));
+    expect_text(txt, "CPU energy");
     expect_text(txt, "predicted (linear)");
     free(txt);
     free(raw);
@@ -148,11 +156,11 @@ static void test_png_and_svg(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
     char *in = jsonl_run(dir, 3);
-    char png[4200], svg[4200], err[256];
+    char png[4200], svg[4200];
     snprintf(png, sizeof png, "%s/plots.PNG", dir); /* extensions in any case */
     snprintf(svg, sizeof svg, "%s/plots.svg", dir);
-    assert_int_equal(ct_report_render(in, png, err, sizeof err), 0);
-    assert_int_equal(ct_report_render(in, svg, err, sizeof err), 0);
+    assert_int_equal(ct_report_render(in, png), 0);
+    assert_int_equal(ct_report_render(in, svg), 0);
     FILE *f = fopen(png, "rb");
     assert_non_null(f);
     unsigned char h[24];
@@ -176,19 +184,25 @@ static void test_png_and_svg(void **state) {
 
 static void test_pdf_from_python_text_log(void **state) {
     (void)state;
-    char in[4096], out[4200], err[256];
+    char in[4096], out[4200];
     snprintf(in, sizeof in, "%s/fixtures/parse/python/4011.abcdef12_2026-11-20T101500Z_carbontracker.log",
              ts_env("CT_TEST_SOURCE_DIR"));
     char *dir = ts_mkdtemp();
     snprintf(out, sizeof out, "%s/r.pdf", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), 0);
+    assert_int_equal(ct_report_render(in, out), 0);
     char *info = run_tool("pdfinfo", out, NULL);
     expect_text(info, "Pages:           2");
     free(info);
     char *raw = run_tool("pdftotext", out, "-");
     char *txt = squeeze(raw);
     expect_text(txt, "text log (the original's format)");
-    expect_text(txt, "GPU Tesla T4");
+    /* two identical GPUs told apart */
+    expect_text(txt, "GPU Tesla T4 #0");
+    expect_text(txt, "GPU Tesla T4 #1");
+    /* a dram zone among the CPU devices */
+    expect_text(txt, "CPU (+DRAM) energy");
+    /* the intensity the text log records is the one shown */
+    expect_text(txt, "Carbon intensity 81.2 gCO2eq/kWh, energy-weighted over the run (the actual CO2eq uses it)");
     expect_text(txt, "CPU dram:0");
     expect_text(txt, "PUE 1.58");
     expect_text(txt, "81.2 gCO2eq/kWh");
@@ -205,37 +219,37 @@ static void test_pdf_from_python_text_log(void **state) {
 static void test_bad_input_and_output(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
-    char in[4200], out[4200], err[256];
+    char in[4200], out[4200];
     snprintf(out, sizeof out, "%s/r.pdf", dir);
     /* missing input */
     snprintf(in, sizeof in, "%s/nothing.jsonl", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EIO);
-    assert_non_null(strstr(err, "nothing.jsonl"));
+    assert_int_equal(ct_report_render(in, out), CT_EIO);
+    assert_non_null(strstr(ct_last_error_message(), "nothing.jsonl"));
     /* garbage */
     ts_write(dir, "g_carbontracker.jsonl", "\x01\x02garbage\n{not json\n");
     snprintf(in, sizeof in, "%s/g_carbontracker.jsonl", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EPARSE);
+    assert_int_equal(ct_report_render(in, out), CT_EPARSE);
     /* a header, no epochs */
     ts_write(dir, "h_carbontracker.jsonl", "{\"event\":\"header\",\"pue\":1.58}\n");
     snprintf(in, sizeof in, "%s/h_carbontracker.jsonl", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EPARSE);
-    assert_non_null(strstr(err, "no epochs"));
+    assert_int_equal(ct_report_render(in, out), CT_EPARSE);
+    assert_non_null(strstr(ct_last_error_message(), "no epochs"));
     /* a text log without epochs */
     ts_write(dir, "t_carbontracker.log", "2026-01-01 00:00:00 - carbontracker version 2.3.1\n");
     snprintf(in, sizeof in, "%s/t_carbontracker.log", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_EPARSE);
+    assert_int_equal(ct_report_render(in, out), CT_EPARSE);
     assert_int_equal(access(out, F_OK), -1); /* nothing written on failure */
     /* a good run, bad outputs */
     char *gdir = ts_mkdtemp();
     char *good = jsonl_run(gdir, 1);
     snprintf(out, sizeof out, "%s/r.docx", dir);
-    assert_int_equal(ct_report_render(good, out, err, sizeof err), CT_EINVAL);
-    assert_non_null(strstr(err, ".pdf, .png or .svg"));
+    assert_int_equal(ct_report_render(good, out), CT_EINVAL);
+    assert_non_null(strstr(ct_last_error_message(), ".pdf, .png or .svg"));
     snprintf(out, sizeof out, "%s/no/such/dir/r.pdf", dir);
-    assert_int_equal(ct_report_render(good, out, err, sizeof err), CT_EIO);
+    assert_int_equal(ct_report_render(good, out), CT_EIO);
     snprintf(out, sizeof out, "%s/no/such/dir/r.png", dir);
-    assert_int_equal(ct_report_render(good, out, err, sizeof err), CT_EIO);
-    assert_int_equal(ct_report_render(NULL, out, err, sizeof err), CT_EINVAL);
+    assert_int_equal(ct_report_render(good, out), CT_EIO);
+    assert_int_equal(ct_report_render(NULL, out), CT_EINVAL);
     free(good);
     ts_rmtree(gdir);
     free(gdir);
@@ -283,10 +297,10 @@ static void test_without_cairo(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
     char *in = jsonl_run(dir, 1);
-    char out[4200], err[256];
+    char out[4200];
     snprintf(out, sizeof out, "%s/r.pdf", dir);
-    assert_int_equal(ct_report_render(in, out, err, sizeof err), CT_ENOTSUP);
-    assert_non_null(strstr(err, "without cairo"));
+    assert_int_equal(ct_report_render(in, out), CT_ENOTSUP);
+    assert_non_null(strstr(ct_last_error_message(), "without cairo"));
     assert_int_equal(access(out, F_OK), -1);
     free(in);
     ts_rmtree(dir);

@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define CT__MSG_LEN 1024
 
@@ -32,8 +33,15 @@ double ct__monotonic_s(void);      /* CLOCK_MONOTONIC, s */
 double ct__unix_s(void);           /* CLOCK_REALTIME, s since the epoch */
 char *ct__strdup(const char *s);   /* NULL -> NULL */
 void ct__strlcpy(char *dst, const char *src, size_t len);
-/* Reads a whole small file (< max bytes) into a NUL-terminated malloc'd buffer. */
+/* Reads a whole file (at most max-1 bytes; the rest is left unread) into a
+ * NUL-terminated malloc'd buffer. Only a regular file is read (a FIFO or
+ * device is refused without blocking). 0, CT_EIO or CT_ENOMEM with the
+ * detail in ct_last_error_message(). */
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
+/* Opens a regular file for reading without ever blocking (O_NONBLOCK, then
+ * fstat); nofollow refuses a symlink at the last component. Returns the fd
+ * (plain blocking reads) and its size, or CT_EIO/CT_EINVAL with detail. */
+int ct__open_regular(const char *path, int nofollow, off_t *size);
 /* Parses an unsigned decimal integer with overflow and garbage checks (trailing
  * whitespace allowed). Returns 0 or CT_EPARSE. */
 int ct__parse_u64(const char *s, uint64_t *out);

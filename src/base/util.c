@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,16 +38,49 @@ void ct__strlcpy(char *dst, const char *src, size_t len) {
     dst[n] = '\0';
 }
 
+static const char *file_kind(mode_t m) {
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+int ct__open_regular(const char *path, int nofollow, off_t *size) {
+    if (!path) return ct__fail(CT_EINVAL, "no path");
+    /* O_NONBLOCK: opening a FIFO or a device never waits for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) {
+        if (errno == ELOOP && nofollow) return ct__fail(CT_EIO, "a symbolic link (not followed)");
+        return ct__fail(CT_EIO, "%s", strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ct__fail(CT_EIO, "%s", strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ct__fail(CT_EIO, "not a regular file (%s)", file_kind(st.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL); /* a regular file never blocks: plain reads from here */
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = st.st_size;
+    return fd;
+}
+
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
+    int fd = ct__open_regular(path, 0, NULL);
+    if (fd < 0) return fd;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return CT_ENOMEM;
+        return ct__fail(CT_ENOMEM, "out of memory");
     }
     for (;;) {
         if (n + 1 >= cap) {
@@ -56,7 +90,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             if (!nb) {
                 free(buf);
                 close(fd);
-                return CT_ENOMEM;
+                return ct__fail(CT_ENOMEM, "out of memory");
             }
             buf = nb;
             cap = ncap;
@@ -64,10 +98,10 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
         ssize_t r = read(fd, buf + n, cap - 1 - n);
         if (r < 0) {
             if (errno == EINTR) continue;
-            int e = -errno;
+            int e = errno;
             free(buf);
             close(fd);
-            return e;
+            return ct__fail(CT_EIO, "%s", strerror(e));
         }
         if (r == 0) break;
         n += (size_t)r;
