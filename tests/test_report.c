@@ -68,7 +68,43 @@ static void test_text_log_detail(void **state) {
     ct__run_detail_free(&d);
 }
 
+
+/* A long text log is read in linear time (the regex reader was quadratic:
+ * 100k epochs took 107 s; 200k here would run past the test's timeout). */
+static void test_long_text_log(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char p[4200];
+    snprintf(p, sizeof p, "%s/long_1.x_2026-11-20T101500Z_carbontracker.log", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("2026-11-20 10:15:00 - carbontracker version 2.3.1\n"
+          "2026-11-20 10:15:00 - The following components were found: GPU with device(s) Tesla T4. "
+          "CPU with device(s) cpu:0.\n",
+          f);
+    const int n = 200000;
+    for (int e = 1; e <= n; e++)
+        fprintf(f,
+                "2026-11-20 10:16:00 - Epoch %d:\n2026-11-20 10:16:00 - Duration: 0:00:01.00\n"
+                "2026-11-20 10:16:00 - Average power usage (W) for gpu: [60.0]\n"
+                "2026-11-20 10:16:00 - Average power usage (W) for cpu: 40.0\n",
+                e);
+    fclose(f);
+    ct_run_detail d;
+    assert_int_equal(ct__run_detail_load(p, &d), 0);
+    assert_int_equal(d.nepochs, n);
+    assert_true(d.epochs[n - 1].energy_j[CT_COMPONENT_GPU] == 60.0);
+    assert_true(d.epochs[n - 1].energy_j[CT_COMPONENT_CPU] == 40.0);
+    assert_true(d.epochs[n - 1].end_s == (double)n);
+    ct__run_detail_free(&d);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 #if CT_TEST_CAIRO
+
+#include <cairo.h>
+#include <sys/stat.h>
 
 static char *run_tool(const char *tool, const char *a1, const char *a2) {
     char *argv[] = {(char *)tool, (char *)a1, (char *)a2, NULL};
@@ -291,6 +327,186 @@ static void test_cli_report(void **state) {
     free(dir);
 }
 
+
+/* A damaged log with a power near DBL_MAX: rendered, never an endless loop. */
+static void test_huge_power_value(void **state) {
+    (void)state;
+    char src[4096];
+    snprintf(src, sizeof src, "%s/fixtures/parse/mixed/22038.777376_2026-11-26T151211Z_carbontracker.jsonl",
+             ts_env("CT_TEST_SOURCE_DIR"));
+    char *text = ts_read(src);
+    assert_non_null(text);
+    /* every power sample of the GPU becomes 1.6e308 W */
+    size_t n = strlen(text);
+    char *mod = malloc(n * 3 + 1), *o = mod;
+    for (const char *q = text; *q;) {
+        const char *g = strstr(q, "\"gpu\":[");
+        if (!g) {
+            strcpy(o, q);
+            o += strlen(q);
+            break;
+        }
+        memcpy(o, q, (size_t)(g - q) + 7);
+        o += (g - q) + 7;
+        q = g + 7;
+        int first = 1;
+        while (*q && *q != ']') {
+            while (*q && *q != ',' && *q != ']') q++;
+            o += sprintf(o, "%s1.6e308", first ? "" : ",");
+            first = 0;
+            if (*q == ',') q++;
+        }
+    }
+    *o = '\0';
+    char *dir = ts_mkdtemp();
+    ts_write(dir, "huge_carbontracker.jsonl", mod);
+    char in[4200], out[4200];
+    snprintf(in, sizeof in, "%s/huge_carbontracker.jsonl", dir);
+    snprintf(out, sizeof out, "%s/r.pdf", dir);
+    assert_int_equal(ct_report_render(in, out), 0); /* looped forever before */
+    snprintf(out, sizeof out, "%s/r.png", dir);
+    assert_int_equal(ct_report_render(in, out), 0);
+    free(mod);
+    free(text);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+/* A symlink planted at the output path is replaced, never followed. */
+static void test_output_symlink_not_followed(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 1);
+    char victim[4200], out[4200];
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    ts_write(dir, "victim.txt", "precious\n");
+    snprintf(out, sizeof out, "%s/report.pdf", dir);
+    assert_int_equal(symlink(victim, out), 0);
+    assert_int_equal(ct_report_render(in, out), 0);
+    char *v = ts_read(victim);
+    assert_string_equal(v, "precious\n"); /* overwritten with the PDF before */
+    free(v);
+    struct stat st;
+    assert_int_equal(lstat(out, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    char *pdf = ts_read(out);
+    assert_memory_equal(pdf, "%PDF", 4);
+    free(pdf);
+    /* no temporary file left behind */
+    char *left = ts_find_suffix(dir, ".tmp");
+    assert_null(left);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+/* The figure for a paper: one panel per file. */
+static void test_panels(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 2);
+    char out[4200], p[4200];
+    snprintf(out, sizeof out, "%s/fig.pdf", dir);
+    assert_int_equal(ct_report_render_panels(in, out), 0);
+    static const char *const names[] = {"power", "energy", "co2eq", "prediction"};
+    static const char *const titles[] = {"(a) Power over time", "(b) Energy per epoch", "(c) CO2eq per epoch",
+                                         "(d) Predicted against actual"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/fig-%s.pdf", dir, names[i]);
+        char *info = run_tool("pdfinfo", p, NULL);
+        expect_text(info, "Pages:           1");
+        free(info);
+        char *raw = run_tool("pdftotext", p, "-");
+        char *txt = squeeze(raw);
+        expect_text(txt, titles[i]);
+        for (int k = 0; k < 4; k++)
+            if (k != i) assert_null(strstr(txt, titles[k]));
+        free(txt);
+        free(raw);
+    }
+    snprintf(out, sizeof out, "%s/fig.svg", dir);
+    assert_int_equal(ct_report_render_panels(in, out), 0);
+    snprintf(p, sizeof p, "%s/fig-prediction.svg", dir);
+    char *svg = ts_read(p);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    free(svg);
+    snprintf(out, sizeof out, "%s/fig.png", dir);
+    assert_int_equal(ct_report_render_panels(in, out), CT_EINVAL);
+    /* the CLI */
+    snprintf(out, sizeof out, "%s/cli.pdf", dir);
+    char *argv[] = {(char *)ts_env("CT_CLI"), "report", in, "--panels", "-o", out, NULL};
+    char *o = NULL, *e = NULL;
+    assert_int_equal(ts_run(argv, NULL, &o, &e), 0);
+    snprintf(p, sizeof p, "%s/cli-co2eq.pdf", dir);
+    assert_int_equal(access(p, R_OK), 0);
+    free(o);
+    free(e);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+/* Markers at the last epoch sit on the right edge of plot (d): drawn whole,
+ * not clipped. The PNG (2 px per pt) has them right of the frame's edge. */
+static void test_last_epoch_markers_not_clipped(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 4);
+    char png[4200];
+    snprintf(png, sizeof png, "%s/plots.png", dir);
+    assert_int_equal(ct_report_render(in, png), 0);
+    cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    const unsigned char *px = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    /* plot (d): outer box x 360..714 pt, y 270..534 pt; its frame's right edge at 706 pt,
+     * top 288 pt, bottom 504 pt. The strip 707.5..709.5 pt beside the frame holds
+     * nothing but the markers of the last epoch. */
+    int dark = 0;
+    for (int y = 2 * 288 + 2; y < 2 * 504 - 2; y++)
+        for (int x = 1415; x <= 1419; x++) {
+            uint32_t v = *(const uint32_t *)(px + (size_t)y * (size_t)stride + (size_t)x * 4);
+            if ((v & 0xff) < 128 || ((v >> 8) & 0xff) < 128 || ((v >> 16) & 0xff) < 128) dark++;
+        }
+    cairo_surface_destroy(s);
+    assert_true(dark > 0); /* 0 before: cut at the frame */
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+/* A report from our own text log shows the intensity that log records; a gap
+ * record in a JSON Lines log is reported as missing epochs. */
+static void test_text_log_intensity_and_gap(void **state) {
+    (void)state;
+    char in[4096], out[4200];
+    snprintf(in, sizeof in, "%s/fixtures/parse/mixed/22038.777376_2026-11-26T151211Z_carbontracker.log",
+             ts_env("CT_TEST_SOURCE_DIR"));
+    char *dir = ts_mkdtemp();
+    snprintf(out, sizeof out, "%s/r.pdf", dir);
+    assert_int_equal(ct_report_render(in, out), 0);
+    char *raw = run_tool("pdftotext", out, "-");
+    char *txt = squeeze(raw);
+    expect_text(txt, "Carbon intensity 151.7 gCO2eq/kWh, energy-weighted over the run (the actual CO2eq uses it)");
+    expect_text(txt, "Intensity at start 151.7 gCO2eq/kWh");
+    expect_text(txt, "static: Denmark (DK)");
+    expect_text(txt, "Energy estimated, not measured");
+    free(txt);
+    free(raw);
+    snprintf(in, sizeof in, "%s/fixtures/parse/gap/22039.888888_2026-11-26T151211Z_carbontracker.jsonl",
+             ts_env("CT_TEST_SOURCE_DIR"));
+    assert_int_equal(ct_report_render(in, out), 0);
+    raw = run_tool("pdftotext", out, "-");
+    txt = squeeze(raw);
+    expect_text(txt, "Missing epochs 1 gap(s) in the log: records were lost while the disk was full");
+    expect_text(txt, "Epochs 3 recorded of 4 planned");
+    free(txt);
+    free(raw);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 #else /* built without cairo */
 
 static void test_without_cairo(void **state) {
@@ -312,7 +528,13 @@ static void test_without_cairo(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_log_detail),
+        cmocka_unit_test(test_long_text_log),
 #if CT_TEST_CAIRO
+        cmocka_unit_test(test_huge_power_value),
+        cmocka_unit_test(test_output_symlink_not_followed),
+        cmocka_unit_test(test_panels),
+        cmocka_unit_test(test_last_epoch_markers_not_clipped),
+        cmocka_unit_test(test_text_log_intensity_and_gap),
         cmocka_unit_test(test_pdf_from_jsonl),
         cmocka_unit_test(test_png_and_svg),
         cmocka_unit_test(test_pdf_from_python_text_log),

@@ -382,9 +382,19 @@ static int read_jsonl_run(ct_runs *r, ct_json_doc *doc, const char *path, int *c
         apply_record(j, ct__jsonl_kind(j), rec, &st);
     }
     if (rc < 0) goto fail;
+    if (f.long_lines) {
+        if (!bad) {
+            first_bad = 0;
+            ct__strlcpy(first_err, "a line over 64 MiB", sizeof first_err);
+        }
+        bad += (int)f.long_lines;
+    }
     ct__jsonl_close(&f);
     if (st.have_final) {
-        if (bad) rc = ct__runs_warn(r, "%s: %d damaged line(s) ignored (line %d: %s)", pp, bad, first_bad, first_err);
+        if (bad && first_bad)
+            rc = ct__runs_warn(r, "%s: %d damaged line(s) ignored (line %d: %s)", pp, bad, first_bad, first_err);
+        else if (bad)
+            rc = ct__runs_warn(r, "%s: %d damaged line(s) ignored (%s)", pp, bad, first_err);
     } else if (!rec->measuring && st.nepochs == 0 && !st.have_pred) {
         rec->complete = 0; /* a rank that measured nothing: nothing to say about it here */
     } else if (st.have_pred) {
@@ -425,9 +435,12 @@ static int read_jsonl_run(ct_runs *r, ct_json_doc *doc, const char *path, int *c
         }
         if (seen) rec->measurement = est == 0 ? CT__MEAS_MEASURED : est == seen ? CT__MEAS_ESTIMATED : CT__MEAS_PARTLY;
     }
-    if (rec->gaps)
-        rc = ct__runs_warn(r, "%s: epochs are missing: %d gap(s) in the log (records lost while the disk was full)%s",
-                           pp, rec->gaps, rec->gap_epochs ? "" : "; the totals of the final record still count them");
+    if (rec->gaps) {
+        char n[48] = "";
+        if (rec->gap_epochs) snprintf(n, sizeof n, " (%d epoch(s))", rec->gap_epochs);
+        rc = ct__runs_warn(r, "%s: epochs are missing%s: %d gap record(s), records were lost while the disk was full",
+                           pp, n, rec->gaps);
+    }
     if (rc) return rc;
     *counted = 1;
     return set_str(r, &rec->source, st.source);

@@ -18,6 +18,7 @@
 
 #define CHUNK ((size_t)64 * 1024)
 #define TAIL_MAX ((size_t)1024 * 1024)
+#define MAX_LINE ((size_t)64 * 1024 * 1024) /* a longer line is damage: skipped, counted */
 
 void ct__printable(const char *s, char *buf, size_t len) {
     if (!len) return;
@@ -57,6 +58,24 @@ void ct__jsonl_close(ct_jsonl_file *f) {
 int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
     for (;;) {
         char *nl = f->pos < f->len ? memchr(f->buf + f->pos, '\n', f->len - f->pos) : NULL;
+        if (f->skipping) {
+            /* inside a line over MAX_LINE: dropped up to its newline */
+            if (!nl && !f->eof) {
+                f->pos = f->len = 0;
+            } else {
+                f->pos = nl ? (size_t)(nl - f->buf) + 1 : f->len;
+                f->skipping = 0;
+                f->lineno++;
+                *line = "";
+                *len = 0;
+                f->long_lines++;
+                return 1;
+            }
+        } else if (!nl && f->len - f->pos > MAX_LINE) {
+            f->skipping = 1;
+            f->pos = f->len = 0;
+            continue;
+        }
         if (nl) {
             *line = f->buf + f->pos;
             *len = (size_t)(nl - (f->buf + f->pos));

@@ -89,6 +89,10 @@ static int tick_count(const axis *a) {
 
 static void fmt_tick(char *buf, size_t len, double v, double step) {
     if (fabs(v) < step * 1e-6) v = 0;
+    if (fabs(v) >= 1e7) { /* short labels for absurd values (a damaged log) */
+        snprintf(buf, len, "%.3g", v);
+        return;
+    }
     int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
     if (dec > 6) dec = 6;
     snprintf(buf, len, "%.*f", dec, v);
@@ -111,6 +115,8 @@ static box draw_axes(cairo_t *cr, box outer, const axis *xa, const axis *ya, con
     box in = {outer.x + 18 + ytw + 6, outer.y + 18, 0, 0};
     in.w = outer.x + outer.w - 8 - in.x;
     in.h = outer.y + outer.h - 30 - in.y;
+    if (in.w < 10) in.w = 10;
+    if (in.h < 10) in.h = 10;
 
     /* title */
     ct__rp_font(cr, 9.5, 1);
@@ -259,14 +265,14 @@ static void plot_power(cairo_t *cr, box outer, const ct_run_detail *d) {
     cairo_rectangle(cr, in.x, in.y, in.w, in.h);
     cairo_clip(cr);
     /* Decimate to about two points per device pixel column (min and max). */
-    int buckets = (int)(in.w * 2);
+    int buckets = in.w > 1 ? (int)(in.w * 2) : 2;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         if (!d->has_component[c]) continue;
         cairo_set_source_rgb(cr, COL_COMP[c][0], COL_COMP[c][1], COL_COMP[c][2]);
         cairo_set_line_width(cr, 1.0);
         cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
         int started = 0, drawn = 0;
-        int per = d->npoints > buckets * 2 ? d->npoints / buckets : 1;
+        int per = d->npoints > buckets * 2 ? d->npoints / buckets : 1; /* >= 2 */
         for (int i = 0; i < d->npoints; i += per) {
             double lo = INFINITY, hi = -INFINITY, t = d->points[i].t_s;
             for (int k = i; k < i + per && k < d->npoints; k++) {

@@ -100,14 +100,17 @@ void ct__printable(const char *s, char *buf, size_t len);
 /* JSON Lines files (jsonl_read.c)                                      */
 /* ------------------------------------------------------------------ */
 /* Streams a file line by line through a buffer that only grows to the
- * longest line: a 10^6-epoch log is read in constant memory. */
+ * longest line (at most 64 MiB; a longer line is returned empty and counted
+ * in long_lines): a 10^6-epoch log is read in constant memory. */
 typedef struct ct_jsonl_file {
     int fd;
     off_t size;
     char *buf;
     size_t cap, len, pos;
     int eof;
+    int skipping;       /* inside a line over 64 MiB: read through, not kept */
     long lineno;
+    long long_lines;    /* such lines, returned as empty lines */
 } ct_jsonl_file;
 
 /* 0 or a CT_E* code (detail in ct_last_error_message()). */

@@ -15,6 +15,13 @@
 
 #define MAX_TEXT_BYTES ((size_t)1024 * 1024 * 1024)
 
+/* "path: cannot read: <the detail set by the reader>" (copied first: same buffer). */
+static int cannot_read(int rc, const char *path) {
+    char detail[512];
+    ct__strlcpy(detail, ct_last_error_message(), sizeof detail);
+    return ct__fail(rc, "%s: cannot read: %s", path, detail);
+}
+
 static int component_index(const char *name) {
     if (!name) return -1;
     if (strcasecmp(name, "cpu") == 0) return CT_COMPONENT_CPU;
@@ -150,7 +157,7 @@ static int jsonl_epoch(const ct_json *j, ct_run_detail *d, caps *cp) {
 static int load_jsonl(const char *path, ct_run_detail *d) {
     ct_jsonl_file f;
     int rc = ct__jsonl_open(&f, path);
-    if (rc) return rc == CT_ENOMEM ? rc : ct__fail(rc, "%s: cannot read: %s", d->path, ct_last_error_message());
+    if (rc) return rc == CT_ENOMEM ? rc : cannot_read(rc, d->path);
     ct_json_doc *doc = ct__json_doc_new();
     if (!doc) {
         ct__jsonl_close(&f);
@@ -190,7 +197,7 @@ static int load_jsonl(const char *path, ct_run_detail *d) {
     ct__jsonl_close(&f);
     ct__json_doc_free(doc);
     if (rc == CT_ENOMEM) return ct__fail(CT_ENOMEM, "out of memory");
-    if (rc < 0) return ct__fail(rc, "%s: cannot read: %s", d->path, ct_last_error_message());
+    if (rc < 0) return cannot_read(rc, d->path);
     if (!header) return ct__fail(CT_EPARSE, "%s: not a carbontracker JSON Lines file (no header record)", d->path);
     return 0;
 }
@@ -305,7 +312,7 @@ int ct__run_detail_load(const char *path, ct_run_detail *d) {
     ct__printable(path, pp, sizeof pp);
     ct__strlcpy(d->path, pp, sizeof d->path);
     int fb = first_byte(path);
-    if (fb < 0) return ct__fail(fb, "%s: cannot read: %s", pp, ct_last_error_message());
+    if (fb < 0) return cannot_read(fb, pp);
     int rc;
     if (fb == '{' || ends_with(path, ".jsonl")) {
         ct__strlcpy(d->format, "jsonl", sizeof d->format);
@@ -315,7 +322,7 @@ int ct__run_detail_load(const char *path, ct_run_detail *d) {
         char *buf = NULL, *ob = NULL;
         size_t n = 0, on = 0;
         rc = ct__read_file(path, MAX_TEXT_BYTES, &buf, &n);
-        if (rc) return ct__fail(rc, "%s: cannot read: %s", pp, ct_last_error_message());
+        if (rc) return cannot_read(rc, pp);
         const char *suf = "_carbontracker.log";
         if (ends_with(path, suf)) {
             /* The output log next to it has the totals. */
