@@ -49,6 +49,9 @@ run_rec *ct__runs_new(ct_runs *r);                      /* NULL when out of memo
  * Returns 0 (counted or warned) or CT_ENOMEM. */
 int ct__runs_read_group(ct_runs *r, ct_json_doc *doc, const char *base, const int have[3]);
 
+/* ranks_merge.c: ranks of one job combined into one run (drops the others). 0 or CT_ENOMEM. */
+int ct__runs_combine_ranks(ct_runs *r);
+
 /* scan.c: the kinds of log files and how paths become groups */
 enum { CT__K_JSONL = 0, CT__K_STD = 1, CT__K_OUT = 2, CT__K_COUNT = 3 };
 extern const char *const ct__kind_suffix[CT__K_COUNT];
