@@ -17,8 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     p[sizeof p - 1] = '\0';
     const char *dirs[] = {fz_scratch()};
     ct_runs *runs = NULL;
-    char err[256];
-    if (ct_parse_dirs(dirs, 1, &runs, err, sizeof err) == 0) {
+    if (ct_parse_dirs(dirs, 1, &runs) == 0) {
         ct_runs_total tot;
         ct_runs_totals(runs, &tot);
         char buf[2048];
@@ -30,9 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     ct_runs_free(runs);
     ct_run_detail d;
-    if (ct__run_detail_load(p, &d, err, sizeof err) == 0) ct__run_detail_free(&d);
+    if (ct__run_detail_load(p, &d) == 0) ct__run_detail_free(&d);
     ct_json_doc *doc = ct__json_doc_new();
     if (doc) {
+        char err[256];
         ct__json_parse(doc, (const char *)data, size, err, sizeof err);
         ct__json_doc_free(doc);
     }

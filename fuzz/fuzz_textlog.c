@@ -1,7 +1,7 @@
 /* The original's text logs read back: the input holds a standard log, then
  * (after a line "=====") an output log; both go into a log directory read by
- * ct_parse_dirs and the report's run reader; the output-log block parser and
- * the h:mm:ss parser get the raw text too. */
+ * ct_parse_dirs and the report's run reader; the text-log reader and the
+ * h:mm:ss parser get the raw text too. */
 #include "fuzz_common.h"
 #include "results/results_internal.h"
 
@@ -29,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rest <= size && cut < size) fz_write(OUT_NAME, data + rest, size - rest);
     const char *dirs[] = {fz_scratch()};
     ct_runs *runs = NULL;
-    char err[256];
-    if (ct_parse_dirs(dirs, 1, &runs, err, sizeof err) == 0) {
+    if (ct_parse_dirs(dirs, 1, &runs) == 0) {
         ct_runs_total tot;
         ct_runs_totals(runs, &tot);
         char buf[2048];
@@ -38,15 +37,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     ct_runs_free(runs);
     ct_run_detail d;
-    if (ct__run_detail_load(std_path, &d, err, sizeof err) == 0) ct__run_detail_free(&d);
+    if (ct__run_detail_load(std_path, &d) == 0) ct__run_detail_free(&d);
 
+    /* the one text-log reader on the raw bytes: the whole input as the
+     * output log, then as the standard log */
     char *text = malloc(size + 1);
+    if (!text) return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    ct_run_total t;
-    memset(&t, 0, sizeof t);
-    ct__output_log_block(text, "Actual consumption", &t);
-    ct__output_log_block(text, "Predicted consumption", &t);
+    ct_text_log tl;
+    if (ct__text_log_read(NULL, 0, text, size, CT__TL_DETAIL, &tl) == 0) ct__text_log_free(&tl);
+    if (ct__text_log_read(text, size, NULL, 0, CT__TL_DETAIL, &tl) == 0) ct__text_log_free(&tl);
     char *line = strchr(text, '\t');
     ct__parse_hms(line ? line + 1 : text);
     free(text);

@@ -372,21 +372,30 @@ typedef struct ct_runs_total {
 
 typedef struct ct_runs ct_runs;
 
+/* Flags of ct_parse_paths. */
+#define CT_PARSE_RECURSIVE 1u /* also read subdirectories (symlinked ones are not followed) */
+
 /*
- * Reads every run in the directories (not recursive): our JSON Lines files
- * (`*_carbontracker.jsonl`) and the original's text logs (`*_carbontracker.log`
- * paired with `*_carbontracker_output.log`, also as the Python carbontracker
- * writes them). Per run: the actual consumption when the run finished (actual
- * epochs == predicted epochs) or stopped early, else the prediction. A run
- * written both as JSON Lines and as text logs counts once; ranks of one
- * distributed job are combined (see docs/parse-formats.md). Files that are
- * corrupt, truncated, empty or unpaired are skipped (or used as far as they
- * are readable) with one warning each (ct_runs_warning); they never fail the
- * call. Returns 0 and *out (free with ct_runs_free), CT_EINVAL for bad
- * arguments, CT_EIO when a directory cannot be read (message in err), CT_ENOMEM.
- * err (may be NULL) gets the detail of a failure. Thread-safe (no shared state).
+ * Reads every run in the given paths: a directory gives every log in it (with
+ * CT_PARSE_RECURSIVE, in its subdirectories too), a file gives the run it
+ * belongs to. Logs are our JSON Lines files (`*_carbontracker.jsonl`, read as
+ * a stream: no size limit) and the original's text logs
+ * (`*_carbontracker.log` paired with `*_carbontracker_output.log`, also as
+ * the Python carbontracker writes them). Per run: the actual consumption when
+ * the run finished (actual epochs >= predicted epochs) or stopped early, else
+ * the prediction. A run written both as JSON Lines and as text logs counts
+ * once; ranks of one distributed job are combined (docs/parse-formats.md).
+ * Files that are corrupt, truncated, empty, unpaired or not regular files
+ * (a FIFO is never opened for reading in a blocking way) are skipped or used
+ * as far as they are readable, with one warning each (ct_runs_warning); they
+ * never fail the call. Returns 0 and *out (free with ct_runs_free),
+ * CT_EINVAL for bad arguments, CT_EIO when a named path cannot be read,
+ * CT_ENOMEM; the detail of a failure is in ct_last_error_message().
+ * Thread-safe (no shared state; the error detail is per thread).
  */
-CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out, char *err, size_t errlen);
+CT_API int ct_parse_paths(const char *const *paths, int npaths, unsigned flags, ct_runs **out);
+/* ct_parse_paths(dirs, ndirs, 0, out). */
+CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out);
 /* Frees runs and every string it returned. NULL is ignored. */
 CT_API void ct_runs_free(ct_runs *runs);
 /* The getters below only read runs: any thread, also concurrently, until
@@ -397,25 +406,60 @@ CT_API int ct_runs_count(const ct_runs *runs);
 CT_API int ct_runs_get(const ct_runs *runs, int index, ct_run_info *out);
 /* Copies the totals over all runs into *out. */
 CT_API int ct_runs_totals(const ct_runs *runs, ct_runs_total *out);
-/* Warnings collected while reading (one per skipped or damaged file); the
- * string is owned by runs, valid until ct_runs_free. NULL when out of range. */
+/* Warnings collected while reading (one per skipped or damaged file, and for
+ * a log with missing epochs). The string is owned by runs and lives until
+ * ct_runs_free; file names in it are escaped (control bytes as \xNN).
+ * NULL when out of range. A ct_runs is read-only after ct_parse_paths:
+ * the getters may be called from several threads at once. */
 CT_API int ct_runs_warning_count(const ct_runs *runs);
 CT_API const char *ct_runs_warning(const ct_runs *runs, int index);
 /* The original's aggregate sentence: "The training of models in this work is
  * estimated to use X kWh of electricity contributing to Y kg of CO2eq. This is
  * equivalent to Z km travelled by car. Measured by carbontracker (URL)."
- * Returns the length it needed (like snprintf), or a negative code. */
+ * "Measured by" becomes "Estimated (not measured) by" or "Partly measured and
+ * partly estimated by" when runs were estimated. Same as
+ * ct_runs_format(runs, CT_RUNS_TEXT, buf, len). */
 CT_API int ct_runs_sentence(const ct_runs *runs, char *buf, size_t len);
+
+/* Formats of ct_runs_format (docs/parse-formats.md). */
+enum {
+    CT_RUNS_TEXT = 0,  /* the sentence */
+    CT_RUNS_JSON = 1,  /* totals, every run (with its measurement), warnings */
+    CT_RUNS_CSV = 2,   /* a header line and one line per run */
+    CT_RUNS_LATEX = 3  /* a paragraph for a paper and the method's BibTeX entry */
+};
+/* Writes the runs in a format into buf (NUL-terminated, truncated to len-1
+ * like snprintf; buf may be NULL when len is 0). Returns the length it
+ * needed, or CT_EINVAL / CT_ENOMEM. Thread-safe. */
+CT_API int ct_runs_format(const ct_runs *runs, int format, char *buf, size_t len);
+
+/* One standard log and its output log (their texts; either may be NULL) as
+ * the library reads them, written as JSON into buf like ct_runs_format: devices
+ * per component, epoch durations, power lines per component, the actual and
+ * predicted blocks with their equivalents, early stop. For bindings (the
+ * Python package's parser); the schema is in docs/parse-formats.md. */
+CT_API int ct_text_log_json(const char *std_text, const char *out_text, char *buf, size_t len);
 
 /*
  * Renders the report of one run. path_in: a `_carbontracker.jsonl` file or a
  * standard text log (`_carbontracker.log`). path_out: `.pdf` (summary table and
- * plots), `.png` or `.svg` (the plots alone), chosen by the extension. Returns
- * 0, CT_ENOTSUP when built without cairo, CT_EPARSE when the input has no
- * epochs, CT_EIO for unreadable input or unwritable output, CT_EINVAL for an
- * unknown extension; err (may be NULL) gets a message. Thread-safe.
+ * plots), `.png` or `.svg` (the plots alone), chosen by the extension. The
+ * output is written to a temporary file next to it and renamed into place
+ * (a planted symlink at path_out is replaced, never followed). Rendering code
+ * lives in libcarbontracker-report.so, loaded on first use (a tracked program
+ * never loads cairo). Returns 0, CT_ENOTSUP when reports are not available
+ * (built without cairo, or the report library cannot be loaded), CT_EPARSE
+ * when the input has no epochs, CT_EIO for unreadable input or unwritable
+ * output, CT_EINVAL for an unknown extension; the detail is in
+ * ct_last_error_message(). Thread-safe.
  */
-CT_API int ct_report_render(const char *path_in, const char *path_out, char *err, size_t errlen);
+CT_API int ct_report_render(const char *path_in, const char *path_out);
+/*
+ * The figure alone for a paper: one panel per file, path_out naming the
+ * first ("fig.pdf" gives fig-power.pdf, fig-energy.pdf, fig-co2eq.pdf and
+ * fig-prediction.pdf; .pdf or .svg). Returns as ct_report_render.
+ */
+CT_API int ct_report_render_panels(const char *path_in, const char *path_out);
 
 /*
  * One status line from a ct_status, without newline or escape codes, e.g.

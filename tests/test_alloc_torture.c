@@ -184,8 +184,7 @@ static void run_parse(const scenario *s, long n) {
     (void)s;
     const char *dirs[] = {g_dir};
     ct_runs *runs = NULL;
-    char err[256] = "";
-    int rc = ct_parse_dirs(dirs, 1, &runs, err, sizeof err);
+    int rc = ct_parse_dirs(dirs, 1, &runs);
     check_code("ct_parse_dirs", n, rc);
     if (rc == 0) {
         ct_runs_total tot;
@@ -205,9 +204,9 @@ static void run_parse(const scenario *s, long n) {
 static char g_jsonl[PATH_MAX];
 static void run_report(const scenario *s, long n) {
     (void)s;
-    char out[PATH_MAX + 16], err[256] = "";
+    char out[PATH_MAX + 16];
     snprintf(out, sizeof out, "%s/r.svg", g_dir);
-    int rc = ct_report_render(g_jsonl, out, err, sizeof err);
+    int rc = ct_report_render(g_jsonl, out);
     check_code("ct_report_render", n, rc);
     unlink(out);
 }

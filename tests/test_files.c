@@ -100,7 +100,7 @@ static void test_read_file_kinds(void **state) {
     assert_int_equal(ct__read_file("/proc/self/stat", 4096, &buf, &n), 0);
     assert_true(n > 10);
     free(buf);
-    assert_int_equal(ct__open_regular("/dev/zero"), -1);
+    assert_true(ct__open_regular("/dev/zero", 0, NULL) < 0);
 }
 
 /* The Electricity Maps key file is a FIFO: ct_tracker_new promises never to block. */

@@ -40,7 +40,7 @@ def generate_report_from_log(log_file_path, output_path):
 
     if not os.path.exists(log_file_path):
         raise FileNotFoundError(f"Log file {log_file_path} does not exist")
-    rc, msg = _capi.report_render(os.fsencode(log_file_path), os.fsencode(output_path))
+    rc, msg = _capi.report_render_code(os.fsencode(log_file_path), os.fsencode(output_path))
     if rc:
         names = {v: k for k, v in _capi.ERRORS.items()}
         name = names.get(rc, str(rc))

@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define CT__MSG_LEN 1024
 
@@ -38,10 +39,13 @@ void ct__strlcpy(char *dst, const char *src, size_t len);
  * the path and the system's reason in this thread's detail; never -errno
  * (errno is left as the failing call set it). */
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
-/* open(O_RDONLY) of an outside path that never blocks and keeps only a regular
- * file: the descriptor (O_NONBLOCK set; harmless for a regular file), or -1
- * with errno (EISDIR, EINVAL for a FIFO/device/socket, or open's). */
-int ct__open_regular(const char *path);
+/* Opens an outside path for reading without ever blocking (O_NONBLOCK, then
+ * fstat on the descriptor) and keeps only a regular file; nofollow refuses a
+ * symlink at the last component. Returns the fd (plain blocking reads from
+ * then on) and its size (size may be NULL), or CT_EIO/CT_EINVAL with the
+ * detail in ct_last_error_message() and errno set (EISDIR, EINVAL for a
+ * FIFO/device/socket, or open's). */
+int ct__open_regular(const char *path, int nofollow, off_t *size);
 /* Parses an unsigned decimal integer with overflow and garbage checks (trailing
  * whitespace allowed). Returns 0 or CT_EPARSE. */
 int ct__parse_u64(const char *s, uint64_t *out);
@@ -50,7 +54,8 @@ const char *ct__getenv(const char *name);
 /* printf into a message buffer (NULL or 0 length: nothing). */
 void ct__msgf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Copies s for printing in a message: control bytes (escape codes, newlines)
- * and DEL become \xNN, so a planted name cannot drive the terminal. Truncates
+ * and DEL become \xNN and a backslash \\, so a planted name cannot drive the
+ * terminal and an escaped name is never ambiguous. Truncates
  * to len (always terminated). Returns out. */
 char *ct__printable(const char *s, char *out, size_t len);
 /* fputs of a message for a console or a log: control bytes other than newline

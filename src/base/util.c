@@ -38,21 +38,43 @@ void ct__strlcpy(char *dst, const char *src, size_t len) {
     dst[n] = '\0';
 }
 
-/* Opens an outside path for reading without ever blocking: O_NONBLOCK so a
- * FIFO (or a device) named where a file is expected does not wait for a
- * writer, then fstat on the open descriptor (no race with a rename) and only
- * a regular file is kept. Returns the descriptor, or -1 with errno set. */
-int ct__open_regular(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+static const char *file_kind(mode_t m) {
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+int ct__open_regular(const char *path, int nofollow, off_t *size) {
+    if (!path) return ct__fail(CT_EINVAL, "no path");
+    /* O_NONBLOCK: opening a FIFO or a device never waits for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) {
         int e = errno;
-        if (fstat(fd, &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-        close(fd);
+        if (e == ELOOP && nofollow) ct__fail(CT_EIO, "a symbolic link (not followed)");
+        else ct__fail(CT_EIO, "%s", strerror(e));
         errno = e;
-        return -1;
+        return CT_EIO;
     }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        ct__fail(CT_EIO, "%s", strerror(e));
+        errno = e;
+        return CT_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        ct__fail(CT_EIO, "not a regular file (%s)", file_kind(st.st_mode));
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; /* callers tell these from a missing file */
+        return CT_EIO;
+    }
+    int fl = fcntl(fd, F_GETFL); /* a regular file never blocks: plain reads from here */
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = st.st_size;
     return fd;
 }
 
@@ -60,12 +82,14 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
     if (!path || max < 2) return ct__fail(CT_EINVAL, "no file or no room to read it");
-    int fd = ct__open_regular(path);
-    if (fd < 0) {
+    int fd = ct__open_regular(path, 0, NULL);
+    if (fd < 0) { /* never -errno: -EPERM would read as CT_EINVAL */
         int e = errno;
-        ct__fail_errno(e, "cannot open %s", path);
+        char why[256];
+        ct__strlcpy(why, ct_last_error_message(), sizeof why);
+        ct__fail(e == ENOMEM ? CT_ENOMEM : CT_EIO, "cannot open %s: %s", path, why);
         errno = e;
-        return e == ENOMEM ? CT_ENOMEM : CT_EIO; /* never -errno: -EPERM would read as CT_EINVAL */
+        return e == ENOMEM ? CT_ENOMEM : CT_EIO;
     }
     size_t cap = max < 4096 ? max : 4096, n = 0;
     char *buf = malloc(cap);
@@ -149,6 +173,9 @@ char *ct__printable(const char *s, char *out, size_t len) {
             if (k + 4 >= len) break;
             static const char hex[] = "0123456789abcdef";
             out[k++] = '\\', out[k++] = 'x', out[k++] = hex[c >> 4], out[k++] = hex[c & 15];
+        } else if (c == '\\') { /* so that a real "\x1b" in a name stays told apart */
+            if (k + 2 >= len) break;
+            out[k++] = '\\', out[k++] = '\\';
         } else {
             if (k + 1 >= len) break;
             out[k++] = (char)c;
