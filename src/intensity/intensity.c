@@ -116,13 +116,19 @@ int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intens
 
     char sub[CT__MSG_LEN];
     if (!ct__offline(cfg)) {
-        char key[300] = "";
-        int krc = ct__key_resolve(cfg, key, sizeof key, sub, sizeof sub);
+        /* The key is read here, once, from the caller's options (or its file
+         * or env variable) into a page kept out of core dumps; the fetch
+         * thread keeps its own such page and nothing else holds it. */
+        ct__secret *key = NULL;
+        int krc = ct__key_resolve_secret(cfg, &key, sub, sizeof sub);
         if (krc == CT_EINVAL && ctx && ctx->notice) ctx->notice(ctx->user, 1, sub); /* refused key file: say why */
-        in->live = ct__live_start(cfg, &loc, krc == 0 ? key : NULL, cfg->intensity_refresh_s, queue_notice, in, sub,
+        in->live = ct__live_start(cfg, &loc, key ? key->key : NULL, cfg->intensity_refresh_s, queue_notice, in, sub,
                                   sizeof sub);
-        in->live_expected = in->live && loc.given && ct__provider_choose(&loc, krc == 0, sub, sizeof sub) != NULL;
-        memset(key, 0, sizeof key);
+        char base[512];
+        int plain = 0;
+        in->live_expected =
+            in->live && loc.given && ct__live_choose(&loc, key != NULL, base, sizeof base, &plain, sub, sizeof sub);
+        ct__secret_free(key);
     }
     *out = in;
     return 0;

@@ -19,7 +19,7 @@ typedef void (*ct__notice_fn)(void *user, int level, const char *msg);
 /* Starts the fetch thread when a live service may serve: not offline, built
  * with libcurl and jansson. Returns immediately; NULL with a reason in why
  * when no live service applies (the static table serves). key may be NULL;
- * it is copied and wiped on stop. refresh_s: s between refreshes (at least 1). */
+ * it is copied into a protected page (ct__secret) and wiped on stop. refresh_s: s between refreshes (at least 1). */
 ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const char *key, double refresh_s,
                          ct__notice_fn notice, void *user, char *why, size_t whylen);
 
@@ -52,8 +52,17 @@ void ct__live_stop(ct__live *lv);
 
 /* One synchronous fetch (the planner): geolocates when loc->given is 0,
  * chooses the provider and fetches with the forecast. 0, or a CT_E* code
- * with the reason. */
-int ct__live_fetch_once(ct__location *loc, const char *key, double now_unix_s, ct__intensity_data *out, char *why,
+ * with the reason (CT_EINVAL: the key would go over plain http to another
+ * machine). key may be NULL. */
+int ct__live_fetch_once(ct__location *loc, ct__secret *key, double now_unix_s, ct__intensity_data *out, char *why,
                         size_t whylen);
+
+/* The provider for loc (ct__provider_choose) and its base URL, checked for
+ * the key's transport (ct__provider_key_transport). NULL with the reason in
+ * why when none serves, or when the key may not go to the base URL
+ * (*plain_loopback = -1 then). *plain_loopback = 1: plain http to this
+ * machine, why holds the warning to give once. */
+const ct__provider *ct__live_choose(const ct__location *loc, int have_key, char *base, size_t baselen,
+                                    int *plain_loopback, char *why, size_t whylen);
 
 #endif

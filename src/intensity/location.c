@@ -227,3 +227,19 @@ int ct__key_resolve(const ct_config *cfg, char *key, size_t keylen, char *why, s
         return CT_ENODATA;
     return key_from_file(def, 0, key, keylen, why, whylen);
 }
+
+int ct__key_resolve_secret(const ct_config *cfg, ct__secret **out, char *why, size_t whylen) {
+    *out = NULL;
+    ct__secret *s = ct__secret_new();
+    if (!s) {
+        snprintf(why, whylen, "out of memory for the Electricity Maps key");
+        return CT_ENOMEM;
+    }
+    int rc = ct__key_resolve(cfg, s->key, sizeof s->key, why, whylen);
+    if (rc) {
+        ct__secret_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
