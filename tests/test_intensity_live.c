@@ -1006,6 +1006,81 @@ static void test_intensity_object_order_and_labels(void **state) {
     assert_null(in);
 }
 
+/* Waits until the intensity object has its first live value. */
+static void wait_live(ct_intensity *in) {
+    double end = mono() + 10;
+    ct_intensity_value v;
+    do {
+        ct__intensity_now(in, ct__unix_s(), &v);
+        if (v.kind != CT_INTENSITY_LIVE) sleep_s(0.01);
+    } while (v.kind != CT_INTENSITY_LIVE && mono() < end);
+    assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+}
+
+/* Issue 12 item 5: beyond the forecast's horizon the rest of a window is
+ * priced at the current value (the mean of the covered part stood in for it
+ * before), and a predicted power profile is weighted by its energy. UK mock:
+ * the current half hour 263, then 300 except periods 10..21 (100), 96 periods. */
+static void test_intensity_over_horizon_and_profile(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    ct_source_ctx ctx = {&cfg, ctx_notice, NULL};
+    ct_intensity *in = NULL;
+    char why[512];
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    wait_live(in);
+    double before = ct__unix_s();
+    double t0 = floor(before / 1800) * 1800;
+    /* 96 h at constant power from now: 48 h of service values, the rest at 263 */
+    ct_intensity_value v;
+    double now = ct__unix_s();
+    ct__intensity_over(in, now, now + 96 * 3600.0, &v);
+    double horizon = t0 + 48 * 3600.0;
+    double expect = (uk_mean(t0, now, horizon) * (horizon - now) + 263.0 * (now + 96 * 3600.0 - horizon)) /
+                    (96 * 3600.0);
+    if (fabs(v.g_per_kwh - expect) > 1e-6) fail_msg("over 96 h: %.6f, want %.6f (%s)", v.g_per_kwh, expect, v.source);
+    assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+    assert_non_null(strstr(v.source, "% forecast, the rest at the current 263)"));
+
+    /* a profile: 6 h at 100 with power 3, 6 h at 300 with power 1, 2 h past the horizon with power 2 */
+    double t[] = {t0 + 10 * 1800.0, t0 + 22 * 1800.0, t0 + 34 * 1800.0, t0 + 96 * 1800.0, t0 + 100 * 1800.0};
+    double w[] = {3, 1, 0, 2};
+    ct_intensity_mean m;
+    ct__intensity_over_profile(in, t, w, 4, &m);
+    double e = 3 * 6 + 1 * 6 + 2 * 2; /* W h */
+    assert_true(fabs(m.value.g_per_kwh - (18 * 100.0 + 6 * 300.0 + 4 * 263.0) / e) < 1e-6);
+    assert_true(fabs(m.forecast_share - 24 / e) < 1e-9);
+    assert_true(fabs(m.covered_share - 24 / e) < 1e-9);
+    assert_true(m.current_g_per_kwh == 263);
+    assert_int_equal(m.value.kind, CT_INTENSITY_FORECAST);
+    /* only the present (measured) half hour: the current value's kind */
+    double now2 = ct__unix_s();
+    double t2[] = {now2, t0 + 1800.0};
+    double w2[] = {5};
+    ct__intensity_over_profile(in, t2, w2, t2[1] > now2 ? 1 : 0, &m);
+    assert_true(m.value.g_per_kwh == 263);
+    assert_int_equal(m.value.kind, CT_INTENSITY_LIVE);
+    assert_true(m.forecast_share == 0);
+    /* no energy, bad numbers: the current value, nothing invented */
+    double w3[] = {0};
+    ct__intensity_over_profile(in, t2, w3, 1, &m);
+    assert_true(m.value.g_per_kwh == 263 && m.value.kind == CT_INTENSITY_LIVE);
+    double w4[] = {NAN};
+    ct__intensity_over_profile(in, t2, w4, 1, &m);
+    assert_true(m.value.g_per_kwh == 263 && m.value.kind == CT_INTENSITY_LIVE);
+    ct__intensity_close(in);
+    if (floor(ct__unix_s() / 1800) * 1800 != t0) skip(); /* crossed a half hour: the mock's "current" moved */
+
+    /* fixed: the fixed value, whatever the profile */
+    cfg.carbon_intensity = 42;
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    ct__intensity_over_profile(in, t, w, 4, &m);
+    assert_true(m.value.g_per_kwh == 42 && m.value.kind == CT_INTENSITY_FIXED && m.forecast_share == 0);
+    ct__intensity_close(in);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_without_libcurl_at_run_time, setup),   /* first two: before any request */
@@ -1030,6 +1105,7 @@ int main(void) {
         cmocka_unit_test_setup(test_tracker_with_hanging_service, setup),
         cmocka_unit_test_setup(test_tracker_static_from_ip_geolocation, setup),
         cmocka_unit_test_setup(test_intensity_object_order_and_labels, setup),
+        cmocka_unit_test_setup(test_intensity_over_horizon_and_profile, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

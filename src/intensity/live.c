@@ -358,6 +358,39 @@ int ct__live_over(ct__live *lv, double from, double to, ct_intensity_value *out)
     return r;
 }
 
+int ct__live_profile(ct__live *lv, const double *t, const double *w, int n, double current_g, ct__live_mean *out) {
+    memset(out, 0, sizeof *out);
+    if (!lv || n <= 0) return 0;
+    pthread_mutex_lock(&lv->mu);
+    if (!lv->has_data) {
+        pthread_mutex_unlock(&lv->mu);
+        return 0;
+    }
+    const ct__intensity_data *d = &lv->data;
+    double energy = 0, g_energy = 0, fc_energy = 0, cov_energy = 0;
+    for (int i = 0; i < n; i++) {
+        double dt = t[i + 1] - t[i];
+        if (!(dt > 0) || !(w[i] >= 0) || !isfinite(w[i]) || !isfinite(dt)) continue;
+        double cov = 0, fc_cov = 0;
+        double mean = ct__iseries_mean(&lv->timeline, t[i], t[i + 1], &cov);
+        ct__iseries_mean(&d->forecast, t[i], t[i + 1], &fc_cov);
+        if (fc_cov > cov) fc_cov = cov;
+        energy += w[i] * dt;
+        g_energy += w[i] * (mean * cov + current_g * (dt - cov));
+        cov_energy += w[i] * cov;
+        fc_energy += w[i] * fc_cov;
+    }
+    if (energy > 0) {
+        out->g_per_kwh = g_energy / energy;
+        out->covered_share = cov_energy / energy;
+        out->forecast_share = fc_energy / energy;
+    }
+    ct__strlcpy(out->provider, d->provider, sizeof out->provider);
+    ct__strlcpy(out->area, d->area, sizeof out->area);
+    pthread_mutex_unlock(&lv->mu);
+    return energy > 0;
+}
+
 int ct__live_fetch_once(ct__location *loc, ct__secret *key, double now_unix_s, ct__intensity_data *out, char *why,
                         size_t whylen) {
     memset(out, 0, sizeof *out);
@@ -418,6 +451,15 @@ void ct__live_location(ct__live *lv, ct__location *out) {
     (void)out;
 }
 void ct__live_refresh_now(ct__live *lv) { (void)lv; }
+int ct__live_profile(ct__live *lv, const double *t, const double *w, int n, double current_g, ct__live_mean *out) {
+    (void)lv;
+    (void)t;
+    (void)w;
+    (void)n;
+    (void)current_g;
+    memset(out, 0, sizeof *out);
+    return 0;
+}
 int ct__live_active(ct__live *lv) {
     (void)lv;
     return 0;

@@ -31,6 +31,18 @@ int ct__live_now(ct__live *lv, double unix_s, ct_intensity_value *out);
  * covers part of it, else the live value at from; 0 when neither. */
 int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct_intensity_value *out);
 
+/* Energy-weighted mean over a power profile (ct__intensity_over_profile):
+ * each piece's time under the service's values (measured or forecast) at
+ * those values, the rest at current_g. 1 and *out when the service has
+ * answered and the profile has energy; else 0. */
+typedef struct ct__live_mean {
+    double g_per_kwh;      /* energy-weighted mean */
+    double covered_share;  /* share of the energy under the service's values (measured or forecast) */
+    double forecast_share; /* share of the energy under its forecast */
+    char provider[48], area[64];
+} ct__live_mean;
+int ct__live_profile(ct__live *lv, const double *t, const double *w, int n, double current_g, ct__live_mean *out);
+
 /* The location as the fetch thread sees it (after IP geolocation). */
 void ct__live_location(ct__live *lv, ct__location *out);
 
