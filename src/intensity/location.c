@@ -162,7 +162,9 @@ static int valid_key(const char *k) {
 }
 
 static int key_from_file(const char *path, int must_exist, char *key, size_t keylen, char *why, size_t whylen) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO (or a device) named as the key file must not block
+     * ct_tracker_new in open(2); it is refused below as not a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (!must_exist && errno == ENOENT) return CT_ENODATA;
         snprintf(why, whylen, "Electricity Maps key file %s cannot be read: %s", path, strerror(errno));
