@@ -497,12 +497,14 @@ typedef struct ct_plan_result {
  * Returns 0 and fills *out; CT_ENODATA when no forecast is available for the
  * location (offline, no service for it, forecast refused or too short);
  * CT_ENETWORK / CT_EPARSE when the service failed; CT_EINVAL for bad options
- * or a refused key file; CT_ENOTSUP when built without libcurl and jansson.
- * msg (may be NULL) gets a sentence saying why, never the key.
+ * or a refused key file (and for an Electricity Maps URL override that is
+ * plain http to another machine: the key is not sent); CT_ENOTSUP when built
+ * without libcurl and jansson, or when libcurl.so.4 cannot be loaded.
+ * On failure ct_last_error_message() (this thread) says why, never the key;
+ * on success it is empty.
  * Thread-safe: no shared state.
  */
-CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out, char *msg,
-                   size_t msglen);
+CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out);
 
 #ifdef __cplusplus
 }

@@ -19,8 +19,29 @@ int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_inten
                        size_t whylen);
 /* Intensity for energy used at Unix time unix_s. Thread-safe, never blocks on I/O. */
 void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out);
-/* Mean intensity expected over [from, to] (forecast where known). Thread-safe, never blocks. */
+/* Mean intensity expected over [from, to] at constant power: the same as
+ * ct__intensity_over_profile with one piece. Thread-safe, never blocks. */
 void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out);
+
+/* For a predictor: the energy-weighted mean intensity over a predicted power
+ * profile of n pieces, piece i from t[i] to t[i + 1] (Unix s, n + 1 times,
+ * increasing) at power w[i] (W, or any unit: only the shares count). Each
+ * piece's time under the live service's values (its forecast for the
+ * future, its measurements for the past and the present) counts at those
+ * values; the rest at the current value (ct__intensity_now now: live,
+ * static or default). out->value.kind is CT_INTENSITY_FORECAST when any of
+ * the energy fell under the forecast, else the current value's kind (FIXED:
+ * the fixed value, nothing else asked); forecast_share says how much of the
+ * energy the forecast covered. Pieces with no energy or bad numbers are
+ * skipped; with no energy at all the current value. Thread-safe, never
+ * blocks on I/O (a mutex held for arithmetic only). */
+typedef struct ct_intensity_mean {
+    ct__intensity_value value;  /* the mean, its kind and a source sentence */
+    double forecast_share;     /* 0..1: share of the energy priced by the forecast */
+    double covered_share;      /* 0..1: share priced by the service's values (forecast or measured) */
+    double current_g_per_kwh;  /* the value the rest of the energy got */
+} ct_intensity_mean;
+void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct_intensity_mean *out);
 /* Called by the measurement thread on each wake-up; may start a refresh. */
 void ct__intensity_tick(ct_intensity *in, double unix_s);
 void ct__intensity_close(ct_intensity *in);
