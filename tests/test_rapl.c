@@ -902,6 +902,9 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     assert_int_equal(fake_proc_stat(&proc, &s0), 0);
     chmod(proc.root, 0755);
     setenv("CT_PROC_ROOT", proc.root, 1);
+    /* the build machine's DMI (a cloud VM) and cgroup must not leak in */
+    setenv("CT_DMI_ROOT", "/nonexistent/dmi", 1);
+    setenv("CT_CGROUP_ROOT", "/nonexistent/cgroup", 1);
     char logs[700];
     snprintf(logs, sizeof logs, "%s/logs", t.root);
     assert_int_equal(mkdir(logs, 0777), 0);
@@ -910,6 +913,8 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     run_unprivileged(&t, eacces_child_tracker, out, sizeof out);
     assert_string_equal(out, "0\ntdp\ncpu:0-1 (estimated)\n1\nerr log: 1\njsonl: 1\n");
     unsetenv("CT_PROC_ROOT");
+    unsetenv("CT_DMI_ROOT");
+    unsetenv("CT_CGROUP_ROOT");
     fake_tree_destroy(&proc);
     fake_tree_destroy(&t);
 }
