@@ -372,6 +372,35 @@ static void test_lookup_every_fx_row(void **st) {
     assert_true(rows >= 21);
 }
 
+/* Cloud providers' own parts (absent from the old table) are known with
+ * their microarchitecture, as /proc/cpuinfo names them. */
+static void test_cloud_parts_known(void **st) {
+    (void)st;
+    static const struct {
+        const char *model, *arch;
+    } parts[] = {
+        {"AMD EPYC 7B13", "zen3"},
+        {"AMD EPYC 7R32", "zen2"},
+        {"AMD EPYC 9R14", "zen4"},
+        {"Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", "sapphire rapids"},
+        {"Intel(R) Xeon(R) Platinum 8488C", "sapphire rapids"},
+        {"Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz", "cascade lake"},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        ct_cpu_spec spec;
+        if (ct__cpu_spec_lookup(parts[i].model, &spec) != 0 || strcmp(spec.arch, parts[i].arch) != 0)
+            fail_msg("\"%s\": got \"%s\" (%s), expected %s", parts[i].model, spec.name, spec.arch, parts[i].arch);
+    }
+    double min, max;
+    char m[64];
+    assert_int_equal(ct__cpu_vcpu_power("zen2", "aws", &min, &max, m, sizeof m), 0);
+    assert_string_equal(m, "EPYC 2nd Gen, aws");
+    assert_near(max, 1.6929615162037037, 1e-12);
+    assert_int_equal(ct__cpu_vcpu_power("skylake", "aws", &min, &max, m, sizeof m), 0);
+    assert_string_equal(m, "Sky Lake, aws"); /* AWS spells it so */
+    assert_int_equal(ct__cpu_vcpu_power("zen4", "aws", &min, &max, m, sizeof m), CT_ENODATA);
+}
+
 /* Reads a fixture file (tests/fixtures/cpuinfo/<dir>/<file>), NULL if absent. */
 static char *fixture(const char *dir, const char *file) {
     char path[1024];
@@ -760,6 +789,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_stat_mid_run),
         cmocka_unit_test(test_lookup_real_cpuinfo_names),
         cmocka_unit_test(test_lookup_every_fx_row),
+        cmocka_unit_test(test_cloud_parts_known),
         cmocka_unit_test(test_real_hosts),
         cmocka_unit_test(test_xen_guest_is_billed_its_share),
         cmocka_unit_test(test_gcp_vm_per_vcpu),
