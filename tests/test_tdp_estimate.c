@@ -350,6 +350,43 @@ static void test_lookup_real_cpuinfo_names(void **st) {
     assert_non_null(strstr(m, "FX-8350"));
 }
 
+/* First-generation Core i (Nehalem, Westmere) print "Intel(R) Core(TM) i7
+ * CPU         965  @ 3.20GHz", "i5 CPU       M 460", "i7 CPU       Q 740":
+ * every such row of the table is found from that spelling, never a bare AMD
+ * number ("965", "750", "460" are AMD rows too). */
+static void test_lookup_first_gen_core_spellings(void **st) {
+    (void)st;
+    const char *p = ct__data_cpu_tdp_csv;
+    int rows = 0;
+    while ((p = strstr(p, "\nIntel Core i")) != NULL) {
+        p++;
+        char name[64], suffix[8] = "";
+        int gen, num;
+        double tdp;
+        int n = sscanf(p, "Intel Core i%d-%3d%7[A-Z],%lf", &gen, &num, suffix, &tdp);
+        if (n != 4) {
+            suffix[0] = '\0';
+            n = sscanf(p, "Intel Core i%d-%3d,%lf", &gen, &num, &tdp) == 3 ? 4 : 0;
+        }
+        /* three digits and nothing after: the first generation's names */
+        if (n != 4 || num < 100 || num > 999) continue;
+        char check[32];
+        snprintf(check, sizeof check, "Intel Core i%d-%d%s,", gen, num, suffix);
+        if (strncmp(p, check, strlen(check)) != 0) continue; /* a 4-digit or other name */
+        const char *letter = !suffix[0] ? "" : !strcmp(suffix, "M") ? "M " : !strcmp(suffix, "QM") ? "Q " : NULL;
+        if (!letter) continue;
+        snprintf(name, sizeof name, "Intel(R) Core(TM) i%d CPU       %s%d  @ 2.67GHz", gen, letter, num);
+        double w = 0;
+        char m[128] = "", want[64];
+        snprintf(want, sizeof want, "Intel Core i%d-%d%s", gen, num, suffix);
+        if (ct__cpu_tdp_lookup(name, &w, m, sizeof m) != 0 || strcmp(m, want) != 0 || fabs(w - tdp) > 1e-9)
+            fail_msg("\"%s\": got %g W (\"%s\"), expected %g W (\"%s\")", name, w, m, tdp, want);
+        rows++;
+    }
+    print_message("%d first-generation Core i names checked\n", rows);
+    assert_true(rows >= 20);
+}
+
 /* Every FX row of the table is found from the spelling AMD's CPUID gives
  * ("AMD FX(tm)-8350 Eight-Core Processor"): the old code missed them all. */
 static void test_lookup_every_fx_row(void **st) {
@@ -789,6 +826,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_stat_mid_run),
         cmocka_unit_test(test_lookup_real_cpuinfo_names),
         cmocka_unit_test(test_lookup_every_fx_row),
+        cmocka_unit_test(test_lookup_first_gen_core_spellings),
         cmocka_unit_test(test_cloud_parts_known),
         cmocka_unit_test(test_real_hosts),
         cmocka_unit_test(test_xen_guest_is_billed_its_share),

@@ -11,7 +11,7 @@
  * trademarks and the "@ 2.20GHz" tail dropped, the words cpu, processor,
  * intel, amd dropped, and the old spellings /proc/cpuinfo still shows
  * rewritten to the vendors' names: "i7 CPU 870" -> "i7-870", "i5 CPU M 560"
- * -> "i5-560m", "E31230" -> "e3-1230", "E7- 4850" -> "e7-4850",
+ * -> "i5-560m", "i7 CPU Q 740" -> "i7-740qm", "E31230" -> "e3-1230", "E7- 4850" -> "e7-4850",
  * "FX(tm)-8350" -> "fx-8350", "Core(TM)2 CPU 6320" -> "core 2 duo e6320".
  * A table name matches when it is the whole name or the longest table name
  * inside it at word boundaries, and only within one vendor: CodeCarbon's
@@ -93,10 +93,10 @@ static void normalise_model(const char *in, char *out, size_t outlen) {
             snprintf(w, 64, "%s%s", t, tok[i + 1]);
             i++;
         } else if ((!strcmp(t, "i3") || !strcmp(t, "i5") || !strcmp(t, "i7") || !strcmp(t, "i9")) && i + 1 < nt) {
-            /* "i7 870" -> "i7-870"; "i5 m 560" -> "i5-560m" */
+            /* "i7 870" -> "i7-870"; "i5 m 560" -> "i5-560m"; "i7 q 740" -> "i7-740qm" */
             if (strlen(tok[i + 1]) == 1 && isalpha((unsigned char)tok[i + 1][0]) && i + 2 < nt &&
                 isdigit((unsigned char)tok[i + 2][0])) {
-                snprintf(w, 64, "%s-%s%s", t, tok[i + 2], tok[i + 1]);
+                snprintf(w, 64, "%s-%s%s", t, tok[i + 2], tok[i + 1][0] == 'q' ? "qm" : tok[i + 1]);
                 i += 2;
             } else if (isdigit((unsigned char)tok[i + 1][0])) {
                 snprintf(w, 64, "%s-%s", t, tok[i + 1]);
