@@ -716,6 +716,71 @@ static void test_cgroup_v1_and_unlimited(void **st) {
     drop_fixture(&p, &dmi);
 }
 
+/* Copies a file of tests/fixtures/<rel> to dir/<to>. */
+static void copy_fixture(const char *rel, const char *dir, const char *to) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixtures/%s", ts_env("CT_TEST_SOURCE_DIR"), rel);
+    char *text = ts_read(path);
+    if (!text) fail_msg("fixture %s missing", rel);
+    assert_int_equal(ts_write(dir, to, text), 0);
+    free(text);
+}
+
+/* A real sandbox (the machine these tests were written on): a 2-vCPU VM of
+ * an "AMD EPYC" with the model hidden (CPUID family 26: Zen 5, no CCF
+ * figure, so the per-vCPU default), the hypervisor flag, and a hybrid cgroup
+ * v1 with cpu and cpuacct mounted apart, no quota, a cpuset of both CPUs: not
+ * limited, so the machine's utilisation counts. The same tree with a quota of
+ * half a CPU (the one edit) is billed its cpuacct.usage. */
+static void test_real_sandbox_cgroup_v1(void **st) {
+    (void)st;
+    fake_tree p, dmi, cg;
+    fake_stat s = {.user = 100, .idle = 100};
+    make_proc_fixture(&p, &dmi, "vm-amd-epyc-zen5-2vcpu", NULL, NULL, &s);
+    copy_fixture("cgroup/v1-hybrid-sandbox/proc/self/cgroup", p.root, "self/cgroup");
+    assert_int_equal(fake_tree_init(&cg, "cgroup"), 0);
+    static const char *const files[] = {"cpu/cpu.cfs_quota_us",   "cpu/cpu.cfs_period_us", "cpu/cpu.shares",
+                                        "cpu/cpu.stat",           "cpuacct/cpuacct.usage", "cpuacct/cpuacct.stat",
+                                        "cpuacct/cpuacct.usage_percpu", "cpuset/cpuset.cpus",
+                                        "cpuset/cpuset.effective_cpus"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "cgroup/v1-hybrid-sandbox/sys/fs/cgroup/%s", files[i]);
+        copy_fixture(rel, cg.root, files[i]);
+    }
+    setenv("CT_CGROUP_ROOT", cg.root, 1);
+    ct_cgroup_cpu c;
+    assert_int_equal(ct__cgroup_cpu_open(&c, 2), 0);
+    assert_int_equal(c.version, 1);
+    assert_int_equal(c.cpuset_cpus, 2);
+    assert_true(c.quota_cpus == 0);
+    assert_int_equal(c.limited, 0);
+    double used;
+    assert_int_equal(ct__cgroup_cpu_usage(&c, &used), 0);
+    assert_near(used, 2864.694203334, 1e-9);
+    src x;
+    assert_int_equal(src_open(&x), 0);
+    assert_int_equal(x.notes.count[1], 1); /* the default stands in: a warning */
+    assert_non_null(strstr(x.notes.last[1], "hypervisor flag"));
+    assert_non_null(strstr(x.notes.last[1], "2 vCPU(s) of \"AMD EPYC\""));
+    assert_null(strstr(x.notes.last[1], "cgroup"));
+    assert_near(full_load_2s(&x, &p, &s, NULL), 2.0 * 2 * DEFAULT_MAX_W, 1e-6);
+    src_close(&x);
+    /* half a CPU of quota: limited, billed its own CPU time */
+    assert_int_equal(ts_write(cg.root, "cpu/cpu.cfs_quota_us", "50000\n"), 0);
+    memset(&x.notes, 0, sizeof x.notes);
+    assert_int_equal(src_open(&x), 0);
+    assert_non_null(strstr(x.notes.last[1], "cgroup (v1) limited to a CPU quota of 0.5 CPU(s)"));
+    double t0 = ct__monotonic_s() + 1.0, e;
+    assert_int_equal(ts_write(cg.root, "cpuacct/cpuacct.usage", "2866194203334\n"), 0); /* +1.5 s */
+    assert_int_equal(ct__source_tdp.read(x.state, t0, &e), 0);
+    assert_near(e, 1.5 * DEFAULT_MAX_W, 1e-9);
+    src_close(&x);
+    unsetenv("CT_CGROUP_ROOT");
+    fake_tree_destroy(&cg);
+    drop_fixture(&p, &dmi);
+}
+
 /* ------------------------------------------------------------------ */
 /* DRAM estimate: off by default, labelled when on                      */
 /* ------------------------------------------------------------------ */
@@ -836,6 +901,7 @@ int main(void) {
         cmocka_unit_test(test_vm_gold_6326_share),
         cmocka_unit_test(test_cgroup_v2_limited),
         cmocka_unit_test(test_cgroup_v1_and_unlimited),
+        cmocka_unit_test(test_real_sandbox_cgroup_v1),
         cmocka_unit_test(test_dram_estimate),
         cmocka_unit_test(test_e2e_estimate_when_no_rapl),
     };
