@@ -160,6 +160,7 @@ static void test_proc_tree(void **st) {
     assert_int_equal(ct__gpu_claims_due(&c, 0, 8.0), 0); /* nothing waits */
     assert_int_equal(ct__gpu_claims_due(&c, 1, 8.0), 1);
     ts_rmtree(root);
+    free(root);
 }
 
 int main(void) {

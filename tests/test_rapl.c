@@ -742,6 +742,53 @@ static void add_epoch_deltas(fake_tree *t, uint64_t p0, uint64_t p1, uint64_t d0
     move_uncounted(t);
 }
 
+/* Through the tracker: an AMD host (packages only) with the DRAM estimate on
+ * has a third device "dram (estimated)", and the run says its CPU energy is
+ * estimated (partly: the packages are measured). Off by default: measured. */
+static void test_e2e_dram_estimate_labels_the_run(void **st) {
+    (void)st;
+    fake_tree t, p;
+    assert_int_equal(fake_tree_init(&t, "rapl"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 10, RANGE_61UJ), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:1", "package-1", 10, RANGE_61UJ), 0);
+    use_root(&t);
+    assert_int_equal(fake_tree_init(&p, "proc"), 0);
+    assert_int_equal(fake_tree_write(&p, "meminfo", "MemTotal:       33554432 kB\n"), 0);
+    setenv("CT_PROC_ROOT", p.root, 1);
+    for (int on = 0; on <= 1; on++) {
+        if (on)
+            setenv("CT_DRAM_ESTIMATE", "1", 1);
+        else
+            unsetenv("CT_DRAM_ESTIMATE");
+        ct_tracker *tr = new_cpu_tracker(1);
+        assert_int_equal(ct_device_count(tr), 2 + on);
+        ct_device_desc d;
+        if (on) {
+            assert_int_equal(ct_get_device(tr, 2, &d), 0);
+            assert_string_equal(d.name, "dram (estimated)");
+            assert_int_equal(d.estimated, 1);
+        }
+        assert_int_equal(ct_epoch_start(tr), 0);
+        assert_int_equal(fake_powercap_add(&t, "intel-rapl:0", 1000000ull), 0);
+        assert_int_equal(ct_epoch_end(tr), 0);
+        ct_epoch_info ep;
+        assert_int_equal(ct_get_epoch(tr, 0, &ep), 0);
+        /* 1 J measured, plus 32 GB x 0.392 W/GB over the epoch when on */
+        assert_true(ep.energy_j[CT_COMPONENT_CPU] >= 1.0 - EPS);
+        if (!on) assert_near(ep.energy_j[CT_COMPONENT_CPU], 1.0, EPS);
+        if (on) assert_true(ep.energy_j[CT_COMPONENT_CPU] <= 1.0 + 0.392 * 32.0 * (ep.duration_s + 0.01));
+        assert_int_equal(ct_stop(tr), 0);
+        ct_result r;
+        assert_int_equal(ct_get_actual(tr, &r), 0);
+        assert_int_equal(r.estimated[CT_COMPONENT_CPU], on);
+        ct_tracker_free(tr);
+    }
+    unsetenv("CT_DRAM_ESTIMATE");
+    unsetenv("CT_PROC_ROOT");
+    fake_tree_destroy(&p);
+    fake_tree_destroy(&t);
+}
+
 static void test_e2e_epoch_energy_equals_counter_delta(void **st) {
     (void)st;
     fake_tree t;
@@ -902,6 +949,9 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     assert_int_equal(fake_proc_stat(&proc, &s0), 0);
     chmod(proc.root, 0755);
     setenv("CT_PROC_ROOT", proc.root, 1);
+    /* the build machine's DMI (a cloud VM) and cgroup must not leak in */
+    setenv("CT_DMI_ROOT", "/nonexistent/dmi", 1);
+    setenv("CT_CGROUP_ROOT", "/nonexistent/cgroup", 1);
     char logs[700];
     snprintf(logs, sizeof logs, "%s/logs", t.root);
     assert_int_equal(mkdir(logs, 0777), 0);
@@ -910,6 +960,8 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     run_unprivileged(&t, eacces_child_tracker, out, sizeof out);
     assert_string_equal(out, "0\ntdp\ncpu:0-1 (estimated)\n1\nerr log: 1\njsonl: 1\n");
     unsetenv("CT_PROC_ROOT");
+    unsetenv("CT_DMI_ROOT");
+    unsetenv("CT_CGROUP_ROOT");
     fake_tree_destroy(&proc);
     fake_tree_destroy(&t);
 }
@@ -932,6 +984,7 @@ int main(void) {
         cmocka_unit_test(test_multi_die_distinct_counters_summed),
         cmocka_unit_test(test_eacces_one_message_with_fix),
         cmocka_unit_test(test_e2e_epoch_energy_equals_counter_delta),
+        cmocka_unit_test(test_e2e_dram_estimate_labels_the_run),
         cmocka_unit_test(test_e2e_zone_vanishes),
         cmocka_unit_test(test_e2e_psys),
         cmocka_unit_test(test_e2e_eacces_falls_back_to_estimate),

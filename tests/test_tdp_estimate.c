@@ -350,6 +350,43 @@ static void test_lookup_real_cpuinfo_names(void **st) {
     assert_non_null(strstr(m, "FX-8350"));
 }
 
+/* First-generation Core i (Nehalem, Westmere) print "Intel(R) Core(TM) i7
+ * CPU         965  @ 3.20GHz", "i5 CPU       M 460", "i7 CPU       Q 740":
+ * every such row of the table is found from that spelling, never a bare AMD
+ * number ("965", "750", "460" are AMD rows too). */
+static void test_lookup_first_gen_core_spellings(void **st) {
+    (void)st;
+    const char *p = ct__data_cpu_tdp_csv;
+    int rows = 0;
+    while ((p = strstr(p, "\nIntel Core i")) != NULL) {
+        p++;
+        char name[64], suffix[8] = "";
+        int gen, num;
+        double tdp;
+        int n = sscanf(p, "Intel Core i%d-%3d%7[A-Z],%lf", &gen, &num, suffix, &tdp);
+        if (n != 4) {
+            suffix[0] = '\0';
+            n = sscanf(p, "Intel Core i%d-%3d,%lf", &gen, &num, &tdp) == 3 ? 4 : 0;
+        }
+        /* three digits and nothing after: the first generation's names */
+        if (n != 4 || num < 100 || num > 999) continue;
+        char check[32];
+        snprintf(check, sizeof check, "Intel Core i%d-%d%s,", gen, num, suffix);
+        if (strncmp(p, check, strlen(check)) != 0) continue; /* a 4-digit or other name */
+        const char *letter = !suffix[0] ? "" : !strcmp(suffix, "M") ? "M " : !strcmp(suffix, "QM") ? "Q " : NULL;
+        if (!letter) continue;
+        snprintf(name, sizeof name, "Intel(R) Core(TM) i%d CPU       %s%d  @ 2.67GHz", gen, letter, num);
+        double w = 0;
+        char m[128] = "", want[64];
+        snprintf(want, sizeof want, "Intel Core i%d-%d%s", gen, num, suffix);
+        if (ct__cpu_tdp_lookup(name, &w, m, sizeof m) != 0 || strcmp(m, want) != 0 || fabs(w - tdp) > 1e-9)
+            fail_msg("\"%s\": got %g W (\"%s\"), expected %g W (\"%s\")", name, w, m, tdp, want);
+        rows++;
+    }
+    print_message("%d first-generation Core i names checked\n", rows);
+    assert_true(rows >= 20);
+}
+
 /* Every FX row of the table is found from the spelling AMD's CPUID gives
  * ("AMD FX(tm)-8350 Eight-Core Processor"): the old code missed them all. */
 static void test_lookup_every_fx_row(void **st) {
@@ -370,6 +407,35 @@ static void test_lookup_every_fx_row(void **st) {
         rows++;
     }
     assert_true(rows >= 21);
+}
+
+/* Cloud providers' own parts (absent from the old table) are known with
+ * their microarchitecture, as /proc/cpuinfo names them. */
+static void test_cloud_parts_known(void **st) {
+    (void)st;
+    static const struct {
+        const char *model, *arch;
+    } parts[] = {
+        {"AMD EPYC 7B13", "zen3"},
+        {"AMD EPYC 7R32", "zen2"},
+        {"AMD EPYC 9R14", "zen4"},
+        {"Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", "sapphire rapids"},
+        {"Intel(R) Xeon(R) Platinum 8488C", "sapphire rapids"},
+        {"Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz", "cascade lake"},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        ct_cpu_spec spec;
+        if (ct__cpu_spec_lookup(parts[i].model, &spec) != 0 || strcmp(spec.arch, parts[i].arch) != 0)
+            fail_msg("\"%s\": got \"%s\" (%s), expected %s", parts[i].model, spec.name, spec.arch, parts[i].arch);
+    }
+    double min, max;
+    char m[64];
+    assert_int_equal(ct__cpu_vcpu_power("zen2", "aws", &min, &max, m, sizeof m), 0);
+    assert_string_equal(m, "EPYC 2nd Gen, aws");
+    assert_near(max, 1.6929615162037037, 1e-12);
+    assert_int_equal(ct__cpu_vcpu_power("skylake", "aws", &min, &max, m, sizeof m), 0);
+    assert_string_equal(m, "Sky Lake, aws"); /* AWS spells it so */
+    assert_int_equal(ct__cpu_vcpu_power("zen4", "aws", &min, &max, m, sizeof m), CT_ENODATA);
 }
 
 /* Reads a fixture file (tests/fixtures/cpuinfo/<dir>/<file>), NULL if absent. */
@@ -650,6 +716,71 @@ static void test_cgroup_v1_and_unlimited(void **st) {
     drop_fixture(&p, &dmi);
 }
 
+/* Copies a file of tests/fixtures/<rel> to dir/<to>. */
+static void copy_fixture(const char *rel, const char *dir, const char *to) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixtures/%s", ts_env("CT_TEST_SOURCE_DIR"), rel);
+    char *text = ts_read(path);
+    if (!text) fail_msg("fixture %s missing", rel);
+    assert_int_equal(ts_write(dir, to, text), 0);
+    free(text);
+}
+
+/* A real sandbox (the machine these tests were written on): a 2-vCPU VM of
+ * an "AMD EPYC" with the model hidden (CPUID family 26: Zen 5, no CCF
+ * figure, so the per-vCPU default), the hypervisor flag, and a hybrid cgroup
+ * v1 with cpu and cpuacct mounted apart, no quota, a cpuset of both CPUs: not
+ * limited, so the machine's utilisation counts. The same tree with a quota of
+ * half a CPU (the one edit) is billed its cpuacct.usage. */
+static void test_real_sandbox_cgroup_v1(void **st) {
+    (void)st;
+    fake_tree p, dmi, cg;
+    fake_stat s = {.user = 100, .idle = 100};
+    make_proc_fixture(&p, &dmi, "vm-amd-epyc-zen5-2vcpu", NULL, NULL, &s);
+    copy_fixture("cgroup/v1-hybrid-sandbox/proc/self/cgroup", p.root, "self/cgroup");
+    assert_int_equal(fake_tree_init(&cg, "cgroup"), 0);
+    static const char *const files[] = {"cpu/cpu.cfs_quota_us",   "cpu/cpu.cfs_period_us", "cpu/cpu.shares",
+                                        "cpu/cpu.stat",           "cpuacct/cpuacct.usage", "cpuacct/cpuacct.stat",
+                                        "cpuacct/cpuacct.usage_percpu", "cpuset/cpuset.cpus",
+                                        "cpuset/cpuset.effective_cpus"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "cgroup/v1-hybrid-sandbox/sys/fs/cgroup/%s", files[i]);
+        copy_fixture(rel, cg.root, files[i]);
+    }
+    setenv("CT_CGROUP_ROOT", cg.root, 1);
+    ct_cgroup_cpu c;
+    assert_int_equal(ct__cgroup_cpu_open(&c, 2), 0);
+    assert_int_equal(c.version, 1);
+    assert_int_equal(c.cpuset_cpus, 2);
+    assert_true(c.quota_cpus == 0);
+    assert_int_equal(c.limited, 0);
+    double used;
+    assert_int_equal(ct__cgroup_cpu_usage(&c, &used), 0);
+    assert_near(used, 2864.694203334, 1e-9);
+    src x;
+    assert_int_equal(src_open(&x), 0);
+    assert_int_equal(x.notes.count[1], 1); /* the default stands in: a warning */
+    assert_non_null(strstr(x.notes.last[1], "hypervisor flag"));
+    assert_non_null(strstr(x.notes.last[1], "2 vCPU(s) of \"AMD EPYC\""));
+    assert_null(strstr(x.notes.last[1], "cgroup"));
+    assert_near(full_load_2s(&x, &p, &s, NULL), 2.0 * 2 * DEFAULT_MAX_W, 1e-6);
+    src_close(&x);
+    /* half a CPU of quota: limited, billed its own CPU time */
+    assert_int_equal(ts_write(cg.root, "cpu/cpu.cfs_quota_us", "50000\n"), 0);
+    memset(&x.notes, 0, sizeof x.notes);
+    assert_int_equal(src_open(&x), 0);
+    assert_non_null(strstr(x.notes.last[1], "cgroup (v1) limited to a CPU quota of 0.5 CPU(s)"));
+    double t0 = ct__monotonic_s() + 1.0, e;
+    assert_int_equal(ts_write(cg.root, "cpuacct/cpuacct.usage", "2866194203334\n"), 0); /* +1.5 s */
+    assert_int_equal(ct__source_tdp.read(x.state, t0, &e), 0);
+    assert_near(e, 1.5 * DEFAULT_MAX_W, 1e-9);
+    src_close(&x);
+    unsetenv("CT_CGROUP_ROOT");
+    fake_tree_destroy(&cg);
+    drop_fixture(&p, &dmi);
+}
+
 /* ------------------------------------------------------------------ */
 /* DRAM estimate: off by default, labelled when on                      */
 /* ------------------------------------------------------------------ */
@@ -760,6 +891,8 @@ int main(void) {
         cmocka_unit_test(test_malformed_stat_mid_run),
         cmocka_unit_test(test_lookup_real_cpuinfo_names),
         cmocka_unit_test(test_lookup_every_fx_row),
+        cmocka_unit_test(test_lookup_first_gen_core_spellings),
+        cmocka_unit_test(test_cloud_parts_known),
         cmocka_unit_test(test_real_hosts),
         cmocka_unit_test(test_xen_guest_is_billed_its_share),
         cmocka_unit_test(test_gcp_vm_per_vcpu),
@@ -768,6 +901,7 @@ int main(void) {
         cmocka_unit_test(test_vm_gold_6326_share),
         cmocka_unit_test(test_cgroup_v2_limited),
         cmocka_unit_test(test_cgroup_v1_and_unlimited),
+        cmocka_unit_test(test_real_sandbox_cgroup_v1),
         cmocka_unit_test(test_dram_estimate),
         cmocka_unit_test(test_e2e_estimate_when_no_rapl),
     };

@@ -11,7 +11,7 @@
  * trademarks and the "@ 2.20GHz" tail dropped, the words cpu, processor,
  * intel, amd dropped, and the old spellings /proc/cpuinfo still shows
  * rewritten to the vendors' names: "i7 CPU 870" -> "i7-870", "i5 CPU M 560"
- * -> "i5-560m", "E31230" -> "e3-1230", "E7- 4850" -> "e7-4850",
+ * -> "i5-560m", "i7 CPU Q 740" -> "i7-740qm", "E31230" -> "e3-1230", "E7- 4850" -> "e7-4850",
  * "FX(tm)-8350" -> "fx-8350", "Core(TM)2 CPU 6320" -> "core 2 duo e6320".
  * A table name matches when it is the whole name or the longest table name
  * inside it at word boundaries, and only within one vendor: CodeCarbon's
@@ -93,10 +93,10 @@ static void normalise_model(const char *in, char *out, size_t outlen) {
             snprintf(w, 64, "%s%s", t, tok[i + 1]);
             i++;
         } else if ((!strcmp(t, "i3") || !strcmp(t, "i5") || !strcmp(t, "i7") || !strcmp(t, "i9")) && i + 1 < nt) {
-            /* "i7 870" -> "i7-870"; "i5 m 560" -> "i5-560m" */
+            /* "i7 870" -> "i7-870"; "i5 m 560" -> "i5-560m"; "i7 q 740" -> "i7-740qm" */
             if (strlen(tok[i + 1]) == 1 && isalpha((unsigned char)tok[i + 1][0]) && i + 2 < nt &&
                 isdigit((unsigned char)tok[i + 2][0])) {
-                snprintf(w, 64, "%s-%s%s", t, tok[i + 2], tok[i + 1]);
+                snprintf(w, 64, "%s-%s%s", t, tok[i + 2], tok[i + 1][0] == 'q' ? "qm" : tok[i + 1]);
                 i += 2;
             } else if (isdigit((unsigned char)tok[i + 1][0])) {
                 snprintf(w, 64, "%s-%s", t, tok[i + 1]);
@@ -212,30 +212,39 @@ static int contains_words(const char *hay, const char *needle) {
     return 0;
 }
 
-/* Cheap pre-filter: a table name's last word survives normalisation as its
- * last token unless it is a dropped word or carries a mark or a rewrite, so
- * when it is absent from the wanted name the table name cannot match. */
-static int last_token_may_match(const char *name, const char *want) {
-    if (strchr(name, '@')) return 1; /* "... CPU @ 2.90GHz": the tail is dropped */
-    const char *end = name + strlen(name);
-    while (end > name && isspace((unsigned char)end[-1])) end--;
-    const char *start = end;
-    while (start > name && !isspace((unsigned char)start[-1])) start--;
-    size_t len = (size_t)(end - start);
-    char tok[64];
-    if (len == 0 || len >= sizeof tok) return 1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)start[i];
-        if (c == '(' || c == '@' || c >= 0x80 || c == '-') return 1; /* leave to the full comparison */
-        tok[i] = (char)tolower(c);
+/* Cheap pre-filter (normalising every one of ~6,000 table names costs a few
+ * ms): the first plain token of a table name that holds a digit (the model
+ * number: "6326", "E5-2690", "7B13", "i7-965"), normalised alone, must be in
+ * the wanted name, since a matching name's tokens all are. A name without
+ * such a token is left to the full comparison. */
+static int number_token_may_match(const char *name, const char *want) {
+    const char *p = name;
+    while (*p && *p != '@') {
+        while (*p == ' ' || *p == '\t') p++;
+        const char *start = p;
+        int digit = 0, plain = 1;
+        while (*p && *p != ' ' && *p != '\t' && *p != '@') {
+            unsigned char c = (unsigned char)*p;
+            if (isdigit(c)) digit = 1;
+            if (!isalnum(c) && c != '-' && c != '+') plain = 0;
+            p++;
+        }
+        size_t len = (size_t)(p - start);
+        if (!digit || !plain || len == 0) continue;
+        char tok[64];
+        if (len + 2 >= sizeof tok) return 1;
+        size_t k = 0;
+        for (size_t i = 0; i < len; i++) {
+            tok[k++] = (char)tolower((unsigned char)start[i]);
+            /* the one rewrite inside a token: "e31230" -> "e3-1230" */
+            if (i == 1 && len >= 6 && tok[0] == 'e' && (tok[1] == '3' || tok[1] == '5' || tok[1] == '7') &&
+                isdigit((unsigned char)start[2]) && isdigit((unsigned char)start[5]))
+                tok[k++] = '-';
+        }
+        tok[k] = '\0';
+        return strstr(want, tok) != NULL;
     }
-    tok[len] = '\0';
-    static const char *const dropped[] = {"cpu", "processor", "intel", "amd", "ghz"};
-    for (size_t d = 0; d < sizeof dropped / sizeof dropped[0]; d++)
-        if (strcmp(tok, dropped[d]) == 0) return 1;
-    if (len >= 5 && tok[0] == 'e' && isdigit((unsigned char)tok[1])) return 1; /* "e31230" */
-    if (is_digits(tok) && len == 4) return 1;                                /* "6320" of Core 2 */
-    return strstr(want, tok) != NULL;
+    return 1;
 }
 
 typedef struct table_hit {
@@ -259,8 +268,25 @@ static int table_find(const char *csv, const char *model, int rows_vendor, table
     char f[MAX_FIELDS][NAME_LEN];
     int nf;
     memset(hit, 0, sizeof *hit);
-    while ((p = csv_row(p, f, &nf)) != NULL) {
-        if (nf < 1 || !f[0][0] || !last_token_may_match(f[0], want)) continue;
+    while (p && *p) {
+        /* the name alone first (up to the first unquoted comma): most rows stop here */
+        char name[NAME_LEN];
+        size_t k = 0;
+        const char *q = p;
+        if (*q == '"') {
+            p = csv_row(p, f, &nf); /* quoted names are rare: the full parse */
+            if (nf < 1 || !number_token_may_match(f[0], want)) continue;
+        } else {
+            while (*q && *q != ',' && *q != '\n' && k + 1 < sizeof name) name[k++] = *q++;
+            name[k] = '\0';
+            if (!number_token_may_match(name, want)) {
+                const char *nl = strchr(q, '\n');
+                p = nl ? nl + 1 : NULL;
+                continue;
+            }
+            p = csv_row(p, f, &nf);
+        }
+        if (nf < 1 || !f[0][0]) continue;
         int rv = vendor_of(f[0]);
         if (rv == V_UNKNOWN) rv = rows_vendor;
         if (want_vendor != V_UNKNOWN && rv != V_UNKNOWN && rv != want_vendor) continue;

@@ -350,7 +350,9 @@ static uint64_t zone_delta(rapl_state *s, ct_rapl_zone *z, uint64_t cur, double 
     uint64_t wrap = ct__counter_delta(z->last_uj, cur, z->max_range);
     double dt = now_s - z->last_t;
     double min_wrap_s = (double)wrap * 1e-6 / z->max_power_w;
-    if (dt >= min_wrap_s) return wrap;
+    /* dt < 0: the caller's clock is not the one of the last reading (a
+     * contract breach, e.g. a simulation): no time bound, so a wrap. */
+    if (dt < 0 || dt >= min_wrap_s) return wrap;
     if (s->notice) {
         char msg[CT__MSG_LEN];
         fmt(msg, sizeof msg,
@@ -398,7 +400,7 @@ static int rapl_read(void *state, double now_s, double *energy_j) {
                 } else {
                     z->total_uj += zone_delta(s, z, cur, now_s);
                     z->last_uj = cur;
-                    if (now_s > z->last_t) z->last_t = now_s;
+                    z->last_t = now_s;
                 }
             }
         }

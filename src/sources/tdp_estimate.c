@@ -117,6 +117,7 @@ typedef struct tdp_state {
     int use_cgroup;        /* billed for the cgroup's CPU time */
     ct_cgroup_cpu cg;
     double per_cpu_w;      /* W per fully busy logical CPU (cgroup billing) */
+    int logical;           /* logical CPUs of the machine (vCPUs on a VM) */
     double cg_anchor_s;    /* cgroup CPU time at the anchor */
     int packages;
     char dev_name[64];
@@ -169,7 +170,8 @@ static int plan_power(tdp_state *s, const ct_cpu_host *h, int have_info, char *m
     int known = have_info && h->model[0] && ct__cpu_spec_lookup(h->model, &spec) == 0;
     if (!known) memset(&spec, 0, sizeof spec);
     const char *arch = spec.arch[0] ? spec.arch : ct__cpu_arch_from_id(h);
-    int logical = h->logical > 0 ? h->logical : 1;
+    long online = sysconf(_SC_NPROCESSORS_ONLN); /* without a cpuinfo: the threads the kernel runs */
+    int logical = h->logical > 0 ? h->logical : online > 0 && online < 65536 ? (int)online : 1;
     const char *model = h->model[0] ? h->model : (have_info ? "unknown" : "unknown (no readable cpuinfo)");
     double vmin, vmax;
     char coef[96];
@@ -226,6 +228,7 @@ static int plan_power(tdp_state *s, const ct_cpu_host *h, int have_info, char *m
                  model, vmin, vmax, logical);
     }
     s->per_cpu_w = s->full_w / logical;
+    s->logical = logical;
     return level;
 }
 
@@ -275,7 +278,7 @@ static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t w
     char msg[3 * CT__MSG_LEN];
     int level = plan_power(s, &host, info_rc == 0, msg, sizeof msg);
     size_t used = strlen(msg);
-    if (ct__cgroup_cpu_open(&s->cg, host.logical > 0 ? host.logical : 1) == 0 && s->cg.limited &&
+    if (ct__cgroup_cpu_open(&s->cg, s->logical) == 0 && s->cg.limited &&
         ct__cgroup_cpu_usage(&s->cg, &s->cg_anchor_s) == 0) {
         s->use_cgroup = 1;
         char lim[96] = "";
