@@ -537,6 +537,24 @@ static void test_key_echoed_across_the_cut_never_leaks(void **state) {
     }
 }
 
+/* The same for a parser's complaint: jansson quotes part of the text near
+ * the error ("invalid token near 'QZXJ'"), a part of the key that matching
+ * the whole key cannot catch. */
+static void test_key_in_a_malformed_body_never_leaks(void **state) {
+    (void)state;
+    assert_int_equal(im_case(&g_srv, "echo_key_body"), 0);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.zone = "DE";
+    ct__live *lv = start(&cfg, "QZXJ0123456789");
+    wait_done(lv, 1);
+    ct__live_stop(lv);
+    char n[16384];
+    notices(n, sizeof n);
+    if (!strstr(n, "malformed JSON from Electricity Maps: invalid token (line 1, column ") || strstr(n, "QZ"))
+        fail_msg("notices were:\n%s", n);
+}
+
 /* Issue 10 item 4: the key is never sent over plain http to another machine;
  * plain http to this machine (the tests' mock) is allowed with one warning. */
 static void test_plain_http_override_for_the_key(void **state) {
@@ -1096,6 +1114,7 @@ int main(void) {
         cmocka_unit_test_setup(test_echoed_key_is_scrubbed, setup),
         cmocka_unit_test_setup(test_short_and_star_keys_are_scrubbed, setup),
         cmocka_unit_test_setup(test_key_echoed_across_the_cut_never_leaks, setup),
+        cmocka_unit_test_setup(test_key_in_a_malformed_body_never_leaks, setup),
         cmocka_unit_test_setup(test_plain_http_override_for_the_key, setup),
         cmocka_unit_test_setup(test_offline_touches_nothing, setup),
         cmocka_unit_test_setup(test_ip_geolocation_only_without_location, setup),
