@@ -174,7 +174,7 @@ static void test_without_libcurl_at_run_time(void **state) {
             nanosleep(&ts, NULL);
             notices(n, sizeof n);
         }
-        ct_intensity_value v;
+        ct__intensity_value v;
         int live = ct__live_now(lv, ct__unix_s(), &v);
         ct__live_stop(lv);
         if (!strstr(n, want) || live || mapped("libcurl")) {
@@ -197,7 +197,7 @@ static void test_ukgrid_national_now_and_forecast(void **state) {
     double now = ct__unix_s();
     ct__live *lv = start(&cfg, NULL);
     wait_done(lv, 1);
-    ct_intensity_value v;
+    ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, now, &v), 1);
     assert_true(v.g_per_kwh == 263);
     assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -244,7 +244,7 @@ static void test_ukgrid_regional_list_and_object(void **state) {
         double now = ct__unix_s();
         ct__live *lv = start(&cfg, NULL);
         wait_done(lv, 1);
-        ct_intensity_value v;
+        ct__intensity_value v;
         assert_int_equal(ct__live_now(lv, now, &v), 1);
         assert_true(v.g_per_kwh == 180);
         assert_non_null(strstr(v.source, "UK Carbon Intensity API, postcode RG10, "));
@@ -275,7 +275,7 @@ static void test_energidata_areas(void **state) {
         double now = ct__unix_s();
         ct__live *lv = start(&cfg, NULL);
         wait_done(lv, 1);
-        ct_intensity_value v;
+        ct__intensity_value v;
         /* the newest measurement ends before now: it stays current, labelled live */
         assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 - 1, &v), 1);
         assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -301,7 +301,7 @@ static void test_electricitymaps_key_and_forecast(void **state) {
     double now = ct__unix_s();
     ct__live *lv = start(&cfg, "SECRET-KEY-42");
     wait_done(lv, 1);
-    ct_intensity_value v;
+    ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, now, &v), 1);
     assert_true(v.g_per_kwh == 302);
     assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -336,7 +336,7 @@ static void test_electricitymaps_forecast_refused(void **state) {
     double now = ct__unix_s();
     ct__live *lv = start(&cfg, "k3y");
     wait_done(lv, 1);
-    ct_intensity_value v;
+    ct__intensity_value v;
     /* no forecast: the prediction gets the live value */
     assert_int_equal(ct__live_over(lv, now, now + 6 * 3600, &v), 1);
     assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -376,7 +376,7 @@ static void test_bad_cases_fall_back(void **state) {
             if (p == 3) cfg.zone = "DE", key = "KEY-NEVER-SHOWN";
             ct__live *lv = start(&cfg, key);
             wait_done(lv, 1);
-            ct_intensity_value v;
+            ct__intensity_value v;
             double now = ct__unix_s();
             if (ct__live_now(lv, now, &v) || ct__live_over(lv, now, now + 3600, &v))
                 fail_msg("case %s provider %d gave a live value %g (%s)", cases[c], p, v.g_per_kwh, v.source);
@@ -408,7 +408,7 @@ static void test_hanging_server_times_out_and_stop_is_quick(void **state) {
     wait_done(lv, 1);
     double took = mono() - t0;
     assert_true(took < 2.0);
-    ct_intensity_value v;
+    ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
     ct__live_stop(lv);
     char n[16384];
@@ -442,7 +442,7 @@ static void test_unreachable_and_non_http_urls(void **state) {
         ct__live *lv = start(&cfg, NULL);
         wait_done(lv, 1);
         assert_true(mono() - t0 < 2.0);
-        ct_intensity_value v;
+        ct__intensity_value v;
         assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
         ct__live_stop(lv);
         char n[16384];
@@ -498,7 +498,7 @@ static void test_short_and_star_keys_are_scrubbed(void **state) {
         cfg.zone = "DE";
         ct__live *lv = start(&cfg, keys[k]);
         wait_done(lv, 1);
-        ct_intensity_value v;
+        ct__intensity_value v;
         assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 1); /* latest answered */
         assert_true(v.g_per_kwh == 302);
         ct__live_stop(lv);
@@ -632,7 +632,7 @@ static void test_ip_geolocation_only_without_location(void **state) {
     ct__location loc;
     ct__live_location(lv, &loc);
     assert_string_equal(loc.country, "DK");
-    ct_intensity_value v;
+    ct__intensity_value v;
     double now = ct__unix_s();
     assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 - 1, &v), 1);
     assert_true(v.g_per_kwh == 80); /* Copenhagen is DK2 */
@@ -962,11 +962,11 @@ static void test_intensity_object_order_and_labels(void **state) {
     ct_config_init(&cfg);
     cfg.country = "GB";
     cfg.carbon_intensity = 42;
-    ct_source_ctx ctx = {&cfg, ctx_notice, NULL};
+    ct__source_ctx ctx = {&cfg, ctx_notice, NULL};
     ct_intensity *in = NULL;
     char why[512];
     assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
-    ct_intensity_value v;
+    ct__intensity_value v;
     double now = ct__unix_s();
     ct__intensity_now(in, now, &v);
     assert_true(v.g_per_kwh == 42 && v.kind == CT_INTENSITY_FIXED);
@@ -1027,7 +1027,7 @@ static void test_intensity_object_order_and_labels(void **state) {
 /* Waits until the intensity object has its first live value. */
 static void wait_live(ct_intensity *in) {
     double end = mono() + 10;
-    ct_intensity_value v;
+    ct__intensity_value v;
     do {
         ct__intensity_now(in, ct__unix_s(), &v);
         if (v.kind != CT_INTENSITY_LIVE) sleep_s(0.01);
@@ -1044,7 +1044,7 @@ static void test_intensity_over_horizon_and_profile(void **state) {
     ct_config cfg;
     ct_config_init(&cfg);
     cfg.country = "GB";
-    ct_source_ctx ctx = {&cfg, ctx_notice, NULL};
+    ct__source_ctx ctx = {&cfg, ctx_notice, NULL};
     ct_intensity *in = NULL;
     char why[512];
     assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
@@ -1052,7 +1052,7 @@ static void test_intensity_over_horizon_and_profile(void **state) {
     double before = ct__unix_s();
     double t0 = floor(before / 1800) * 1800;
     /* 96 h at constant power from now: 48 h of service values, the rest at 263 */
-    ct_intensity_value v;
+    ct__intensity_value v;
     double now = ct__unix_s();
     ct__intensity_over(in, now, now + 96 * 3600.0, &v);
     double horizon = t0 + 48 * 3600.0;

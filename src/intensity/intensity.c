@@ -21,7 +21,7 @@
 #define CT__INTENSITY_QUEUE 8
 
 struct ct_intensity {
-    ct_intensity_value base; /* fixed, static or default */
+    ct__intensity_value base; /* fixed, static or default */
     int fixed;
     ct__live *live;          /* NULL: no live service */
     int live_expected;       /* a provider serves the given location (once it answers) */
@@ -33,7 +33,7 @@ struct ct_intensity {
     int qlevel[CT__INTENSITY_QUEUE];
     char queue[CT__INTENSITY_QUEUE][CT__MSG_LEN];
     char geo_country[3];        /* country the fetch thread found by IP geolocation */
-    ct_intensity_value geo;     /* static value for it, when base is the world average */
+    ct__intensity_value geo;     /* static value for it, when base is the world average */
     int has_geo, geo_done;
 };
 
@@ -52,8 +52,8 @@ static void queue_notice(void *user, int level, const char *msg) {
 }
 
 /* The static value, from the offline order (kept as it was before live providers). */
-static void static_value(const ct_config *cfg, const ct__location *loc, const ct_source_ctx *ctx,
-                         ct_intensity_value *v) {
+static void static_value(const ct_config *cfg, const ct__location *loc, const ct__source_ctx *ctx,
+                         ct__intensity_value *v) {
     char msg[400];
     double g = 0;
     int year = 0;
@@ -89,7 +89,7 @@ static void static_value(const ct_config *cfg, const ct__location *loc, const ct
     }
 }
 
-int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intensity **out, char *why,
+int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why,
                        size_t whylen) {
     *out = NULL;
     ct_intensity *in = calloc(1, sizeof *in);
@@ -136,7 +136,7 @@ int ct__intensity_open(const ct_config *cfg, const ct_source_ctx *ctx, ct_intens
 }
 
 /* The static value to use now (with the IP-geolocated country when that is all we know). */
-static void fallback(ct_intensity *in, ct_intensity_value *out) {
+static void fallback(ct_intensity *in, ct__intensity_value *out) {
     pthread_mutex_lock(&in->mu);
     *out = in->has_geo ? in->geo : in->base;
     pthread_mutex_unlock(&in->mu);
@@ -147,7 +147,7 @@ static void fallback(ct_intensity *in, ct_intensity_value *out) {
     }
 }
 
-void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out) {
+void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out) {
     if (in->fixed) {
         *out = in->base;
         return;
@@ -159,7 +159,7 @@ void ct__intensity_now(ct_intensity *in, double unix_s, ct_intensity_value *out)
 void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct_intensity_mean *out) {
     memset(out, 0, sizeof *out);
     double now = ct__unix_s(), t0 = n > 0 && isfinite(t[0]) ? t[0] : now;
-    ct_intensity_value cur; /* the value now, not at t[0]: that may already be a forecast */
+    ct__intensity_value cur; /* the value now, not at t[0]: that may already be a forecast */
     ct__intensity_now(in, now, &cur);
     out->value = cur;
     out->current_g_per_kwh = cur.g_per_kwh;
@@ -183,7 +183,7 @@ void ct__intensity_over_profile(ct_intensity *in, const double *t, const double 
                  m.provider, m.area, a, b, 100.0 * m.covered_share, cur.g_per_kwh);
 }
 
-void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct_intensity_value *out) {
+void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out) {
     double t[2] = {from_unix_s, to_unix_s}, w[1] = {1.0};
     ct_intensity_mean m;
     ct__intensity_over_profile(in, t, w, to_unix_s > from_unix_s ? 1 : 0, &m);

@@ -291,7 +291,7 @@ void ct__live_location(ct__live *lv, ct__location *out) {
 }
 
 /* Called with mu held. */
-static int now_locked(ct__live *lv, double t, ct_intensity_value *out) {
+static int now_locked(ct__live *lv, double t, ct__intensity_value *out) {
     if (!lv->has_data) return 0;
     const ct__intensity_data *d = &lv->data;
     int i = ct__iseries_find(&d->measured, t);
@@ -322,7 +322,7 @@ static int now_locked(ct__live *lv, double t, ct_intensity_value *out) {
     return 0;
 }
 
-int ct__live_now(ct__live *lv, double unix_s, ct_intensity_value *out) {
+int ct__live_now(ct__live *lv, double unix_s, ct__intensity_value *out) {
     if (!lv) return 0;
     pthread_mutex_lock(&lv->mu);
     int r = now_locked(lv, unix_s, out);
@@ -330,7 +330,7 @@ int ct__live_now(ct__live *lv, double unix_s, ct_intensity_value *out) {
     return r;
 }
 
-int ct__live_over(ct__live *lv, double from, double to, ct_intensity_value *out) {
+int ct__live_over(ct__live *lv, double from, double to, ct__intensity_value *out) {
     if (!lv) return 0;
     pthread_mutex_lock(&lv->mu);
     int r = 0;
@@ -433,13 +433,13 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
     snprintf(why, whylen, "built without libcurl and jansson");
     return NULL;
 }
-int ct__live_now(ct__live *lv, double unix_s, ct_intensity_value *out) {
+int ct__live_now(ct__live *lv, double unix_s, ct__intensity_value *out) {
     (void)lv;
     (void)unix_s;
     (void)out;
     return 0;
 }
-int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct_intensity_value *out) {
+int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct__intensity_value *out) {
     (void)lv;
     (void)from_unix_s;
     (void)to_unix_s;

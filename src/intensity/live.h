@@ -25,11 +25,11 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
 
 /* The live or forecast value for energy used at unix_s: 1 and *out, or 0
  * when no live value covers that time (yet). */
-int ct__live_now(ct__live *lv, double unix_s, ct_intensity_value *out);
+int ct__live_now(ct__live *lv, double unix_s, ct__intensity_value *out);
 
 /* Mean over [from, to] using the forecast: 1 and *out when the forecast
  * covers part of it, else the live value at from; 0 when neither. */
-int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct_intensity_value *out);
+int ct__live_over(ct__live *lv, double from_unix_s, double to_unix_s, ct__intensity_value *out);
 
 /* Energy-weighted mean over a power profile (ct__intensity_over_profile):
  * each piece's time under the service's values (measured or forecast) at
