@@ -397,7 +397,7 @@ static void test_intensity_over_horizon_and_profile(void **state) {
     /* a profile: 6 h at 100 with power 3, 6 h at 300 with power 1, 2 h past the horizon with power 2 */
     double t[] = {t0 + 10 * 1800.0, t0 + 22 * 1800.0, t0 + 34 * 1800.0, t0 + 96 * 1800.0, t0 + 100 * 1800.0};
     double w[] = {3, 1, 0, 2};
-    ct_intensity_mean m;
+    ct__intensity_mean m;
     ct__intensity_over_profile(in, t, w, 4, &m);
     double e = 3 * 6 + 1 * 6 + 2 * 2; /* W h */
     assert_true(fabs(m.value.g_per_kwh - (18 * 100.0 + 6 * 300.0 + 4 * 263.0) / e) < 1e-6);
