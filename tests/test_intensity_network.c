@@ -60,9 +60,22 @@ static void test_without_libcurl_at_run_time(void **state) {
         }
         ct__intensity_value v;
         int live = ct__live_now(lv, ct__unix_s(), &v);
+        for (double end = il_mono() + 10; il_mono() < end && !ct__live_gave_up(lv);) il_sleep(0.01);
+        int gave_up = ct__live_gave_up(lv), active = ct__live_active(lv);
         ct__live_stop(lv);
-        if (!strstr(n, want) || live || il_mapped("libcurl")) {
-            fprintf(stderr, "child: live %d, notices:\n%s", live, n);
+        /* and the intensity object's static value does not wait for a live one */
+        ct_intensity *in = NULL;
+        ct__intensity_open(&cfg, NULL, &in, why, sizeof why);
+        for (double end = il_mono() + 10; il_mono() < end;) {
+            ct__intensity_now(in, ct__unix_s(), &v);
+            if (!strstr(v.source, "(no live value yet)")) break;
+            il_sleep(0.01);
+        }
+        ct__intensity_close(in);
+        if (!strstr(n, want) || live || !gave_up || active || il_mapped("libcurl") || v.kind != CT_INTENSITY_STATIC ||
+            strstr(v.source, "live value")) {
+            fprintf(stderr, "child: live %d gave_up %d active %d source \"%s\", notices:\n%s", live, gave_up, active,
+                    v.source, n);
             _exit(1);
         }
         _exit(0);

@@ -140,7 +140,8 @@ static void fallback(ct_intensity *in, ct__intensity_value *out) {
     pthread_mutex_lock(&in->mu);
     *out = in->has_geo ? in->geo : in->base;
     pthread_mutex_unlock(&in->mu);
-    if (!in->fixed && (in->live_expected || ct__live_active(in->live))) {
+    int expected = in->live_expected && !ct__live_gave_up(in->live);
+    if (!in->fixed && (expected || ct__live_active(in->live))) {
         size_t n = strlen(out->source);
         snprintf(out->source + n, sizeof out->source - n,
                  ct__live_has_data(in->live) ? " (live value out of date)" : " (no live value yet)");
