@@ -140,7 +140,8 @@ static void fallback(ct_intensity *in, ct__intensity_value *out) {
     pthread_mutex_lock(&in->mu);
     *out = in->has_geo ? in->geo : in->base;
     pthread_mutex_unlock(&in->mu);
-    if (!in->fixed && (in->live_expected || ct__live_active(in->live))) {
+    int expected = in->live_expected && !ct__live_gave_up(in->live);
+    if (!in->fixed && (expected || ct__live_active(in->live))) {
         size_t n = strlen(out->source);
         snprintf(out->source + n, sizeof out->source - n,
                  ct__live_has_data(in->live) ? " (live value out of date)" : " (no live value yet)");
@@ -156,7 +157,7 @@ void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out
     fallback(in, out);
 }
 
-void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct_intensity_mean *out) {
+void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct__intensity_mean *out) {
     memset(out, 0, sizeof *out);
     double now = ct__unix_s(), t0 = n > 0 && isfinite(t[0]) ? t[0] : now;
     ct__intensity_value cur; /* the value now, not at t[0]: that may already be a forecast */
@@ -185,7 +186,7 @@ void ct__intensity_over_profile(ct_intensity *in, const double *t, const double 
 
 void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out) {
     double t[2] = {from_unix_s, to_unix_s}, w[1] = {1.0};
-    ct_intensity_mean m;
+    ct__intensity_mean m;
     ct__intensity_over_profile(in, t, w, to_unix_s > from_unix_s ? 1 : 0, &m);
     *out = m.value;
 }

@@ -35,13 +35,13 @@ void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, 
  * energy the forecast covered. Pieces with no energy or bad numbers are
  * skipped; with no energy at all the current value. Thread-safe, never
  * blocks on I/O (a mutex held for arithmetic only). */
-typedef struct ct_intensity_mean {
+typedef struct ct__intensity_mean {
     ct__intensity_value value;  /* the mean, its kind and a source sentence */
     double forecast_share;     /* 0..1: share of the energy priced by the forecast */
     double covered_share;      /* 0..1: share priced by the service's values (forecast or measured) */
     double current_g_per_kwh;  /* the value the rest of the energy got */
-} ct_intensity_mean;
-void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct_intensity_mean *out);
+} ct__intensity_mean;
+void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct__intensity_mean *out);
 /* Called by the measurement thread on each wake-up; may start a refresh. */
 void ct__intensity_tick(ct_intensity *in, double unix_s);
 void ct__intensity_close(ct_intensity *in);

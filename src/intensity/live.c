@@ -50,7 +50,8 @@ struct ct__live {
     ct__iseries timeline;    /* measured then forecast */
     int has_data;
     long done, ok;
-    atomic_int chosen; /* a provider serves this location */
+    atomic_int chosen;  /* a provider serves this location */
+    atomic_int gave_up; /* the thread ended for good (no libcurl.so.4): no live value will come */
 };
 
 static void say(ct__live *lv, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -180,6 +181,7 @@ static void *fetch_main(void *arg) {
 
         if (rc == CT_ENOTSUP) { /* no libcurl.so.4 at run time: no use asking again */
             say(lv, 1, "live carbon intensity: %s; the static table serves", why);
+            atomic_store(&lv->gave_up, 1);
             break;
         }
         if (rc) {
@@ -223,6 +225,7 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
     }
     atomic_init(&lv->stop, 0);
     atomic_init(&lv->chosen, 0);
+    atomic_init(&lv->gave_up, 0);
     pthread_mutex_init(&lv->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -255,7 +258,9 @@ void ct__live_stop(ct__live *lv) {
     free(lv);
 }
 
-int ct__live_active(ct__live *lv) { return lv && atomic_load(&lv->chosen); }
+int ct__live_active(ct__live *lv) { return lv && atomic_load(&lv->chosen) && !atomic_load(&lv->gave_up); }
+
+int ct__live_gave_up(ct__live *lv) { return lv && atomic_load(&lv->gave_up); }
 
 int ct__live_has_data(ct__live *lv) {
     if (!lv) return 0;
@@ -461,6 +466,10 @@ int ct__live_profile(ct__live *lv, const double *t, const double *w, int n, doub
     return 0;
 }
 int ct__live_active(ct__live *lv) {
+    (void)lv;
+    return 0;
+}
+int ct__live_gave_up(ct__live *lv) {
     (void)lv;
     return 0;
 }

@@ -50,6 +50,10 @@ void ct__live_location(ct__live *lv, ct__location *out);
  * will once it answers); 0 before that and when none applies. */
 int ct__live_active(ct__live *lv);
 
+/* 1 when the fetch thread ended for good (libcurl.so.4 could not be
+ * loaded): no live value will come; ct__live_active is then 0. */
+int ct__live_gave_up(ct__live *lv);
+
 /* 1 once any refresh succeeded (values may since have gone out of date). */
 int ct__live_has_data(ct__live *lv);
 

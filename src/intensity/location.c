@@ -198,7 +198,7 @@ static int key_from_file(const char *path, int must_exist, char *key, size_t key
             } else {
                 ct__strlcpy(key, s, keylen);
             }
-            memset(buf, 0, sizeof buf);
+            ct__explicit_zero(buf, sizeof buf); /* a plain memset of a dead buffer may be dropped */
         }
     }
     close(fd);

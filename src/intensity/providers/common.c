@@ -281,7 +281,15 @@ int ct__provider_key_transport(const ct__provider *p, const char *base, int *pla
 json_t *ct__provider_json_parse(const char *body, size_t len, const char *what, char *why, size_t whylen) {
     json_error_t err;
     json_t *root = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &err);
-    if (!root) snprintf(why, whylen, "malformed JSON from %s: %s (line %d)", what, err.text, err.line);
+    if (!root) {
+        /* jansson quotes the text near the error ("near 'abc'"), cut to its
+         * own length: it could show part of a key a server echoed, which
+         * scrubbing the whole key cannot find. The position says enough. */
+        char *near = strstr(err.text, " near '");
+        if (near) *near = '\0';
+        snprintf(why, whylen, "malformed JSON from %s: %s (line %d, column %d)", what, err.text, err.line,
+                 err.column);
+    }
     return root;
 }
 
