@@ -121,7 +121,7 @@ typedef struct ct_config {
     double sim_gpu_watts;    /* W */
     double sim_gpu_util;     /* 0..1 (default 0.5) */
     double pue;              /* power usage effectiveness (default 1.58, >= 1) */
-    const char *country;     /* ISO 3166-1 alpha-2; NULL = env CT_COUNTRY, else world average */
+    const char *country;     /* ISO 3166-1 alpha-2/alpha-3 or English name; NULL = env CT_COUNTRY, else world average */
     double carbon_intensity; /* fixed gCO2eq/kWh override; < 0 = unset (default -1) */
 
     /* Budgets (0 = none). Exceeding one makes ct_epoch_end return CT_EBUDGET. */

@@ -222,7 +222,7 @@ class CarbonTracker:
     sim_cpu_tdp=None, sim_cpu_util=None, sim_gpu=None, sim_gpu_watts=None,
     sim_gpu_util=None.
 
-    Keyword-only additions: pue (default 1.58), country (ISO 3166-1 alpha-2),
+    Keyword-only additions: pue (default 1.58), country (ISO 3166-1 alpha-2/alpha-3 or English name),
     carbon_intensity (fixed gCO2eq/kWh), max_energy_kwh and max_co2_g
     (budgets), on_budget ("warn" or "raise"), offline, zone, postcode,
     latitude, longitude, cloud_provider, cloud_region,

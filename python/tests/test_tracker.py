@@ -324,7 +324,7 @@ class Errors(RaplCase):
         for kw in (dict(epochs=0), dict(epochs=3, epochs_before_pred=3, monitor_epochs=2),
                    dict(epochs=3, components="tpu"), dict(epochs=3, sim_cpu="x"), dict(epochs=3, pue=0.5),
                    dict(epochs=3, on_budget="explode"), dict(epochs="three"), dict(epochs=2, update_interval="often"),
-                   dict(epochs=2, country="Narnia"), dict(epochs=2, verbose="loud"), dict(epochs=2, verbose=3)):
+                   dict(epochs=2, country="Denmrak"), dict(epochs=2, verbose="loud"), dict(epochs=2, verbose=3)):
             with self.subTest(kw=kw):
                 with self.assertRaises(ValueError) as cm:
                     rapl_tracker(**kw)
