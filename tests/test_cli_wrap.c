@@ -58,6 +58,8 @@ static void sleep_s(double s)
 /* Running the tool.                                                   */
 /* ------------------------------------------------------------------ */
 
+static char *read_all(const char *path, size_t *len);
+
 typedef struct run_opts {
     double timeout_s;       /* the tool is killed after this (a hang fails the test) */
     const char *ready_text; /* once this appears in its stdout ... */
@@ -68,6 +70,12 @@ typedef struct run_opts {
     int stderr_pty;         /* stderr to a terminal (raw pty); what it shows comes back in err */
     const char *env[4];     /* extra "K=V" for the tool */
     const char *stdin_text; /* the tool's stdin (else inherited) */
+    int merge_err;          /* stderr to the same pipe or file as stdout (2>&1) */
+    int term_rows;          /* > 0: stdout and stderr on one terminal (raw pty) of this size; what it
+                               shows comes back in out */
+    int term_cols;
+    const char *answer;     /* stdin is a pipe; this is written to it once ready_text appeared */
+    const char *pid_file;   /* with answer: the command's pid, written there by ct_child "pid" */
 } run_opts;
 
 typedef struct run_result {
@@ -76,7 +84,27 @@ typedef struct run_result {
     size_t out_len, err_len;
     double elapsed_s;
     double watch_at_s; /* with watch_text: seconds after start it arrived, -1 never */
+    char state_at_ready; /* with answer and pid_file: the command's state (/proc/PID/stat) when asked */
 } run_result;
+
+/* The state letter of /proc/PID/stat ('T' stopped), or '?'. */
+static char proc_state(const char *pid_file)
+{
+    size_t l;
+    char *p = read_all(pid_file, &l);
+    if (!p)
+        return '?';
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", atol(p));
+    free(p);
+    char *st = read_all(path, &l);
+    if (!st)
+        return '?';
+    const char *rp = strrchr(st, ')');
+    char c = rp && rp[1] == ' ' ? rp[2] : '?';
+    free(st);
+    return c;
+}
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -149,13 +177,20 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
 
     int emaster = -1;
     char eslave_name[256] = "";
-    if (o->stderr_pty) {
+    if (o->stderr_pty || o->term_rows > 0) {
         emaster = posix_openpt(O_RDWR | O_NOCTTY);
         assert_true(emaster >= 0);
         assert_int_equal(grantpt(emaster), 0);
         assert_int_equal(unlockpt(emaster), 0);
         assert_int_equal(ptsname_r(emaster, eslave_name, sizeof eslave_name), 0);
+        if (o->term_rows > 0) {
+            struct winsize ws = {(unsigned short)o->term_rows, (unsigned short)o->term_cols, 0, 0};
+            assert_int_equal(ioctl(emaster, TIOCSWINSZ, &ws), 0);
+        }
     }
+    int inp[2] = {-1, -1};
+    if (o->answer)
+        assert_int_equal(pipe(inp), 0);
     memset(res, 0, sizeof *res);
     res->watch_at_s = -1;
     /* No output of an earlier run may be mistaken for this one's. */
@@ -177,8 +212,13 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
             close(s);
         }
         int fo = o->stdout_pipe ? pfd[1] : open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = o->stderr_pty ? open(eslave_name, O_RDWR | O_NOCTTY) : open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o->stderr_pty && fe >= 0) {
+        int fe = o->stderr_pty || o->term_rows > 0 ? open(eslave_name, O_RDWR | O_NOCTTY)
+                                                   : open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o->merge_err)
+            fe = fo;
+        if (o->term_rows > 0)
+            fo = fe;
+        if ((o->stderr_pty || o->term_rows > 0) && fe >= 0) {
             struct termios tio;
             tcgetattr(fe, &tio);
             cfmakeraw(&tio); /* bytes as written, no \n -> \r\n */
@@ -191,6 +231,11 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
         if (o->stdout_pipe) {
             close(pfd[0]);
             close(pfd[1]);
+        }
+        if (o->answer) {
+            close(inp[1]);
+            dup2(inp[0], STDIN_FILENO);
+            close(inp[0]);
         }
         if (o->stdin_text) {
             int ip[2];
@@ -207,6 +252,9 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
         execv(argv[0], (char *const *)argv);
         _exit(92);
     }
+    if (o->answer)
+        close(inp[0]);
+    int answered = 0;
     size_t cap = 1 << 16, got = 0;
     char *pbuf = NULL;
     if (o->stdout_pipe) {
@@ -233,6 +281,19 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
                 close(pfd[0]);
             pipe_open = 0;
             break;
+        }
+        if (!done && !answered && o->ready_text && o->answer) {
+            size_t l;
+            char *cur = read_all(outp, &l);
+            if (contains(cur, l, o->ready_text)) {
+                res->state_at_ready = o->pid_file ? proc_state(o->pid_file) : '?';
+                ssize_t w = write(inp[1], o->answer, strlen(o->answer));
+                (void)w;
+                close(inp[1]);
+                inp[1] = -1;
+                answered = 1;
+            }
+            free(cur);
         }
         if (!done && !signalled && o->ready_text && (o->ready_signal || o->ready_ctrl_c)) {
             size_t l;
@@ -308,9 +369,18 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
             res->err = calloc(1, 1);
         res->err[res->err_len] = '\0';
         close(emaster);
+        if (o->term_rows > 0) { /* the terminal showed both */
+            free(res->out);
+            res->out = res->err;
+            res->out_len = res->err_len;
+            res->err = calloc(1, 1);
+            res->err_len = 0;
+        }
     } else {
         res->err = read_all(errp, &res->err_len);
     }
+    if (inp[1] >= 0)
+        close(inp[1]);
     if (master >= 0)
         close(master);
     /* Under CT_SANITIZE the tool is instrumented too: any report fails. */
@@ -690,43 +760,77 @@ static void test_passthrough_unbuffered(void **state)
     result_free(&r);
 }
 
-/* On a terminal, a status line is drawn on stderr and kept out of the
- * command's lines: it is cleared ("\r\033[K") before each of them and
- * redrawn only at a line start. */
+/* Removes the status line's drawing from what a terminal showed: every
+ * "ESC 7 ... ESC 8" (cursor saved, something drawn elsewhere, cursor back)
+ * and the "\n ... ESC[1A" that made room for it; what is left is what the
+ * command and the tracker wrote, in order. */
+static size_t strip_status(const char *in, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] == '\033' && i + 1 < n && in[i + 1] == '7') {
+            const char *e = NULL;
+            for (size_t j = i + 2; j + 1 < n; j++)
+                if (in[j] == '\033' && in[j + 1] == '8') {
+                    e = in + j;
+                    break;
+                }
+            if (e) {
+                i = (size_t)(e - in) + 1;
+                if (k > 0 && out[k - 1] == '\n' && i + 4 < n && memcmp(in + i + 1, "\033[1A", 4) == 0) {
+                    k--; /* the setup's "\n" and "ESC[1A" */
+                    i += 4;
+                }
+                continue;
+            }
+        }
+        out[k++] = in[i];
+    }
+    out[k] = '\0';
+    return k;
+}
+
+/* On a terminal the command runs on a pseudo-terminal one row shorter than
+ * the terminal; the status line lives on the last row (a scroll region keeps
+ * the command's output above it), is drawn with the cursor saved and
+ * restored, and never breaks a line of the command's. */
 static void test_status_line_on_terminal(void **state)
 {
     const char *tmp = *state;
-    run_opts o = {.timeout_s = 20, .stderr_pty = 1};
+    char ttyf[1024];
+    snprintf(ttyf, sizeof ttyf, "%s/tty", tmp);
+    run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80};
     run_result r;
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "epoch\\n", "err",
-                 "stderr line one\\n", "sleep", "0.3", "err", "partial ", "sleep", "1.2", "err", "end\\n", "out",
-                 "epoch\\n", "sleep", "0.4", "err", "stderr line two\\n"));
+            ARGS(SIM, "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "tty", ttyf, "out",
+                 "epoch\\n", "err", "stderr line one\\n", "sleep", "0.3", "err", "partial ", "sleep", "1.3", "err",
+                 "end\\n", "out", "\\x1b[32mepoch\\x1b[0m\\n", "sleep", "0.4", "err", "stderr line two\\n"));
     if (r.status != 0)
         dump_on_failure(&r);
     assert_int_equal(r.status, 0);
-    assert_true(contains(r.err, r.err_len, "\r\033[K"));
-    assert_true(contains(r.err, r.err_len, "elapsed 0:00:0"));
-    assert_true(contains(r.err, r.err_len, "epoch 1/3"));
-    /* Each of the command's lines arrives whole, at the start of a line
-     * (after a newline or a clear), never glued to a status line. */
-    static const char *const lines[] = {"stderr line one\n", "partial end\n", "stderr line two\n"};
-    for (int k = 0; k < 3; k++) {
-        const char *p = strstr(r.err, lines[k]);
-        if (!p)
-            dump_on_failure(&r);
-        assert_non_null(p);
-        assert_true(p == r.err || p[-1] == '\n' || (p - r.err >= 4 && memcmp(p - 4, "\r\033[K", 4) == 0));
-    }
-    /* While "partial " waited for its end (1.2 s, past a redraw time) no
-     * status line was drawn after it. */
-    assert_non_null(strstr(r.err, "partial end\n"));
-    /* The terminal is left clean: the last status line was cleared. */
-    const char *last_status = NULL;
-    for (const char *p = strstr(r.err, "elapsed "); p; p = strstr(p + 1, "elapsed "))
-        last_status = p;
-    assert_non_null(last_status);
-    assert_non_null(strstr(last_status, "\r\033[K"));
+    /* The command saw a terminal on both streams, one row less. */
+    size_t l;
+    char *t = read_all(ttyf, &l);
+    assert_non_null(t);
+    assert_string_equal(t, "out=1 err=1 rows=23 cols=80\n");
+    free(t);
+    /* The last row is kept: scroll region rows 1-23, the status line drawn on row 24. */
+    assert_true(contains(r.out, r.out_len, "\033[1;23r"));
+    assert_true(contains(r.out, r.out_len, "\0337\033[24;1H\033[2Kelapsed 0:00:0"));
+    assert_true(contains(r.out, r.out_len, "epoch 1/3"));
+    /* ... and given back at the end. */
+    assert_true(contains(r.out, r.out_len, "\033[r"));
+    /* Without the status line's drawing, the command's output is whole and
+     * in the order written, colours included. */
+    char *plain = malloc(r.out_len + 1);
+    strip_status(r.out, r.out_len, plain);
+    const char *want = "epoch\nstderr line one\npartial end\n\033[32mepoch\033[0m\n";
+    if (!strstr(plain, want))
+        fprintf(stderr, "---- stripped:\n%s\n----\n", plain);
+    assert_non_null(strstr(plain, want));
+    assert_non_null(strstr(plain, "stderr line two\n"));
+    assert_false(contains(plain, strlen(plain), "elapsed "));
+    free(plain);
     result_free(&r);
 }
 
@@ -893,16 +997,22 @@ static void test_budget_warn(void **state)
         dump_on_failure(&r);
     assert_int_equal(r.status, 0); /* warn: the command runs to its end */
     assert_true(contains(r.out, r.out_len, "finished\n"));
-    /* Which budget and by how much, once for the prediction and once for
-     * the actual. */
+    /* Which budget and by how much: one warning (the prediction, the first to
+     * exceed), not one from the library and one per kind from the tool; the
+     * numbers keep their digits in a scaled unit (not "1.25e-05 kWh"). */
+    assert_int_equal(count_of(r.err, "budget exceeded"), 1);
+    assert_int_equal(count_of(r.out, "budget"), 0);
     assert_int_equal(count_of(r.err, "budget exceeded: the predicted energy for 3 epoch(s)"), 1);
-    assert_int_equal(count_of(r.err, "budget exceeded: the energy used so far"), 1);
-    assert_int_equal(count_of(r.err, "(--max-energy-kwh 1e-05) by "), 2);
+    assert_int_equal(count_of(r.err, "energy budget of 10 mWh (--max-energy-kwh 1e-05) by "), 1);
     const char *w = strstr(r.err, "the predicted energy");
-    double pred = strtod(strstr(w, "epoch(s), ") + strlen("epoch(s), "), NULL);
-    assert_true(pred >= 1.25e-5 * 0.99 && pred < 1.25e-5 * 1.6);
+    char *unit = NULL;
+    double pred = strtod(strstr(w, "epoch(s), ") + strlen("epoch(s), "), &unit);
+    assert_memory_equal(unit, " mWh,", 5);
+    assert_true(pred >= 12.5 * 0.99 && pred < 12.5 * 1.6);
     const char *by = strstr(w, ") by ") + 5;
-    assert_true(fabs(strtod(by, NULL) - (pred - 1e-5)) < 1e-9);
+    char *unit2 = NULL;
+    assert_true(fabs(strtod(by, &unit2) - (pred - 10.0)) < 0.01);
+    assert_memory_equal(unit2, " mWh", 4);
     assert_true(contains(r.err, r.err_len, "the command goes on (--on-budget warn)"));
     assert_false(contains(r.err, r.err_len, "SIGTERM"));
     jsonl j;
@@ -998,6 +1108,282 @@ static void test_budget_stop_whole_run(void **state)
     result_free(&r);
 }
 
+/* "0\n1\n...\n(n-1)\n": what ct_child "alternate n" writes, alone, to one file. */
+static char *alternate_text(int n)
+{
+    char *b = malloc((size_t)n * 8 + 1);
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        k += (size_t)sprintf(b + k, "%d\n", i);
+    b[k] = '\0';
+    return b;
+}
+
+/* stdout and stderr into one pipe or one file (2>&1), with an epoch pattern
+ * (the output goes through the tool): the bytes are exactly what the command
+ * alone writes there, in its order. The old wrapper gave 0,2,4,...,1,3,... */
+static void test_output_order_pipe_and_file(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    char *want = alternate_text(150);
+    for (int pipe_mode = 1; pipe_mode >= 0; pipe_mode--) {
+        run_opts o = {.timeout_s = 20, .stdout_pipe = pipe_mode, .merge_err = 1};
+        run_result r;
+        run_cli(tmp, &o, &r,
+                ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epoch-pattern", "^0$", "--", CT_CHILD_PATH,
+                     "alternate", "150"));
+        assert_int_equal(r.status, 0);
+        if (r.out_len != strlen(want) || memcmp(r.out, want, r.out_len) != 0)
+            dump_on_failure(&r);
+        assert_int_equal(r.out_len, strlen(want));
+        assert_memory_equal(r.out, want, r.out_len);
+        result_free(&r);
+    }
+    free(want);
+}
+
+/* On a terminal the command writes to a pseudo-terminal: stdout and stderr
+ * in the order written, as on the terminal without the tool. */
+static void test_output_order_terminal(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024], ttyf[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    snprintf(ttyf, sizeof ttyf, "%s/tty", tmp);
+    char *want = alternate_text(150);
+    run_opts o = {.timeout_s = 20, .term_rows = 30, .term_cols = 100};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epoch-pattern", "^0$", "--", CT_CHILD_PATH, "tty",
+                 ttyf, "alternate", "150"));
+    assert_int_equal(r.status, 0);
+    if (r.out_len != strlen(want) || memcmp(r.out, want, r.out_len) != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.out_len, strlen(want));
+    assert_memory_equal(r.out, want, r.out_len);
+    size_t l;
+    char *t = read_all(ttyf, &l);
+    assert_non_null(t);
+    assert_string_equal(t, "out=1 err=1 rows=30 cols=100\n"); /* no status line at --verbose 0 */
+    free(t);
+    result_free(&r);
+    free(want);
+}
+
+/* A program that buffers its stdio output (a block in a pipe, a line on a
+ * terminal): on a terminal its epoch lines arrive when printed, so the
+ * epochs have their durations (the old wrapper measured zero-length epochs
+ * at exit). */
+static void test_buffered_program_on_terminal(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epochs", "2", "--epoch-pattern", "^epoch", "--",
+                 CT_CHILD_PATH, "stdio", "epoch 1\\n", "sleep", "0.4", "stdio", "epoch 2\\n", "sleep", "0.4"));
+    assert_int_equal(r.status, 0);
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2);
+    /* Lower bounds only: each epoch lasted at least its sleep. */
+    for (int k = 0; k < 2; k++) {
+        double d = json_num(jsonl_nth(&j, "epoch", k), "duration_s");
+        if (!(d >= 0.39))
+            dump_on_failure(&r);
+        assert_true(d >= 0.39);
+    }
+    free(j.text);
+    result_free(&r);
+}
+
+/* Recordings of real framework output (tests/fixtures/frameworks/README.md)
+ * replayed by the child, 7 bytes per write: each preset finds the epochs the
+ * framework ran, once each. */
+static void test_framework_presets(void **state)
+{
+    const char *tmp = *state;
+    static const struct {
+        const char *file, *preset, *epochs;
+        int want;
+    } cases[] = {
+        {"keras3_fit_checkpoint.txt", "keras", "10", 10},
+        {"lightning_tqdm_cr.txt", "lightning", "2", 2},
+        {"transformers_trainer.txt", "transformers", "3", 3},
+        {"ultralytics_yolo_train.txt", "ultralytics", "3", 3},
+        {"keras3_fit_checkpoint.txt", "auto", "10", 10},
+        {"lightning_tqdm_cr.txt", "auto", "2", 2},
+        {"transformers_trainer.txt", "auto", "3", 3},
+        {"ultralytics_yolo_train.txt", "auto", "3", 3},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char logdir[1024], fixture[1024];
+        snprintf(logdir, sizeof logdir, "%s/logs%zu", tmp, c);
+        snprintf(fixture, sizeof fixture, "%s/fixtures/frameworks/%s", ts_env("CT_TEST_SOURCE_DIR"), cases[c].file);
+        run_result r;
+        run_cli(tmp, &quick, &r,
+                ARGS(SIM, "--log_dir", logdir, "--epochs", cases[c].epochs, "--epoch-preset", cases[c].preset, "--",
+                     CT_CHILD_PATH, "cat", fixture, "7"));
+        jsonl j;
+        int n = jsonl_load(logdir, &j) ? jsonl_count(&j, "epoch") : -1;
+        if (r.status != 0 || n != cases[c].want || contains(r.err, r.err_len, "WARNING")) {
+            fprintf(stderr, "case %s with --epoch-preset %s: %d epochs, want %d\n", cases[c].file, cases[c].preset,
+                    n, cases[c].want);
+            dump_on_failure(&r);
+        }
+        assert_int_equal(r.status, 0);
+        assert_int_equal(n, cases[c].want);
+        assert_false(contains(r.err, r.err_len, "WARNING"));
+        /* The replay is byte for byte (into a file). */
+        size_t fl;
+        char *f = read_all(fixture, &fl);
+        assert_true(contains(r.out, r.out_len, "Actual consumption for"));
+        char head[65];
+        memcpy(head, f, fl < 64 ? fl : 64);
+        head[fl < 64 ? fl : 64] = '\0';
+        assert_true(contains(r.out, r.out_len, head));
+        free(f);
+        free(j.text);
+        result_free(&r);
+    }
+}
+
+/* Patterns: lines end at \r as well as \n; ANSI codes are not matched; a
+ * group names the epoch (Keras 3 prints two lines per epoch). */
+static void test_epoch_lines_cr_ansi_groups(void **state)
+{
+    const char *tmp = *state;
+    char fixture[1024];
+    snprintf(fixture, sizeof fixture, "%s/fixtures/frameworks/keras3_fit_checkpoint.txt", ts_env("CT_TEST_SOURCE_DIR"));
+    char lfix[1024];
+    snprintf(lfix, sizeof lfix, "%s/fixtures/frameworks/lightning_tqdm_cr.txt", ts_env("CT_TEST_SOURCE_DIR"));
+    static const struct {
+        const char *pattern, *epochs, *what;
+        int fixture, want, warns;
+    } cases[] = {
+        /* Keras 3 with the pattern the docs used to suggest: each epoch twice, told so. */
+        {"^Epoch [0-9]+", "10", "keras, no group", 0, 10, 1},
+        {"^Epoch ([0-9]+)", "10", "keras, group", 0, 10, 0},
+        /* Lightning: "\rEpoch 1:" inside a line. */
+        {"^Epoch ([0-9]+):", "2", "lightning, group", 1, 2, 0},
+        /* ANSI colour around the epoch line. */
+        {"^Epoch [0-9]+$", "2", "ansi", 2, 2, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char logdir[1024];
+        snprintf(logdir, sizeof logdir, "%s/logs%zu", tmp, c);
+        run_result r;
+        if (cases[c].fixture == 2)
+            run_cli(tmp, &quick, &r,
+                    ARGS(SIM, "--log_dir", logdir, "--epochs", cases[c].epochs, "--epoch-pattern", cases[c].pattern,
+                         "--", CT_CHILD_PATH, "out", "\\x1b[1mEpoch 1\\x1b[0m\\n", "out", "\\x1b[1mEpoch 2\\x1b[0m\\r\\n"));
+        else
+            run_cli(tmp, &quick, &r,
+                    ARGS(SIM, "--log_dir", logdir, "--epochs", cases[c].epochs, "--epoch-pattern", cases[c].pattern,
+                         "--", CT_CHILD_PATH, "cat", cases[c].fixture ? lfix : fixture, "5"));
+        jsonl j;
+        int n = jsonl_load(logdir, &j) ? jsonl_count(&j, "epoch") : -1;
+        int warned = contains(r.err, r.err_len, "more than --epochs");
+        if (r.status != 0 || n != cases[c].want || warned != cases[c].warns) {
+            fprintf(stderr, "case %s: %d epochs (want %d), warned %d\n", cases[c].what, n, cases[c].want, warned);
+            dump_on_failure(&r);
+        }
+        assert_int_equal(r.status, 0);
+        assert_int_equal(n, cases[c].want);
+        assert_int_equal(warned, cases[c].warns);
+        if (cases[c].warns) /* the output's epochs beyond --epochs are reported, with the whole run */
+            assert_true(contains(r.err, r.err_len, "the whole run: "));
+        if (n > 0)
+            free(j.text);
+        result_free(&r);
+    }
+}
+
+/* More epochs in the output than --epochs, or none at all: a warning, and the
+ * whole run is still measured and reported. */
+static void test_epochs_beyond_and_none(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_result r;
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--log_dir", logdir, "--epochs", "2", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out",
+                 "epoch\\n", "sleep", "0.2", "out", "epoch\\n", "sleep", "0.2", "out", "epoch\\n", "sleep", "0.2",
+                 "out", "epoch\\n", "sleep", "0.2"));
+    assert_int_equal(r.status, 0);
+    assert_true(contains(r.err, r.err_len, "the output shows epoch 3, more than --epochs 2"));
+    assert_true(contains(r.err, r.err_len, "the output showed 4 epochs, --epochs was 2"));
+    const char *w = strstr(r.err, "the whole run: ");
+    if (!w)
+        dump_on_failure(&r);
+    assert_non_null(w);
+    /* At least the 0.8 s the command slept, in Wh-scaled units. */
+    assert_true(strstr(w, "0:00:0") != NULL);
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2);
+    free(j.text);
+    result_free(&r);
+
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--epoch-pattern", "^Epoch", "--", CT_CHILD_PATH, "out", "epoch 1\\n", "sleep", "0.2"));
+    assert_int_equal(r.status, 0);
+    assert_true(contains(r.err, r.err_len, "no line of the command's output matched --epoch-pattern '^Epoch'"));
+    assert_true(contains(r.err, r.err_len, "the whole run: "));
+    result_free(&r);
+}
+
+/* --stop-and-confirm: while the question waits, the command is paused
+ * (SIGSTOP to its process group), and goes on when the answer is yes. */
+static void test_stop_and_confirm_pauses(void **state)
+{
+    const char *tmp = *state;
+    char pidf[1024], logdir[1024];
+    snprintf(pidf, sizeof pidf, "%s/pid", tmp);
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_opts o = {.timeout_s = 20, .ready_text = "Continue training", .answer = "y\n", .pid_file = pidf};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--log_dir", logdir, "--stop-and-confirm", "--epochs", "3", "--epoch-pattern", "^epoch", "--",
+                 CT_CHILD_PATH, "pid", pidf, "out", "epoch\\n", "sleep", "0.2", "out", "epoch\\n", "sleep", "0.2",
+                 "out", "epoch\\n", "sleep", "0.2"));
+    if (r.status != 0 || r.state_at_ready != 'T')
+        dump_on_failure(&r);
+    assert_int_equal(r.state_at_ready, 'T');
+    assert_int_equal(r.status, 0);
+    assert_true(contains(r.out, r.out_len, "Actual consumption for 3 epoch(s)"));
+    result_free(&r);
+}
+
+/* The Electricity Maps key is not passed on to the command's environment. */
+static void test_key_not_inherited(void **state)
+{
+    const char *tmp = *state;
+    char envf[1024], envf2[1024];
+    snprintf(envf, sizeof envf, "%s/env", tmp);
+    snprintf(envf2, sizeof envf2, "%s/env2", tmp);
+    run_opts o = {.timeout_s = 20, .env = {"CT_ELECTRICITYMAPS_KEY=secret-key-123", "CT_SOMETHING_ELSE=kept"}};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--", CT_CHILD_PATH, "env", "CT_ELECTRICITYMAPS_KEY", envf, "env", "CT_SOMETHING_ELSE", envf2));
+    assert_int_equal(r.status, 0);
+    size_t l;
+    char *e = read_all(envf, &l);
+    assert_non_null(e);
+    assert_string_equal(e, "(unset)");
+    free(e);
+    e = read_all(envf2, &l);
+    assert_non_null(e);
+    assert_string_equal(e, "kept");
+    free(e);
+    result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1016,6 +1402,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_budget_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_stop_whole_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_confirm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_order_pipe_and_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_order_terminal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffered_program_on_terminal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_framework_presets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_lines_cr_ansi_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epochs_beyond_and_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_and_confirm_pauses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_not_inherited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
