@@ -201,6 +201,9 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* Its ./logs (the default log directory) goes with the test's files. */
+        if (chdir(tmp) != 0)
+            _exit(89);
         if (o->ready_ctrl_c) {
             /* A session of its own with the pty as controlling terminal:
              * the tool and the command are its foreground process group. */
