@@ -175,8 +175,13 @@ void relay_term_close(wrap *wr)
  * gets the new size first, then the command hears of it. */
 void relay_winch(wrap *wr)
 {
-    if (wr->st[0].fd < 0 || !wr->st[0].is_pty)
+    if (wr->nst == 0 || wr->st[0].fd < 0 || !wr->st[0].is_pty) {
+        /* No pty: the command may still write to the terminal directly; it
+         * is in a session of its own, so the terminal's SIGWINCH comes from us. */
+        if (wr->pgid > 0 && !wr->child_done)
+            kill(-wr->pgid, SIGWINCH);
         return;
+    }
     int had_region = wr->status_region;
     set_pty_size(wr);
     if (had_region || wr->status_enabled) {

@@ -366,8 +366,16 @@ void spawn_pause(wrap *wr)
 {
     if (wr->paused || wr->child_done || wr->pgid <= 0)
         return;
-    if (kill(-wr->pgid, SIGSTOP) == 0)
-        wr->paused = 1;
+    if (kill(-wr->pgid, SIGSTOP) != 0)
+        return;
+    wr->paused = 1;
+    /* SIGSTOP takes effect when the command next runs: wait until it has
+     * (or has exited meanwhile), so that nothing runs while the question is
+     * shown. WNOWAIT: the state stays for spawn_check_child to collect. */
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    while (waitid(P_PID, (id_t)wr->pid, &info, WSTOPPED | WEXITED | WNOWAIT) != 0 && errno == EINTR)
+        ;
 }
 
 void spawn_resume(wrap *wr)

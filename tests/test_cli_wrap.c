@@ -76,6 +76,8 @@ typedef struct run_opts {
     int term_cols;
     const char *answer;     /* stdin is a pipe; this is written to it once ready_text appeared */
     const char *pid_file;   /* with answer: the command's pid, written there by ct_child "pid" */
+    int resize_rows;        /* with term_rows and ready_text: the terminal is resized to this ... */
+    int resize_cols;        /* ... once ready_text showed (it is the tool's controlling terminal) */
 } run_opts;
 
 typedef struct run_result {
@@ -215,7 +217,11 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
             close(s);
         }
         int fo = o->stdout_pipe ? pfd[1] : open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = o->stderr_pty || o->term_rows > 0 ? open(eslave_name, O_RDWR | O_NOCTTY)
+        if (o->resize_rows > 0 && setsid() < 0)
+            _exit(88);
+        /* With resize_rows the terminal is the controlling one (no O_NOCTTY),
+         * so that resizing it sends SIGWINCH to the tool. */
+        int fe = o->stderr_pty || o->term_rows > 0 ? open(eslave_name, o->resize_rows > 0 ? O_RDWR : O_RDWR | O_NOCTTY)
                                                    : open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (o->merge_err)
             fe = fo;
@@ -311,6 +317,12 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
                 }
                 signalled = 1;
             }
+        }
+        if (emaster >= 0 && o->resize_rows > 0 && !signalled && o->ready_text &&
+            contains(res->err, res->err_len, o->ready_text)) {
+            struct winsize ws = {(unsigned short)o->resize_rows, (unsigned short)o->resize_cols, 0, 0};
+            assert_int_equal(ioctl(emaster, TIOCSWINSZ, &ws), 0);
+            signalled = 1;
         }
         if (emaster >= 0) {
             struct pollfd p = {.fd = emaster, .events = POLLIN};
@@ -1122,6 +1134,30 @@ static char *alternate_text(int n)
     return b;
 }
 
+/* The terminal is resized: the command's pseudo-terminal gets the new size
+ * (less the status line's row) before the command gets SIGWINCH. */
+static void test_window_size_follows(void **state)
+{
+    const char *tmp = *state;
+    char wf[1024];
+    snprintf(wf, sizeof wf, "%s/winch", tmp);
+    run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80, .ready_text = "ready\n",
+                  .resize_rows = 40, .resize_cols = 132};
+    run_result r;
+    run_cli(tmp, &o, &r, ARGS(SIM, "--", CT_CHILD_PATH, "out", "ready\n", "winch", wf));
+    if (r.status != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 0);
+    size_t l;
+    char *t = read_all(wf, &l);
+    assert_non_null(t);
+    assert_string_equal(t, "winch rows=39 cols=132\n");
+    free(t);
+    /* The scroll region follows the new size. */
+    assert_true(contains(r.out, r.out_len, "\033[1;39r"));
+    result_free(&r);
+}
+
 /* stdout and stderr into one pipe or one file (2>&1), with an epoch pattern
  * (the output goes through the tool): the bytes are exactly what the command
  * alone writes there, in its order. The old wrapper gave 0,2,4,...,1,3,... */
@@ -1413,6 +1449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_epochs_beyond_and_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_confirm_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_not_inherited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_size_follows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

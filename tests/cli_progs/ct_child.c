@@ -21,6 +21,8 @@
  *   pid FILE      write getpid() to FILE
  *   env NAME FILE write the value of NAME (or "(unset)") to FILE
  *   tty FILE      write "out=A err=B rows=R cols=C" (isatty of 1 and 2, stdout's window size) to FILE
+ *   winch FILE    wait (at most 10 s) for a SIGWINCH (handler installed at start), then write
+ *                 "rows=R cols=C" (stdout's window size as read in the handler's wake) to FILE
  *
  * Without an exit action it exits 0.
  */
@@ -36,6 +38,13 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t counts[65];
+static volatile sig_atomic_t winched;
+
+static void on_winch(int sig)
+{
+    (void)sig;
+    winched = 1;
+}
 
 static void on_count(int sig)
 {
@@ -133,6 +142,10 @@ static void sleep_s(double s)
 
 int main(int argc, char **argv)
 {
+    struct sigaction wa;
+    memset(&wa, 0, sizeof wa);
+    wa.sa_handler = on_winch;
+    sigaction(SIGWINCH, &wa, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -219,6 +232,16 @@ int main(int argc, char **argv)
                 fprintf(f, "out=%d err=%d rows=%d cols=%d\n", isatty(STDOUT_FILENO), isatty(STDERR_FILENO),
                         (int)ws.ws_row, (int)ws.ws_col);
             }
+            fclose(f);
+        } else if (strcmp(a, "winch") == 0) {
+            for (int k = 0; k < 1000 && !winched; k++)
+                sleep_s(0.01);
+            FILE *f = fopen(v, "w");
+            if (!f)
+                return 96;
+            struct winsize ws = {0, 0, 0, 0};
+            ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+            fprintf(f, "%s rows=%d cols=%d\n", winched ? "winch" : "no-winch", (int)ws.ws_row, (int)ws.ws_col);
             fclose(f);
         } else if (strcmp(a, "env") == 0) {
             if (i + 1 >= argc)
