@@ -98,7 +98,6 @@ static void region_reset(wrap *wr)
  * pseudo-terminal when one is used. want_pty: -1 when the output is a
  * terminal, 0 never, 1 always. Returns 0 or -1 (said).
  */
-int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode);
 int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
 {
     int tty1 = isatty(STDOUT_FILENO), tty2 = isatty(STDERR_FILENO);

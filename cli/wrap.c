@@ -32,8 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode);
-
 double wrap_now(void)
 {
     struct timespec ts;

@@ -132,7 +132,7 @@ char **spawn_scrubbed_env(void);
 enum { CONN_INHERIT = 0, CONN_PTY = 1, CONN_PIPE = 2, CONN_SAME_PIPE = 3 };
 
 /* relay.c */
-int relay_term_open(wrap *wr, int want_pty);
+int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode);
 void relay_term_close(wrap *wr);
 void relay_winch(wrap *wr);
 int relay_read(wrap *wr, wrap_stream *s);

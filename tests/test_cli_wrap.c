@@ -399,8 +399,10 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
     if (master >= 0)
         close(master);
     /* Under CT_SANITIZE the tool is instrumented too: any report fails. */
-    if (contains(res->err, res->err_len, "Sanitizer") || contains(res->err, res->err_len, "runtime error:")) {
-        fprintf(stderr, "%s\n", res->err);
+    if (contains(res->err, res->err_len, "Sanitizer") || contains(res->err, res->err_len, "runtime error:") ||
+        ((o->term_rows > 0 || o->merge_err) &&
+         (contains(res->out, res->out_len, "Sanitizer") || contains(res->out, res->out_len, "runtime error:")))) {
+        fprintf(stderr, "%s\n%s\n", res->err, res->out ? res->out : "");
         fail_msg("sanitizer report from the tool");
     }
     if (getenv("CT_TEST_VERBOSE"))
