@@ -64,7 +64,9 @@ typedef struct run_opts {
     double timeout_s;       /* the tool is killed after this (a hang fails the test) */
     const char *ready_text; /* once this appears in its stdout ... */
     int ready_signal;       /* ... send this signal to the tool (0: none) */
-    int ready_ctrl_c;       /* ... or type Ctrl-C on its controlling terminal (a pty) */
+    int ready_ctrl_c;       /* ... or type Ctrl-C on its controlling terminal (a pty); 2: Ctrl-Z, then
+                               once the tool has stopped, note the command's state (pid_file) and
+                               continue the tool (SIGCONT, as fg does) */
     int stdout_pipe;        /* stdout to a pipe, with the arrival time of each chunk */
     const char *watch_text; /* with stdout_pipe: when this first arrived */
     int stderr_pty;         /* stderr to a terminal (raw pty); what it shows comes back in err */
@@ -310,7 +312,23 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
             int ready = o->stdout_pipe ? contains(pbuf, got, o->ready_text) : contains(cur, l, o->ready_text);
             free(cur);
             if (ready) {
-                if (o->ready_ctrl_c) {
+                if (o->ready_ctrl_c == 2) {
+                    assert_int_equal(write(master, "\032", 1), 1);
+                    char path[64];
+                    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+                    for (;;) { /* until the tool has stopped (bounded by the run's timeout) */
+                        size_t sl;
+                        char *stat_text = read_all(path, &sl);
+                        const char *rp = stat_text ? strrchr(stat_text, ')') : NULL;
+                        int stopped = rp && rp[1] == ' ' && rp[2] == 'T';
+                        free(stat_text);
+                        if (stopped || now_s() - t0 > o->timeout_s)
+                            break;
+                        sleep_s(0.01);
+                    }
+                    res->state_at_ready = o->pid_file ? proc_state(o->pid_file) : '?';
+                    kill(pid, SIGCONT);
+                } else if (o->ready_ctrl_c) {
                     assert_int_equal(write(master, "\003", 1), 1);
                 } else {
                     kill(pid, o->ready_signal);
@@ -1136,6 +1154,48 @@ static char *alternate_text(int n)
     return b;
 }
 
+/* Ctrl-Z stops the command (its own session: the terminal's SIGTSTP reaches
+ * the tool only) and then the tool; continuing the tool continues both. */
+static void test_ctrl_z_stops_both(void **state)
+{
+    const char *tmp = *state;
+    char pidf[1024];
+    snprintf(pidf, sizeof pidf, "%s/pid", tmp);
+    run_opts o = {.timeout_s = 20, .ready_text = "ready", .ready_ctrl_c = 2, .pid_file = pidf};
+    run_result r;
+    run_cli(tmp, &o, &r, ARGS(SIM, "--", CT_CHILD_PATH, "pid", pidf, "out", "ready\n", "sleep", "0.5", "exit", "9"));
+    if (r.status != 9 || r.state_at_ready != 'T')
+        dump_on_failure(&r);
+    assert_int_equal(r.state_at_ready, 'T');
+    assert_int_equal(r.status, 9);
+    assert_true(contains(r.out, r.out_len, "Actual consumption"));
+    result_free(&r);
+}
+
+/* --pty always: into a file too, a stdio-buffered program's epoch lines
+ * arrive when printed (line buffering), bytes unchanged. */
+static void test_pty_always_into_file(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    run_result r;
+    run_cli(tmp, &quick, &r,
+            ARGS(SIM, "--verbose", "0", "--pty", "always", "--log_dir", logdir, "--epochs", "2", "--epoch-pattern",
+                 "^epoch", "--", CT_CHILD_PATH, "stdio", "epoch 1\n", "sleep", "0.4", "stdio", "epoch 2\n", "sleep",
+                 "0.4"));
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, strlen("epoch 1\nepoch 2\n"));
+    assert_memory_equal(r.out, "epoch 1\nepoch 2\n", r.out_len);
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2);
+    for (int k = 0; k < 2; k++)
+        assert_true(json_num(jsonl_nth(&j, "epoch", k), "duration_s") >= 0.39); /* lower bound only */
+    free(j.text);
+    result_free(&r);
+}
+
 /* The terminal is resized: the command's pseudo-terminal gets the new size
  * (less the status line's row) before the command gets SIGWINCH. */
 static void test_window_size_follows(void **state)
@@ -1452,6 +1512,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_and_confirm_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_not_inherited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_size_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ctrl_z_stops_both, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pty_always_into_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
