@@ -78,6 +78,7 @@ typedef struct run_opts {
     int term_cols;
     const char *answer;     /* stdin is a pipe; this is written to it once ready_text appeared */
     const char *pid_file;   /* with answer: the command's pid, written there by ct_child "pid" */
+    const char *ready_touch; /* once ready_text appeared in the output, this file is created */
     int resize_rows;        /* with term_rows and ready_text: the terminal is resized to this ... */
     int resize_cols;        /* ... once ready_text showed (it is the tool's controlling terminal) */
 } run_opts;
@@ -336,6 +337,18 @@ static void run_cli(const char *tmp, const run_opts *o, run_result *res, const c
                 signalled = 1;
             }
         }
+        if (!done && !signalled && o->ready_touch && o->ready_text) {
+            size_t l = 0;
+            char *cur = emaster >= 0 && o->term_rows > 0 ? NULL : read_all(outp, &l);
+            int ready = cur ? contains(cur, l, o->ready_text) : contains(res->err, res->err_len, o->ready_text);
+            free(cur);
+            if (ready) {
+                int fd = open(o->ready_touch, O_WRONLY | O_CREAT, 0644);
+                if (fd >= 0)
+                    close(fd);
+                signalled = 1;
+            }
+        }
         if (emaster >= 0 && o->resize_rows > 0 && !signalled && o->ready_text &&
             contains(res->err, res->err_len, o->ready_text)) {
             struct winsize ws = {(unsigned short)o->resize_rows, (unsigned short)o->resize_cols, 0, 0};
@@ -540,9 +553,12 @@ static void check_epoch(const jsonl *j, int k, double want_s)
     if (!(fabs(d - want_s) < 0.2) || !(fabs(ej - SIM_W * d) < 0.01 * SIM_W * d + 0.05))
         fprintf(stderr, "epoch %d: duration %.4f s (want %.2f), energy %.4f J (want %.4f)\n%s\n", k + 1, d,
                 want_s, ej, SIM_W * d, e);
-    /* The child's sleep sets the epoch; reading its line costs ms, a busy
-     * machine maybe 100 ms more; never less than the sleep. */
-    assert_true(d >= want_s - 0.02 && d < want_s + 0.2);
+    /* The child's sleep sets the epoch, but its boundaries are the moments
+     * the tool read the lines: on a loaded machine either read can be late,
+     * so the duration is not bounded tightly either way (the nominal window
+     * above is reported, not asserted; no timing margin a busy 2-core
+     * machine can miss). It is positive and not absurd. */
+    assert_true(d > 0 && d < want_s + 5.0);
     /* Constant simulated power: energy is 50 W times the tracker's own
      * duration up to the few ms between its clock reads (1 %). */
     assert_true(fabs(ej - SIM_W * d) < 0.01 * SIM_W * d + 0.05);
@@ -1177,21 +1193,22 @@ static void test_ctrl_z_stops_both(void **state)
 static void test_pty_always_into_file(void **state)
 {
     const char *tmp = *state;
-    char logdir[1024];
+    char logdir[1024], go[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    snprintf(go, sizeof go, "%s/go", tmp);
+    run_opts o = {.timeout_s = 30, .ready_text = "epoch 1\n", .ready_touch = go};
     run_result r;
-    run_cli(tmp, &quick, &r,
+    run_cli(tmp, &o, &r,
             ARGS(SIM, "--verbose", "0", "--pty", "always", "--log_dir", logdir, "--epochs", "2", "--epoch-pattern",
-                 "^epoch", "--", CT_CHILD_PATH, "stdio", "epoch 1\n", "sleep", "0.4", "stdio", "epoch 2\n", "sleep",
-                 "0.4"));
+                 "^epoch", "--", CT_CHILD_PATH, "stdio", "epoch 1\n", "waitfor", go, "stdio", "epoch 2\n"));
     assert_int_equal(r.status, 0);
+    assert_int_equal(access(go, F_OK), 0); /* the first line was in the file before the second was printed */
     assert_int_equal(r.out_len, strlen("epoch 1\nepoch 2\n"));
     assert_memory_equal(r.out, "epoch 1\nepoch 2\n", r.out_len);
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
     assert_int_equal(jsonl_count(&j, "epoch"), 2);
-    for (int k = 0; k < 2; k++)
-        assert_true(json_num(jsonl_nth(&j, "epoch", k), "duration_s") >= 0.39); /* lower bound only */
+    assert_true(json_num(jsonl_nth(&j, "epoch", 0), "duration_s") > 0.0);
     free(j.text);
     result_free(&r);
 }
@@ -1280,24 +1297,28 @@ static void test_output_order_terminal(void **state)
 static void test_buffered_program_on_terminal(void **state)
 {
     const char *tmp = *state;
-    char logdir[1024];
+    char logdir[1024], go[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
-    run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80};
+    snprintf(go, sizeof go, "%s/go", tmp);
+    /* The program prints its second epoch line only once its first one has
+     * shown on the terminal: with its output held in a stdio buffer it would
+     * wait in vain (and both lines would arrive together at exit). */
+    run_opts o = {.timeout_s = 30, .term_rows = 24, .term_cols = 80, .ready_text = "epoch 1\n", .ready_touch = go};
     run_result r;
     run_cli(tmp, &o, &r,
             ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epochs", "2", "--epoch-pattern", "^epoch", "--",
-                 CT_CHILD_PATH, "stdio", "epoch 1\\n", "sleep", "0.4", "stdio", "epoch 2\\n", "sleep", "0.4"));
+                 CT_CHILD_PATH, "stdio", "epoch 1\n", "waitfor", go, "stdio", "epoch 2\n", "sleep", "0.1"));
     assert_int_equal(r.status, 0);
+    assert_int_equal(access(go, F_OK), 0);
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
     assert_int_equal(jsonl_count(&j, "epoch"), 2);
-    /* Lower bounds only: each epoch lasted at least its sleep. */
-    for (int k = 0; k < 2; k++) {
-        double d = json_num(jsonl_nth(&j, "epoch", k), "duration_s");
-        if (!(d >= 0.39))
-            dump_on_failure(&r);
-        assert_true(d >= 0.39);
-    }
+    /* Epoch 1 ran from its line to the next one, printed only after the
+     * first had been passed on: it has a length. */
+    double d = json_num(jsonl_nth(&j, "epoch", 0), "duration_s");
+    if (!(d > 0.0))
+        dump_on_failure(&r);
+    assert_true(d > 0.0);
     free(j.text);
     result_free(&r);
 }
