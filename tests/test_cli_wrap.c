@@ -1053,22 +1053,31 @@ static void test_budget_warn(void **state)
      * numbers keep their digits in a scaled unit (not "1.25e-05 kWh"). */
     assert_int_equal(count_of(r.err, "budget exceeded"), 1);
     assert_int_equal(count_of(r.out, "budget"), 0);
-    assert_int_equal(count_of(r.err, "budget exceeded: the predicted energy for 3 epoch(s)"), 1);
     assert_int_equal(count_of(r.err, "energy budget of 10 mWh (--max-energy-kwh 1e-05) by "), 1);
-    const char *w = strstr(r.err, "the predicted energy");
+    /* Normally the prediction after epoch 1 (3 x ~15 J) is the first to
+     * exceed; on a loaded machine the check of the consumption so far can
+     * come first. Either way one warning, its numbers in mWh. */
+    const char *w = strstr(r.err, "budget exceeded: the ");
+    assert_non_null(w);
+    int predicted = strncmp(w, "budget exceeded: the predicted energy for 3 epoch(s), ", 54) == 0;
+    assert_true(predicted || strncmp(w, "budget exceeded: the energy used so far, ", 41) == 0);
     char *unit = NULL;
-    double pred = strtod(strstr(w, "epoch(s), ") + strlen("epoch(s), "), &unit);
+    double v = strtod(strchr(w, ',') + 2, &unit);
     assert_memory_equal(unit, " mWh,", 5);
-    assert_true(pred >= 12.5 * 0.99 && pred < 12.5 * 1.6);
+    assert_true(v > 10.0);
     const char *by = strstr(w, ") by ") + 5;
     char *unit2 = NULL;
-    assert_true(fabs(strtod(by, &unit2) - (pred - 10.0)) < 0.01);
+    assert_true(fabs(strtod(by, &unit2) - (v - 10.0)) < 0.01);
     assert_memory_equal(unit2, " mWh", 4);
     assert_true(contains(r.err, r.err_len, "the command goes on (--on-budget warn)"));
     assert_false(contains(r.err, r.err_len, "SIGTERM"));
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
     assert_int_equal(jsonl_count(&j, "epoch"), 3);
+    if (predicted) { /* the number told is the prediction logged, to its 4 digits */
+        double pk = json_num(jsonl_nth(&j, "prediction", 0), "energy_kwh") * 1e6;
+        assert_true(fabs(v - pk) <= 0.0005 * pk + 1e-9);
+    }
     free(j.text);
     result_free(&r);
 }
