@@ -381,12 +381,17 @@ void epochs_report(wrap *wr)
     } else {
         return;
     }
-    ct_result r;
+    ct_result r, tr;
     if (!wr->meter || ct_get_actual(wr->meter, &r) != 0)
         return;
+    /* The carbon intensity the tracker used (live, where it has a key),
+     * else the meter's own (offline) one. */
+    double co2 = r.co2eq_g;
+    if (ct_get_actual(wr->t, &tr) == 0 && tr.energy_kwh > 0 && tr.intensity_g_per_kwh > 0)
+        co2 = r.energy_kwh * tr.intensity_g_per_kwh;
     char dur[48], en[48], co[48];
     ct_format_duration(r.duration_s, 0, dur, sizeof dur);
     fmt_energy(r.energy_kwh, en, sizeof en);
-    fmt_co2(r.co2eq_g, co, sizeof co);
+    fmt_co2(co2, co, sizeof co);
     wrap_say(wr, "CarbonTracker: the whole run: %s, %s, %s CO2eq.", dur, en, co);
 }

@@ -144,6 +144,7 @@ static void meter_open(wrap *wr, const ct_config *tcfg)
     m.epochs_before_pred = 0;
     m.monitor_epochs = -1;
     m.ignore_errors = 1;
+    m.offline = 1; /* no second set of requests to a live service: its CO2eq uses the tracker's intensity */
     if (ct_tracker_new(&m, &wr->meter) != 0)
         wr->meter = NULL;
 }
