@@ -96,7 +96,8 @@ static void region_reset(wrap *wr)
 /*
  * Decides how the command's stdout and stderr are connected and opens the
  * pseudo-terminal when one is used. want_pty: -1 when the output is a
- * terminal, 0 never, 1 always. Returns 0 or -1 (said).
+ * terminal, 0 never, 1 always. Returns 0; without a pseudo-terminal (none can
+ * be opened) the command gets pipes or the tool's files, with a warning.
  */
 int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
 {
@@ -118,10 +119,16 @@ int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
         char name[128];
         if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name, sizeof name) != 0 ||
             (wr->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-            fprintf(stderr, "carbontracker: cannot open a pseudo-terminal: %s\n", strerror(errno));
+            /* Not fatal: the command runs with pipes (or the tool's files) instead. */
+            fprintf(stderr, "carbontracker: warning: cannot open a pseudo-terminal (%s); the command's output "
+                            "goes through pipes\n", strerror(errno));
             if (m >= 0)
                 close(m);
-            return -1;
+            if (wr->pty_slave >= 0)
+                close(wr->pty_slave);
+            wr->pty_slave = -1;
+            to_pty[1] = to_pty[2] = 0;
+            goto modes;
         }
         struct termios tio;
         if (wr->term_fd >= 0 && tcgetattr(wr->term_fd, &tio) == 0) {
@@ -154,6 +161,7 @@ int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
                              out_fd == wr->term_fd && wr->rows >= 3 && wr->cols >= 10;
         set_pty_size(wr);
     }
+modes:
     for (int f = 1; f <= 2; f++) {
         int *mode = f == 1 ? out_mode : err_mode;
         *mode = to_pty[f] ? CONN_PTY : wr->piped ? CONN_PIPE : CONN_INHERIT;
