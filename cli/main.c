@@ -418,8 +418,16 @@ static int main_wrap(int argc, char **argv) {
                             "use CT_ELECTRICITYMAPS_KEY or --electricitymaps-key-file instead\n", flag);
             break;
         case O_KEY_FILE: cfg.electricitymaps_key_file = val; break;
-        case O_MAX_ENERGY: cfg.max_energy_kwh = num_arg(flag, val); break;
-        case O_MAX_CO2: cfg.max_co2_g = num_arg(flag, val); break;
+        case O_MAX_ENERGY:
+        case O_MAX_CO2: {
+            double b = num_arg(flag, val);
+            if (b < 0) {
+                fprintf(stderr, "carbontracker: %s must be >= 0 (0 = no budget), got %s\n", flag, val);
+                goto out;
+            }
+            *(o->id == O_MAX_ENERGY ? &cfg.max_energy_kwh : &cfg.max_co2_g) = b;
+            break;
+        }
         case O_ON_BUDGET:
             if (strcmp(val, "warn") == 0) w.on_budget_stop = 0;
             else if (strcmp(val, "stop") == 0) w.on_budget_stop = 1;

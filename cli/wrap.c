@@ -190,8 +190,10 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
      * the tool's: the tool draws the one and says the other. */
     ct_config tcfg = *cfg;
     tcfg.status_line = 0;
-    tcfg.max_energy_kwh = 0;
-    tcfg.max_co2_g = 0;
+    if (tcfg.max_energy_kwh > 0) /* a wrong value (< 0) is still the library's to refuse */
+        tcfg.max_energy_kwh = 0;
+    if (tcfg.max_co2_g > 0)
+        tcfg.max_co2_g = 0;
     int rc = ct_tracker_new(&tcfg, &wr.t);
     if (rc != 0) {
         wr.t = NULL;

@@ -58,6 +58,7 @@ static void test_wrong_options(void **state) {
         {{"--monitor_epochs", "0", "true", NULL}, "--monitor_epochs must be -1 (all) or positive (got 0)"},
         {{"--sim_cpu_util=1.5", "--sim-cpu=X", "--sim-cpu-tdp=5", "true"}, "--sim_cpu_util must be between 0 and 1 (got 1.5)"},
         {{"--output", "x.pdf", "true", NULL}, "--output goes with --report LOG"},
+        {{"--max_co2_g", "-1", "true", NULL}, "--max_co2_g must be >= 0 (0 = no budget), got -1"},
         {{"--cloud", "gcp", "true", NULL}, "--cloud needs PROVIDER:REGION"},
         {{"--on-budget", "explode", "true", NULL}, "--on-budget must be warn or stop"},
         {{"--api_keys", "{}", "true", NULL}, "--api_keys needs a JSON object"},
