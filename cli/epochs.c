@@ -217,6 +217,20 @@ static int try_rules(wrap *wr, const char *line)
     return r;
 }
 
+/* Whether a line still being written may be matched already: only when a
+ * match cannot count twice, i.e. the rules name their epochs (a group) or
+ * count them. A tqdm bar is written as "\rEpoch 3:   0%|...", and its end
+ * (the next redraw's \r) can come a whole training step later. */
+int epochs_partial_ok(const wrap *wr)
+{
+    const wrap_epochs *e = &wr->ep;
+    if (e->preset == PRESET_AUTO)
+        return 1; /* every preset's rules are of that kind */
+    if (e->end.set && !e->end_is_count)
+        return 0;
+    return (!e->start.set || e->start.has_group) && (e->start.set || e->end.set);
+}
+
 /* Matches the line collected in s (\r or \n excluded). */
 int epochs_match_line(wrap *wr, wrap_stream *s)
 {
@@ -266,7 +280,7 @@ void epoch_start(wrap *wr)
 {
     if (!wr->t || !wr->tracking || wr->in_epoch || wr->stopping)
         return;
-    wrap_before_print(wr);
+    wrap_before_print(wr, 0); /* the tracker says nothing when an epoch starts */
     int rc = ct_epoch_start(wr->t);
     wrap_after_print(wr);
     if (rc == 0) {
@@ -291,6 +305,14 @@ static int prediction_due(const wrap *wr)
     return before > 0 && wr->epochs_ended + 1 == before;
 }
 
+/* Whether ending the next epoch ends monitoring (the actual is printed). */
+static int last_monitored(const wrap *wr)
+{
+    const ct_config *c = wr->cfg;
+    int monitor = c->monitor_epochs == -1 || c->monitor_epochs > c->epochs ? c->epochs : c->monitor_epochs;
+    return wr->epochs_ended + 1 >= monitor;
+}
+
 void epoch_end(wrap *wr)
 {
     if (!wr->t || !wr->tracking || !wr->in_epoch)
@@ -300,7 +322,9 @@ void epoch_end(wrap *wr)
     int ask = wr->cfg->stop_and_confirm && prediction_due(wr);
     if (ask)
         spawn_pause(wr);
-    wrap_before_print(wr);
+    /* The tracker prints at the prediction and when monitoring ends (budgets
+     * are the tool's): only then is its text given a line of its own. */
+    wrap_before_print(wr, wr->cfg->verbose >= 1 && (prediction_due(wr) || last_monitored(wr)));
     int rc = ct_epoch_end(wr->t);
     wrap_after_print(wr);
     wr->in_epoch = 0;

@@ -42,10 +42,10 @@ double wrap_now(void)
 /* Before the tool or the library prints: the library's stdio output in order
  * with our direct writes, and on a terminal never glued to the end of a
  * partial line of the command's (a progress bar). */
-void wrap_before_print(wrap *wr)
+void wrap_before_print(wrap *wr, int will_print)
 {
     fflush(stdout);
-    for (int i = 0; i < wr->nst; i++) {
+    for (int i = 0; will_print && i < wr->nst; i++) {
         wrap_stream *s = &wr->st[i];
         if (s->is_pty && wr->term_fd >= 0 && s->out_fd == wr->term_fd && !wr->at_bol[s->out_fd]) {
             ssize_t r = write(s->out_fd, "\n", 1);
@@ -65,7 +65,7 @@ void wrap_after_print(wrap *wr)
 void wrap_say(wrap *wr, const char *fmt, ...)
 {
     va_list ap;
-    wrap_before_print(wr);
+    wrap_before_print(wr, 1);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -257,7 +257,7 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
 out_tracker:
     spawn_signals_block();
     if (wr.t) {
-        wrap_before_print(&wr);
+        wrap_before_print(&wr, cfg->verbose >= 1);
         ct_stop(wr.t);
         fflush(stdout);
         const char *log = ct_log_path(wr.t);

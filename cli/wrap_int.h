@@ -107,7 +107,9 @@ typedef struct wrap {
 
 double wrap_now(void);
 void wrap_say(wrap *wr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void wrap_before_print(wrap *wr);
+/* will_print: text follows (else only stdio is flushed and nothing is added
+ * to the terminal: a \r progress bar stays one line). */
+void wrap_before_print(wrap *wr, int will_print);
 void wrap_after_print(wrap *wr);
 
 /* spawn.c */
@@ -146,6 +148,7 @@ int epochs_init(wrap *wr, const ct_wrap_opts *w);
 void epochs_free(wrap *wr);
 void epochs_feed_byte_state(wrap_stream *s, unsigned char c, int *visible);
 int epochs_match_line(wrap *wr, wrap_stream *s);
+int epochs_partial_ok(const wrap *wr);
 void epochs_apply(wrap *wr, int m);
 void epoch_start(wrap *wr);
 void epoch_end(wrap *wr);

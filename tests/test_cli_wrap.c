@@ -791,6 +791,56 @@ static void test_buffered_program_on_terminal(void **state)
     result_free(&r);
 }
 
+/* A tqdm bar is written "\rEpoch 1:   0%|..." and ended only by its next
+ * redraw, which can come a training step later: the epoch starts when the
+ * bar first names it. The program draws its next bar only after the tool
+ * has logged epoch 0 (ended by epoch 1's first bar). */
+static void test_epoch_starts_at_first_bar(void **state)
+{
+    const char *tmp = *state;
+    char logdir[1024], go[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    snprintf(go, sizeof go, "%s/go", tmp);
+    run_opts o = {.timeout_s = 40, .ready_jsonl = logdir, .ready_touch = go};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--log_dir", logdir, "--epochs", "2", "--epoch-preset", "lightning", "--", CT_CHILD_PATH, "out",
+                 "\rEpoch 0:   0%|          | 0/2", "sleep", "0.1", "out", "\rEpoch 0: 100%|##########| 2/2", "out",
+                 "\rEpoch 1:   0%|          | 0/2", "waitfor", go, "out", "\rEpoch 1: 100%|##########| 2/2\n"));
+    if (r.status != 0)
+        dump_on_failure(&r);
+    assert_int_equal(r.status, 0); /* 95: the program waited in vain */
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2);
+    free(j.text);
+    result_free(&r);
+}
+
+/* Epochs that start without the tracker printing anything leave a \r
+ * progress bar alone on the terminal (no line break added). */
+static void test_progress_bar_left_alone(void **state)
+{
+    const char *tmp = *state;
+    run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--no-logs", "--epochs", "3", "--epochs-before-pred", "0", "--epoch-preset", "lightning", "--",
+                 CT_CHILD_PATH, "out", "\rEpoch 0: 10%|#", "sleep", "0.1", "out", "\rEpoch 0: 90%|#########", "out",
+                 "\rEpoch 1: 10%|#", "sleep", "0.1", "out", "\rEpoch 1: 90%|#########", "out", "\rEpoch 2: 10%|#",
+                 "sleep", "0.1", "out", "\rEpoch 2: 90%|#########\n"));
+    assert_int_equal(r.status, 0);
+    char *plain = malloc(r.out_len + 1);
+    strip_status(r.out, r.out_len, plain);
+    const char *want = "\rEpoch 0: 10%|#\rEpoch 0: 90%|#########\rEpoch 1: 10%|#\rEpoch 1: 90%|#########"
+                       "\rEpoch 2: 10%|#\rEpoch 2: 90%|#########\n";
+    if (!strstr(plain, want))
+        fprintf(stderr, "---- stripped:\n%s\n----\n", plain);
+    assert_non_null(strstr(plain, want));
+    free(plain);
+    result_free(&r);
+}
+
 /* Recordings of real framework output (tests/fixtures/frameworks/README.md)
  * replayed by the child, 7 bytes per write: each preset finds the epochs the
  * framework ran, once each. */
@@ -1012,6 +1062,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_window_size_follows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_z_stops_both, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pty_always_into_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_starts_at_first_bar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_bar_left_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

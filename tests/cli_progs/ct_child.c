@@ -20,7 +20,7 @@
  *   cat FILE N    write FILE's bytes to stdout in writes of N bytes (a recording, replayed)
  *   pid FILE      write getpid() to FILE
  *   env NAME FILE write the value of NAME (or "(unset)") to FILE
- *   waitfor FILE  wait until FILE exists (checked every 10 ms, at most 20 s)
+ *   waitfor FILE  wait until FILE exists (checked every 10 ms); after 20 s exit 95
  *   tty FILE      write "out=A err=B rows=R cols=C" (isatty of 1 and 2, stdout's window size) to FILE
  *   winch FILE    wait (at most 10 s) for a SIGWINCH (handler installed at start), then write
  *                 "rows=R cols=C" (stdout's window size as read in the handler's wake) to FILE
@@ -245,8 +245,11 @@ int main(int argc, char **argv)
             fprintf(f, "%s rows=%d cols=%d\n", winched ? "winch" : "no-winch", (int)ws.ws_row, (int)ws.ws_col);
             fclose(f);
         } else if (strcmp(a, "waitfor") == 0) {
-            for (int k = 0; k < 2000 && access(v, F_OK) != 0; k++)
+            int k = 0;
+            for (; k < 2000 && access(v, F_OK) != 0; k++)
                 sleep_s(0.01);
+            if (k == 2000)
+                return 95; /* never came: the test fails on the status */
         } else if (strcmp(a, "env") == 0) {
             if (i + 1 >= argc)
                 return 99;

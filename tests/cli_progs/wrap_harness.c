@@ -295,11 +295,20 @@ void run_cli(const char *tmp, const run_opts *o, run_result *res, const char *co
                 signalled = 1;
             }
         }
-        if (!done && !signalled && o->ready_touch && o->ready_text) {
+        if (!done && !signalled && o->ready_touch && (o->ready_text || o->ready_jsonl)) {
             size_t l = 0;
-            char *cur = emaster >= 0 && o->term_rows > 0 ? NULL : read_all(outp, &l);
-            int ready = cur ? contains(cur, l, o->ready_text) : contains(res->err, res->err_len, o->ready_text);
-            free(cur);
+            int ready;
+            if (o->ready_jsonl) {
+                char *jp = ts_find_suffix(o->ready_jsonl, "_carbontracker.jsonl");
+                char *cur = jp ? read_all(jp, &l) : NULL;
+                ready = contains(cur, l, "\"event\":\"epoch\"");
+                free(cur);
+                free(jp);
+            } else {
+                char *cur = emaster >= 0 && o->term_rows > 0 ? NULL : read_all(outp, &l);
+                ready = cur ? contains(cur, l, o->ready_text) : contains(res->err, res->err_len, o->ready_text);
+                free(cur);
+            }
             if (ready) {
                 int fd = open(o->ready_touch, O_WRONLY | O_CREAT, 0644);
                 if (fd >= 0)

@@ -30,6 +30,7 @@ typedef struct run_opts {
     const char *answer;     /* stdin is a pipe; this is written to it once ready_text appeared */
     const char *pid_file;   /* with answer: the command's pid, written there by ct_child "pid" */
     const char *ready_touch; /* once ready_text appeared in the output, this file is created */
+    const char *ready_jsonl; /* ... or once the JSON Lines log in this directory has an epoch record */
     int resize_rows;        /* with term_rows and ready_text: the terminal is resized to this ... */
     int resize_cols;        /* ... once ready_text showed (it is the tool's controlling terminal) */
 } run_opts;
