@@ -173,7 +173,7 @@ static int faults(void) {
     ct_config cfg;
     ct_config_init(&cfg);
     cfg.epochs = 1;
-    ct_source_ctx ctx = {&cfg, notice_quiet, NULL};
+    ct__source_ctx ctx = {&cfg, notice_quiet, NULL};
     void *st = NULL;
     char why[CT__MSG_LEN];
     if (ct__source_rapl.open(&ctx, &st, why, sizeof why)) {

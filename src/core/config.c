@@ -31,7 +31,7 @@ void ct_config_init(ct_config *cfg) {
     cfg->longitude = NAN;
     cfg->intensity_refresh_s = 900.0;
     cfg->rapl_zones = "auto";
-    cfg->status_line = -1;
+    cfg->status_line = 0; /* off in-process: it would write into the training's own output; the CLI draws its own */
 }
 
 /* Parses "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (spaces and case ignored). */
