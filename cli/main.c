@@ -13,6 +13,7 @@ static void usage(FILE *f) {
           "       carbontracker parse DIR... [--format text|json|csv] [--latex]   (also --parse DIR)\n"
           "       carbontracker report RUN -o report.pdf|.png|.svg                (also --report LOG --output FILE)\n"
           "       carbontracker plan --duration 6h [--within 48h] [location options] [--json]\n"
+          "       carbontracker exporter [--listen 127.0.0.1:9464] [--textfile PATH] [--runs DIR]  (Prometheus)\n"
           "\n"
           "Runs COMMAND (no shell) as a training, measures the energy of CPU, DRAM and GPUs while it runs,\n"
           "and prints its energy and carbon footprint. Exits with COMMAND's exit code (128+N if killed by signal N).\n"
@@ -238,6 +239,7 @@ int main(int argc, char **argv) {
         if (strcmp(sub, "plan") == 0) return ct_cli_plan(argc - 1, argv + 1);
         if (strcmp(sub, "parse") == 0 || strcmp(sub, "--parse") == 0) return ct_cli_parse(argc - 1, argv + 1);
         if (strcmp(sub, "report") == 0 || strcmp(sub, "--report") == 0) return ct_cli_report(argc - 1, argv + 1);
+        if (strcmp(sub, "exporter") == 0) return ct_cli_exporter(argc - 1, argv + 1);
     }
     return main_wrap(argc, argv);
 }
