@@ -225,24 +225,7 @@ static int json_str(const char *obj, const char *end, const char *key, char *buf
 /* Runs                                                                */
 /* ------------------------------------------------------------------ */
 
-typedef struct run {
-    char path[1024];
-    char run_id[256];
-    char host[128], job_id[64];
-    int rank;
-    dev_t dev;
-    ino_t ino;
-    off_t offset;            /* after the last complete line read */
-    int seen;                /* found in this scan */
-    int has_header;
-    double energy_j[CT_COMPONENT_COUNT];
-    int has_component[CT_COMPONENT_COUNT];
-    int estimated[CT_COMPONENT_COUNT];
-    double co2eq_g;          /* with PUE */
-    int has_prediction;
-    double predicted_j, predicted_co2eq_g;
-    int finished;
-} run;
+typedef ct_jsonl_run run;
 
 struct ct_metrics {
     pthread_mutex_t mu;
@@ -274,6 +257,8 @@ static void run_reset(run *r) {
     memcpy(r->path, path, sizeof path);
     memcpy(r->run_id, id, sizeof id);
     r->rank = -1;
+    r->start_unix_s = r->end_unix_s = NAN;
+    r->pue = NAN;
 }
 
 /* Adds the per-component numbers of an object {"cpu": x, "gpu": y}. */
@@ -297,10 +282,15 @@ static void run_line(run *r, const char *s, const char *end) {
         json_str(s, end, "job_id", r->job_id, sizeof r->job_id);
         double rank;
         if (json_num(s, end, "rank", &rank) == 0 && rank >= 0 && rank < 1e9) r->rank = (int)rank;
+        json_num(s, end, "start", &r->start_unix_s);
+        json_num(s, end, "pue", &r->pue);
     } else if (strcmp(ev, "epoch") == 0) {
         if (json_get(s, end, "energy_j", &v, &ve) == 0) per_component(v, ve, r->energy_j, r->has_component);
-        double co2;
+        double co2, x;
         if (json_num(s, end, "co2eq_g", &co2) == 0 && isfinite(co2)) r->co2eq_g += co2;
+        if (json_num(s, end, "duration_s", &x) == 0 && isfinite(x)) r->duration_s += x;
+        if (json_num(s, end, "end", &x) == 0 && isfinite(x)) r->end_unix_s = x;
+        r->epochs++;
         if (json_get(s, end, "estimated", &v, &ve) == 0)
             for (int c = 0; c < CT_COMPONENT_COUNT; c++)
                 if (json_bool(v, ve, ct_component_name((ct_component)c)) == 1) r->estimated[c] = 1;
@@ -313,6 +303,8 @@ static void run_line(run *r, const char *s, const char *end) {
         if (json_num(s, end, "co2eq_g", &co2) == 0) r->predicted_co2eq_g = co2;
     } else if (strcmp(ev, "final") == 0) {
         r->finished = 1;
+        double x;
+        if (json_num(s, end, "end", &x) == 0 && isfinite(x)) r->end_unix_s = x;
     }
 }
 
@@ -389,8 +381,8 @@ static void scan_dir(ct_metrics *m, const char *dir, int depth) {
             }
             r = &m->runs[m->nruns++];
             memset(r, 0, sizeof *r);
-            r->rank = -1;
             snprintf(r->path, sizeof r->path, "%s", path);
+            run_reset(r);
             size_t idl = strlen(e->d_name) - (sizeof SUFFIX - 1);
             if (idl >= sizeof r->run_id) idl = sizeof r->run_id - 1;
             memcpy(r->run_id, e->d_name, idl);
@@ -621,4 +613,26 @@ int ct_metrics_run_count(ct_metrics *m) {
     int n = m->nruns;
     pthread_mutex_unlock(&m->mu);
     return n;
+}
+
+int ct_jsonl_run_read(const char *path, ct_jsonl_run *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->path, sizeof out->path, "%s", path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t idl = strlen(base);
+    if (ends_with(base, SUFFIX)) idl -= sizeof SUFFIX - 1;
+    if (idl >= sizeof out->run_id) idl = sizeof out->run_id - 1;
+    memcpy(out->run_id, base, idl);
+    out->run_id[idl] = '\0';
+    run_reset(out);
+    struct stat st;
+    if (stat(path, &st) != 0) return CT_EIO;
+    ct_metrics m;
+    memset(&m, 0, sizeof m);
+    out->dev = st.st_dev;
+    out->ino = st.st_ino;
+    run_read(&m, out, &st);
+    free(m.line);
+    return out->has_header ? 0 : CT_EPARSE;
 }

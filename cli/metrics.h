@@ -7,6 +7,7 @@
 #include "carbontracker.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* A growable text buffer. */
 typedef struct ct_sbuf {
@@ -21,6 +22,33 @@ void ct_sbuf_add(ct_sbuf *b, const char *s, size_t n);
 void ct_sbuf_printf(ct_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s escaped as a Prometheus label value (\\, \" and \n). */
 void ct_sbuf_label(ct_sbuf *b, const char *s);
+
+/* One run's JSON Lines log, summed as far as it is written (complete lines only). */
+typedef struct ct_jsonl_run {
+    char path[1024];
+    char run_id[256];        /* file name without _carbontracker.jsonl */
+    char host[128], job_id[64];
+    int rank;                /* -1 when none */
+    double start_unix_s, end_unix_s; /* header start; end of the last epoch or final record; NaN unknown */
+    double pue;              /* from the header; NaN unknown */
+    dev_t dev;
+    ino_t ino;
+    off_t offset;            /* after the last complete line read */
+    int seen;                /* found in this scan */
+    int has_header;
+    int epochs;
+    double duration_s;       /* s, summed over epochs */
+    double energy_j[CT_COMPONENT_COUNT]; /* J without PUE, summed over epochs */
+    int has_component[CT_COMPONENT_COUNT];
+    int estimated[CT_COMPONENT_COUNT];
+    double co2eq_g;          /* g, with PUE */
+    int has_prediction;
+    double predicted_j, predicted_co2eq_g;
+    int finished;            /* the final record was written */
+} ct_jsonl_run;
+
+/* Reads one JSON Lines log. Returns 0, CT_EIO (unreadable) or CT_EPARSE (no header). */
+int ct_jsonl_run_read(const char *path, ct_jsonl_run *out);
 
 typedef struct ct_metrics ct_metrics;
 

@@ -20,7 +20,9 @@ static void parse_usage(FILE *f) {
           "  --format text   the aggregate sentence (default)\n"
           "  --format json   totals and every run (docs/parse-formats.md)\n"
           "  --format csv    one line per run, with a header line\n"
-          "  --latex         a LaTeX paragraph and the BibTeX entry of the method's paper\n",
+          "  --latex         a LaTeX paragraph and the BibTeX entry of the method's paper\n"
+          "  --job JOBID     one job's totals with a row per node (DIR/JOBID/ of the SLURM plugin, or\n"
+          "                  logs in DIR whose job id is JOBID); names nodes without records\n",
           f);
 }
 
@@ -175,6 +177,8 @@ static void print_latex(const ct_runs *runs) {
 }
 
 int ct_cli_parse(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) /* one job's totals per node (issue 13): cli/job.c */
+        if (strcmp(argv[i], "--job") == 0 || strncmp(argv[i], "--job=", 6) == 0) return ct_cli_parse_job(argc, argv);
     const char *format = "text";
     int latex = 0, ndirs = 0;
     const char **dirs = calloc((size_t)(argc > 0 ? argc : 1), sizeof *dirs);

@@ -1,0 +1,379 @@
+/*
+ * spank_carbontracker.c - SLURM SPANK plugin (issue 13): measures every step
+ * of a job on every node it runs on, with no change to the user's program.
+ *
+ * Enabled per job with `sbatch/srun --carbontracker[=DIR]` (DIR absolute, or
+ * relative to the job's working directory; `--carbontracker=off` opts out of a
+ * site-wide default), or for every job with the plugin argument `always`.
+ * In the remote context (slurmstepd, one per step and node) the plugin
+ * creates a tracker (the static carbontracker library, linked in) when the
+ * step starts (slurm_spank_init_post_opt, as root, before the tasks are
+ * started) and stops it when the step ends (slurm_spank_exit). Each step on
+ * each node writes one JSON Lines log (plus the original's two text logs)
+ * into DIR/JOBID/, named NODE.STEP_PID.RANDOM_TIME_carbontracker.jsonl, STEP
+ * being the step number, "batch" or "interactive"; files are given to the
+ * job's user. The directory DIR/JOBID is created by a child process running
+ * as the job's user, so a DIR the user cannot write is refused exactly as for
+ * the user.
+ *
+ * The plugin never fails, delays or kills a job: every error is one line in
+ * the slurmd log (slurm_error) and the callback returns 0. Register it as
+ * `optional` in plugstack.conf.
+ *
+ * Plugin arguments (plugstack.conf, after the path):
+ *   dir=PATH          where `--carbontracker` without DIR (and `always`) writes (default /var/log/carbontracker)
+ *   always            measure every job unless it says --carbontracker=off
+ *   components=C      all | cpu | gpu (default all; GPUs only when the job was given GPUs, see gpus=)
+ *   gpus=allocated|all  GPUs measured: those in the job's CUDA_VISIBLE_DEVICES (default), or every GPU
+ *   pue=X  country=CC  intensity=G  interval=S  online   as for a tracker (default offline)
+ * Only the job's own GPUs are measured: the node's RAPL counters are node-level
+ * and are the node's whole package and DRAM energy during the step (a shared
+ * node's other jobs included; docs/cluster.md).
+ */
+#define _GNU_SOURCE
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "carbontracker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+SPANK_PLUGIN(carbontracker, 1);
+
+/* Exported plugin entry points (the rest of the .so is hidden). */
+int slurm_spank_init(spank_t sp, int ac, char **av);
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av);
+int slurm_spank_exit(spank_t sp, int ac, char **av);
+
+/* Site settings from the plugin arguments. */
+static struct {
+    char dir[PATH_MAX];
+    int always, online, all_gpus;
+    char components[16], country[8];
+    double pue, intensity, interval;
+} g_site;
+
+/* The job's option, as the option callback saw it (remote context: before init_post_opt). */
+static int g_opt_set;
+static char g_opt_arg[PATH_MAX];
+
+/* The step being measured by this slurmstepd. */
+static ct_tracker *g_tracker;
+static uid_t g_uid;
+static gid_t g_gid;
+static double g_start_ms; /* time the plugin took to start measuring the step */
+
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int opt_cb(int val, const char *optarg, int remote) {
+    (void)val;
+    (void)remote;
+    g_opt_set = 1;
+    snprintf(g_opt_arg, sizeof g_opt_arg, "%s", optarg ? optarg : "");
+    return 0;
+}
+
+static struct spank_option g_option = {
+    "carbontracker", "[DIR|off]",
+    "Measure the energy and CO2eq of each step of this job on every node (carbontracker); "
+    "logs in DIR/JOBID/ (default: the site's directory); off: do not measure",
+    2, 0, opt_cb};
+
+static void parse_args(int ac, char **av) {
+    snprintf(g_site.dir, sizeof g_site.dir, "/var/log/carbontracker");
+    snprintf(g_site.components, sizeof g_site.components, "all");
+    g_site.pue = -1;
+    g_site.intensity = -1;
+    g_site.interval = 1;
+    for (int i = 0; i < ac; i++) {
+        const char *a = av[i];
+        if (strncmp(a, "dir=", 4) == 0) snprintf(g_site.dir, sizeof g_site.dir, "%s", a + 4);
+        else if (strcmp(a, "always") == 0) g_site.always = 1;
+        else if (strcmp(a, "online") == 0) g_site.online = 1;
+        else if (strcmp(a, "gpus=all") == 0) g_site.all_gpus = 1;
+        else if (strcmp(a, "gpus=allocated") == 0) g_site.all_gpus = 0;
+        else if (strncmp(a, "components=", 11) == 0)
+            snprintf(g_site.components, sizeof g_site.components, "%s", a + 11);
+        else if (strncmp(a, "country=", 8) == 0) snprintf(g_site.country, sizeof g_site.country, "%s", a + 8);
+        else if (strncmp(a, "pue=", 4) == 0) g_site.pue = strtod(a + 4, NULL);
+        else if (strncmp(a, "intensity=", 10) == 0) g_site.intensity = strtod(a + 10, NULL);
+        else if (strncmp(a, "interval=", 9) == 0) g_site.interval = strtod(a + 9, NULL);
+        else slurm_error("carbontracker: unknown plugin argument \"%s\" ignored", a);
+    }
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av) {
+    /* Registered in every context, so that sbatch/salloc accept the option too. */
+    if (spank_option_register(sp, &g_option) != ESPANK_SUCCESS)
+        slurm_error("carbontracker: could not register --carbontracker");
+    parse_args(ac, av);
+    return 0;
+}
+
+/* mkdir -p path as uid/gid, in a child process (the step's privileges stay as they are).
+ * Returns 0 or an errno value. */
+static int mkdir_as_user(const char *path, uid_t uid, gid_t gid) {
+    pid_t pid = fork();
+    if (pid < 0) return errno;
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 && getuid() == 0) _exit(EPERM);
+        if (setgid(gid) != 0 || setuid(uid) != 0) _exit(EPERM);
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s", path);
+        for (char *s = p + 1;; s++) {
+            if (*s == '/' || *s == '\0') {
+                char c = *s;
+                *s = '\0';
+                if (mkdir(p, 0755) != 0 && errno != EEXIST) _exit(errno & 0xff ? errno & 0xff : EIO);
+                *s = c;
+                if (!c) break;
+            }
+        }
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) _exit(ENOTDIR);
+        if (access(p, W_OK | X_OK) != 0) _exit(errno & 0xff);
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return errno;
+    if (!WIFEXITED(status)) return EIO;
+    return WEXITSTATUS(status);
+}
+
+/* Marks every descriptor not in `before` close-on-exec, so the user's tasks do not inherit them. */
+static void cloexec_new_fds(const unsigned char *before, int nbefore) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == dfd) continue;
+        if (fd < nbefore && before[fd]) continue;
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+    }
+    closedir(d);
+}
+
+static int snapshot_fds(unsigned char *set, int n) {
+    memset(set, 0, (size_t)n);
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd >= 0 && fd < n) set[fd] = 1;
+    }
+    closedir(d);
+    return 0;
+}
+
+static void step_name(uint32_t step, char *buf, size_t len) {
+    if (step == SLURM_BATCH_SCRIPT) snprintf(buf, len, "batch");
+    else if (step == SLURM_INTERACTIVE_STEP) snprintf(buf, len, "interactive");
+    else snprintf(buf, len, "%u", step);
+}
+
+/* The node's name: SLURMD_NODENAME of slurmd's own environment (slurmd sets it; slurmstepd
+ * inherits it). Not the job's environment: a batch script's SLURMD_NODENAME (its first node)
+ * travels with the srun steps it starts. Else the relative node id. */
+static void node_name(spank_t sp, char *buf, size_t len) {
+    const char *e = getenv("SLURMD_NODENAME");
+    uint32_t nodeid = 0;
+    if (e && *e) snprintf(buf, len, "%s", e);
+    else if (spank_get_item(sp, S_JOB_NODEID, &nodeid) == ESPANK_SUCCESS) snprintf(buf, len, "node%u", nodeid);
+    else snprintf(buf, len, "node");
+    /* A node name goes into a file name NODE.STEP_...: keep it to safe characters, no '_'. */
+    for (char *p = buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '.'))
+            *p = '-';
+}
+
+/* DIR/JOBID/NODE.STEP.nodes: the nodes the step runs on (a SLURM host list), so that
+ * `parse --job` can name nodes whose records are missing. */
+static void write_nodes(spank_t sp, const char *dir, const char *node, const char *sname, uint32_t step) {
+    char list[4096] = "";
+    if (step == SLURM_BATCH_SCRIPT || step == SLURM_INTERACTIVE_STEP) snprintf(list, sizeof list, "%s", node);
+    else if (spank_getenv(sp, "SLURM_STEP_NODELIST", list, sizeof list) != ESPANK_SUCCESS &&
+             spank_getenv(sp, "SLURM_NODELIST", list, sizeof list) != ESPANK_SUCCESS &&
+             spank_getenv(sp, "SLURM_JOB_NODELIST", list, sizeof list) != ESPANK_SUCCESS)
+        return;
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s.%s.nodes", dir, node, sname);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        slurm_error("carbontracker: cannot write %s: %s", path, strerror(errno));
+        return;
+    }
+    size_t n = strlen(list);
+    list[n++] = '\n';
+    if (write(fd, list, n) != (ssize_t)n) slurm_error("carbontracker: cannot write %s: %s", path, strerror(errno));
+    if (fchown(fd, g_uid, g_gid) != 0) slurm_error("carbontracker: cannot give %s to uid %u", path, (unsigned)g_uid);
+    close(fd);
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
+    (void)ac;
+    (void)av;
+    if (spank_context() != S_CTX_REMOTE) return 0;
+    int want = g_site.always;
+    const char *dir = g_site.dir;
+    if (g_opt_set) {
+        if (strcmp(g_opt_arg, "off") == 0 || strcmp(g_opt_arg, "no") == 0) want = 0;
+        else {
+            want = 1;
+            if (g_opt_arg[0]) dir = g_opt_arg;
+        }
+    }
+    if (!want) return 0;
+    double t0 = mono_s();
+
+    uint32_t job = 0, step = 0;
+    if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_UID, &g_uid) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_GID, &g_gid) != ESPANK_SUCCESS) {
+        slurm_error("carbontracker: cannot read the job and step ids; this step is not measured");
+        return 0;
+    }
+    if (step == SLURM_EXTERN_CONT) return 0; /* no user tasks: nothing of the job's own to measure */
+
+    char path[PATH_MAX];
+    if (dir[0] != '/') {
+        char cwd[PATH_MAX];
+        if (spank_getenv(sp, "PWD", cwd, sizeof cwd) != ESPANK_SUCCESS || cwd[0] != '/') {
+            slurm_error("carbontracker: job %u: relative --carbontracker=%s and no working directory known; "
+                        "not measured", job, dir);
+            return 0;
+        }
+        if (snprintf(path, sizeof path, "%s/%s/%u", cwd, dir, job) >= (int)sizeof path) path[0] = '\0';
+    } else if (snprintf(path, sizeof path, "%s/%u", dir, job) >= (int)sizeof path) {
+        path[0] = '\0';
+    }
+    if (!path[0]) {
+        slurm_error("carbontracker: job %u: log directory path too long; not measured", job);
+        return 0;
+    }
+    int e = mkdir_as_user(path, g_uid, g_gid);
+    if (e) {
+        slurm_error("carbontracker: job %u: cannot create %s as uid %u: %s; this step is not measured (the job runs)",
+                    job, path, (unsigned)g_uid, strerror(e));
+        return 0;
+    }
+
+    char node[128], sname[32], prefix[200], jobs[32];
+    node_name(sp, node, sizeof node);
+    step_name(step, sname, sizeof sname);
+    snprintf(prefix, sizeof prefix, "%s.%s", node, sname);
+    snprintf(jobs, sizeof jobs, "%u", job);
+
+    /* The library reads the launcher and GPU selection from the environment; this is the
+     * slurmstepd of this one step, so its environment is set to the step's view. */
+    setenv("SLURM_JOB_ID", jobs, 1);
+    static const char *const rank_vars[] = {"RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
+                                            "PMI_RANK", "SLURM_PROCID", "SLURM_LOCALID"};
+    for (size_t i = 0; i < sizeof rank_vars / sizeof rank_vars[0]; i++) unsetenv(rank_vars[i]);
+    char cvd[512] = "";
+    int has_gpus = spank_getenv(sp, "CUDA_VISIBLE_DEVICES", cvd, sizeof cvd) == ESPANK_SUCCESS;
+    const char *components = g_site.components;
+    if (g_site.all_gpus) unsetenv("CUDA_VISIBLE_DEVICES");
+    else if (has_gpus) setenv("CUDA_VISIBLE_DEVICES", cvd, 1);
+    else if (strcmp(components, "gpu") == 0) {
+        slurm_info("carbontracker: job %u step %s: no GPUs allocated and components=gpu; not measured", job, sname);
+        return 0;
+    } else components = "cpu"; /* the job has no GPUs of its own on this node */
+
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 1;
+    cfg.verbose = 0;
+    cfg.status_line = 0;
+    cfg.interpretable = 0;
+    cfg.ignore_errors = 1;
+    cfg.components = components;
+    cfg.log_dir = path;
+    cfg.log_file_prefix = prefix;
+    cfg.offline = !g_site.online;
+    if (g_site.pue >= 1) cfg.pue = g_site.pue;
+    if (g_site.intensity > 0) cfg.carbon_intensity = g_site.intensity;
+    if (g_site.country[0]) cfg.country = g_site.country;
+    if (g_site.interval > 0) cfg.update_interval = g_site.interval;
+
+    unsigned char before[1024];
+    int have_snapshot = snapshot_fds(before, (int)sizeof before) == 0;
+    int rc = ct_tracker_new(&cfg, &g_tracker);
+    if (have_snapshot) cloexec_new_fds(before, (int)sizeof before);
+    if (rc != 0) {
+        slurm_error("carbontracker: job %u step %s on %s: not measured: %s: %s", job, sname, node, ct_strerror(rc),
+                    ct_last_error_message());
+        g_tracker = NULL;
+        return 0;
+    }
+    write_nodes(sp, path, node, sname, step);
+    rc = ct_epoch_start(g_tracker);
+    if (rc != 0) slurm_error("carbontracker: job %u step %s: %s", job, sname, ct_tracker_message(g_tracker));
+    g_start_ms = (mono_s() - t0) * 1e3;
+    slurm_debug("carbontracker: job %u step %s on %s: measuring into %s", job, sname, node, path);
+    return 0;
+}
+
+/* Gives a run's log files to the job's user (they were created by root in the user's directory). */
+static void chown_logs(const char *jsonl) {
+    static const char SUFFIX[] = "_carbontracker.jsonl";
+    size_t n = strlen(jsonl);
+    if (n < sizeof SUFFIX - 1) return;
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%.*s", (int)(n - (sizeof SUFFIX - 1)), jsonl);
+    static const char *const sfx[] = {"_carbontracker.jsonl", "_carbontracker.log", "_carbontracker_output.log",
+                                      "_carbontracker_err.log"};
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s%s", base, sfx[i]);
+        if (lchown(p, g_uid, g_gid) != 0 && errno != ENOENT)
+            slurm_error("carbontracker: cannot give %s to uid %u: %s", p, (unsigned)g_uid, strerror(errno));
+    }
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av) {
+    (void)sp;
+    (void)ac;
+    (void)av;
+    if (!g_tracker || spank_context() != S_CTX_REMOTE) return 0;
+    double t0 = mono_s();
+    ct_epoch_end(g_tracker);
+    ct_stop(g_tracker);
+    ct_result r;
+    int have = ct_get_actual(g_tracker, &r) == 0;
+    const char *jsonl = ct_jsonl_path(g_tracker);
+    char path[PATH_MAX] = "";
+    if (jsonl) snprintf(path, sizeof path, "%s", jsonl);
+    ct_tracker_free(g_tracker);
+    g_tracker = NULL;
+    if (path[0]) chown_logs(path);
+    if (have)
+        slurm_info("carbontracker: step measured: %.1f s, cpu %.1f J, gpu %.1f J, %.6f kWh, %.3f g CO2eq (%s); "
+                   "start took %.1f ms; stop took %.1f ms; log %s",
+                   r.duration_s, r.energy_j[0], r.energy_j[1], r.energy_kwh, r.co2eq_g,
+                   (r.estimated[0] || r.estimated[1]) ? "partly estimated" : "measured", g_start_ms, (mono_s() - t0) * 1e3, path);
+    return 0;
+}

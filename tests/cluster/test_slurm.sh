@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# test_slurm.sh - the SPANK plugin in a real one-host, two-node SLURM cluster
+# (issue 13): munged, slurmctld and two slurmd node names (n1, n2) on
+# 127.0.0.1, started here with a generated slurm.conf in a temporary
+# directory. Each node name gets its own fake powercap tree (CT_POWERCAP_ROOT
+# in that slurmd's environment), so the per-node truth is exact: a task adds
+# a known energy to its node's counter while the step is measured.
+# Checks: srun over both nodes and sbatch (batch step + srun step) give one
+# JSONL per node and step; `parse --job` equals the truth per node and in
+# total, counting the batch step's node once; a job without --carbontracker
+# writes nothing; a DIR that cannot be created leaves the job's exit code;
+# everything stops cleanly.
+# Usage: test_slurm.sh CLI PLUGIN.so   (as root; skipped otherwise)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+CLI=$1
+PLUGIN=${2:-}
+[ -n "$PLUGIN" ] && [ -f "$PLUGIN" ] || skip "the SPANK plugin was not built (slurm/spank.h missing: apt install libslurm-dev)"
+[ "$(id -u)" = 0 ] || skip "starting munged/slurmctld/slurmd needs root"
+for c in munged slurmctld slurmd srun sbatch sinfo scontrol python3; do
+  need_cmd "$c" "slurmd slurmctld slurm-client munge"
+done
+H=$(hostname)
+getent hosts "$H" >/dev/null || skip "host name $H does not resolve (needed by slurmd)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ct-slurm-XXXXXX")
+chmod 755 "$work"
+pids=()
+stop_all() {
+  # slurmd first, then slurmctld, then munged: each by the pid we started.
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() {
+  local rc=$?
+  stop_all
+  if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+    for f in "$work"/log/*.log; do echo "== $f"; tail -20 "$f"; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/munge" "$work/log" "$work/state" "$work/spool/n1" "$work/spool/n2" "$work/site" "$work/out"
+chmod 700 "$work/munge"
+dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none
+chmod 400 "$work/munge/munge.key"
+munged --force --key-file="$work/munge/munge.key" --socket="$work/munge/munge.sock" \
+  --pid-file="$work/munge/munged.pid" --log-file="$work/log/munged.log" --seed-file="$work/munge/seed" \
+  --foreground 2>>"$work/log/munged.log" &
+munge_pid=$!
+wait_for 20 test -S "$work/munge/munge.sock" || fail "munged did not start"
+
+cport=$(free_port)
+p1=$(free_port)
+p2=$(free_port)
+cat >"$work/plugstack.conf" <<CONF
+optional $PLUGIN dir=$work/site pue=1 components=cpu interval=0.2
+CONF
+cat >"$work/slurm.conf" <<CONF
+ClusterName=ci
+SlurmctldHost=$H
+SlurmctldPort=$cport
+SlurmUser=root
+AuthType=auth/munge
+AuthInfo=socket=$work/munge/munge.sock
+CredType=cred/munge
+StateSaveLocation=$work/state
+SlurmdSpoolDir=$work/spool/%n
+SlurmctldPidFile=$work/slurmctld.pid
+SlurmdPidFile=$work/slurmd-%n.pid
+SlurmctldLogFile=$work/log/slurmctld.log
+SlurmdLogFile=$work/log/slurmd-%n.log
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+PlugStackConfig=$work/plugstack.conf
+NodeName=n1 NodeHostname=$H NodeAddr=127.0.0.1 Port=$p1 CPUs=2 RealMemory=500
+NodeName=n2 NodeHostname=$H NodeAddr=127.0.0.1 Port=$p2 CPUs=2 RealMemory=500
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF=$work/slurm.conf
+export CT_OFFLINE=1 CT_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 CT_DRM_ROOT=/nonexistent
+for n in n1 n2; do
+  fake_zone "$work/pc-$n" intel-rapl:0 package-0 1000000
+done
+slurmctld -D -i -f "$work/slurm.conf" 2>>"$work/log/slurmctld.err" &
+ctld_pid=$!
+for n in n1 n2; do
+  CT_POWERCAP_ROOT=$work/pc-$n slurmd -D -f "$work/slurm.conf" -N "$n" 2>>"$work/log/slurmd-$n.err" &
+  pids+=($!)
+done
+pids+=("$ctld_pid" "$munge_pid")
+nodes_idle() { [ "$(sinfo -h -o '%T' | sort -u | tr -d '\n')" = "idle" ]; }
+wait_for 60 nodes_idle || fail "nodes not idle: $(sinfo -h -o '%N %T' 2>&1)"
+
+# The task on node NAME adds N uJ to that node's counter (one writer per tree).
+cat >"$work/task.sh" <<TASK
+source '$here/lib.sh'
+case \$SLURMD_NODENAME in n1) d=\$1 ;; n2) d=\$2 ;; *) echo "unknown node \$SLURMD_NODENAME" >&2; exit 9 ;; esac
+fake_add '$work/pc-'\$SLURMD_NODENAME intel-rapl:0 \$d
+if [ "\$SLURM_PROCID" = 0 ]; then echo JOB=\$SLURM_JOB_ID; fi
+TASK
+
+# 1. srun over both nodes: n1 5 J, n2 7 J.
+srun -N2 -n2 --carbontracker="$work/out" bash "$work/task.sh" 5000000 7000000 \
+  >"$work/srun1.out" 2>"$work/srun1.err" || fail "srun job failed: $(cat "$work/srun1.err")"
+job1=$(sed -n 's/^JOB=//p' "$work/srun1.out")
+[ -n "$job1" ] || fail "no job id for the srun job"
+ls "$work/out/$job1" >"$work/ls1.txt" || fail "no $work/out/$job1"
+[ "$(grep -c '^n1\.0_.*_carbontracker\.jsonl$' "$work/ls1.txt")" = 1 ] || fail "n1 step 0 log missing: $(cat "$work/ls1.txt")"
+[ "$(grep -c '^n2\.0_.*_carbontracker\.jsonl$' "$work/ls1.txt")" = 1 ] || fail "n2 step 0 log missing: $(cat "$work/ls1.txt")"
+"$CLI" parse --job "$job1" "$work/out" --format json >"$work/job1.json" || fail "parse --job failed: $(cat "$work/job1.json")"
+python3 - "$work/job1.json" <<'PY' || fail "job 1 totals differ from the truth: $(cat "$work/job1.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+nodes = {n["node"]: n for n in j["nodes"]}
+def near(a, b): return abs(a - b) <= 0.005 * b
+assert set(nodes) == {"n1", "n2"}, nodes
+assert near(nodes["n1"]["energy_j"], 5.0), nodes["n1"]
+assert near(nodes["n2"]["energy_j"], 7.0), nodes["n2"]
+assert near(j["total"]["energy_j"], 12.0), j["total"]
+assert j["missing_nodes"] == [], j
+PY
+
+# 2. sbatch over both nodes, an srun step inside: the batch step on n1 covers the srun step's n1 part.
+sbatch --wait -N2 --carbontracker="$work/out" -o "$work/batch.out" \
+  --wrap "srun -N2 -n2 bash $work/task.sh 2000000 3000000" >"$work/sbatch.txt" ||
+  fail "sbatch job failed: $(cat "$work/batch.out")"
+job2=$(sed -n 's/Submitted batch job \([0-9]*\)/\1/p' "$work/sbatch.txt")
+ls "$work/out/$job2" >"$work/ls2.txt"
+for f in '^n1\.batch_' '^n1\.0_' '^n2\.0_'; do
+  grep -q "$f.*_carbontracker\.jsonl$" "$work/ls2.txt" || fail "job $job2: no $f log: $(cat "$work/ls2.txt")"
+done
+"$CLI" parse --job "$job2" "$work/out" --format json >"$work/job2.json" || fail "parse --job $job2 failed"
+python3 - "$work/job2.json" <<'PY' || fail "job 2 totals differ from the truth: $(cat "$work/job2.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+nodes = {n["node"]: n for n in j["nodes"]}
+def near(a, b): return abs(a - b) <= 0.005 * b
+assert near(nodes["n1"]["energy_j"], 2.0), nodes["n1"]
+assert near(nodes["n2"]["energy_j"], 3.0), nodes["n2"]
+assert near(j["total"]["energy_j"], 5.0), j["total"]
+PY
+"$CLI" parse --job "$job2" "$work/out" >"$work/job2.txt"
+grep -q "n1" "$work/job2.txt" && grep -q "n2" "$work/job2.txt" || fail "text output lacks node rows"
+
+# 3. A job that does not ask is not measured: nothing written anywhere.
+srun -N2 -n2 true
+[ -z "$(ls -A "$work/site")" ] || fail "a job without --carbontracker wrote $(ls -A "$work/site")"
+
+# 4. A DIR that cannot be created: the job runs and keeps its exit code; the reason is in the slurmd log.
+set +e
+srun -N2 -n2 --carbontracker=/proc/ct-cannot-write bash -c 'exit 3' 2>/dev/null
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "a plugin error changed the job's exit code to $rc (expected 3)"
+grep -q "carbontracker: job [0-9]*: cannot create /proc/ct-cannot-write" "$work/log/slurmd-n1.log" ||
+  fail "no plugin error in the slurmd log"
+
+# 5. Plugin overhead at a step's start and end, from its own log line (target: < 50 ms each).
+grep -o 'start took [0-9.]* ms; stop took [0-9.]* ms' "$work/log/slurmd-n1.log" | tail -3
+
+stop_all
+echo "PASS: SPANK plugin on a 2-node SLURM: per-node energy equals the fake truth (jobs $job1, $job2)"
