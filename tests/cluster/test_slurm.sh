@@ -10,12 +10,17 @@
 # total, counting the batch step's node once; a job without --carbontracker
 # writes nothing; a DIR that cannot be created leaves the job's exit code;
 # everything stops cleanly.
-# Usage: test_slurm.sh CLI PLUGIN.so   (as root; skipped otherwise)
+# GPUs: n1's slurmd loads the fake NVML with two GPUs (100 W and 40 W, constant);
+# a job given GPU 1 (CUDA_VISIBLE_DEVICES=1 in its environment, as SLURM sets
+# it for a GPU allocation) is charged 40 W x the step's time on n1 only; a job
+# given no GPU is charged none.
+# Usage: test_slurm.sh CLI PLUGIN.so FAKE_NVML.so   (as root; skipped otherwise)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 CLI=$1
 PLUGIN=${2:-}
+FAKE_NVML=${3:-}
 [ -n "$PLUGIN" ] && [ -f "$PLUGIN" ] || skip "the SPANK plugin was not built (slurm/spank.h missing: apt install libslurm-dev)"
 [ "$(id -u)" = 0 ] || skip "starting munged/slurmctld/slurmd needs root"
 for c in munged slurmctld slurmd srun sbatch sinfo scontrol python3; do
@@ -39,7 +44,7 @@ cleanup() {
   if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
     for f in "$work"/log/*.log; do echo "== $f"; tail -20 "$f"; done
   fi
-  rm -rf "$work"
+  [ -n "${CT_TEST_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -57,7 +62,7 @@ cport=$(free_port)
 p1=$(free_port)
 p2=$(free_port)
 cat >"$work/plugstack.conf" <<CONF
-optional $PLUGIN dir=$work/site pue=1 components=cpu interval=0.2
+optional $PLUGIN dir=$work/site pue=1 interval=0.2
 CONF
 cat >"$work/slurm.conf" <<CONF
 ClusterName=ci
@@ -93,10 +98,14 @@ for n in n1 n2; do
 done
 slurmctld -D -i -f "$work/slurm.conf" 2>>"$work/log/slurmctld.err" &
 ctld_pid=$!
-for n in n1 n2; do
-  CT_POWERCAP_ROOT=$work/pc-$n slurmd -D -f "$work/slurm.conf" -N "$n" 2>>"$work/log/slurmd-$n.err" &
-  pids+=($!)
-done
+unset CUDA_VISIBLE_DEVICES
+printf 'device GPU-00000000-1111-2222-3333-444444444444 Fake GPU A\nstep 0 100\n' >"$work/nvml.scenario"
+printf 'device GPU-55555555-1111-2222-3333-444444444444 Fake GPU B\nstep 0 40\n' >>"$work/nvml.scenario"
+CT_POWERCAP_ROOT=$work/pc-n1 CT_NVML_LIBRARY=$FAKE_NVML FAKE_NVML_SCENARIO=$work/nvml.scenario \
+  slurmd -D -f "$work/slurm.conf" -N n1 2>>"$work/log/slurmd-n1.err" &
+pids+=($!)
+CT_POWERCAP_ROOT=$work/pc-n2 slurmd -D -f "$work/slurm.conf" -N n2 2>>"$work/log/slurmd-n2.err" &
+pids+=($!)
 pids+=("$ctld_pid" "$munge_pid")
 nodes_idle() { [ "$(sinfo -h -o '%T' | sort -u | tr -d '\n')" = "idle" ]; }
 wait_for 60 nodes_idle || fail "nodes not idle: $(sinfo -h -o '%N %T' 2>&1)"
@@ -107,10 +116,11 @@ source '$here/lib.sh'
 case \$SLURMD_NODENAME in n1) d=\$1 ;; n2) d=\$2 ;; *) echo "unknown node \$SLURMD_NODENAME" >&2; exit 9 ;; esac
 fake_add '$work/pc-'\$SLURMD_NODENAME intel-rapl:0 \$d
 if [ "\$SLURM_PROCID" = 0 ]; then echo JOB=\$SLURM_JOB_ID; fi
+sleep \${3:-0}
 TASK
 
-# 1. srun over both nodes: n1 5 J, n2 7 J.
-srun -N2 -n2 --carbontracker="$work/out" bash "$work/task.sh" 5000000 7000000 \
+# 1. srun over both nodes: n1 5 J, n2 7 J; GPU 1 (40 W) given to the job on n1.
+CUDA_VISIBLE_DEVICES=1 srun -N2 -n2 --carbontracker="$work/out" bash "$work/task.sh" 5000000 7000000 1 \
   >"$work/srun1.out" 2>"$work/srun1.err" || fail "srun job failed: $(cat "$work/srun1.err")"
 job1=$(sed -n 's/^JOB=//p' "$work/srun1.out")
 [ -n "$job1" ] || fail "no job id for the srun job"
@@ -124,9 +134,13 @@ j = json.load(open(sys.argv[1]))
 nodes = {n["node"]: n for n in j["nodes"]}
 def near(a, b): return abs(a - b) <= 0.005 * b
 assert set(nodes) == {"n1", "n2"}, nodes
-assert near(nodes["n1"]["energy_j"], 5.0), nodes["n1"]
-assert near(nodes["n2"]["energy_j"], 7.0), nodes["n2"]
-assert near(j["total"]["energy_j"], 12.0), j["total"]
+assert near(nodes["n1"]["cpu_j"], 5.0), nodes["n1"]
+assert near(nodes["n2"]["cpu_j"], 7.0), nodes["n2"]
+assert near(j["total"]["cpu_j"], 12.0), j["total"]
+assert nodes["n1"]["duration_s"] >= 1.0, nodes["n1"]
+assert near(nodes["n1"]["gpu_j"], 40.0 * nodes["n1"]["duration_s"]), nodes["n1"]   # GPU 1 only
+assert nodes["n2"]["gpu_j"] == 0, nodes["n2"]
+assert near(j["total"]["energy_j"], 12.0 + nodes["n1"]["gpu_j"]), j["total"]
 assert j["missing_nodes"] == [], j
 PY
 
@@ -145,10 +159,25 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 nodes = {n["node"]: n for n in j["nodes"]}
 def near(a, b): return abs(a - b) <= 0.005 * b
-assert near(nodes["n1"]["energy_j"], 2.0), nodes["n1"]
+assert near(nodes["n1"]["energy_j"], 2.0), nodes["n1"]   # the batch step covers step 0 on n1: once
 assert near(nodes["n2"]["energy_j"], 3.0), nodes["n2"]
-assert near(j["total"]["energy_j"], 5.0), j["total"]
+assert near(j["total"]["energy_j"], 5.0), j["total"]        # no GPU given: none charged
+steps = {s["step"]: s for s in nodes["n1"]["steps"]}
+assert steps["batch"]["counted"] and not steps["0"]["counted"], steps
 PY
+# A node whose records are missing is named (the steps' node lists say where they ran).
+mkdir -p "$work/partial/$job1"
+cp "$work/out/$job1"/n1.* "$work/partial/$job1/"
+"$CLI" parse --job "$job1" "$work/partial" --format json >"$work/partial.json" || true
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["missing_nodes"]==["n2"], j' "$work/partial.json" ||
+  fail "missing node not named: $(cat "$work/partial.json")"
+"$CLI" parse --job "$job1" "$work/partial" | grep -q "^n2 .*missing" || fail "text output does not flag n2 as missing"
+# A job id with odd characters is refused before any path is built from it.
+set +e
+"$CLI" parse --job '../etc' "$work/out" 2>"$work/odd.err"
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "job id must be" "$work/odd.err" || fail "odd job id: rc $rc, $(cat "$work/odd.err")"
 "$CLI" parse --job "$job2" "$work/out" >"$work/job2.txt"
 grep -q "n1" "$work/job2.txt" && grep -q "n2" "$work/job2.txt" || fail "text output lacks node rows"
 
