@@ -302,7 +302,7 @@ int ct_cli_parse_job(int argc, char **argv) {
         }
     }
     free(dirs);
-    qsort(j.it, (size_t)j.n, sizeof *j.it, by_node_time);
+    if (j.n > 1) qsort(j.it, (size_t)j.n, sizeof *j.it, by_node_time);
     resolve_overlaps(&j);
 
     node_sum *ns = calloc((size_t)(j.n ? j.n : 1), sizeof *ns);

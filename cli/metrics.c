@@ -239,6 +239,8 @@ struct ct_metrics {
     double *last_j, *power_w;
     double last_mono;
     int ndev;
+    ct_device_desc desc[64]; /* device descriptions, refreshed at most once a second */
+    double desc_mono;
     char *line;              /* scratch for reading */
     size_t line_cap;
 };
@@ -454,18 +456,19 @@ static void render_node(ct_metrics *m, ct_sbuf *b) {
         m->power_w = calloc((size_t)(n ? n : 1), sizeof(double));
         m->ndev = m->last_j && m->power_w ? n : 0;
         m->last_mono = 0;
+        m->desc_mono = 0;
         n = m->ndev;
     }
-    ct_device_desc d[64];
+    ct_device_desc *d = m->desc;
     double e[64];
     if (n > 64) n = 64;
     double now = mono_s();
     int update_power = m->last_mono == 0 || now - m->last_mono >= 1.0;
+    int update_desc = m->desc_mono == 0 || now - m->desc_mono >= 1.0;
+    if (update_desc) m->desc_mono = now;
     for (int i = 0; i < n; i++) {
-        if (ct_get_device(t, i, &d[i]) != 0 || ct_get_device_energy(t, i, &e[i]) != 0) {
-            memset(&d[i], 0, sizeof d[i]);
-            e[i] = NAN;
-        }
+        if (update_desc && ct_get_device(t, i, &d[i]) != 0) memset(&d[i], 0, sizeof d[i]);
+        if (ct_get_device_energy(t, i, &e[i]) != 0) e[i] = NAN;
         if (update_power && isfinite(e[i])) {
             if (m->last_mono > 0) m->power_w[i] = e[i] >= m->last_j[i] ? (e[i] - m->last_j[i]) / (now - m->last_mono) : 0;
             m->last_j[i] = e[i];

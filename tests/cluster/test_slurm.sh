@@ -14,13 +14,14 @@
 # a job given GPU 1 (CUDA_VISIBLE_DEVICES=1 in its environment, as SLURM sets
 # it for a GPU allocation) is charged 40 W x the step's time on n1 only; a job
 # given no GPU is charged none.
-# Usage: test_slurm.sh CLI PLUGIN.so FAKE_NVML.so   (as root; skipped otherwise)
+# Usage: test_slurm.sh CLI PLUGIN.so FAKE_NVML.so [SANITIZERS]   (as root; skipped otherwise)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 CLI=$1
 PLUGIN=${2:-}
 FAKE_NVML=${3:-}
+[ -z "${4:-}" ] || skip "sanitizer build (${4}): the plugin runs inside slurmstepd, which is not built with sanitizers"
 [ -n "$PLUGIN" ] && [ -f "$PLUGIN" ] || skip "the SPANK plugin was not built (slurm/spank.h missing: apt install libslurm-dev)"
 [ "$(id -u)" = 0 ] || skip "starting munged/slurmctld/slurmd needs root"
 for c in munged slurmctld slurmd srun sbatch sinfo scontrol python3; do
