@@ -111,6 +111,23 @@ label=$(curl -sf --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode '
 [ "$label" = '7"odd\id' ] || fail "job_id label read back as [$label]"
 has_value 'count(carbontracker_energy_joules_total{exported_job!=""})' "" || fail "an exported_job label appeared"
 
+# The Grafana dashboard: every panel's query is valid PromQL and finds data in this Prometheus.
+python3 - "$here/../../dashboards/carbontracker.json" "$pport" <<'PY' || fail "dashboard queries"
+import json, sys, time, urllib.parse, urllib.request
+dash = json.load(open(sys.argv[1]))
+for p in dash["panels"]:
+    for t in p["targets"]:
+        q = t["expr"].replace("$host", ".*").replace("$job_id", ".*").replace("$__range", "1m")
+        url = "http://127.0.0.1:%s/api/v1/query?" % sys.argv[2] + urllib.parse.urlencode({"query": q})
+        for attempt in range(100):  # rate()/increase() need two scrapes in the window: poll, 0.2 s apart
+            r = json.load(urllib.request.urlopen(url))
+            assert r["status"] == "success", (p["title"], r)
+            if r["data"]["result"]:
+                break
+            time.sleep(0.2)
+        assert r["data"]["result"], "panel %r: no data for %s" % (p["title"], q)
+PY
+
 # The run disappears: its series goes, the exporter keeps serving.
 rm -rf "$work/runs/1234"
 curl -sf "http://127.0.0.1:$port/metrics" >"$work/scrape2.txt"
