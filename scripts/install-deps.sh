@@ -4,9 +4,15 @@
 #   core build:      build-essential cmake pkg-config
 #   optional:        libcurl4-openssl-dev (live intensity), libjansson-dev (JSON), libcairo2-dev (reports)
 #   tests:           libcmocka-dev python3 python3-venv python3-pip poppler-utils (pdfinfo/pdftotext) git
+#   --cluster:       optional cluster tests and features (issue 13): the SPANK plugin (libslurm-dev), the
+#                    exporter's HTTP (libmicrohttpd-dev), and the engines the tests start: slurmd slurmctld
+#                    slurm-client munge prometheus (promtool) curl. Without them those tests are skipped.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libcurl4-openssl-dev libjansson-dev libcairo2-dev
       python3 python3-venv python3-pip poppler-utils git ca-certificates)
+if [ "${1:-}" = "--cluster" ]; then
+  pkgs+=(libslurm-dev libmicrohttpd-dev slurmd slurmctld slurm-client munge prometheus curl)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
