@@ -26,6 +26,9 @@
  *   components=C      all | cpu | gpu (default all; GPUs only when the job was given GPUs, see gpus=)
  *   gpus=allocated|all  GPUs measured: those in the job's CUDA_VISIBLE_DEVICES (default), or every GPU
  *   pue=X  country=CC  intensity=G  interval=S  online   as for a tracker (default offline)
+ *   report=comment    at the job's end (job_epilog, on each of its nodes) write the job's totals,
+ *                     from `carbontracker parse --job` over DIR, into its AdminComment
+ *   cli=PATH scontrol=PATH   the programs report=comment runs (defaults: the installed CLI, /usr/bin/scontrol)
  * Only the job's own GPUs are measured: the node's RAPL counters are node-level
  * and are the node's whole package and DRAM energy during the step (a shared
  * node's other jobs included; docs/cluster.md).
@@ -61,7 +64,8 @@ int slurm_spank_exit(spank_t sp, int ac, char **av);
 /* Site settings from the plugin arguments. */
 static struct {
     char dir[PATH_MAX];
-    int always, online, all_gpus;
+    int always, online, all_gpus, report_comment;
+    char cli[PATH_MAX], scontrol[PATH_MAX];
     char components[16], country[8];
     double pue, intensity, interval;
 } g_site;
@@ -75,6 +79,8 @@ static ct_tracker *g_tracker;
 static uid_t g_uid;
 static gid_t g_gid;
 static double g_start_ms; /* time the plugin took to start measuring the step */
+static uint32_t g_job, g_step;
+static char g_dir[PATH_MAX]; /* DIR (the job's logs are in DIR/JOBID) */
 
 static double mono_s(void) {
     struct timespec ts;
@@ -102,12 +108,18 @@ static void parse_args(int ac, char **av) {
     g_site.pue = -1;
     g_site.intensity = -1;
     g_site.interval = 1;
+    snprintf(g_site.cli, sizeof g_site.cli, "%s", CT_CLI_PATH);
+    snprintf(g_site.scontrol, sizeof g_site.scontrol, "/usr/bin/scontrol");
     for (int i = 0; i < ac; i++) {
         const char *a = av[i];
         if (strncmp(a, "dir=", 4) == 0) snprintf(g_site.dir, sizeof g_site.dir, "%s", a + 4);
         else if (strcmp(a, "always") == 0) g_site.always = 1;
         else if (strcmp(a, "online") == 0) g_site.online = 1;
         else if (strcmp(a, "gpus=all") == 0) g_site.all_gpus = 1;
+        else if (strcmp(a, "report=comment") == 0) g_site.report_comment = 1;
+        else if (strcmp(a, "report=none") == 0) g_site.report_comment = 0;
+        else if (strncmp(a, "cli=", 4) == 0) snprintf(g_site.cli, sizeof g_site.cli, "%s", a + 4);
+        else if (strncmp(a, "scontrol=", 9) == 0) snprintf(g_site.scontrol, sizeof g_site.scontrol, "%s", a + 9);
         else if (strcmp(a, "gpus=allocated") == 0) g_site.all_gpus = 0;
         else if (strncmp(a, "components=", 11) == 0)
             snprintf(g_site.components, sizeof g_site.components, "%s", a + 11);
@@ -281,6 +293,9 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
         return 0;
     }
 
+    g_job = job;
+    g_step = step;
+    snprintf(g_dir, sizeof g_dir, "%.*s", (int)(strlen(path) - strlen(strrchr(path, '/'))), path);
     char node[128], sname[32], prefix[200], jobs[32];
     node_name(sp, node, sizeof node);
     step_name(step, sname, sizeof sname);
@@ -337,6 +352,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
     return 0;
 }
 
+static void report_comment(const char *job, const char *dir);
+
 /* Gives a run's log files to the job's user (they were created by root in the user's directory). */
 static void chown_logs(const char *jsonl) {
     static const char SUFFIX[] = "_carbontracker.jsonl";
@@ -370,10 +387,117 @@ int slurm_spank_exit(spank_t sp, int ac, char **av) {
     ct_tracker_free(g_tracker);
     g_tracker = NULL;
     if (path[0]) chown_logs(path);
+    if (g_step == SLURM_BATCH_SCRIPT && g_site.report_comment) {
+        char jobs[32];
+        snprintf(jobs, sizeof jobs, "%u", g_job);
+        report_comment(jobs, g_dir);
+    }
     if (have)
         slurm_info("carbontracker: step measured: %.1f s, cpu %.1f J, gpu %.1f J, %.6f kWh, %.3f g CO2eq (%s); "
                    "start took %.1f ms; stop took %.1f ms; log %s",
                    r.duration_s, r.energy_j[0], r.energy_j[1], r.energy_kwh, r.co2eq_g,
                    (r.estimated[0] || r.estimated[1]) ? "partly estimated" : "measured", g_start_ms, (mono_s() - t0) * 1e3, path);
     return 0;
+}
+
+/* Runs argv (no shell) with stdout into out (may be NULL), at most timeout_s seconds; returns the exit
+ * status, or -1 (could not run, killed, timed out). */
+static int run_capture(char *const argv[], char *out, size_t outlen, int timeout_s, int merge_stderr) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        if (merge_stderr) dup2(fds[1], 2);
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            if (!merge_stderr) dup2(nul, 2);
+        }
+        alarm((unsigned)timeout_s); /* SIGALRM ends a hung program; exec keeps the alarm */
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    for (;;) {
+        char tmp[512];
+        ssize_t r = read(fds[0], tmp, sizeof tmp);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        for (ssize_t i = 0; i < r && out && n + 1 < outlen; i++) out[n++] = tmp[i];
+    }
+    if (out && outlen) out[n] = '\0';
+    close(fds[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The job's totals into its AdminComment, from the batch step's exit on the batch node (as root): the job
+ * is still running (slurmctld refuses updates of finished jobs, and the accounting database, where
+ * `sacctmgr` could still change it, is not always there). The job's srun steps have ended, but another
+ * node's slurmstepd may still be writing its final record: wait for every node's records to be complete,
+ * up to 3 s (the only wait the plugin ever adds to a job, and only with report=comment). */
+static void report_comment(const char *job, const char *dir) {
+    char csv[8192];
+    char *pargv[] = {g_site.cli, "parse", "--job", (char *)job, (char *)dir, "--format", "csv", NULL};
+    int rc = -1;
+    for (double t0 = mono_s();;) {
+        rc = run_capture(pargv, csv, sizeof csv, 10, 0);
+        if (rc != 0 || !strstr(csv, ",0\n") || mono_s() - t0 > 3.0) break; /* a node row with complete=0 */
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (rc != 0) {
+        slurm_error("carbontracker: job %s: %s parse --job failed (status %d); no AdminComment written", job,
+                    g_site.cli, rc);
+        return;
+    }
+    /* job_id,node,energy_j,cpu_j,gpu_j,energy_kwh,co2eq_g,duration_s,measurement,steps,... */
+    char missing[1024] = "";
+    double ej = 0, cj = 0, gj = 0, kwh = 0, co2 = 0;
+    int nodes = 0, found = 0;
+    char meas[16] = "measured";
+    char *save = NULL;
+    for (char *line = strtok_r(csv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *f[12] = {0};
+        int k = 0;
+        for (char *p = line; p && k < 12; k++) {
+            f[k] = p;
+            p = strchr(p, ',');
+            if (p) *p++ = '\0';
+        }
+        if (k < 9 || strcmp(f[0], "job_id") == 0) continue;
+        if (strcmp(f[1], "TOTAL") == 0) {
+            ej = atof(f[2]), cj = atof(f[3]), gj = atof(f[4]), kwh = atof(f[5]), co2 = atof(f[6]);
+            snprintf(meas, sizeof meas, "%s", f[8]);
+            found = 1;
+        } else if (strcmp(f[8], "missing") == 0) {
+            size_t l = strlen(missing);
+            snprintf(missing + l, sizeof missing - l, "%s\"%s\"", l ? "," : "", f[1]);
+        } else {
+            nodes++;
+        }
+    }
+    if (!found) return;
+    char comment[1400];
+    snprintf(comment, sizeof comment,
+             "AdminComment={\"carbontracker\":{\"energy_j\":%.6g,\"cpu_j\":%.6g,\"gpu_j\":%.6g,\"energy_kwh\":%.6g,"
+             "\"co2eq_g\":%.6g,\"nodes\":%d,\"missing_nodes\":[%s],\"measurement\":\"%s\"}}",
+             ej, cj, gj, kwh, co2, nodes, missing, meas);
+    char jobarg[64];
+    snprintf(jobarg, sizeof jobarg, "JobId=%s", job);
+    char *uargv[] = {g_site.scontrol, "update", jobarg, comment, NULL};
+    char said[512];
+    rc = run_capture(uargv, said, sizeof said, 20, 1);
+    if (rc != 0)
+        slurm_error("carbontracker: job %s: %s update AdminComment failed (status %d): %s", job, g_site.scontrol, rc,
+                    said);
 }

@@ -62,8 +62,12 @@ wait_for 20 test -S "$work/munge/munge.sock" || fail "munged did not start"
 cport=$(free_port)
 p1=$(free_port)
 p2=$(free_port)
+# report=comment: the job's totals into its AdminComment at its end (scontrol through a wrapper that
+# knows this cluster's slurm.conf).
+printf '#!/bin/sh\nSLURM_CONF=%s/slurm.conf exec %s "$@"\n' "$work" "$(command -v scontrol)" >"$work/scontrol.sh"
+chmod 755 "$work/scontrol.sh"
 cat >"$work/plugstack.conf" <<CONF
-optional $PLUGIN dir=$work/site pue=1 interval=0.2
+optional $PLUGIN dir=$work/site pue=1 interval=0.2 report=comment cli=$CLI scontrol=$work/scontrol.sh
 CONF
 cat >"$work/slurm.conf" <<CONF
 ClusterName=ci
@@ -166,6 +170,12 @@ assert near(j["total"]["energy_j"], 5.0), j["total"]        # no GPU given: none
 steps = {s["step"]: s for s in nodes["n1"]["steps"]}
 assert steps["batch"]["counted"] and not steps["0"]["counted"], steps
 PY
+# The job's totals in its AdminComment (written at the batch step's end, report=comment).
+has_comment() { scontrol show job "$job2" | grep -q 'AdminComment={"carbontracker":{"energy_j":5,"cpu_j":5,"gpu_j":0,'; }
+wait_for 30 has_comment || fail "no AdminComment with the totals: $(scontrol show job "$job2" | grep -i comment)"
+scontrol show job "$job2" | grep -q '"nodes":2,"missing_nodes":\[\],"measurement":"measured"' ||
+  fail "AdminComment: $(scontrol show job "$job2" | grep -i comment)"
+
 # A node whose records are missing is named (the steps' node lists say where they ran).
 mkdir -p "$work/partial/$job1"
 cp "$work/out/$job1"/n1.* "$work/partial/$job1/"
