@@ -26,8 +26,8 @@
  *   components=C      all | cpu | gpu (default all; GPUs only when the job was given GPUs, see gpus=)
  *   gpus=allocated|all  GPUs measured: those in the job's CUDA_VISIBLE_DEVICES (default), or every GPU
  *   pue=X  country=CC  intensity=G  interval=S  online   as for a tracker (default offline)
- *   report=comment    at the job's end (job_epilog, on each of its nodes) write the job's totals,
- *                     from `carbontracker parse --job` over DIR, into its AdminComment
+ *   report=comment    when the batch step ends (batch node, root) write the job's totals, from
+ *                     `carbontracker parse --job` over DIR (shared by the nodes), into its AdminComment
  *   cli=PATH scontrol=PATH   the programs report=comment runs (defaults: the installed CLI, /usr/bin/scontrol)
  * Only the job's own GPUs are measured: the node's RAPL counters are node-level
  * and are the node's whole package and DRAM energy during the step (a shared
