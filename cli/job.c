@@ -145,6 +145,7 @@ static int add_item(job *j, const char *path, const char *job_id, int plugin_dir
         return 0;
     }
     if (!plugin_dir && strcmp(it.r.job_id, job_id) != 0) return 0;
+    ct_attribution_read(&it.r); /* the plugin's share of the node, when there */
     if (!(plugin_dir && plugin_name(it.r.run_id, it.node, sizeof it.node, it.step, sizeof it.step))) {
         snprintf(it.node, sizeof it.node, "%s", it.r.host[0] ? it.r.host : "unknown");
         if (it.r.rank >= 0) snprintf(it.step, sizeof it.step, "rank%d", it.r.rank);
@@ -221,6 +222,8 @@ typedef struct node_sum {
     char node[128];
     double j[CT_COMPONENT_COUNT], kwh, co2, duration_s;
     int estimated, steps, counted, incomplete;
+    double cpu_j_attributed; /* the job's CPU-time share of the node's CPU energy */
+    int attributed;          /* every counted step had an attribution record */
 } node_sum;
 
 static double run_kwh(const ct_jsonl_run *r) {
@@ -249,6 +252,14 @@ static void csv_s(const char *s) {
         putchar(*s);
     }
     putchar('"');
+}
+
+/* The attributed view (SLURM plugin's attribution records): the job's CPU-time share of the node-level
+ * CPU energy, its own GPUs in full. Printed only when every counted step has one. */
+static void print_attributed(const node_sum *s) {
+    if (!s->attributed) return;
+    printf(", \"attributed\": {\"method\": \"cpu-time-share\", \"cpu_j\": %.9g, \"gpu_j\": %.9g, \"energy_j\": %.9g}",
+           s->cpu_j_attributed, s->j[1], s->cpu_j_attributed + s->j[1]);
 }
 
 int ct_cli_parse_job(int argc, char **argv) {
@@ -311,7 +322,10 @@ int ct_cli_parse_job(int argc, char **argv) {
     memset(&tot, 0, sizeof tot);
     for (int i = 0; ns && i < j.n; i++) {
         item *it = &j.it[i];
-        if (nn == 0 || strcmp(ns[nn - 1].node, it->node) != 0) snprintf(ns[nn++].node, sizeof ns[0].node, "%s", it->node);
+        if (nn == 0 || strcmp(ns[nn - 1].node, it->node) != 0) {
+            snprintf(ns[nn].node, sizeof ns[0].node, "%s", it->node);
+            ns[nn++].attributed = 1;
+        }
         node_sum *s = &ns[nn - 1];
         s->steps++;
         if (!it->r.finished) s->incomplete = 1;
@@ -322,10 +336,15 @@ int ct_cli_parse_job(int argc, char **argv) {
             if (it->r.estimated[c]) s->estimated = 1;
         }
         s->kwh += run_kwh(&it->r);
+        if (it->r.attributed) s->cpu_j_attributed += it->r.cpu_j_attributed;
+        else s->attributed = 0;
         s->co2 += it->r.co2eq_g;
         if (it->r.duration_s > s->duration_s) s->duration_s = it->r.duration_s;
     }
+    tot.attributed = nn > 0;
     for (int i = 0; i < nn; i++) {
+        tot.cpu_j_attributed += ns[i].cpu_j_attributed;
+        tot.attributed &= ns[i].attributed;
         for (int c = 0; c < CT_COMPONENT_COUNT; c++) tot.j[c] += ns[i].j[c];
         tot.kwh += ns[i].kwh;
         tot.co2 += ns[i].co2;
@@ -346,17 +365,21 @@ int ct_cli_parse_job(int argc, char **argv) {
         printf("{\"job_id\": ");
         json_s(job_id);
         printf(", \"total\": {\"energy_j\": %.9g, \"cpu_j\": %.9g, \"gpu_j\": %.9g, \"energy_kwh\": %.12g, "
-               "\"co2eq_g\": %.9g, \"duration_s\": %.6g, \"nodes\": %d, \"measurement\": \"%s\"},\n \"nodes\": [",
+               "\"co2eq_g\": %.9g, \"duration_s\": %.6g, \"nodes\": %d, \"measurement\": \"%s\"",
                tot.j[0] + tot.j[1], tot.j[0], tot.j[1], tot.kwh, tot.co2, tot.duration_s, nn,
                tot.estimated ? "estimated" : "measured");
+        print_attributed(&tot);
+        printf("},\n \"nodes\": [");
         for (int i = 0; i < nn; i++) {
             node_sum *s = &ns[i];
             printf("%s\n  {\"node\": ", i ? "," : "");
             json_s(s->node);
             printf(", \"energy_j\": %.9g, \"cpu_j\": %.9g, \"gpu_j\": %.9g, \"energy_kwh\": %.12g, \"co2eq_g\": %.9g, "
-                   "\"duration_s\": %.6g, \"measurement\": \"%s\", \"complete\": %s, \"steps\": [",
+                   "\"duration_s\": %.6g, \"measurement\": \"%s\", \"complete\": %s",
                    s->j[0] + s->j[1], s->j[0], s->j[1], s->kwh, s->co2, s->duration_s,
                    s->estimated ? "estimated" : "measured", s->incomplete ? "false" : "true");
+            print_attributed(s);
+            printf(", \"steps\": [");
             int first = 1;
             for (int k = 0; k < j.n; k++) {
                 item *it = &j.it[k];
@@ -420,6 +443,9 @@ int ct_cli_parse_job(int argc, char **argv) {
         }
         for (int m = 0; m < nmiss; m++) printf("%-24s %14s %14s %14s %12s %6s missing: no records\n", missing[m], "-", "-", "-", "-", "-");
         if (nmiss) printf("Missing nodes (in the job's node lists, no records): %d\n", nmiss);
+        if (tot.attributed)
+            printf("Attributed to the job (its CPU-time share of each node's CPU energy, its own GPUs in full): "
+                   "cpu %.3f J, gpu %.3f J\n", tot.cpu_j_attributed, tot.j[1]);
     }
     if (j.n == 0) {
         fprintf(stderr, "carbontracker parse --job: no records of job %s found\n", job_id);

@@ -639,3 +639,21 @@ int ct_jsonl_run_read(const char *path, ct_jsonl_run *out) {
     free(m.line);
     return out->has_header ? 0 : CT_EPARSE;
 }
+
+int ct_attribution_read(ct_jsonl_run *r) {
+    size_t n = strlen(r->path);
+    if (n < sizeof SUFFIX - 1 || strcmp(r->path + n - (sizeof SUFFIX - 1), SUFFIX) != 0) return CT_EINVAL;
+    char path[1100];
+    snprintf(path, sizeof path, "%.*s_attribution.json", (int)(n - (sizeof SUFFIX - 1)), r->path);
+    FILE *f = fopen(path, "re");
+    if (!f) return CT_ENODATA;
+    char buf[2048];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    if (json_num(buf, buf + len, "share", &r->share) != 0 ||
+        json_num(buf, buf + len, "cpu_j_attributed", &r->cpu_j_attributed) != 0)
+        return CT_EPARSE;
+    r->attributed = 1;
+    return 0;
+}

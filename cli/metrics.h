@@ -45,10 +45,15 @@ typedef struct ct_jsonl_run {
     int has_prediction;
     double predicted_j, predicted_co2eq_g;
     int finished;            /* the final record was written */
+    int attributed;          /* BASE_attribution.json beside the log (SLURM plugin): the step's share of the node */
+    double share, cpu_j_attributed; /* CPU-time share 0..1, share x node-level CPU energy (J) */
 } ct_jsonl_run;
 
 /* Reads one JSON Lines log. Returns 0, CT_EIO (unreadable) or CT_EPARSE (no header). */
 int ct_jsonl_run_read(const char *path, ct_jsonl_run *out);
+/* Reads the SLURM plugin's BASE_attribution.json beside r->path into r (attributed, share,
+ * cpu_j_attributed). Returns 0, CT_ENODATA (none), CT_EPARSE. */
+int ct_attribution_read(ct_jsonl_run *r);
 
 typedef struct ct_metrics ct_metrics;
 

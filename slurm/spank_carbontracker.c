@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -80,6 +82,8 @@ static uid_t g_uid;
 static gid_t g_gid;
 static double g_start_ms; /* time the plugin took to start measuring the step */
 static uint32_t g_job, g_step;
+static double g_busy0;          /* node's busy CPU time at the step's start, s (NAN unknown) */
+static double g_children0;      /* slurmstepd's reaped children's CPU time at the start, s */
 static char g_dir[PATH_MAX]; /* DIR (the job's logs are in DIR/JOBID) */
 
 static double mono_s(void) {
@@ -197,6 +201,62 @@ static int snapshot_fds(unsigned char *set, int n) {
     }
     closedir(d);
     return 0;
+}
+
+/* The node's busy CPU time (user+nice+system+irq+softirq+steal of /proc/stat's "cpu" line), s;
+ * NAN when unreadable. /proc is $CT_PROC_ROOT when set (tests). */
+static double node_busy_s(void) {
+    const char *root = getenv("CT_PROC_ROOT");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/stat", root && *root ? root : "/proc");
+    FILE *f = fopen(path, "re");
+    if (!f) return NAN;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &v[7]);
+    fclose(f);
+    if (n < 4) return NAN;
+    long hz = sysconf(_SC_CLK_TCK);
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)(hz > 0 ? hz : 100);
+}
+
+/* CPU time of slurmstepd's reaped children (the step's tasks and what they waited for), s. */
+static double children_cpu_s(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return NAN;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* Writes the step's share of the node beside its JSON Lines log, as BASE_attribution.json (one JSON
+ * object; BASE is the log's name without _carbontracker.jsonl, so log readers do not take it for a run):
+ * the step's tasks' CPU time over the node's busy CPU time during the step, applied to the node-level
+ * CPU (package + DRAM) energy; the job's own GPUs count in full. */
+static void write_attribution(const char *jsonl, const ct_result *r) {
+    double busy = node_busy_s() - g_busy0, cpu = children_cpu_s() - g_children0;
+    if (!isfinite(busy) || !isfinite(cpu) || cpu < 0) return;
+    double share = busy > 0 ? cpu / busy : 1.0;
+    if (share > 1) share = 1;
+    static const char SUFFIX[] = "_carbontracker.jsonl";
+    size_t jl = strlen(jsonl);
+    if (jl < sizeof SUFFIX - 1) return;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%.*s_attribution.json", (int)(jl - (sizeof SUFFIX - 1)), jsonl);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        slurm_error("carbontracker: cannot write %s: %s", path, strerror(errno));
+        return;
+    }
+    char line[1024];
+    int n = snprintf(line, sizeof line,
+                     "{\"method\":\"cpu-time-share\",\"share\":%.6g,"
+                     "\"step_cpu_s\":%.6g,\"node_busy_cpu_s\":%.6g,\"cpu_j\":%.17g,\"cpu_j_attributed\":%.17g,"
+                     "\"gpu_j\":%.17g,\"gpu\":\"the job's own GPUs, in full\"}\n",
+                     share, cpu, busy, r->energy_j[0], share * r->energy_j[0], r->energy_j[1]);
+    if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n)
+        slurm_error("carbontracker: cannot write %s: %s", path, strerror(errno));
+    if (fchown(fd, g_uid, g_gid) != 0) slurm_error("carbontracker: cannot give %s to uid %u", path, (unsigned)g_uid);
+    close(fd);
 }
 
 static void step_name(uint32_t step, char *buf, size_t len) {
@@ -345,6 +405,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
         return 0;
     }
     write_nodes(sp, path, node, sname, step);
+    g_busy0 = node_busy_s();
+    g_children0 = children_cpu_s();
     rc = ct_epoch_start(g_tracker);
     if (rc != 0) slurm_error("carbontracker: job %u step %s: %s", job, sname, ct_tracker_message(g_tracker));
     g_start_ms = (mono_s() - t0) * 1e3;
@@ -386,6 +448,7 @@ int slurm_spank_exit(spank_t sp, int ac, char **av) {
     if (jsonl) snprintf(path, sizeof path, "%s", jsonl);
     ct_tracker_free(g_tracker);
     g_tracker = NULL;
+    if (path[0] && have) write_attribution(path, &r);
     if (path[0]) chown_logs(path);
     if (g_step == SLURM_BATCH_SCRIPT && g_site.report_comment) {
         char jobs[32];

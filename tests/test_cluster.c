@@ -208,7 +208,10 @@ static void test_parse_job(void **state) {
     ts_mkdirs(dir, "2");
     static const char *const files[] = {"n1.0.nodes", "n1.0_9648.346706_2026-11-29T084714Z_carbontracker.jsonl",
                                         "n1.batch.nodes", "n1.batch_9628.613995_2026-11-29T084714Z_carbontracker.jsonl",
-                                        "n2.0.nodes", "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl"};
+                                        "n2.0.nodes", "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl",
+                                        "n1.0_9648.346706_2026-11-29T084714Z_attribution.json",
+                                        "n1.batch_9628.613995_2026-11-29T084714Z_attribution.json",
+                                        "n2.0_9650.636323_2026-11-29T084714Z_attribution.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char rel[256];
         snprintf(rel, sizeof rel, "job2/%s", files[i]);
@@ -220,6 +223,15 @@ static void test_parse_job(void **state) {
     assert_non_null(strstr(out, "\n2,n1,2,2,0,"));  /* 2 J once, not 4 */
     assert_non_null(strstr(out, "\n2,n2,3,3,0,"));
     assert_non_null(strstr(out, "\n2,TOTAL,5,5,0,"));
+    free(out);
+    free(err);
+    /* the attributed view: the counted steps' (batch on n1, 0 on n2) CPU-time shares, never instead of the
+     * measured numbers */
+    char *argv0[] = {(char *)ts_env("CT_CLI"), "parse", "--job", "2", dir, "--format", "json", NULL};
+    assert_int_equal(ts_run(argv0, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "\"measurement\": \"measured\", \"attributed\": {\"method\": \"cpu-time-share\", "
+                                "\"cpu_j\": 0.179646726, \"gpu_j\": 0,"));
+    assert_non_null(strstr(out, "\"total\": {\"energy_j\": 5, \"cpu_j\": 5,"));
     free(out);
     free(err);
     /* n2's log lost: named as missing (n2.0.nodes says the step ran on n[1-2]) */

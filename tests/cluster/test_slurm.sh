@@ -147,6 +147,9 @@ assert near(nodes["n1"]["gpu_j"], 40.0 * nodes["n1"]["duration_s"]), nodes["n1"]
 assert nodes["n2"]["gpu_j"] == 0, nodes["n2"]
 assert near(j["total"]["energy_j"], 12.0 + nodes["n1"]["gpu_j"]), j["total"]
 assert j["missing_nodes"] == [], j
+for n in nodes.values():   # the attributed view: a CPU-time share of the node-level CPU energy, GPUs in full
+    a = n["attributed"]
+    assert a["method"] == "cpu-time-share" and 0 <= a["cpu_j"] <= n["cpu_j"] + 1e-9 and a["gpu_j"] == n["gpu_j"], n
 PY
 
 # 2. sbatch over both nodes, an srun step inside: the batch step on n1 covers the srun step's n1 part.
