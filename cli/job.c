@@ -31,6 +31,7 @@ typedef struct item {
     ct_jsonl_run r;
     char node[128], step[64];
     int covered;            /* index+1 of the step that covers it; 0 = counted */
+    int rank_file;          /* a training's own per-rank log (not the plugin's per-step one) */
 } item;
 
 typedef struct job {
@@ -147,6 +148,7 @@ static int add_item(job *j, const char *path, const char *job_id, int plugin_dir
     if (!plugin_dir && strcmp(it.r.job_id, job_id) != 0) return 0;
     ct_attribution_read(&it.r); /* the plugin's share of the node, when there */
     if (!(plugin_dir && plugin_name(it.r.run_id, it.node, sizeof it.node, it.step, sizeof it.step))) {
+        it.rank_file = 1;
         snprintf(it.node, sizeof it.node, "%s", it.r.host[0] ? it.r.host : "unknown");
         if (it.r.rank >= 0) snprintf(it.step, sizeof it.step, "rank%d", it.r.rank);
         else snprintf(it.step, sizeof it.step, "%s", it.r.run_id);
@@ -210,8 +212,15 @@ static void resolve_overlaps(job *j) {
             if (isnan(xs) || isnan(ys)) continue;
             int inside = ys <= xs && xe <= ye;
             int same = ys == xs && xe == ye;
+            int partly = xs < ye && ys < xe && !inside && !(xs <= ys && ye <= xe);
+            double xj = x->r.energy_j[0] + x->r.energy_j[1], yj = y->r.energy_j[0] + y->r.energy_j[1];
             if (inside && (!same || b < a)) x->covered = b + 1;
-            else if (b > a && xs < ye && ys < xe && !(xs <= ys && ye <= xe))
+            else if (partly && x->rank_file && y->rank_file && (xj < yj || (xj == yj && b < a))) {
+                /* two ranks that both measured this node (all_ranks): the node once, the larger */
+                x->covered = b + 1;
+                add_warning(j, "node %s: %s and %s both measured the node at the same time; counted once (%s)", x->node,
+                            x->step, y->step, y->step);
+            } else if (partly && b > a && !(x->rank_file && y->rank_file))
                 add_warning(j, "node %s: steps %s and %s overlap in time; node-level energy of the overlap is counted in both",
                             x->node, x->step, y->step);
         }

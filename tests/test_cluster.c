@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "carbontracker.h"
@@ -294,6 +295,57 @@ static void test_exporter_textfile(void **state) {
     free(dir);
 }
 
+/* A training's own logs, one per rank (torchrun/srun ranks with all_ranks): two ranks that measured the
+ * same node at the same time count once, whichever way their times overlap. Real logs from the CLI
+ * wrapper on a fake powercap tree. */
+static void test_parse_job_ranks(void **state) {
+    (void)state;
+    fake_tree t;
+    assert_int_equal(fake_tree_init(&t, "ranks"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 1000000, 262143328850ull), 0);
+    char *dir = ts_mkdtemp();
+    /* Rank 0 starts, then rank 1 adds 3 J to the counter (one in-place write, as the kernel does); rank 0
+     * ends, then rank 1: their times overlap partly and both measured the same 3 J. Files order the
+     * steps; no timing involved. */
+    char script[4096];
+    snprintf(script, sizeof script,
+             "cd '%s' && export CT_POWERCAP_ROOT='%s' SLURM_JOB_ID=tr77 CT_OFFLINE=1\n"
+             "RANK=0 LOCAL_RANK=0 '%s' --log_dir logs --all-ranks --components cpu --verbose 0 -- "
+             "sh -c 'touch a_started; while [ ! -f b_added ]; do sleep 0.02; done' & apid=$!\n"
+             "while [ ! -f a_started ]; do sleep 0.02; done\n"
+             "RANK=1 LOCAL_RANK=1 '%s' --log_dir logs --all-ranks --components cpu --verbose 0 -- "
+             "sh -c \"printf '%%-24s\\\\n' 4000000 | dd of='%s/intel-rapl:0/energy_uj' conv=notrunc status=none; "
+             "touch b_added; while [ ! -f a_exited ]; do sleep 0.02; done\" & bpid=$!\n"
+             "wait $apid; touch a_exited; wait $bpid\n",
+             dir, t.root, ts_env("CT_CLI"), ts_env("CT_CLI"), t.root);
+    char *sh[] = {"sh", "-c", script, NULL};
+    char *so = NULL, *se = NULL;
+    int rc = ts_run(sh, NULL, &so, &se);
+    if (rc != 0) fail_msg("ranks script: %d: %s %s", rc, so ? so : "", se ? se : "");
+    free(so);
+    free(se);
+    char logs[1100];
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+
+    char *out = NULL, *err = NULL;
+    char *argv1[] = {(char *)ts_env("CT_CLI"), "parse", "--job", "tr77", logs, "--format", "json", NULL};
+    assert_int_equal(ts_run(argv1, NULL, &out, &err), 0);
+    /* one node, two logs, one counted */
+    char host[256];
+    gethostname(host, sizeof host);
+    char want[400];
+    snprintf(want, sizeof want, "\"nodes\": [\n  {\"node\": \"%s\"", host);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\"counted\": true"));
+    assert_non_null(strstr(out, "\"counted\": false"));
+    if (!strstr(out, "\"total\": {\"energy_j\": 3, \"cpu_j\": 3,")) fail_msg("not 3 J once: %s", out); /* not 6 */
+    free(out);
+    free(err);
+    ts_rmtree(dir);
+    free(dir);
+    fake_tree_destroy(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_escaping),
@@ -301,6 +353,7 @@ int main(void) {
         cmocka_unit_test(test_runs_written_while_read),
         cmocka_unit_test(test_device_counter_wrap),
         cmocka_unit_test(test_parse_job),
+        cmocka_unit_test(test_parse_job_ranks),
         cmocka_unit_test(test_exporter_textfile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
