@@ -208,7 +208,30 @@ set -e
 grep -q "carbontracker: job [0-9]*: cannot create /proc/ct-cannot-write" "$work/log/slurmd-n1.log" ||
   fail "no plugin error in the slurmd log"
 
-# 5. Plugin overhead at a step's start and end, from its own log line (target: < 50 ms each).
+# 5. A job of an ordinary user: its logs are created as that user and given to it; a DIR that user
+#    cannot write is refused exactly as for the user (not measured, exit code kept, reason logged).
+if nobody_gid=$(id -g nobody 2>/dev/null); then
+  mkdir -p "$work/userout" "$work/rootonly"
+  chown nobody:"$nobody_gid" "$work/userout"
+  chmod 700 "$work/rootonly"
+  sbatch --wait --uid=nobody --gid="$nobody_gid" --chdir=/tmp -o /dev/null -N1 --carbontracker="$work/userout" \
+    --wrap 'exit 0' >"$work/sb5.txt" || fail "user job failed"
+  job5=$(sed -n 's/Submitted batch job \([0-9]*\)/\1/p' "$work/sb5.txt")
+  owner=$(stat -c %U "$work/userout/$job5" "$work/userout/$job5"/*_carbontracker.jsonl | sort -u | tr '\n' ' ')
+  [ "$owner" = "nobody " ] || fail "user job's logs owned by [$owner], expected nobody"
+  set +e
+  sbatch --wait --uid=nobody --gid="$nobody_gid" --chdir=/tmp -o /dev/null -N1 --carbontracker="$work/rootonly" \
+    --wrap 'exit 4' >"$work/sb6.txt"
+  rc=$?
+  set -e
+  [ "$rc" = 4 ] || fail "a DIR the user cannot write changed the job's exit code to $rc (expected 4)"
+  job6=$(sed -n 's/Submitted batch job \([0-9]*\)/\1/p' "$work/sb6.txt")
+  grep -q "carbontracker: job $job6: cannot create $work/rootonly/$job6 as uid [0-9]*: Permission denied" \
+    "$work/log/slurmd-n1.log" "$work/log/slurmd-n2.log" || fail "no 'Permission denied' for job $job6 in the slurmd log"
+  [ -z "$(ls -A "$work/rootonly")" ] || fail "something was written into a DIR the user cannot write"
+fi
+
+# 6. Plugin overhead at a step's start and end, from its own log line (target: < 50 ms each).
 grep -o 'start took [0-9.]* ms; stop took [0-9.]* ms' "$work/log/slurmd-n1.log" | tail -3
 
 stop_all
