@@ -85,6 +85,8 @@ static uint32_t g_job, g_step;
 static double g_busy0;          /* node's busy CPU time at the step's start, s (NAN unknown) */
 static double g_children0;      /* slurmstepd's reaped children's CPU time at the start, s */
 static char g_dir[PATH_MAX]; /* DIR (the job's logs are in DIR/JOBID) */
+static int g_dfd = -1;        /* DIR/JOBID, opened once checked: root writes only into that directory */
+static char g_fdpath[64];     /* "/proc/self/fd/N" for g_dfd */
 
 static double mono_s(void) {
     struct timespec ts;
@@ -353,6 +355,19 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
         return 0;
     }
 
+    /* Root writes the logs, into the directory the user's child process created or checked. The user
+     * could swap a path component for a symlink meanwhile: open the directory itself (not a symlink),
+     * check it belongs to the job's user, and write only through that descriptor. */
+    g_dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat dst;
+    if (g_dfd < 0 || fstat(g_dfd, &dst) != 0 || dst.st_uid != g_uid) {
+        slurm_error("carbontracker: job %u: %s is not a directory of uid %u; this step is not measured (the job runs)",
+                    job, path, (unsigned)g_uid);
+        if (g_dfd >= 0) close(g_dfd);
+        g_dfd = -1;
+        return 0;
+    }
+    snprintf(g_fdpath, sizeof g_fdpath, "/proc/self/fd/%d", g_dfd);
     g_job = job;
     g_step = step;
     snprintf(g_dir, sizeof g_dir, "%.*s", (int)(strlen(path) - strlen(strrchr(path, '/'))), path);
@@ -386,7 +401,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
     cfg.interpretable = 0;
     cfg.ignore_errors = 1;
     cfg.components = components;
-    cfg.log_dir = path;
+    cfg.log_dir = g_fdpath;
     cfg.log_file_prefix = prefix;
     cfg.offline = !g_site.online;
     if (g_site.pue >= 1) cfg.pue = g_site.pue;
@@ -402,9 +417,11 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
         slurm_error("carbontracker: job %u step %s on %s: not measured: %s: %s", job, sname, node, ct_strerror(rc),
                     ct_last_error_message());
         g_tracker = NULL;
+        close(g_dfd);
+        g_dfd = -1;
         return 0;
     }
-    write_nodes(sp, path, node, sname, step);
+    write_nodes(sp, g_fdpath, node, sname, step);
     g_busy0 = node_busy_s();
     g_children0 = children_cpu_s();
     rc = ct_epoch_start(g_tracker);
@@ -450,6 +467,12 @@ int slurm_spank_exit(spank_t sp, int ac, char **av) {
     g_tracker = NULL;
     if (path[0] && have) write_attribution(path, &r);
     if (path[0]) chown_logs(path);
+    /* the real path for the log line: DIR/JOBID instead of /proc/self/fd/N */
+    char shown[PATH_MAX + 64];
+    const char *base = strrchr(path, '/');
+    snprintf(shown, sizeof shown, "%s/%u%s", g_dir, g_job, base ? base : "");
+    close(g_dfd);
+    g_dfd = -1;
     if (g_step == SLURM_BATCH_SCRIPT && g_site.report_comment) {
         char jobs[32];
         snprintf(jobs, sizeof jobs, "%u", g_job);
@@ -459,7 +482,8 @@ int slurm_spank_exit(spank_t sp, int ac, char **av) {
         slurm_info("carbontracker: step measured: %.1f s, cpu %.1f J, gpu %.1f J, %.6f kWh, %.3f g CO2eq (%s); "
                    "start took %.1f ms; stop took %.1f ms; log %s",
                    r.duration_s, r.energy_j[0], r.energy_j[1], r.energy_kwh, r.co2eq_g,
-                   (r.estimated[0] || r.estimated[1]) ? "partly estimated" : "measured", g_start_ms, (mono_s() - t0) * 1e3, path);
+                   (r.estimated[0] || r.estimated[1]) ? "partly estimated" : "measured", g_start_ms,
+                   (mono_s() - t0) * 1e3, shown);
     return 0;
 }
 

@@ -10,9 +10,9 @@
 # total, counting the batch step's node once; a job without --carbontracker
 # writes nothing; a DIR that cannot be created leaves the job's exit code;
 # everything stops cleanly.
-# GPUs: n1's slurmd loads the fake NVML with two GPUs (100 W and 40 W, constant);
-# a job given GPU 1 (CUDA_VISIBLE_DEVICES=1 in its environment, as SLURM sets
-# it for a GPU allocation) is charged 40 W x the step's time on n1 only; a job
+# GPUs: n1's slurmd loads the fake NVML with two GPUs (A: 100 W; B: 40 W for
+# 0.4 s, 16 J); a job given GPU 1 (CUDA_VISIBLE_DEVICES=1 in its environment,
+# as SLURM sets it for a GPU allocation) is charged B's 16 J on n1 only; a job
 # given no GPU is charged none.
 # Usage: test_slurm.sh CLI PLUGIN.so FAKE_NVML.so [SANITIZERS]   (as root; skipped otherwise)
 set -euo pipefail
@@ -105,7 +105,9 @@ slurmctld -D -i -f "$work/slurm.conf" 2>>"$work/log/slurmctld.err" &
 ctld_pid=$!
 unset CUDA_VISIBLE_DEVICES
 printf 'device GPU-00000000-1111-2222-3333-444444444444 Fake GPU A\nstep 0 100\n' >"$work/nvml.scenario"
-printf 'device GPU-55555555-1111-2222-3333-444444444444 Fake GPU B\nstep 0 40\n' >>"$work/nvml.scenario"
+# GPU B: 40 W from 0.5 s to 0.9 s after the step's tracker loaded NVML, 0 W otherwise: 16 J inside any
+# step that lasts over 0.9 s (the task sleeps 1.5 s), whatever the load on this machine.
+printf 'device GPU-55555555-1111-2222-3333-444444444444 Fake GPU B\nstep 0 0 0.5 40 0.9 0\n' >>"$work/nvml.scenario"
 CT_POWERCAP_ROOT=$work/pc-n1 CT_NVML_LIBRARY=$FAKE_NVML FAKE_NVML_SCENARIO=$work/nvml.scenario \
   slurmd -D -f "$work/slurm.conf" -N n1 2>>"$work/log/slurmd-n1.err" &
 pids+=($!)
@@ -124,8 +126,8 @@ if [ "\$SLURM_PROCID" = 0 ]; then echo JOB=\$SLURM_JOB_ID; fi
 sleep \${3:-0}
 TASK
 
-# 1. srun over both nodes: n1 5 J, n2 7 J; GPU 1 (40 W) given to the job on n1.
-CUDA_VISIBLE_DEVICES=1 srun -N2 -n2 --carbontracker="$work/out" bash "$work/task.sh" 5000000 7000000 1 \
+# 1. srun over both nodes: n1 5 J, n2 7 J; GPU 1 (B, 16 J) given to the job on n1.
+CUDA_VISIBLE_DEVICES=1 srun -N2 -n2 --carbontracker="$work/out" bash "$work/task.sh" 5000000 7000000 1.5 \
   >"$work/srun1.out" 2>"$work/srun1.err" || fail "srun job failed: $(cat "$work/srun1.err")"
 job1=$(sed -n 's/^JOB=//p' "$work/srun1.out")
 [ -n "$job1" ] || fail "no job id for the srun job"
@@ -142,8 +144,8 @@ assert set(nodes) == {"n1", "n2"}, nodes
 assert near(nodes["n1"]["cpu_j"], 5.0), nodes["n1"]
 assert near(nodes["n2"]["cpu_j"], 7.0), nodes["n2"]
 assert near(j["total"]["cpu_j"], 12.0), j["total"]
-assert nodes["n1"]["duration_s"] >= 1.0, nodes["n1"]
-assert near(nodes["n1"]["gpu_j"], 40.0 * nodes["n1"]["duration_s"]), nodes["n1"]   # GPU 1 only
+assert nodes["n1"]["duration_s"] >= 1.5, nodes["n1"]
+assert near(nodes["n1"]["gpu_j"], 16.0), nodes["n1"]   # GPU 1 (B) only, not A's 100 W
 assert nodes["n2"]["gpu_j"] == 0, nodes["n2"]
 assert near(j["total"]["energy_j"], 12.0 + nodes["n1"]["gpu_j"]), j["total"]
 assert j["missing_nodes"] == [], j
