@@ -11,9 +11,10 @@
  *    log per node and rank themselves, e.g. torchrun under srun); the node is
  *    the header's host.
  * Per node, a step whose time lies within another step's on the same node
- * (an srun step inside the batch step) measured the same node-level counters
- * and is listed but not counted again; partly overlapping steps are counted
- * both, with a warning. Public API only (plus the JSON Lines reader of
+ * (an srun step inside the batch step: one that starts within it, since its
+ * slurmstepd may finish a few ms after the batch step's) measured the same
+ * node-level counters and is listed but not counted again; partly overlapping
+ * steps are counted both, with a warning. Public API only (plus the JSON Lines reader of
  * metrics.c). Formats: docs/cluster.md.
  */
 #include "cli.h"
@@ -211,6 +212,11 @@ static void resolve_overlaps(job *j) {
             double xs = x->r.start_unix_s, xe = item_end(x), ys = y->r.start_unix_s, ye = item_end(y);
             if (isnan(xs) || isnan(ys)) continue;
             int inside = ys <= xs && xe <= ye;
+            /* The batch step covers the steps its script starts on its node: they start within it; they may
+             * end a few ms after it (their slurmstepd finishes after srun has returned to the script). */
+            if (!x->rank_file && !y->rank_file && strcmp(y->step, "batch") == 0 && strcmp(x->step, "batch") != 0 &&
+                ys <= xs && xs <= ye)
+                inside = 1;
             int same = ys == xs && xe == ye;
             int partly = xs < ye && ys < xe && !inside && !(xs <= ys && ye <= xe);
             double xj = x->r.energy_j[0] + x->r.energy_j[1], yj = y->r.energy_j[0] + y->r.energy_j[1];

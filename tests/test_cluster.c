@@ -295,6 +295,33 @@ static void test_exporter_textfile(void **state) {
     free(dir);
 }
 
+/* The batch step's slurmstepd may finish before an srun step's on the same node (seen in the SLURM test):
+ * the step started within the batch step, so it is still covered by it, not counted twice. */
+static void test_parse_job_late_step(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char sub[1024];
+    snprintf(sub, sizeof sub, "%s/2", dir);
+    ts_mkdirs(dir, "2");
+    static const char *const files[] = {"n1.0.nodes", "n1.0_9648.346706_2026-11-29T084714Z_carbontracker.jsonl",
+                                        "n1.batch.nodes", "n1.batch_9628.613995_2026-11-29T084714Z_carbontracker.jsonl",
+                                        "n2.0.nodes", "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "job2-late-step/%s", files[i]);
+        copy_fixture(rel, sub, files[i]);
+    }
+    char *out = NULL, *err = NULL;
+    char *argv1[] = {(char *)ts_env("CT_CLI"), "parse", "--job", "2", dir, "--format", "csv", NULL};
+    assert_int_equal(ts_run(argv1, NULL, &out, &err), 0);
+    if (!strstr(out, "\n2,n1,2,2,0,")) fail_msg("n1 not 2 J once: %s", out);
+    assert_non_null(strstr(out, "\n2,TOTAL,5,5,0,"));
+    free(out);
+    free(err);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 /* A training's own logs, one per rank (torchrun/srun ranks with all_ranks): two ranks that measured the
  * same node at the same time count once, whichever way their times overlap. Real logs from the CLI
  * wrapper on a fake powercap tree. */
@@ -354,6 +381,7 @@ int main(void) {
         cmocka_unit_test(test_device_counter_wrap),
         cmocka_unit_test(test_parse_job),
         cmocka_unit_test(test_parse_job_ranks),
+        cmocka_unit_test(test_parse_job_late_step),
         cmocka_unit_test(test_exporter_textfile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
