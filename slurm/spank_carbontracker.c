@@ -33,7 +33,9 @@
  * and are the node's whole package and DRAM energy during the step (a shared
  * node's other jobs included; docs/cluster.md).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
@@ -138,6 +140,8 @@ static void parse_args(int ac, char **av) {
 }
 
 int slurm_spank_init(spank_t sp, int ac, char **av) {
+    g_opt_set = 0; /* the option callback, if the job gave the option, comes after this */
+    g_opt_arg[0] = '\0';
     /* Registered in every context, so that sbatch/salloc accept the option too. */
     if (spank_option_register(sp, &g_option) != ESPANK_SUCCESS)
         slurm_error("carbontracker: could not register --carbontracker");
