@@ -28,6 +28,7 @@
  *   pue=X  country=CC  intensity=G  interval=S  online   as for a tracker (default offline)
  *   report=comment    when the batch step ends (batch node, root) write the job's totals, from
  *                     `carbontracker parse --job` over DIR (shared by the nodes), into its AdminComment
+ *   report=output     ... append them to the job's output file (as the job's user); report=comment,output both
  *   cli=PATH scontrol=PATH   the programs report=comment runs (defaults: the installed CLI, /usr/bin/scontrol)
  * Only the job's own GPUs are measured: the node's RAPL counters are node-level
  * and are the node's whole package and DRAM energy during the step (a shared
@@ -68,7 +69,7 @@ int slurm_spank_exit(spank_t sp, int ac, char **av);
 /* Site settings from the plugin arguments. */
 static struct {
     char dir[PATH_MAX];
-    int always, online, all_gpus, report_comment;
+    int always, online, all_gpus, report_comment, report_output;
     char cli[PATH_MAX], scontrol[PATH_MAX];
     char components[16], country[8];
     double pue, intensity, interval;
@@ -124,8 +125,10 @@ static void parse_args(int ac, char **av) {
         else if (strcmp(a, "always") == 0) g_site.always = 1;
         else if (strcmp(a, "online") == 0) g_site.online = 1;
         else if (strcmp(a, "gpus=all") == 0) g_site.all_gpus = 1;
-        else if (strcmp(a, "report=comment") == 0) g_site.report_comment = 1;
-        else if (strcmp(a, "report=none") == 0) g_site.report_comment = 0;
+        else if (strncmp(a, "report=", 7) == 0) {
+            g_site.report_comment = strstr(a + 7, "comment") != NULL;
+            g_site.report_output = strstr(a + 7, "output") != NULL;
+        }
         else if (strncmp(a, "cli=", 4) == 0) snprintf(g_site.cli, sizeof g_site.cli, "%s", a + 4);
         else if (strncmp(a, "scontrol=", 9) == 0) snprintf(g_site.scontrol, sizeof g_site.scontrol, "%s", a + 9);
         else if (strcmp(a, "gpus=allocated") == 0) g_site.all_gpus = 0;
@@ -436,6 +439,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
 }
 
 static void report_comment(const char *job, const char *dir);
+static void report_output(const char *job, const char *dir);
 
 /* Gives a run's log files to the job's user (they were created by root in the user's directory). */
 static void chown_logs(const char *jsonl) {
@@ -477,10 +481,11 @@ int slurm_spank_exit(spank_t sp, int ac, char **av) {
     snprintf(shown, sizeof shown, "%s/%u%s", g_dir, g_job, base ? base : "");
     close(g_dfd);
     g_dfd = -1;
-    if (g_step == SLURM_BATCH_SCRIPT && g_site.report_comment) {
+    if (g_step == SLURM_BATCH_SCRIPT && (g_site.report_comment || g_site.report_output)) {
         char jobs[32];
         snprintf(jobs, sizeof jobs, "%u", g_job);
-        report_comment(jobs, g_dir);
+        if (g_site.report_comment) report_comment(jobs, g_dir);
+        if (g_site.report_output) report_output(jobs, g_dir);
     }
     if (have)
         slurm_info("carbontracker: step measured: %.1f s, cpu %.1f J, gpu %.1f J, %.6f kWh, %.3f g CO2eq (%s); "
@@ -536,7 +541,8 @@ static int run_capture(char *const argv[], char *out, size_t outlen, int timeout
  * `sacctmgr` could still change it, is not always there). The job's srun steps have ended, but another
  * node's slurmstepd may still be writing its final record: wait for every node's records to be complete,
  * up to 3 s (the only wait the plugin ever adds to a job, and only with report=comment). */
-static void report_comment(const char *job, const char *dir) {
+/* `parse --job` in format fmt into out, once every node's records are complete or 3 s have passed. */
+static int job_totals(const char *job, const char *dir, const char *fmt, char *out, size_t len) {
     char csv[8192];
     char *pargv[] = {g_site.cli, "parse", "--job", (char *)job, (char *)dir, "--format", "csv", NULL};
     int rc = -1;
@@ -546,6 +552,58 @@ static void report_comment(const char *job, const char *dir) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    if (rc != 0 || strcmp(fmt, "csv") == 0) {
+        snprintf(out, len, "%s", csv);
+        return rc;
+    }
+    char *targv[] = {g_site.cli, "parse", "--job", (char *)job, (char *)dir, "--format", (char *)fmt, NULL};
+    return run_capture(targv, out, len, 10, 0);
+}
+
+/* Appends the job's totals (parse --job's text) to the job's output file, as the job's user. */
+static void report_output(const char *job, const char *dir) {
+    char text[8192], show[16384];
+    int rc = job_totals(job, dir, "text", text, sizeof text);
+    if (rc != 0) {
+        slurm_error("carbontracker: job %s: %s parse --job failed (status %d); nothing added to the job's output", job,
+                    g_site.cli, rc);
+        return;
+    }
+    char *sargv[] = {g_site.scontrol, "-o", "show", "job", (char *)job, NULL};
+    if (run_capture(sargv, show, sizeof show, 10, 0) != 0) {
+        slurm_error("carbontracker: job %s: %s show job failed; nothing added to the job's output", job, g_site.scontrol);
+        return;
+    }
+    const char *p = strstr(show, " StdOut=");
+    if (!p) return;
+    p += 8;
+    char out[PATH_MAX];
+    size_t n = strcspn(p, " \n");
+    if (n == 0 || n >= sizeof out || p[0] != '/') return;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    pid_t pid = fork();
+    if (pid < 0) return;
+    if (pid == 0) {
+        if ((setgroups(0, NULL) != 0 && getuid() == 0) || setgid(g_gid) != 0 || setuid(g_uid) != 0) _exit(EPERM);
+        int fd = open(out, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) _exit(errno & 0xff);
+        static const char head[] = "\n[carbontracker] ";
+        ssize_t w1 = write(fd, head, sizeof head - 1);
+        ssize_t w2 = write(fd, text, strlen(text));
+        _exit(w1 < 0 || w2 < 0 ? EIO : 0);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        slurm_error("carbontracker: job %s: cannot append the totals to %s: %s", job, out,
+                    WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "killed");
+}
+
+static void report_comment(const char *job, const char *dir) {
+    char csv[8192];
+    int rc = job_totals(job, dir, "csv", csv, sizeof csv);
     if (rc != 0) {
         slurm_error("carbontracker: job %s: %s parse --job failed (status %d); no AdminComment written", job,
                     g_site.cli, rc);

@@ -67,7 +67,7 @@ p2=$(free_port)
 printf '#!/bin/sh\nSLURM_CONF=%s/slurm.conf exec %s "$@"\n' "$work" "$(command -v scontrol)" >"$work/scontrol.sh"
 chmod 755 "$work/scontrol.sh"
 cat >"$work/plugstack.conf" <<CONF
-optional $PLUGIN dir=$work/site pue=1 interval=0.2 report=comment cli=$CLI scontrol=$work/scontrol.sh
+optional $PLUGIN dir=$work/site pue=1 interval=0.2 report=comment,output cli=$CLI scontrol=$work/scontrol.sh
 CONF
 cat >"$work/slurm.conf" <<CONF
 ClusterName=ci
@@ -180,6 +180,9 @@ has_comment() { scontrol show job "$job2" | grep -q 'AdminComment={"carbontracke
 wait_for 30 has_comment || fail "no AdminComment with the totals: $(scontrol show job "$job2" | grep -i comment)"
 scontrol show job "$job2" | grep -q '"nodes":2,"missing_nodes":\[\],"measurement":"measured"' ||
   fail "AdminComment: $(scontrol show job "$job2" | grep -i comment)"
+# ... and at the end of the job's output (report=output).
+grep -q "^\[carbontracker\] Job $job2: .* 5.0 J measured on 2 node(s)" "$work/batch.out" ||
+  fail "no totals at the end of the job's output: $(cat "$work/batch.out")"
 
 # A node whose records are missing is named (the steps' node lists say where they ran).
 mkdir -p "$work/partial/$job1"
