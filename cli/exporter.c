@@ -34,7 +34,8 @@ static void exporter_usage(FILE *f) {
           "  --listen HOST:PORT   serve GET /metrics over HTTP (e.g. 127.0.0.1:9464)\n"
           "  --textfile PATH      write the metrics to PATH (a node_exporter textfile collector file,\n"
           "                       name ending in .prom), atomically, every --interval\n"
-          "  --runs DIR           read the JSON Lines logs of runs in DIR and DIR/*/ (repeatable)\n"
+          "  --runs DIR           read the JSON Lines logs of runs in DIR and its subdirectories (repeatable)\n"
+          "  --max-age S          leave out runs whose log was last written over S seconds ago (default: keep all)\n"
           "  --interval S         seconds between counter readings and textfile writes (default 5)\n"
           "  --components C       devices to count (default all; none = runs only)\n"
           "  --country CC, --carbon-intensity G   carbon intensity, as for a tracker\n"
@@ -187,7 +188,7 @@ static int listen_on(const char *spec, char *err, size_t errlen) {
 
 int ct_cli_exporter(int argc, char **argv) {
     const char *listen_spec = NULL, *textfile = NULL, *components = "all", *country = NULL;
-    double interval = 5, intensity = -1;
+    double interval = 5, intensity = -1, max_age = 0;
     int once = 0;
     const char **dirs = calloc((size_t)argc, sizeof *dirs);
     int ndirs = 0;
@@ -215,7 +216,7 @@ int ct_cli_exporter(int argc, char **argv) {
         else if (strcmp(a, "--runs") == 0) dirs[ndirs++] = v;
         else if (strcmp(a, "--components") == 0) components = v;
         else if (strcmp(a, "--country") == 0) country = v;
-        else if (strcmp(a, "--interval") == 0 || strcmp(a, "--carbon-intensity") == 0) {
+        else if (strcmp(a, "--interval") == 0 || strcmp(a, "--carbon-intensity") == 0 || strcmp(a, "--max-age") == 0) {
             char *end = NULL;
             double d = strtod(v, &end);
             if (end == v || *end || !isfinite(d) || d <= 0) {
@@ -223,7 +224,8 @@ int ct_cli_exporter(int argc, char **argv) {
                 free(dirs);
                 return 2;
             }
-            if (a[2] == 'i') interval = d;
+            if (strcmp(a, "--interval") == 0) interval = d;
+            else if (strcmp(a, "--max-age") == 0) max_age = d;
             else intensity = d;
         } else {
             fprintf(stderr, "carbontracker exporter: unknown option %s (see --help)\n", a);
@@ -285,6 +287,7 @@ int ct_cli_exporter(int argc, char **argv) {
         fprintf(stderr, "carbontracker exporter: out of memory\n");
         goto done;
     }
+    ct_metrics_set_max_age(s.m, max_age);
 
     if (once) {
         if (textfile) rc = write_textfile(&s, textfile) == 0 ? 0 : 1;

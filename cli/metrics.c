@@ -241,6 +241,7 @@ struct ct_metrics {
     int ndev;
     ct_device_desc desc[64]; /* device descriptions, refreshed at most once a second */
     double desc_mono;
+    double max_age_s;        /* 0 = keep all */
     char *line;              /* scratch for reading */
     size_t line_cap;
 };
@@ -372,6 +373,7 @@ static void scan_dir(ct_metrics *m, const char *dir, int depth) {
         if (!is_log) continue;
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue; /* vanished meanwhile */
+        if (m->max_age_s > 0 && (double)time(NULL) - (double)st.st_mtime > m->max_age_s) continue;
         run *r = find_run(m, path);
         if (!r) {
             if (m->nruns == m->cap) {
@@ -609,6 +611,12 @@ int ct_metrics_render(ct_metrics *m, ct_sbuf *out) {
     }
     pthread_mutex_unlock(&m->mu);
     return out->oom ? CT_ENOMEM : 0;
+}
+
+void ct_metrics_set_max_age(ct_metrics *m, double max_age_s) {
+    pthread_mutex_lock(&m->mu);
+    m->max_age_s = max_age_s > 0 ? max_age_s : 0;
+    pthread_mutex_unlock(&m->mu);
 }
 
 int ct_metrics_run_count(ct_metrics *m) {

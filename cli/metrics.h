@@ -69,6 +69,10 @@ void ct_metrics_free(ct_metrics *m);
  * stat). Thread-safe (one internal lock). Returns 0 or CT_ENOMEM. */
 int ct_metrics_render(ct_metrics *m, ct_sbuf *out);
 
+/* Runs whose log was last written more than max_age_s ago are left out (0 = keep all, the default):
+ * a site directory keeps every job's logs, a scrape needs only the recent ones. */
+void ct_metrics_set_max_age(ct_metrics *m, double max_age_s);
+
 /* Number of runs known after the last render. */
 int ct_metrics_run_count(ct_metrics *m);
 

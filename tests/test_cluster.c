@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +107,18 @@ static void test_runs_metrics(void **state) {
     assert_null(strstr(b.s, ",job=\""));
     assert_null(strstr(b.s, "{job=\""));
     assert_non_null(strstr(b.s, "# TYPE carbontracker_run_energy_joules_total counter\n"));
+    /* --max-age: a log last written two hours ago is left out */
+    char old[1200];
+    snprintf(old, sizeof old, "%s/n2.0_9080.577800_2026-11-29T084713Z_carbontracker.jsonl", sub);
+    struct timeval tv[2];
+    gettimeofday(&tv[0], NULL);
+    tv[0].tv_sec -= 7200;
+    tv[1] = tv[0];
+    assert_int_equal(utimes(old, tv), 0);
+    ct_metrics_set_max_age(m, 3600);
+    assert_int_equal(ct_metrics_render(m, &b), 0);
+    assert_int_equal(ct_metrics_run_count(m), 1);
+    assert_null(strstr(b.s, "run_id=\"n2.0_"));
     ct_sbuf_free(&b);
     ct_metrics_free(m);
     ts_rmtree(dir);
