@@ -390,8 +390,12 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
     static const char *const rank_vars[] = {"RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
                                             "PMI_RANK", "SLURM_PROCID", "SLURM_LOCALID"};
     for (size_t i = 0; i < sizeof rank_vars / sizeof rank_vars[0]; i++) unsetenv(rank_vars[i]);
+    /* The job's GPUs on this node: SLURM's global GPU ids (SLURM_STEP_GPUS, SLURM_JOB_GPUS: not renumbered
+     * by ConstrainDevices, unlike the tasks' CUDA_VISIBLE_DEVICES), else CUDA_VISIBLE_DEVICES. */
     char cvd[512] = "";
-    int has_gpus = spank_getenv(sp, "CUDA_VISIBLE_DEVICES", cvd, sizeof cvd) == ESPANK_SUCCESS;
+    int has_gpus = spank_getenv(sp, "SLURM_STEP_GPUS", cvd, sizeof cvd) == ESPANK_SUCCESS ||
+                   spank_getenv(sp, "SLURM_JOB_GPUS", cvd, sizeof cvd) == ESPANK_SUCCESS ||
+                   spank_getenv(sp, "CUDA_VISIBLE_DEVICES", cvd, sizeof cvd) == ESPANK_SUCCESS;
     const char *components = g_site.components;
     if (g_site.all_gpus) unsetenv("CUDA_VISIBLE_DEVICES");
     else if (has_gpus) setenv("CUDA_VISIBLE_DEVICES", cvd, 1);
