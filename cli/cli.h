@@ -29,5 +29,9 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
 int ct_cli_plan(int argc, char **argv);
 int ct_cli_parse(int argc, char **argv);
 int ct_cli_report(int argc, char **argv);
+/* Cluster and fleet metrics (issue 13): cli/exporter.c */
+int ct_cli_exporter(int argc, char **argv);
+/* `parse --job JOBID DIR...`: cli/job.c */
+int ct_cli_parse_job(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static void usage(FILE *f) {
           "       carbontracker parse DIR... [--format text|json|csv] [--latex]   (also --parse DIR)\n"
           "       carbontracker report RUN -o report.pdf|.png|.svg                (also --report LOG [--output FILE])\n"
           "       carbontracker plan --duration 6h [--within 48h] [location options] [--json]\n"
+          "       carbontracker exporter [--listen 127.0.0.1:9464] [--textfile PATH] [--runs DIR]  (Prometheus)\n"
           "\n"
           "Runs COMMAND (no shell) as a training, measures the energy of CPU, DRAM and GPUs while it runs,\n"
           "and prints its energy and carbon footprint. Exits with COMMAND's exit code (128+N if killed by signal N).\n"
@@ -509,6 +510,7 @@ static const struct subcommand {
     {"--parse", ct_cli_parse},
     {"report", ct_cli_report},
     {"--report", report_original},
+    {"exporter", ct_cli_exporter},
 };
 
 int main(int argc, char **argv) {

@@ -51,6 +51,9 @@ static void parse_usage(FILE *f) {
         fprintf(f, "  %s%s%s%s  %s\n", parse_opts[i].alias ? parse_opts[i].alias : "",
                 parse_opts[i].alias ? ", " : "", parse_opts[i].name, parse_opts[i].takes_value ? " VALUE" : "",
                 parse_opts[i].help);
+    fputs("  --job JOBID  one job's totals with a row per node (DIR/JOBID/ of the SLURM plugin, or logs in\n"
+          "               DIR whose job id is JOBID); names nodes without records (text, json, csv)\n",
+          f);
 }
 
 /* 0 ok, 1 exit 0 (help), 2 usage error. */
@@ -114,6 +117,8 @@ static int read_args(int argc, char **argv, parse_args *a) {
 }
 
 int ct_cli_parse(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) /* one job's totals per node: cli/job.c */
+        if (strcmp(argv[i], "--job") == 0 || strncmp(argv[i], "--job=", 6) == 0) return ct_cli_parse_job(argc, argv);
     parse_args a = {CT_RUNS_TEXT, 0, 0, NULL, 0};
     a.paths = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a.paths);
     if (!a.paths) {

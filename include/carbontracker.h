@@ -506,6 +506,27 @@ typedef struct ct_plan_result {
  */
 CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out);
 
+
+/* ------------------------------------------------------------------ */
+/* Cluster and fleet metrics (issue 13)                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Live counter of one device (index as for ct_get_device): the energy in J
+ * (WITHOUT PUE) it has used since the tracker was created, as of the
+ * measurement thread's latest reading; monotonic (counter wraps and device
+ * resets are absorbed by the sources), kept when the device is lost. Cheap:
+ * copies a value under the tracker's lock; any thread. For exporters that
+ * publish node counters (the `carbontracker exporter` subcommand).
+ * Returns 0, CT_EINVAL, or CT_ENODATA for an index out of range.
+ */
+CT_API int ct_get_device_energy(ct_tracker *t, int index, double *energy_j);
+
+/* The carbon intensity in effect now, gCO2eq/kWh, with its kind and source
+ * text (source may be NULL). Any thread; never blocks on the network. */
+CT_API int ct_get_intensity_now(ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
+                                size_t source_len);
+
 #ifdef __cplusplus
 }
 #endif
