@@ -283,29 +283,32 @@ int main(int argc, char **argv) {
             }
         }
     }
-    printf("%d runs per shape. Energy error |predicted - true| / true of the whole run (CPU + GPU), median "
-           "and 90th percentile over runs; duration error median; 90 %% interval: how often it holds the "
-           "true energy / duration, and its median half-width.\n\n",
+    printf("%d runs per shape. Error: |predicted - true| / true total of the whole run, median (90th "
+           "percentile) over the runs; energy = CPU + GPU. Interval: how often the 90 %% interval holds the "
+           "true energy / duration, and its median half-width (energy).\n\n",
            runs);
-    const char *method[3] = {"paper", "ours", "ours+marks"};
-    printf("| shape | when | method | energy err median | p90 | duration err median | interval holds energy | "
-           "holds duration | half-width |\n|---|---|---|---|---|---|---|---|---|\n");
+    printf("| shape | when | paper: energy | ours: energy | ours: duration | ours: interval holds | "
+           "ours+marks: energy | ours+marks: duration | ours+marks: interval holds |\n"
+           "|---|---|---|---|---|---|---|---|---|\n");
     for (int shape = 0; shape < NSHAPES; shape++)
-        for (int c = 0; c < NCP; c++)
+        for (int c = 0; c < NCP; c++) {
+            char col[3][3][96];
             for (int m = 0; m < 3; m++) {
                 stats *s = &S[shape][m][c];
-                if (s->n == 0) continue;
                 int n = s->n;
+                if (n == 0) {
+                    for (int k = 0; k < 3; k++) snprintf(col[m][k], sizeof col[m][k], "-");
+                    continue;
+                }
                 double cov_e = 100.0 * s->cover_e / n, cov_d = 100.0 * s->cover_d / n;
-                if (m == 0)
-                    printf("| %s | %s | %s | %.1f %% | %.1f %% | %.1f %% | - | - | - |\n", shape_name[shape],
-                           cp_name[c], method[m], pct(s->err_e, n, 0.5), pct(s->err_e, n, 0.9),
-                           pct(s->err_d, n, 0.5));
-                else
-                    printf("| %s | %s | %s | %.1f %% | %.1f %% | %.1f %% | %.0f %% | %.0f %% | +-%.1f %% |\n",
-                           shape_name[shape], cp_name[c], method[m], pct(s->err_e, n, 0.5), pct(s->err_e, n, 0.9),
-                           pct(s->err_d, n, 0.5), cov_e, cov_d, pct(s->width_e, n, 0.5));
+                snprintf(col[m][0], sizeof col[m][0], "%.1f %% (%.1f)", pct(s->err_e, n, 0.5), pct(s->err_e, n, 0.9));
+                snprintf(col[m][1], sizeof col[m][1], "%.1f %% (%.1f)", pct(s->err_d, n, 0.5), pct(s->err_d, n, 0.9));
+                snprintf(col[m][2], sizeof col[m][2], "%.0f / %.0f %%, +-%.1f %%", cov_e, cov_d, pct(s->width_e, n, 0.5));
             }
+            printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", shape_name[shape], cp_name[c], col[0][0],
+                   col[1][0], col[1][1], col[1][2], col[2][0], col[2][1], col[2][2]);
+        }
+
     printf("\n| call | median | p99 |\n|---|---|---|\n");
     cost();
     return 0;
