@@ -51,9 +51,10 @@ static void fill_status(const ct_tracker *t, ct_status *st) {
     st->co2eq_g = co2;
     if (t->has_prediction) {
         st->has_prediction = 1;
-        st->predicted_energy_kwh = t->predicted.energy_kwh;
-        st->predicted_co2eq_g = t->predicted.co2eq_g;
-        st->predicted_remaining_s = t->predicted.duration_s > done_s ? t->predicted.duration_s - done_s : 0;
+        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted;
+        st->predicted_energy_kwh = pr->energy_kwh;
+        st->predicted_co2eq_g = pr->co2eq_g;
+        st->predicted_remaining_s = pr->duration_s > done_s ? pr->duration_s - done_s : 0;
     }
     st->budget_exceeded = t->budget_exceeded;
 }
@@ -355,6 +356,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         ct__strlcpy(last_error, "out of memory", sizeof last_error);
         return CT_ENOMEM;
     }
+    ct__predictor_init(&t->pred);
     pthread_mutex_init(&t->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -534,33 +536,25 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
         r->intensity_kind = iv.kind;
         ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
     }
+    r->energy_kwh_low = r->energy_kwh_high = r->energy_kwh;
+    r->duration_s_low = r->duration_s_high = r->duration_s;
+    r->co2eq_g_low = r->co2eq_g_high = r->co2eq_g;
 }
 
-/* Linear prediction for all epochs; CO2eq = measured so far + the rest of
- * the energy at the intensity expected over the rest of the run. */
+/* The refined prediction for all epochs (src/core/progress.c, issue 12),
+ * recomputed when an epoch or a progress mark came since the last time. */
+static void refresh_refined(ct_tracker *t) {
+    if (t->has_refined && !t->pred_stale) return;
+    t->has_refined = ct__tracker_prediction(t, &t->refined) == 0;
+    t->pred_stale = 0;
+}
+
+/* The prediction printed after epochs_before_pred epochs: the refined one of that moment. */
 static void compute_prediction(ct_tracker *t) {
-    ct_result a;
-    compute_actual(t, &a);
-    ct_result *p = &t->predicted;
-    memset(p, 0, sizeof *p);
-    int n = t->nepochs, total = t->cfg.epochs;
-    p->epochs = total;
-    p->duration_s = ct__predict_total(a.duration_s, n, total);
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-        p->energy_j[c] = ct__predict_total(a.energy_j[c], n, total);
-        p->has_component[c] = a.has_component[c];
-        p->estimated[c] = a.estimated[c];
-    }
-    p->energy_kwh = ct__j_to_kwh(p->energy_j[0] + p->energy_j[1]) * t->cfg.pue;
-    double remaining_kwh = p->energy_kwh - a.energy_kwh;
-    double remaining_s = p->duration_s - a.duration_s;
-    double now = ct__unix_s();
-    ct_intensity_value iv;
-    ct__intensity_over(t->intensity, now, now + (remaining_s > 0 ? remaining_s : 0), &iv);
-    p->co2eq_g = a.co2eq_g + (remaining_kwh > 0 ? remaining_kwh * iv.g_per_kwh : 0);
-    p->intensity_g_per_kwh = p->energy_kwh > 0 ? p->co2eq_g / p->energy_kwh : iv.g_per_kwh;
-    p->intensity_kind = iv.kind;
-    ct__strlcpy(p->intensity_source, iv.source, sizeof p->intensity_source);
+    t->pred_stale = 1;
+    refresh_refined(t);
+    if (!t->has_refined) return;
+    t->predicted = t->refined;
     t->has_prediction = 1;
 }
 
@@ -646,6 +640,7 @@ int ct_epoch_start(ct_tracker *t) {
     t->epoch_co2_g = 0;
     memset(t->epoch_kind_j, 0, sizeof t->epoch_kind_j);
     ct__series_reset(&t->series);
+    ct__predictor_begin_epoch(&t->pred);
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
@@ -682,7 +677,8 @@ static int check_budgets(ct_tracker *t, const ct_result *actual) {
     for (int k = 0; k < 2; k++) {
         if (!(lim[k] > 0)) continue;
         double act = k == 0 ? actual->energy_kwh : actual->co2eq_g;
-        double pred = t->has_prediction ? (k == 0 ? t->predicted.energy_kwh : t->predicted.co2eq_g) : 0;
+        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted;
+        double pred = t->has_prediction ? (k == 0 ? pr->energy_kwh : pr->co2eq_g) : 0;
         const char *which = NULL;
         double v = 0;
         if (act > lim[k]) which = "actual", v = act;
@@ -761,8 +757,12 @@ int ct_epoch_end(ct_tracker *t) {
     for (int i = 0; i < CT__INTENSITY_KINDS; i++) t->sum_kind_j[i] += t->epoch_kind_j[i];
     t->nepochs++;
     t->in_epoch = 0;
+    ct__predictor_add_epoch(&t->pred, e->info.duration_s, e->info.energy_j);
+    t->pred_stale = 1;
     int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;
+    /* after the first prediction, refined at every epoch when something uses it now */
     if (make_prediction) compute_prediction(t);
+    else if (t->has_prediction && ct__prediction_wanted_now(t)) refresh_refined(t);
     ct_result actual;
     compute_actual(t, &actual);
     int budget = check_budgets(t, &actual);
@@ -851,10 +851,12 @@ int ct_get_predicted(const ct_tracker *t, ct_result *out) {
     if (!t || !out) return CT_EINVAL;
     ct_tracker *m = (ct_tracker *)t;
     pthread_mutex_lock(&m->mu);
-    int has = t->has_prediction;
-    if (has) *out = t->predicted;
+    int rc;
+    refresh_refined(m);
+    rc = m->has_refined ? 0 : CT_ENODATA;
+    if (rc == 0) *out = m->refined;
     pthread_mutex_unlock(&m->mu);
-    return has ? 0 : CT_ENODATA;
+    return rc;
 }
 
 int ct_epoch_count(const ct_tracker *t) {
@@ -879,6 +881,7 @@ int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out) {
 int ct_get_status(ct_tracker *t, ct_status *out) {
     if (!t || !out) return CT_EINVAL;
     pthread_mutex_lock(&t->mu);
+    if (t->has_prediction) refresh_refined(t);
     fill_status(t, out);
     pthread_mutex_unlock(&t->mu);
     return 0;

@@ -4,6 +4,7 @@
 
 #include "ct_internal.h"
 #include "output/output.h"
+#include "predict/predictor.h"
 
 #include <pthread.h>
 
@@ -78,6 +79,12 @@ struct ct_tracker {
 
     int has_prediction;
     ct_result predicted;
+    ct__predictor pred;     /* the per-epoch model (issue 12) */
+    ct_result refined;      /* its latest prediction: ct_get_predicted, status, budgets */
+    int has_refined;
+    int pred_stale;         /* an epoch or a mark arrived since `refined` was computed */
+    /* `predicted` stays the prediction printed after epochs_before_pred (the
+     * original's block, and the final JSON Lines record) */
     int finished;           /* monitoring ended (monitor_epochs reached or stop) */
     int budget_warned[2];   /* energy, co2 */
     int budget_exceeded;    /* bit 0 energy, bit 1 CO2eq */
@@ -100,5 +107,12 @@ void ct__record_warning(ct_tracker *t, const char *message);
 void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv);
 void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop);
 const char *ct__intensity_kind_name(ct_intensity_kind k);
+
+/* progress.c: ct_epoch_progress and the refined prediction (t->mu held).
+ * ct__tracker_prediction: 0 or CT_ENODATA. ct__prediction_wanted_now: 1 when
+ * something consumes the prediction at every epoch (budgets, JSON Lines, the
+ * status line, verbose 2), so ct_epoch_end refits; else it is refitted on demand. */
+int ct__tracker_prediction(ct_tracker *t, ct_result *out);
+int ct__prediction_wanted_now(const ct_tracker *t);
 
 #endif
