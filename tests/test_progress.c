@@ -10,12 +10,13 @@
 #include "carbontracker.h"
 
 #include <math.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
 
-static ct_tracker *new_tracker(int epochs, int ignore_errors) {
+static ct_tracker *new_tracker_budget(int epochs, int ignore_errors, double max_kwh) {
     ct_config c;
     ct_config_init(&c);
     c.epochs = epochs;
@@ -28,10 +29,14 @@ static ct_tracker *new_tracker(int epochs, int ignore_errors) {
     c.carbon_intensity = 200;
     c.update_interval = 0.02;
     c.ignore_errors = ignore_errors;
+    c.pue = 1;
+    c.max_energy_kwh = max_kwh;
     ct_tracker *t = NULL;
     assert_int_equal(ct_tracker_new(&c, &t), 0);
     return t;
 }
+
+static ct_tracker *new_tracker(int epochs, int ignore_errors) { return new_tracker_budget(epochs, ignore_errors, 0); }
 
 static void test_progress_bad_input(void **state) {
     (void)state;
@@ -116,10 +121,33 @@ static void test_prediction_before_epoch_one_ends(void **state) {
     ct_tracker_free(t);
 }
 
+/* Budgets act on the refined prediction: epoch 1 is almost empty (the paper's
+ * N x epoch 1 is far under the budget), epoch 2 takes 100 ms at 290 W; from
+ * then on the prediction (about 40 x 29 J) is over 400 J while the actual is
+ * far under it. */
+static void test_budget_on_refined_prediction(void **state) {
+    (void)state;
+    ct_tracker *t = new_tracker_budget(40, 0, 400.0 / 3.6e6);
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_end(t), 0);
+    assert_int_equal(ct_epoch_start(t), 0);
+    sleep_ms(100);
+    ct_epoch_end(t); /* the budget check here may still use the prediction of epoch 1 */
+    ct_status st;
+    assert_int_equal(ct_get_status(t, &st), 0); /* refits now (the measurement thread would, within a sample) */
+    assert_true(st.has_prediction && st.predicted_energy_kwh > 400.0 / 3.6e6);
+    assert_true(st.energy_kwh < 400.0 / 3.6e6);
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_end(t), CT_EBUDGET);
+    assert_non_null(strstr(ct_tracker_message(t), "predicted energy"));
+    ct_tracker_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_bad_input),
         cmocka_unit_test(test_prediction_before_epoch_one_ends),
+        cmocka_unit_test(test_budget_on_refined_prediction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

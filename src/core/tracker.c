@@ -28,6 +28,8 @@ static void status_clear(ct_tracker *t) {
     fflush(stderr);
 }
 
+static void refresh_refined(ct_tracker *t);
+
 /* The live view from the running totals and the epoch in progress (t->mu held). */
 static void fill_status(const ct_tracker *t, ct_status *st) {
     memset(st, 0, sizeof *st);
@@ -226,6 +228,8 @@ static void *measure_main(void *arg) {
             read_sources(t, now, NULL);
             take_sample(t, now);
             log_intensity_change(t, now);
+            /* the refined prediction is refitted here, off the training thread (issue 12) */
+            if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) refresh_refined(t);
             status_draw(t);
             next_sample += t->cfg.update_interval;
             if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */
@@ -760,9 +764,9 @@ int ct_epoch_end(ct_tracker *t) {
     ct__predictor_add_epoch(&t->pred, e->info.duration_s, e->info.energy_j);
     t->pred_stale = 1;
     int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;
-    /* after the first prediction, refined at every epoch when something uses it now */
+    /* later refinements are refitted by the measurement thread at its next sample
+     * (ct_epoch_end stays cheap); the budgets below use the latest one */
     if (make_prediction) compute_prediction(t);
-    else if (t->has_prediction && ct__prediction_wanted_now(t)) refresh_refined(t);
     ct_result actual;
     compute_actual(t, &actual);
     int budget = check_budgets(t, &actual);
