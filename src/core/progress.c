@@ -89,9 +89,21 @@ int ct__tracker_prediction(ct_tracker *t, ct_result *out) {
     ct_intensity_value iv;
     ct__intensity_over(t->intensity, now, now + rest_s, &iv);
     double g = iv.g_per_kwh;
-    out->co2eq_g = t->sum_co2_g + ct__j_to_kwh(e->remaining) * pue * g;
-    out->co2eq_g_low = t->sum_co2_g + ct__j_to_kwh(e->remaining_low) * pue * g;
-    out->co2eq_g_high = t->sum_co2_g + ct__j_to_kwh(e->remaining_high) * pue * g;
+    /* the epoch in progress: what it has spent was charged as it was measured */
+    double done_g = 0, done_j = 0;
+    if (t->in_epoch) {
+        double ej[CT_COMPONENT_COUNT];
+        epoch_energy_now(t, now_mono, ej);
+        for (int c = 0; c < CT_COMPONENT_COUNT; c++) done_j += ej[c];
+        done_g = t->epoch_co2_g * pue;
+    }
+    const double rem[3] = {e->remaining, e->remaining_low, e->remaining_high};
+    double co2[3];
+    for (int k = 0; k < 3; k++) {
+        double left_j = rem[k] - done_j;
+        co2[k] = t->sum_co2_g + done_g + (left_j > 0 ? ct__j_to_kwh(left_j) * pue * g : 0);
+    }
+    out->co2eq_g = co2[0], out->co2eq_g_low = co2[1], out->co2eq_g_high = co2[2];
     out->intensity_g_per_kwh = out->energy_kwh > 0 ? out->co2eq_g / out->energy_kwh : g;
     out->intensity_kind = iv.kind;
     ct__strlcpy(out->intensity_source, iv.source, sizeof out->intensity_source);
