@@ -36,7 +36,11 @@
  *        (defaults 100, 12345, 1)
  * Simulated time: nothing sleeps; the run takes a few seconds.
  */
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "fake_powercap.h"
 
 #include <math.h>
@@ -192,7 +196,7 @@ int main(int argc, char **argv) {
         ct_config cfg;
         ct_config_init(&cfg);
         cfg.epochs = 1;
-        ct_source_ctx ctx = {&cfg, notice_quiet, NULL};
+        ct__source_ctx ctx = {&cfg, notice_quiet, NULL};
         void *st = NULL;
         char why[CT__MSG_LEN];
         if (ct__source_rapl.open(&ctx, &st, why, sizeof why) != 0) {

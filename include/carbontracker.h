@@ -3,16 +3,38 @@
  * training run (Anthony, Kanding, Selvan 2020), as a C library.
  *
  * Contract, for every function below unless it says otherwise:
- *  - Return value: 0 on success, a negative CT_E* code on failure. The
- *    per-tracker detail of the last failure is ct_tracker_message().
+ *  - Return value: 0 (or a count) on success, a negative CT_E* code on
+ *    failure; never a negated errno.
+ *  - Error detail, one way: every call that fails records a sentence saying
+ *    why in the calling thread, read with ct_last_error_message(). It stays
+ *    until the next failing library call in that thread; after a success its
+ *    content is unspecified (it may hold a warning).
  *  - NULL pointers where a pointer is required give CT_EINVAL.
  *  - The library never calls exit() and prints only what `verbose` asks for.
- *  - Thread safety: a ct_tracker may be used from one thread at a time (the
- *    training loop's). The library's own measurement thread synchronises
- *    with it internally. Different trackers are independent.
+ *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_end,
+ *    ct_stop, ct_set_confirm_fn) come from one thread at a time, the
+ *    training loop's; its getters (ct_get_*, ct_epoch_count, ct_device_count,
+ *    ct_log_path, ct_jsonl_path) may be called from any thread at any time
+ *    until ct_tracker_free, which must not run concurrently with any other
+ *    call on that tracker. The library's own measurement thread
+ *    synchronises with all of them. Different trackers are independent.
+ *    Functions without a tracker are safe from any thread.
+ *  - Strings returned as const char *: static (valid for the life of the
+ *    process) unless the function says which object owns them and until
+ *    when. Never free them.
+ *  - Structs grow without breaking callers: every public struct ends with
+ *    `double ct_reserved[8]`. A later version adds members only by taking
+ *    the place of ct_reserved elements (the array shrinks, sizeof and the
+ *    offsets of existing members never change), and a new member's zero
+ *    value means what the version without it did. Callers start structs
+ *    they pass in with the init function (ct_config_init) or zero them,
+ *    and never touch ct_reserved. Bindings that mirror a struct check their
+ *    size with ct_sizeof().
  *  - Units are in every name or comment: s, W, J, kWh, gCO2eq/kWh, g.
  *    Energy in joules (J) is what the hardware saw, WITHOUT PUE. Energy in
  *    kWh and CO2eq in g are totals WITH PUE (as in the original tool).
+ *  - Names: ct_ and CT_ are this header's; ct__ names are the library's
+ *    internals and are not exported.
  */
 #ifndef CARBONTRACKER_H
 #define CARBONTRACKER_H
@@ -57,16 +79,20 @@ typedef enum {
 #undef CT__ERRNO_ENUM
 } ct_errno;
 
-/* The static text of an error code; never NULL. */
+/* The text of an error code; never NULL. Static string; any thread. */
 CT_API const char *ct_strerror(int code);
+/* The code's name as in this header, e.g. "CT_EINVAL"; "CT_EUNKNOWN" for a
+ * value not in the list. Static string; any thread. */
+CT_API const char *ct_err_name(int code);
 
-/* Version string and the optional features compiled in, e.g. "curl jansson cairo". */
+/* Version string and the optional features compiled in, e.g. "curl jansson cairo".
+ * Static strings; any thread. */
 CT_API const char *ct_version(void);
 CT_API const char *ct_features(void);
 
 typedef enum { CT_COMPONENT_CPU = 0, CT_COMPONENT_GPU = 1, CT_COMPONENT_COUNT = 2 } ct_component;
 
-/* Name of a component: "cpu" or "gpu". */
+/* Name of a component: "cpu" or "gpu" ("unknown" otherwise). Static string; any thread. */
 CT_API const char *ct_component_name(ct_component c);
 
 /*
@@ -120,9 +146,11 @@ typedef struct ct_config {
     /* Live status line on stderr, updated in place every update_interval:
      * -1 = when verbose >= 1 and stderr is a terminal (default), 0 = never, 1 = always. */
     int status_line;
+
+    double ct_reserved[8];   /* room to grow; zeroed by ct_config_init */
 } ct_config;
 
-/* Sets the original's defaults (see each field). */
+/* Sets the original's defaults (see each field) and zeroes the rest. */
 CT_API void ct_config_init(ct_config *cfg);
 
 typedef struct ct_tracker ct_tracker;
@@ -130,9 +158,9 @@ typedef struct ct_tracker ct_tracker;
 /*
  * Creates a tracker: validates the options, finds the energy sources and the
  * carbon intensity, opens log files, starts the measurement thread. Does not
- * touch the network. On failure *out is NULL and the message is available
- * through ct_last_error_message() (thread-local).
- * Ownership: the caller frees the tracker with ct_tracker_free().
+ * touch the network. On failure *out is NULL and ct_last_error_message()
+ * says why. Ownership: the caller frees the tracker with ct_tracker_free().
+ * Any thread; cfg is only read, during the call.
  */
 CT_API int ct_tracker_new(const ct_config *cfg, ct_tracker **out);
 
@@ -182,14 +210,26 @@ CT_API int ct_stop(ct_tracker *t);
 typedef int (*ct_confirm_fn)(void *user);
 CT_API int ct_set_confirm_fn(ct_tracker *t, ct_confirm_fn fn, void *user);
 
-/* Stops (as ct_stop) and frees everything. NULL is ignored. */
+/* Stops (as ct_stop) and frees everything. NULL is ignored. No other call
+ * on t may run during it or follow it; strings t returned become invalid. */
 CT_API void ct_tracker_free(ct_tracker *t);
 
-/* The detail of the last failure or warning on this tracker; never NULL. */
-CT_API const char *ct_tracker_message(const ct_tracker *t);
-
-/* The detail of the last ct_tracker_new() failure in this thread. */
+/*
+ * The detail of the last failure of a library call in the calling thread
+ * (every failing call records one), e.g. "epoch_end called without
+ * epoch_start". Never NULL; "" when there is none. The string belongs to
+ * the thread and stays valid (and unchanged) until that thread's next
+ * library call; copy it to keep it.
+ */
 CT_API const char *ct_last_error_message(void);
+
+/*
+ * DEPRECATED: use ct_last_error_message(). The same detail, kept on the
+ * tracker: the last failure (or budget warning) of a call on t. Never NULL;
+ * NULL t gives ct_last_error_message(). Owned by t, valid until the next
+ * epoch call on t or ct_tracker_free; read it from the training thread.
+ */
+CT_API const char *ct_tracker_message(const ct_tracker *t);
 
 /* Where a carbon intensity came from. */
 typedef enum {
@@ -199,6 +239,10 @@ typedef enum {
     CT_INTENSITY_LIVE = 3,    /* a live service, measured */
     CT_INTENSITY_FORECAST = 4 /* a live service's forecast */
 } ct_intensity_kind;
+
+/* "default", "static", "fixed", "live" or "forecast" (the names in the JSON
+ * Lines log); "unknown" otherwise. Static string; any thread. */
+CT_API const char *ct_intensity_kind_name(ct_intensity_kind kind);
 
 /* A result: the actual (measured) or the predicted consumption. */
 typedef struct ct_result {
@@ -212,18 +256,21 @@ typedef struct ct_result {
     double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
     char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
-    /* 90 % interval of a prediction (issue 12); equal to the value for actual results */
+    /* 90 % interval of a prediction (issue 12; 6 of the reserved doubles); equal to the value for actual results */
     double energy_kwh_low, energy_kwh_high; /* kWh, WITH PUE */
     double duration_s_low, duration_s_high; /* s */
     double co2eq_g_low, co2eq_g_high;       /* g CO2eq, WITH PUE */
+    double ct_reserved[2];
 } ct_result;
 
-/* Actual consumption so far (or at the end). CT_ENODATA before the first epoch ends. */
+/* Actual consumption so far (or at the end), copied into *out.
+ * CT_ENODATA before the first epoch ends. Any thread. */
 CT_API int ct_get_actual(const ct_tracker *t, ct_result *out);
 
-/* Predicted consumption for all epochs: the current best prediction (refined at
- * every epoch and progress mark), with its 90 % interval. CT_ENODATA while there
- * is nothing to predict from (no epoch ended and fewer than 3 progress marks). */
+/* Predicted consumption for all epochs, copied into *out: the current best
+ * prediction (refined at every epoch and progress mark), with its 90 % interval.
+ * CT_ENODATA while there is nothing to predict from (no epoch ended and fewer
+ * than 3 progress marks). Any thread. */
 CT_API int ct_get_predicted(const ct_tracker *t, ct_result *out);
 
 /* One finished epoch (index 0-based): times in Unix s, energy in J without PUE. */
@@ -233,11 +280,18 @@ typedef struct ct_epoch_info {
     double duration_s;
     double energy_j[CT_COMPONENT_COUNT];
     double co2eq_g;                      /* WITH PUE */
+    double ct_reserved[8];
 } ct_epoch_info;
 
-/* Number of finished epochs recorded. */
+/* Number of finished epochs recorded (>= 0), or CT_EINVAL. Any thread. */
 CT_API int ct_epoch_count(const ct_tracker *t);
+/* Copies finished epoch index (0-based) into *out; CT_ENODATA when there
+ * is no such epoch yet. Any thread. */
 CT_API int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out);
+
+/* Bits of ct_status.budget_exceeded. */
+#define CT_BUDGET_ENERGY 1 /* max_energy_kwh exceeded */
+#define CT_BUDGET_CO2 2    /* max_co2_g exceeded */
 
 /* Live view while running (any thread may call; cheap). */
 typedef struct ct_status {
@@ -253,10 +307,12 @@ typedef struct ct_status {
     double predicted_energy_kwh;
     double predicted_co2eq_g;
     double predicted_remaining_s;         /* s left per the prediction */
-    int budget_exceeded;                  /* bit 0: energy budget, bit 1: CO2eq budget (actual or predicted) */
+    int budget_exceeded;                  /* CT_BUDGET_ENERGY | CT_BUDGET_CO2: budgets exceeded (actual or predicted) */
+    double ct_reserved[8];
 } ct_status;
 
-CT_API int ct_get_status(ct_tracker *t, ct_status *out);
+/* Copies the live view into *out. Any thread, cheap (one lock, no I/O). */
+CT_API int ct_get_status(const ct_tracker *t, ct_status *out);
 
 /* One device being measured. */
 typedef struct ct_device_desc {
@@ -267,30 +323,38 @@ typedef struct ct_device_desc {
     char source[24];   /* "rapl", "nvml", "amdgpu", "tdp", "sim" */
     int estimated;     /* 1 when the energy is an estimate */
     int lost;          /* 1 when the device failed mid-run (energy so far is kept) */
+    double ct_reserved[8];
 } ct_device_desc;
 
+/* Number of devices measured (fixed when the tracker is created), or CT_EINVAL. Any thread. */
 CT_API int ct_device_count(const ct_tracker *t);
+/* Copies device index (0-based, < ct_device_count) into *out, with its
+ * current lost flag; CT_ENODATA out of range. Any thread. */
 CT_API int ct_get_device(const ct_tracker *t, int index, ct_device_desc *out);
 
-/* Paths of the log files of this run, or NULL when log_dir is unset. */
+/* Paths of the log files of this run, or NULL when log_dir is unset or the
+ * files could not be created. Owned by t: valid and unchanged until
+ * ct_tracker_free(t). Any thread. */
 CT_API const char *ct_log_path(const ct_tracker *t); /* standard log */
 CT_API const char *ct_jsonl_path(const ct_tracker *t);
 
 /* sizeof of a public struct by name ("ct_config", "ct_result", "ct_epoch_info",
  * "ct_status", "ct_device_desc", "ct_run_info", "ct_runs_total", "ct_plan_result"),
- * 0 for an unknown name. For bindings that
- * mirror the structs (the Python package checks its layouts with it). */
+ * ct_reserved included; 0 for an unknown name. For bindings that mirror the
+ * structs (the Python package checks its layouts with it). Any thread. */
 CT_API size_t ct_sizeof(const char *type_name);
 
 /* km travelled by an average new EU car that emit co2eq_g g of CO2eq (the
- * "This is equivalent to" line; figure from data/co2-equivalents.csv, EEA). */
+ * "This is equivalent to" line; figure from data/co2-equivalents.csv, EEA).
+ * Pure; any thread. */
 CT_API double ct_car_km(double co2eq_g);
 
-/* Formats a duration in s as the original does: "H:MM:SS", or "H:MM:SS.ss". */
+/* Formats a duration in s as the original does: "H:MM:SS", or "H:MM:SS.ss"
+ * (truncated to len-1 bytes). Pure; any thread. */
 CT_API void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* Results: many runs aggregated, reports, live status (issue 5)        */
+/* Results: many runs aggregated, reports, live status                  */
 /* ------------------------------------------------------------------ */
 
 /* One run as read back from its log files (ct_parse_dirs). */
@@ -313,6 +377,7 @@ typedef struct ct_run_info {
     int early_stop;              /* 1 when training stopped before all monitored epochs */
     int complete;                /* 1 when monitoring ended normally (final record / "Finished monitoring") */
     int files;                   /* log files combined into this run (ranks, hosts, JSONL + text copy) */
+    double ct_reserved[8];
 } ct_run_info;
 
 /* Totals over the runs of a ct_runs list. */
@@ -322,50 +387,99 @@ typedef struct ct_runs_total {
     double co2eq_g;              /* g CO2eq */
     double duration_s;           /* s, summed over runs */
     double car_km;               /* km travelled by car equivalent to co2eq_g */
+    double ct_reserved[8];
 } ct_runs_total;
 
 typedef struct ct_runs ct_runs;
 
+/* Flags of ct_parse_paths. */
+#define CT_PARSE_RECURSIVE 1u /* also read subdirectories (symlinked ones are not followed) */
+
 /*
- * Reads every run in the directories (not recursive): our JSON Lines files
- * (`*_carbontracker.jsonl`) and the original's text logs (`*_carbontracker.log`
- * paired with `*_carbontracker_output.log`, also as the Python carbontracker
- * writes them). Per run: the actual consumption when the run finished (actual
- * epochs == predicted epochs) or stopped early, else the prediction. A run
- * written both as JSON Lines and as text logs counts once; ranks of one
- * distributed job are combined (see docs/parse-formats.md). Files that are
- * corrupt, truncated, empty or unpaired are skipped (or used as far as they
- * are readable) with one warning each (ct_runs_warning); they never fail the
- * call. Returns 0 and *out (free with ct_runs_free), CT_EINVAL for bad
- * arguments, CT_EIO when a directory cannot be read (message in err), CT_ENOMEM.
- * err (may be NULL) gets the detail of a failure. Thread-safe (no shared state).
+ * Reads every run in the given paths: a directory gives every log in it (with
+ * CT_PARSE_RECURSIVE, in its subdirectories too), a file gives the run it
+ * belongs to. Logs are our JSON Lines files (`*_carbontracker.jsonl`, read as
+ * a stream: no size limit) and the original's text logs
+ * (`*_carbontracker.log` paired with `*_carbontracker_output.log`, also as
+ * the Python carbontracker writes them). Per run: the actual consumption when
+ * the run finished (actual epochs >= predicted epochs) or stopped early, else
+ * the prediction. A run written both as JSON Lines and as text logs counts
+ * once; ranks of one distributed job are combined (docs/parse-formats.md).
+ * Files that are corrupt, truncated, empty, unpaired or not regular files
+ * (a FIFO is never opened for reading in a blocking way) are skipped or used
+ * as far as they are readable, with one warning each (ct_runs_warning); they
+ * never fail the call. Returns 0 and *out (free with ct_runs_free),
+ * CT_EINVAL for bad arguments, CT_EIO when a named path cannot be read,
+ * CT_ENOMEM; the detail of a failure is in ct_last_error_message().
+ * Thread-safe (no shared state; the error detail is per thread).
  */
-CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out, char *err, size_t errlen);
+CT_API int ct_parse_paths(const char *const *paths, int npaths, unsigned flags, ct_runs **out);
+/* ct_parse_paths(dirs, ndirs, 0, out). */
+CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out);
+/* Frees runs and every string it returned. NULL is ignored. */
 CT_API void ct_runs_free(ct_runs *runs);
+/* The getters below only read runs: any thread, also concurrently, until
+ * ct_runs_free. */
 /* Number of runs; runs are sorted by start time, then file name. */
 CT_API int ct_runs_count(const ct_runs *runs);
 /* Copies run index (0-based); CT_EINVAL when out of range. */
 CT_API int ct_runs_get(const ct_runs *runs, int index, ct_run_info *out);
+/* Copies the totals over all runs into *out. */
 CT_API int ct_runs_totals(const ct_runs *runs, ct_runs_total *out);
-/* Warnings collected while reading (one per skipped or damaged file); the
- * string is owned by runs. NULL when out of range. */
+/* Warnings collected while reading (one per skipped or damaged file, and for
+ * a log with missing epochs). The string is owned by runs and lives until
+ * ct_runs_free; file names in it are escaped (control bytes as \xNN).
+ * NULL when out of range. A ct_runs is read-only after ct_parse_paths:
+ * the getters may be called from several threads at once. */
 CT_API int ct_runs_warning_count(const ct_runs *runs);
 CT_API const char *ct_runs_warning(const ct_runs *runs, int index);
 /* The original's aggregate sentence: "The training of models in this work is
  * estimated to use X kWh of electricity contributing to Y kg of CO2eq. This is
  * equivalent to Z km travelled by car. Measured by carbontracker (URL)."
- * Returns the length it needed (like snprintf), or a negative code. */
+ * "Measured by" becomes "Estimated (not measured) by" or "Partly measured and
+ * partly estimated by" when runs were estimated. Same as
+ * ct_runs_format(runs, CT_RUNS_TEXT, buf, len). */
 CT_API int ct_runs_sentence(const ct_runs *runs, char *buf, size_t len);
+
+/* Formats of ct_runs_format (docs/parse-formats.md). */
+enum {
+    CT_RUNS_TEXT = 0,  /* the sentence */
+    CT_RUNS_JSON = 1,  /* totals, every run (with its measurement), warnings */
+    CT_RUNS_CSV = 2,   /* a header line and one line per run */
+    CT_RUNS_LATEX = 3  /* a paragraph for a paper and the method's BibTeX entry */
+};
+/* Writes the runs in a format into buf (NUL-terminated, truncated to len-1
+ * like snprintf; buf may be NULL when len is 0). Returns the length it
+ * needed, or CT_EINVAL / CT_ENOMEM. Thread-safe. */
+CT_API int ct_runs_format(const ct_runs *runs, int format, char *buf, size_t len);
+
+/* One standard log and its output log (their texts; either may be NULL) as
+ * the library reads them, written as JSON into buf like ct_runs_format: devices
+ * per component, epoch durations, power lines per component, the actual and
+ * predicted blocks with their equivalents, early stop. For bindings (the
+ * Python package's parser); the schema is in docs/parse-formats.md. */
+CT_API int ct_text_log_json(const char *std_text, const char *out_text, char *buf, size_t len);
 
 /*
  * Renders the report of one run. path_in: a `_carbontracker.jsonl` file or a
  * standard text log (`_carbontracker.log`). path_out: `.pdf` (summary table and
- * plots), `.png` or `.svg` (the plots alone), chosen by the extension. Returns
- * 0, CT_ENOTSUP when built without cairo, CT_EPARSE when the input has no
- * epochs, CT_EIO for unreadable input or unwritable output, CT_EINVAL for an
- * unknown extension; err (may be NULL) gets a message. Thread-safe.
+ * plots), `.png` or `.svg` (the plots alone), chosen by the extension. The
+ * output is written to a temporary file next to it and renamed into place
+ * (a planted symlink at path_out is replaced, never followed). Rendering code
+ * lives in libcarbontracker-report.so, loaded on first use (a tracked program
+ * never loads cairo). Returns 0, CT_ENOTSUP when reports are not available
+ * (built without cairo, or the report library cannot be loaded), CT_EPARSE
+ * when the input has no epochs, CT_EIO for unreadable input or unwritable
+ * output, CT_EINVAL for an unknown extension; the detail is in
+ * ct_last_error_message(). Thread-safe.
  */
-CT_API int ct_report_render(const char *path_in, const char *path_out, char *err, size_t errlen);
+CT_API int ct_report_render(const char *path_in, const char *path_out);
+/*
+ * The figure alone for a paper: one panel per file, path_out naming the
+ * first ("fig.pdf" gives fig-power.pdf, fig-energy.pdf, fig-co2eq.pdf and
+ * fig-prediction.pdf; .pdf or .svg). Returns as ct_report_render.
+ */
+CT_API int ct_report_render_panels(const char *path_in, const char *path_out);
 
 /*
  * One status line from a ct_status, without newline or escape codes, e.g.
@@ -376,7 +490,7 @@ CT_API int ct_report_render(const char *path_in, const char *path_out, char *err
 CT_API int ct_format_status_line(const ct_status *st, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* Planning a cleaner start time (issue 4)                             */
+/* Planning a cleaner start time                                       */
 /* ------------------------------------------------------------------ */
 
 /* The best start for a training of a given duration within the forecast. */
@@ -387,6 +501,7 @@ typedef struct ct_plan_result {
     double savings_percent;          /* 100 * (now - best) / now; 0 when starting now is best */
     double horizon_end_unix_s;       /* Unix s where the forecast ends */
     char source[160];                /* provider, area, fetch time, e.g. "UK Carbon Intensity API forecast, national, fetched ..." */
+    double ct_reserved[8];
 } ct_plan_result;
 
 /*
@@ -402,12 +517,14 @@ typedef struct ct_plan_result {
  * Returns 0 and fills *out; CT_ENODATA when no forecast is available for the
  * location (offline, no service for it, forecast refused or too short);
  * CT_ENETWORK / CT_EPARSE when the service failed; CT_EINVAL for bad options
- * or a refused key file; CT_ENOTSUP when built without libcurl and jansson.
- * msg (may be NULL) gets a sentence saying why, never the key.
+ * or a refused key file (and for an Electricity Maps URL override that is
+ * plain http to another machine: the key is not sent); CT_ENOTSUP when built
+ * without libcurl and jansson, or when libcurl.so.4 cannot be loaded.
+ * On failure ct_last_error_message() (this thread) says why, never the key;
+ * on success it is empty.
  * Thread-safe: no shared state.
  */
-CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out, char *msg,
-                   size_t msglen);
+CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out);
 
 #ifdef __cplusplus
 }

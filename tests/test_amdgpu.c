@@ -11,7 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "test_support.h"
 
 static char *g_root;
@@ -43,7 +47,7 @@ static int teardown(void **st) {
 static int open_src(void **state, char *why) {
     ct_config cfg;
     ct_config_init(&cfg);
-    ct_source_ctx ctx = {&cfg, collect, NULL};
+    ct__source_ctx ctx = {&cfg, collect, NULL};
     why[0] = '\0';
     return ct__source_amdgpu.open(&ctx, state, why, CT__MSG_LEN);
 }
@@ -262,7 +266,7 @@ static void test_devices_by_pid(void **st) {
     ct_config cfg;
     ct_config_init(&cfg);
     cfg.devices_by_pid = 1;
-    ct_source_ctx ctx = {&cfg, collect, NULL};
+    ct__source_ctx ctx = {&cfg, collect, NULL};
     void *s;
     char why[CT__MSG_LEN];
     double t0 = ct__monotonic_s();

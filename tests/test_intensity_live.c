@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "intensity/live.h"
 #include "intensity_mock.h"
@@ -95,6 +96,99 @@ static ct__live *start(ct_config *cfg, const char *key) {
     return lv;
 }
 
+/* 1 when a file whose name holds needle is mapped into this process. */
+static int mapped(const char *needle) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[1024];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle)) found = 1;
+    fclose(f);
+    return found;
+}
+
+/* Issue 9 item 6: libcurl (and its TLS stack) is not linked: a tracked run
+ * that asks no network never maps it; the first request loads it. Runs first
+ * in this file, before any request. */
+static void test_libcurl_loaded_only_when_used(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 1;
+    cfg.update_interval = 0.05;
+    cfg.verbose = 0;
+    cfg.sim_cpu = "test cpu";
+    cfg.sim_cpu_tdp = 100;
+    cfg.components = "cpu";
+    cfg.country = "DK";
+    cfg.offline = 1;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&cfg, &t), 0);
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_end(t), 0);
+    ct_tracker_free(t);
+    assert_int_equal(mapped("libcurl"), 0);
+    /* the first live request loads it */
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    ct__live *lv = start(&cfg, NULL);
+    wait_done(lv, 1);
+    ct__live_stop(lv);
+    assert_int_equal(mapped("libcurl"), 1);
+}
+
+/* Without libcurl.so.4 at run time: a clear message, the static table
+ * serves, the wrapped command runs (CT_CURL_LIBRARY names a missing file). */
+static void test_without_libcurl_at_run_time(void **state) {
+    (void)state;
+    const char *cli = ts_env("CT_CLI");
+    char *env[] = {"CT_CURL_LIBRARY=/nonexistent/libcurl.so.4", NULL};
+    char *out = NULL, *err = NULL;
+    char *a1[] = {(char *)cli, "plan", "--duration", "1h", "--country", "GB", NULL};
+    int rc = ts_run(a1, env, &out, &err);
+    if (rc != 1 || strcmp(err, "carbontracker plan: no forecast: UK Carbon Intensity API: live intensity needs "
+                               "libcurl.so.4 (apt install libcurl4)\n") != 0)
+        fail_msg("plan: exit %d, stderr \"%s\"", rc, err ? err : "");
+    free(out);
+    free(err);
+    /* in a tracked process: the fetch thread says so once and ends; the
+     * static table serves (a child, so that this process has not loaded
+     * libcurl yet: this test runs first) */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("CT_CURL_LIBRARY", "/nonexistent/libcurl.so.4", 1);
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.country = "GB";
+        ct__location loc;
+        char why[512];
+        ct__location_resolve(&cfg, &loc, why, sizeof why);
+        ct__live *lv = ct__live_start(&cfg, &loc, NULL, 900, collect, NULL, why, sizeof why);
+        const char *want = "1:live carbon intensity: UK Carbon Intensity API: live intensity needs libcurl.so.4 (apt "
+                           "install libcurl4); the static table serves\n";
+        char n[16384] = "";
+        for (double end = mono() + 10; mono() < end && !strstr(n, want);) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            notices(n, sizeof n);
+        }
+        ct__intensity_value v;
+        int live = ct__live_now(lv, ct__unix_s(), &v);
+        ct__live_stop(lv);
+        if (!strstr(n, want) || live || mapped("libcurl")) {
+            fprintf(stderr, "child: live %d, notices:\n%s", live, n);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(im_requests(&g_srv), 0);
+}
+
 static void test_ukgrid_national_now_and_forecast(void **state) {
     (void)state;
     ct_config cfg;
@@ -103,7 +197,7 @@ static void test_ukgrid_national_now_and_forecast(void **state) {
     double now = ct__unix_s();
     ct__live *lv = start(&cfg, NULL);
     wait_done(lv, 1);
-    ct_intensity_value v;
+    ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, now, &v), 1);
     assert_true(v.g_per_kwh == 263);
     assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -150,7 +244,7 @@ static void test_ukgrid_regional_list_and_object(void **state) {
         double now = ct__unix_s();
         ct__live *lv = start(&cfg, NULL);
         wait_done(lv, 1);
-        ct_intensity_value v;
+        ct__intensity_value v;
         assert_int_equal(ct__live_now(lv, now, &v), 1);
         assert_true(v.g_per_kwh == 180);
         assert_non_null(strstr(v.source, "UK Carbon Intensity API, postcode RG10, "));
@@ -181,7 +275,7 @@ static void test_energidata_areas(void **state) {
         double now = ct__unix_s();
         ct__live *lv = start(&cfg, NULL);
         wait_done(lv, 1);
-        ct_intensity_value v;
+        ct__intensity_value v;
         /* the newest measurement ends before now: it stays current, labelled live */
         assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 - 1, &v), 1);
         assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -207,7 +301,7 @@ static void test_electricitymaps_key_and_forecast(void **state) {
     double now = ct__unix_s();
     ct__live *lv = start(&cfg, "SECRET-KEY-42");
     wait_done(lv, 1);
-    ct_intensity_value v;
+    ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, now, &v), 1);
     assert_true(v.g_per_kwh == 302);
     assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -242,7 +336,7 @@ static void test_electricitymaps_forecast_refused(void **state) {
     double now = ct__unix_s();
     ct__live *lv = start(&cfg, "k3y");
     wait_done(lv, 1);
-    ct_intensity_value v;
+    ct__intensity_value v;
     /* no forecast: the prediction gets the live value */
     assert_int_equal(ct__live_over(lv, now, now + 6 * 3600, &v), 1);
     assert_int_equal(v.kind, CT_INTENSITY_LIVE);
@@ -282,7 +376,7 @@ static void test_bad_cases_fall_back(void **state) {
             if (p == 3) cfg.zone = "DE", key = "KEY-NEVER-SHOWN";
             ct__live *lv = start(&cfg, key);
             wait_done(lv, 1);
-            ct_intensity_value v;
+            ct__intensity_value v;
             double now = ct__unix_s();
             if (ct__live_now(lv, now, &v) || ct__live_over(lv, now, now + 3600, &v))
                 fail_msg("case %s provider %d gave a live value %g (%s)", cases[c], p, v.g_per_kwh, v.source);
@@ -314,7 +408,7 @@ static void test_hanging_server_times_out_and_stop_is_quick(void **state) {
     wait_done(lv, 1);
     double took = mono() - t0;
     assert_true(took < 2.0);
-    ct_intensity_value v;
+    ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
     ct__live_stop(lv);
     char n[16384];
@@ -348,7 +442,7 @@ static void test_unreachable_and_non_http_urls(void **state) {
         ct__live *lv = start(&cfg, NULL);
         wait_done(lv, 1);
         assert_true(mono() - t0 < 2.0);
-        ct_intensity_value v;
+        ct__intensity_value v;
         assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
         ct__live_stop(lv);
         char n[16384];
@@ -375,6 +469,121 @@ static void test_echoed_key_is_scrubbed(void **state) {
     assert_null(strstr(n, "ECHOED-SECRET"));
 }
 
+/* Waits until the notices hold needle; fails after 10 s. */
+static void wait_notice(const char *needle) {
+    double end = mono() + 10;
+    char n[16384];
+    for (;;) {
+        notices(n, sizeof n);
+        if (strstr(n, needle)) return;
+        if (mono() > end) fail_msg("no notice \"%s\" in 10 s; notices were:\n%s", needle, n);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Issue 10 item 4: keys of 1 and 2 characters and keys made of the
+ * replacement's own character, echoed by the server many times over. The old
+ * in-place scrubber overflowed the forecast message buffer (1 character: ASan
+ * stack-buffer-overflow in the fetch thread) and never ended for `*` or `**`
+ * ("***" holds the key again). */
+static void test_short_and_star_keys_are_scrubbed(void **state) {
+    (void)state;
+    const char *keys[] = {"Q", "QZ", "*", "**"};
+    for (int k = 0; k < 4; k++) {
+        setup(NULL);
+        assert_int_equal(im_case(&g_srv, "echo_key_forecast"), 0);
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.zone = "DE";
+        ct__live *lv = start(&cfg, keys[k]);
+        wait_done(lv, 1);
+        ct__intensity_value v;
+        assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 1); /* latest answered */
+        assert_true(v.g_per_kwh == 302);
+        ct__live_stop(lv);
+        char n[16384];
+        notices(n, sizeof n);
+        const char *want = "Electricity Maps forecast: HTTP 401 unauthorized (key missing or refused) (";
+        const char *hit = strstr(n, want);
+        if (!hit) fail_msg("key \"%s\": notices were:\n%s", keys[k], n);
+        /* the server's text (the key 400 times) comes back as stars, cut at 160 characters */
+        size_t stars = strspn(hit + strlen(want), "*");
+        if (stars < 3 || stars > 160) fail_msg("key \"%s\": %zu stars in:\n%s", keys[k], stars, n);
+        if (keys[k][0] == 'Q') assert_null(strchr(n, 'Q'));
+    }
+}
+
+/* Issue 10 item 4: the server's error text was cut at 160 characters before
+ * the key was scrubbed, so a key echoed across the cut leaked its first
+ * characters. Every position from 150 to 170. */
+static void test_key_echoed_across_the_cut_never_leaks(void **state) {
+    (void)state;
+    for (int pos = 150; pos <= 170; pos++) {
+        setup(NULL);
+        char c[32];
+        snprintf(c, sizeof c, "echo_key_at_%d", pos);
+        assert_int_equal(im_case(&g_srv, c), 0);
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.zone = "DE";
+        ct__live *lv = start(&cfg, "QZXJ0123456789");
+        wait_done(lv, 1);
+        ct__live_stop(lv);
+        char n[16384];
+        notices(n, sizeof n);
+        if (!strstr(n, "HTTP 401 unauthorized (key missing or refused) (xxxxxxxxxx") || strstr(n, "QZ"))
+            fail_msg("key at %d: notices were:\n%s", pos, n);
+    }
+}
+
+/* Issue 10 item 4: the key is never sent over plain http to another machine;
+ * plain http to this machine (the tests' mock) is allowed with one warning. */
+static void test_plain_http_override_for_the_key(void **state) {
+    (void)state;
+    setenv("CT_HTTP_TIMEOUT_MS", "300", 1);
+    const char *refused[] = {"http://192.0.2.1:9", "http://127.0.0.1.example.com:9",
+                             "http://127.0.0.1@192.0.2.1:9", "HTTP://[2001:db8::1]:9/v3"};
+    for (int i = 0; i < 4; i++) {
+        setup(NULL);
+        setenv("CT_HTTP_TIMEOUT_MS", "300", 1);
+        setenv("CT_ELECTRICITYMAPS_URL", refused[i], 1);
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.zone = "DE";
+        ct__live *lv = start(&cfg, "KEY-NOT-SENT");
+        wait_notice("CT_ELECTRICITYMAPS_URL");
+        ct__live_stop(lv);
+        char n[16384];
+        notices(n, sizeof n);
+        if (!strstr(n, "is plain http to another machine: the Electricity Maps key is not sent; use https"))
+            fail_msg("%s: notices were:\n%s", refused[i], n);
+        assert_null(strstr(n, "KEY-NOT-SENT"));
+    }
+    unsetenv("CT_HTTP_TIMEOUT_MS");
+    setenv("CT_ELECTRICITYMAPS_URL", g_srv.base, 1);
+
+    /* loopback: sent, with one warning however many refreshes */
+    setup(NULL);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.zone = "DE";
+    ct__live *lv = start(&cfg, "KEY-LOOPBACK");
+    wait_done(lv, 1);
+    ct__live_refresh_now(lv);
+    wait_done(lv, 2);
+    ct__live_stop(lv);
+    char n[16384];
+    notices(n, sizeof n);
+    const char *w = "1:the Electricity Maps key goes over plain http to this machine (CT_ELECTRICITYMAPS_URL=";
+    const char *first = strstr(n, w);
+    if (!first || strstr(first + 1, w)) fail_msg("want one warning; notices were:\n%s", n);
+    assert_null(strstr(n, "KEY-LOOPBACK"));
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "\"auth\": \"KEY-LOOPBACK\""));
+    free(log);
+}
+
 static void test_offline_touches_nothing(void **state) {
     (void)state;
     ct_config cfg;
@@ -389,10 +598,9 @@ static void test_offline_touches_nothing(void **state) {
     setenv("CT_OFFLINE", "1", 1);
     assert_null(ct__live_start(&cfg, &loc, NULL, 900, collect, NULL, why, sizeof why));
     ct_plan_result r;
-    char msg[512];
     cfg.country = "GB";
-    assert_int_equal(ct_plan(&cfg, 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
-    assert_string_equal(msg, "offline (CT_OFFLINE or --offline): no forecast can be fetched");
+    assert_int_equal(ct_plan(&cfg, 3600, 0, &r), CT_ENODATA);
+    assert_string_equal(ct_last_error_message(), "offline (CT_OFFLINE or --offline): no forecast can be fetched");
     unsetenv("CT_OFFLINE");
     assert_int_equal(im_requests(&g_srv), 0);
 }
@@ -406,7 +614,7 @@ static void test_ip_geolocation_only_without_location(void **state) {
     ct__location loc;
     ct__live_location(lv, &loc);
     assert_string_equal(loc.country, "DK");
-    ct_intensity_value v;
+    ct__intensity_value v;
     double now = ct__unix_s();
     assert_int_equal(ct__live_now(lv, floor(now / 300) * 300 - 1, &v), 1);
     assert_true(v.g_per_kwh == 80); /* Copenhagen is DK2 */
@@ -441,11 +649,11 @@ static void test_plan_api(void **state) {
     ct_config_init(&cfg);
     cfg.country = "GB";
     ct_plan_result r;
-    char msg[512] = "";
     double before = ct__unix_s();
-    int rc = ct_plan(&cfg, 6 * 3600, 48 * 3600, &r, msg, sizeof msg);
+    int rc = ct_plan(&cfg, 6 * 3600, 48 * 3600, &r);
     double after = ct__unix_s();
-    if (rc) fail_msg("ct_plan: %s", msg);
+    if (rc) fail_msg("ct_plan: %s", ct_last_error_message());
+    assert_string_equal(ct_last_error_message(), ""); /* success leaves no detail */
     /* national forecast: periods 10..21 (100) from the current half hour */
     double t0 = floor(before / 1800) * 1800;
     assert_true(r.start_unix_s == t0 + 10 * 1800);
@@ -461,26 +669,43 @@ static void test_plan_api(void **state) {
     /* must start within the next hour */
     /* (the best is then the latest start allowed: its window holds the most 100s) */
     before = ct__unix_s();
-    assert_int_equal(ct_plan(&cfg, 6 * 3600, 3600, &r, msg, sizeof msg), 0);
+    assert_int_equal(ct_plan(&cfg, 6 * 3600, 3600, &r), 0);
     after = ct__unix_s();
     assert_true(r.start_unix_s >= before + 3600 && r.start_unix_s <= after + 3600);
 
     /* no forecast: says so */
     assert_int_equal(im_case(&g_srv, "no_forecast"), 0);
-    assert_int_equal(ct_plan(&cfg, 6 * 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
-    assert_string_equal(msg, "UK Carbon Intensity API has no forecast for national: UK Carbon Intensity API "
+    assert_int_equal(ct_plan(&cfg, 6 * 3600, 0, &r), CT_ENODATA);
+    assert_string_equal(ct_last_error_message(), "UK Carbon Intensity API has no forecast for national: UK Carbon Intensity API "
                              "forecast: HTTP 500 server error (forecast down)");
     assert_int_equal(im_case(&g_srv, "ok"), 0);
     /* longer than the horizon */
-    assert_int_equal(ct_plan(&cfg, 50 * 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
-    assert_non_null(strstr(msg, "less than the 50.0 h asked for"));
+    assert_int_equal(ct_plan(&cfg, 50 * 3600, 0, &r), CT_ENODATA);
+    assert_non_null(strstr(ct_last_error_message(), "less than the 50.0 h asked for"));
     /* no key outside GB/DK */
     cfg.country = "DE";
-    assert_int_equal(ct_plan(&cfg, 3600, 0, &r, msg, sizeof msg), CT_ENODATA);
-    assert_string_equal(msg, "no forecast: no live service without an Electricity Maps key outside GB and DK for "
+    assert_int_equal(ct_plan(&cfg, 3600, 0, &r), CT_ENODATA);
+    assert_string_equal(ct_last_error_message(), "no forecast: no live service without an Electricity Maps key outside GB and DK for "
                              "country DE");
-    assert_int_equal(ct_plan(&cfg, -1, 0, &r, msg, sizeof msg), CT_EINVAL);
-    assert_int_equal(ct_plan(NULL, 1, 0, &r, msg, sizeof msg), CT_EINVAL);
+    assert_int_equal(ct_plan(&cfg, -1, 0, &r), CT_EINVAL);
+    assert_string_equal(ct_last_error_message(), "the duration must be positive and the search window not negative");
+    assert_int_equal(ct_plan(NULL, 1, 0, &r), CT_EINVAL);
+    assert_string_equal(ct_last_error_message(), "ct_plan: NULL argument");
+    /* the key is not sent over plain http to another machine */
+    cfg.electricitymaps_key = "KEY-FOR-PLAN";
+    setenv("CT_ELECTRICITYMAPS_URL", "http://192.0.2.1:9", 1);
+    im_reset(&g_srv);
+    assert_int_equal(ct_plan(&cfg, 3600, 0, &r), CT_EINVAL);
+    assert_string_equal(ct_last_error_message(),
+                        "no forecast: CT_ELECTRICITYMAPS_URL (host 192.0.2.1) is plain http to another machine: the "
+                        "Electricity Maps key is not sent; use https");
+    setenv("CT_ELECTRICITYMAPS_URL", g_srv.base, 1);
+    /* to this machine it goes, and an Electricity Maps forecast plans */
+    assert_int_equal(ct_plan(&cfg, 3 * 3600, 0, &r), 0);
+    assert_true(r.mean_g_per_kwh == 150); /* hours 3..8 */
+    char *log = im_get(&g_srv, "/_log");
+    assert_non_null(strstr(log, "\"auth\": \"KEY-FOR-PLAN\""));
+    free(log);
 }
 
 static void test_plan_cli(void **state) {
@@ -719,11 +944,11 @@ static void test_intensity_object_order_and_labels(void **state) {
     ct_config_init(&cfg);
     cfg.country = "GB";
     cfg.carbon_intensity = 42;
-    ct_source_ctx ctx = {&cfg, ctx_notice, NULL};
+    ct__source_ctx ctx = {&cfg, ctx_notice, NULL};
     ct_intensity *in = NULL;
     char why[512];
     assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
-    ct_intensity_value v;
+    ct__intensity_value v;
     double now = ct__unix_s();
     ct__intensity_now(in, now, &v);
     assert_true(v.g_per_kwh == 42 && v.kind == CT_INTENSITY_FIXED);
@@ -781,8 +1006,85 @@ static void test_intensity_object_order_and_labels(void **state) {
     assert_null(in);
 }
 
+/* Waits until the intensity object has its first live value. */
+static void wait_live(ct_intensity *in) {
+    double end = mono() + 10;
+    ct__intensity_value v;
+    do {
+        ct__intensity_now(in, ct__unix_s(), &v);
+        if (v.kind != CT_INTENSITY_LIVE) sleep_s(0.01);
+    } while (v.kind != CT_INTENSITY_LIVE && mono() < end);
+    assert_int_equal(v.kind, CT_INTENSITY_LIVE);
+}
+
+/* Issue 12 item 5: beyond the forecast's horizon the rest of a window is
+ * priced at the current value (the mean of the covered part stood in for it
+ * before), and a predicted power profile is weighted by its energy. UK mock:
+ * the current half hour 263, then 300 except periods 10..21 (100), 96 periods. */
+static void test_intensity_over_horizon_and_profile(void **state) {
+    (void)state;
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.country = "GB";
+    ct__source_ctx ctx = {&cfg, ctx_notice, NULL};
+    ct_intensity *in = NULL;
+    char why[512];
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    wait_live(in);
+    double before = ct__unix_s();
+    double t0 = floor(before / 1800) * 1800;
+    /* 96 h at constant power from now: 48 h of service values, the rest at 263 */
+    ct__intensity_value v;
+    double now = ct__unix_s();
+    ct__intensity_over(in, now, now + 96 * 3600.0, &v);
+    double horizon = t0 + 48 * 3600.0;
+    double expect = (uk_mean(t0, now, horizon) * (horizon - now) + 263.0 * (now + 96 * 3600.0 - horizon)) /
+                    (96 * 3600.0);
+    if (fabs(v.g_per_kwh - expect) > 1e-6) fail_msg("over 96 h: %.6f, want %.6f (%s)", v.g_per_kwh, expect, v.source);
+    assert_int_equal(v.kind, CT_INTENSITY_FORECAST);
+    assert_non_null(strstr(v.source, "% forecast, the rest at the current 263)"));
+
+    /* a profile: 6 h at 100 with power 3, 6 h at 300 with power 1, 2 h past the horizon with power 2 */
+    double t[] = {t0 + 10 * 1800.0, t0 + 22 * 1800.0, t0 + 34 * 1800.0, t0 + 96 * 1800.0, t0 + 100 * 1800.0};
+    double w[] = {3, 1, 0, 2};
+    ct_intensity_mean m;
+    ct__intensity_over_profile(in, t, w, 4, &m);
+    double e = 3 * 6 + 1 * 6 + 2 * 2; /* W h */
+    assert_true(fabs(m.value.g_per_kwh - (18 * 100.0 + 6 * 300.0 + 4 * 263.0) / e) < 1e-6);
+    assert_true(fabs(m.forecast_share - 24 / e) < 1e-9);
+    assert_true(fabs(m.covered_share - 24 / e) < 1e-9);
+    assert_true(m.current_g_per_kwh == 263);
+    assert_int_equal(m.value.kind, CT_INTENSITY_FORECAST);
+    /* only the present (measured) half hour: the current value's kind */
+    double now2 = ct__unix_s();
+    double t2[] = {now2, t0 + 1800.0};
+    double w2[] = {5};
+    ct__intensity_over_profile(in, t2, w2, t2[1] > now2 ? 1 : 0, &m);
+    assert_true(m.value.g_per_kwh == 263);
+    assert_int_equal(m.value.kind, CT_INTENSITY_LIVE);
+    assert_true(m.forecast_share == 0);
+    /* no energy, bad numbers: the current value, nothing invented */
+    double w3[] = {0};
+    ct__intensity_over_profile(in, t2, w3, 1, &m);
+    assert_true(m.value.g_per_kwh == 263 && m.value.kind == CT_INTENSITY_LIVE);
+    double w4[] = {NAN};
+    ct__intensity_over_profile(in, t2, w4, 1, &m);
+    assert_true(m.value.g_per_kwh == 263 && m.value.kind == CT_INTENSITY_LIVE);
+    ct__intensity_close(in);
+    if (floor(ct__unix_s() / 1800) * 1800 != t0) skip(); /* crossed a half hour: the mock's "current" moved */
+
+    /* fixed: the fixed value, whatever the profile */
+    cfg.carbon_intensity = 42;
+    assert_int_equal(ct__intensity_open(&cfg, &ctx, &in, why, sizeof why), 0);
+    ct__intensity_over_profile(in, t, w, 4, &m);
+    assert_true(m.value.g_per_kwh == 42 && m.value.kind == CT_INTENSITY_FIXED && m.forecast_share == 0);
+    ct__intensity_close(in);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_without_libcurl_at_run_time, setup),   /* first two: before any request */
+        cmocka_unit_test_setup(test_libcurl_loaded_only_when_used, setup),
         cmocka_unit_test_setup(test_ukgrid_national_now_and_forecast, setup),
         cmocka_unit_test_setup(test_ukgrid_regional_list_and_object, setup),
         cmocka_unit_test_setup(test_energidata_areas, setup),
@@ -792,6 +1094,9 @@ int main(void) {
         cmocka_unit_test_setup(test_hanging_server_times_out_and_stop_is_quick, setup),
         cmocka_unit_test_setup(test_unreachable_and_non_http_urls, setup),
         cmocka_unit_test_setup(test_echoed_key_is_scrubbed, setup),
+        cmocka_unit_test_setup(test_short_and_star_keys_are_scrubbed, setup),
+        cmocka_unit_test_setup(test_key_echoed_across_the_cut_never_leaks, setup),
+        cmocka_unit_test_setup(test_plain_http_override_for_the_key, setup),
         cmocka_unit_test_setup(test_offline_touches_nothing, setup),
         cmocka_unit_test_setup(test_ip_geolocation_only_without_location, setup),
         cmocka_unit_test_setup(test_plan_api, setup),
@@ -800,6 +1105,7 @@ int main(void) {
         cmocka_unit_test_setup(test_tracker_with_hanging_service, setup),
         cmocka_unit_test_setup(test_tracker_static_from_ip_geolocation, setup),
         cmocka_unit_test_setup(test_intensity_object_order_and_labels, setup),
+        cmocka_unit_test_setup(test_intensity_over_horizon_and_profile, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -20,7 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "test_support.h"
 
 #ifndef FAKE_NVML_PATH
@@ -112,7 +116,7 @@ static void scenario(const char *fmt, ...) {
 }
 
 static int open_src(void **state, char *why) {
-    ct_source_ctx ctx = {&g_cfg, collect, NULL};
+    ct__source_ctx ctx = {&g_cfg, collect, NULL};
     why[0] = '\0';
     *state = NULL;
     return ct__source_nvml.open(&ctx, state, why, CT__MSG_LEN);

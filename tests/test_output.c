@@ -7,7 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "ct_internal.h"
+#include "base/base.h"
+#include "core/core.h"
+#include "intensity/intensity.h"
+#include "output/format.h"
+#include "sources/source.h"
 #include "test_support.h"
 
 #include <stdlib.h>

@@ -14,7 +14,7 @@ static void epoch_energy_now(const ct_tracker *t, double now_mono, double e[CT_C
     double last_read[CT_COMPONENT_COUNT] = {0, 0};
     memset(e, 0, CT_COMPONENT_COUNT * sizeof e[0]);
     for (int i = 0; i < t->nsrc; i++) {
-        const ct_source_inst *s = &t->src[i];
+        const ct__source_inst *s = &t->src[i];
         if (s->ndev == 0) continue;
         ct_component c = t->devs[s->dev0].component;
         for (int d = s->dev0; d < s->dev0 + s->ndev; d++)
@@ -30,7 +30,7 @@ static void epoch_energy_now(const ct_tracker *t, double now_mono, double e[CT_C
 }
 
 int ct_epoch_progress(ct_tracker *t, double fraction) {
-    if (!t) return CT_EINVAL;
+    if (!t) return ct__fail(CT_EINVAL, "ct_epoch_progress: no tracker");
     pthread_mutex_lock(&t->mu);
     int rc = 0;
     if (t->finished) {
@@ -54,7 +54,7 @@ int ct_epoch_progress(ct_tracker *t, double fraction) {
         }
     }
     pthread_mutex_unlock(&t->mu);
-    return rc;
+    return rc ? ct__fail(rc, "%s", t->msg) : 0;
 }
 
 int ct__prediction_wanted_now(const ct_tracker *t) {
@@ -62,7 +62,13 @@ int ct__prediction_wanted_now(const ct_tracker *t) {
            t->status_enabled || t->cfg.verbose >= 2;
 }
 
-int ct__tracker_prediction(ct_tracker *t, ct_result *out) {
+void ct__tracker_refine(ct_tracker *t) {
+    ct__predictor_refit(&t->pred);
+    t->has_refined = ct__tracker_prediction(t, &t->refined) == 0;
+    t->pred_stale = 0;
+}
+
+int ct__tracker_prediction(const ct_tracker *t, ct_result *out) {
     ct__prediction p;
     int rc = ct__predictor_predict(&t->pred, t->cfg.epochs, &p);
     if (rc != 0) return rc;
@@ -86,7 +92,7 @@ int ct__tracker_prediction(ct_tracker *t, ct_result *out) {
     double now_mono = ct__monotonic_s(), now = t->t0_unix + (now_mono - t->t0_mono);
     double rest_s = p.duration_s.remaining - (t->in_epoch ? now_mono - t->epoch_start_mono : 0);
     if (!(rest_s > 0)) rest_s = 0;
-    ct_intensity_value iv;
+    ct__intensity_value iv;
     ct__intensity_over(t->intensity, now, now + rest_s, &iv);
     double g = iv.g_per_kwh;
     /* the epoch in progress: what it has spent was charged as it was measured */

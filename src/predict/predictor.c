@@ -492,8 +492,9 @@ static void fit_series(const ct__predictor *p, int s, ct__pred_fit *f) {
 /* Prediction                                                          */
 /* ------------------------------------------------------------------ */
 
-static double sum_i(double a, double b) { return (b * (b + 1) - a * (a + 1)) / 2; }             /* sum of i, a < i <= b */
-static double sum_i2(double a, double b) {                                                      /* sum of i^2 */
+/* sums over the epochs a < i <= b of i and of i^2 */
+static double sum_i(double a, double b) { return (b * (b + 1) - a * (a + 1)) / 2; }
+static double sum_i2(double a, double b) {
     return (b * (b + 1) * (2 * b + 1) - a * (a + 1) * (2 * a + 1)) / 6;
 }
 static double count_phase(int a, int b, int k, int ph) { /* epochs a < i <= b with i % k == ph */
@@ -570,7 +571,13 @@ static void describe(const ct__pred_fit *f, char *buf, size_t len) {
 #undef ADD
 }
 
-int ct__predictor_predict(ct__predictor *p, int total_epochs, ct__prediction *out) {
+void ct__predictor_refit(ct__predictor *p) {
+    if (!p || p->fit_epochs == p->epochs) return;
+    for (int s = 0; s < CT__PRED_SERIES; s++) fit_series(p, s, &p->fit[s]);
+    p->fit_epochs = p->epochs;
+}
+
+int ct__predictor_predict(const ct__predictor *p, int total_epochs, ct__prediction *out) {
     if (!p || !out || total_epochs < 1) return CT_EINVAL;
     memset(out, 0, sizeof *out);
     int n = p->epochs, N = total_epochs;
@@ -615,15 +622,18 @@ int ct__predictor_predict(ct__predictor *p, int total_epochs, ct__prediction *ou
         return 0;
     }
 
+    /* the cached fit when it is current, else a fit of our own (same result) */
+    ct__pred_fit scratch[CT__PRED_SERIES];
+    const ct__pred_fit *fits = p->fit;
     if (p->fit_epochs != n) {
-        for (int s = 0; s < CT__PRED_SERIES; s++) fit_series(p, s, &p->fit[s]);
-        p->fit_epochs = n;
+        for (int s = 0; s < CT__PRED_SERIES; s++) fit_series(p, s, &scratch[s]);
+        fits = scratch;
     }
     out->from_one_epoch = n == 1 && !p->has_warmup;
     int in_progress = p->cur.n > 0 && !out->overrun;
     double lo_sum = 0, hi_sum = 0;
     for (int s = 0; s < CT__PRED_SERIES; s++) {
-        const ct__pred_fit *f = &p->fit[s];
+        const ct__pred_fit *f = &fits[s];
         ct__pred_value *v = s == 0 ? &out->duration_s : &out->energy_j[s - 1];
         double mean = 0, var = 0, dof = PRIOR_DOF, floor_rem = 0;
         if (n < N) series_sum(f, n, N, &mean, &var, &dof);
@@ -671,6 +681,6 @@ int ct__predictor_predict(ct__predictor *p, int total_epochs, ct__prediction *ou
         }
     }
     set_value(&out->energy_total_j, me, e, lo_sum, hi_sum, floor_e > e ? e : floor_e);
-    describe(&p->fit[0], out->model, sizeof out->model);
+    describe(&fits[0], out->model, sizeof out->model);
     return 0;
 }

@@ -10,10 +10,11 @@
  * unknown, is left out of the fit, and is estimated like a future epoch.
  *
  * Cost. ct__predictor_add_epoch and ct__predictor_progress are O(1) and only
- * copy numbers. ct__predictor_predict fits the model over at most the last
- * CT__PRED_WINDOW epochs the first time it is called after an epoch was
- * added (a few microseconds, see bench/RESULTS.md), then reuses that fit, so
- * calling it at every progress mark costs a small constant.
+ * copy numbers. ct__predictor_refit fits the model over at most the last
+ * CT__PRED_WINDOW epochs (a few microseconds, see bench/RESULTS.md) and caches
+ * the fit; ct__predictor_predict then costs a small constant, so calling it at
+ * every progress mark is cheap. Without a current cached fit, predict fits
+ * into a temporary (same answer, the fit's cost).
  *
  * Memory. A ct__predictor is one fixed-size struct (no heap), whatever the
  * number of epochs: the last CT__PRED_WINDOW epochs are kept, older ones
@@ -144,6 +145,10 @@ int ct__predictor_add_epoch(ct__predictor *p, double duration_s, const double en
 int ct__predictor_progress(ct__predictor *p, double fraction, double elapsed_s,
                            const double energy_j[CT_COMPONENT_COUNT]);
 
+/* Fits the model to the epochs added so far, unless that fit is already
+ * cached (the first call after an epoch: a few microseconds; then nothing). */
+void ct__predictor_refit(ct__predictor *p);
+
 /*
  * The prediction for a run of total_epochs epochs: what was measured, what
  * remains (the epoch in progress from its marks, the epochs not yet started,
@@ -152,8 +157,9 @@ int ct__predictor_progress(ct__predictor *p, double fraction, double elapsed_s,
  * than 3 progress marks in the first epoch), CT_EINVAL for NULL arguments or
  * total_epochs < 1. total_epochs smaller than the epochs added is allowed:
  * out->overrun is set and nothing is left to predict (remaining 0).
- * Refits the model when an epoch was added since the last call.
+ * Uses the fit cached by ct__predictor_refit when it is current, else fits
+ * into a temporary (same result, a few microseconds); never writes to p.
  */
-int ct__predictor_predict(ct__predictor *p, int total_epochs, ct__prediction *out);
+int ct__predictor_predict(const ct__predictor *p, int total_epochs, ct__prediction *out);
 
 #endif

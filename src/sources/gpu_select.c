@@ -9,7 +9,7 @@
  */
 #include "gpu_select.h"
 
-#include "ct_internal.h"
+#include "sources/source.h"
 
 #include <ctype.h>
 #include <stdio.h>
