@@ -179,6 +179,20 @@ CT_API int ct_epoch_start(ct_tracker *t);
 CT_API int ct_epoch_end(ct_tracker *t);
 
 /*
+ * Progress within the current epoch: `fraction` (0..1) of it is done, e.g.
+ * batches done / batches per epoch. Cheap enough for every batch (one clock
+ * read, no other system call; the energy so far comes from the measurement
+ * thread's last reading, extrapolated at the last measured power). With
+ * marks, the prediction separates a warm-up at the start of epoch 1 from the
+ * steady rate and is available before epoch 1 ends. Returns 0, or
+ *   CT_EINVAL    fraction not in 0..1, NaN, or smaller than the previous mark
+ *                of this epoch (nothing is recorded),
+ *   CT_ESTATE    no epoch in progress (0 with ignore_errors),
+ *   CT_ESTOPPED  monitoring has ended.
+ */
+CT_API int ct_epoch_progress(ct_tracker *t, double fraction);
+
+/*
  * Ends monitoring: reports the actual consumption of the epochs so far (an
  * epoch in progress is closed first), writes the final log records and
  * stops the measurement thread. Idempotent. Needed when training stops
@@ -242,15 +256,21 @@ typedef struct ct_result {
     double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
     char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
-    double ct_reserved[8];
+    /* 90 % interval of a prediction (issue 12; 6 of the reserved doubles); equal to the value for actual results */
+    double energy_kwh_low, energy_kwh_high; /* kWh, WITH PUE */
+    double duration_s_low, duration_s_high; /* s */
+    double co2eq_g_low, co2eq_g_high;       /* g CO2eq, WITH PUE */
+    double ct_reserved[2];
 } ct_result;
 
 /* Actual consumption so far (or at the end), copied into *out.
  * CT_ENODATA before the first epoch ends. Any thread. */
 CT_API int ct_get_actual(const ct_tracker *t, ct_result *out);
 
-/* Predicted consumption for all epochs, copied into *out. CT_ENODATA before
- * the prediction is made. Any thread. */
+/* Predicted consumption for all epochs, copied into *out: the current best
+ * prediction (refined at every epoch and progress mark), with its 90 % interval.
+ * CT_ENODATA while there is nothing to predict from (no epoch ended and fewer
+ * than 3 progress marks). Any thread. */
 CT_API int ct_get_predicted(const ct_tracker *t, ct_result *out);
 
 /* One finished epoch (index 0-based): times in Unix s, energy in J without PUE. */

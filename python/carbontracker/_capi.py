@@ -151,7 +151,13 @@ class ct_result(Structure):
         ("intensity_g_per_kwh", c_double),
         ("intensity_kind", c_int),
         ("intensity_source", c_char * 160),
-        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
+        ("energy_kwh_low", c_double),
+        ("energy_kwh_high", c_double),
+        ("duration_s_low", c_double),
+        ("duration_s_high", c_double),
+        ("co2eq_g_low", c_double),
+        ("co2eq_g_high", c_double),
+        ("ct_reserved", c_double * 2),  # room to grow (carbontracker.h)
     ]
 
 

@@ -139,8 +139,15 @@ class Reporter:
                          "the energy measured before is kept.")
 
     def prediction(self):
-        """Prints the prediction once, as soon as the library has made it."""
+        """Prints the prediction once, as soon as the library has made it
+        (after epochs_before_pred epochs: the status says so; ct_get_predicted
+        answers earlier, with the prediction refined at every epoch)."""
         if self.prediction_done or self.handle is None:
+            return
+        from . import _capi
+
+        st = _capi.ct_status()
+        if self.lib.ct_get_status(self.handle, ctypes.byref(st)) != 0 or not st.has_prediction:
             return
         r = self._result(self.lib.ct_get_predicted)
         if r is None:

@@ -41,10 +41,15 @@ static void fill_status(const ct_tracker *t, ct_status *st) {
     st->energy_kwh = ct__j_to_kwh(st->energy_j[0] + st->energy_j[1]) * t->cfg.pue;
     st->co2eq_g = co2;
     if (t->has_prediction) {
+        /* the latest refined prediction (issue 12); computed here when the
+         * measurement thread has not refitted since the last epoch or mark */
+        ct_result fresh;
+        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted;
+        if (t->pred_stale && ct__tracker_prediction(t, &fresh) == 0) pr = &fresh;
         st->has_prediction = 1;
-        st->predicted_energy_kwh = t->predicted.energy_kwh;
-        st->predicted_co2eq_g = t->predicted.co2eq_g;
-        st->predicted_remaining_s = t->predicted.duration_s > done_s ? t->predicted.duration_s - done_s : 0;
+        st->predicted_energy_kwh = pr->energy_kwh;
+        st->predicted_co2eq_g = pr->co2eq_g;
+        st->predicted_remaining_s = pr->duration_s > done_s ? pr->duration_s - done_s : 0;
     }
     st->budget_exceeded = t->budget_exceeded;
 }
@@ -193,6 +198,8 @@ static void *measure_main(void *arg) {
             read_sources(t, now, NULL);
             take_sample(t, now);
             log_intensity_change(t, now);
+            /* the refined prediction is refitted here, off the training thread (issue 12) */
+            if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t);
             status_draw(t);
             next_sample += t->cfg.update_interval;
             if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */
@@ -327,6 +334,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         ct__fail(CT_ENOMEM, "out of memory");
         return CT_ENOMEM;
     }
+    ct__predictor_init(&t->pred);
     pthread_mutex_init(&t->mu, NULL);
     t->lock = &t->mu;
     pthread_condattr_t ca;
@@ -490,18 +498,21 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
         r->intensity_kind = iv.kind;
         ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
     }
+    r->energy_kwh_low = r->energy_kwh_high = r->energy_kwh;
+    r->duration_s_low = r->duration_s_high = r->duration_s;
+    r->co2eq_g_low = r->co2eq_g_high = r->co2eq_g;
 }
 
-/* The prediction for all epochs (core/predict.c); its CO2eq at the intensity
- * expected over the rest of the run (t->mu held). */
+/* The prediction printed after epochs_before_pred epochs: the refined one of
+ * that moment (src/core/progress.c, issue 12; t->mu held). It stays as printed
+ * for the final record; ct_get_predicted, the status and the budgets follow
+ * the refined one. */
 static void compute_prediction(ct_tracker *t, const ct_result *a) {
-    ct_result *p = &t->predicted;
-    ct__prediction_compute(t->epochs, t->nepochs, a, t->cfg.epochs, t->cfg.pue, p);
-    double remaining_s = p->duration_s - a->duration_s;
-    double now = ct__unix_s();
-    ct__intensity_value iv;
-    ct__intensity_over(t->intensity, now, now + (remaining_s > 0 ? remaining_s : 0), &iv);
-    ct__prediction_add_co2(p, a, iv.g_per_kwh, iv.kind, iv.source);
+    (void)a;
+    t->pred_stale = 1;
+    ct__tracker_refine(t);
+    if (!t->has_refined) return;
+    t->predicted = t->refined;
     t->has_prediction = 1;
 }
 
@@ -558,6 +569,7 @@ int ct_epoch_start(ct_tracker *t) {
     t->epoch_co2_g = 0;
     memset(t->epoch_kind_j, 0, sizeof t->epoch_kind_j);
     ct__series_reset(&t->series);
+    ct__predictor_begin_epoch(&t->pred);
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
@@ -583,7 +595,8 @@ static int check_budgets(ct_tracker *t, const ct_result *actual) {
     for (int k = 0; k < 2; k++) {
         if (!(lim[k] > 0)) continue;
         double act = k == 0 ? actual->energy_kwh : actual->co2eq_g;
-        double pred = t->has_prediction ? (k == 0 ? t->predicted.energy_kwh : t->predicted.co2eq_g) : 0;
+        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted; /* refitted by the thread */
+        double pred = t->has_prediction ? (k == 0 ? pr->energy_kwh : pr->co2eq_g) : 0;
         const char *which = NULL;
         double v = 0;
         if (act > lim[k]) which = "actual", v = act;
@@ -711,6 +724,8 @@ int ct_epoch_end(ct_tracker *t) {
     for (int i = 0; i < CT__INTENSITY_KINDS; i++) t->sum_kind_j[i] += t->epoch_kind_j[i];
     t->nepochs++;
     t->in_epoch = 0;
+    ct__predictor_add_epoch(&t->pred, e->duration_s, e->energy_j); /* O(1); refitted by the thread */
+    t->pred_stale = 1;
     ct_result actual;
     compute_actual(t, &actual);
     int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;
@@ -783,10 +798,10 @@ int ct_get_actual(const ct_tracker *t, ct_result *out) {
 int ct_get_predicted(const ct_tracker *t, ct_result *out) {
     if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_predicted: no tracker or no output");
     pthread_mutex_lock(t->lock);
-    int has = t->has_prediction;
-    if (has) *out = t->predicted;
+    int rc = ct__tracker_prediction(t, out); /* the refined prediction, from epoch 1 or 3 marks on */
     pthread_mutex_unlock(t->lock);
-    return has ? 0 : ct__fail(CT_ENODATA, "no prediction has been made yet");
+    if (rc == 0) return 0;
+    return ct__fail(CT_ENODATA, "nothing to predict from yet (no epoch ended, fewer than 3 progress marks)");
 }
 
 int ct_epoch_count(const ct_tracker *t) {
