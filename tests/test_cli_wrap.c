@@ -328,6 +328,10 @@ static void test_status_line_on_terminal(void **state)
     assert_true(contains(r.out, r.out_len, "\033[1;23r"));
     assert_true(contains(r.out, r.out_len, "\0337\033[24;1H\033[2Kelapsed 0:00:0"));
     assert_true(contains(r.out, r.out_len, "epoch 1/3"));
+    /* Small numbers in a unit that keeps their digits. */
+    assert_true(contains(r.out, r.out_len, "Wh "));
+    assert_false(contains(r.out, r.out_len, "0.0000 kWh"));
+    assert_false(contains(r.out, r.out_len, " 0.0 g CO2eq"));
     /* ... and given back at the end. */
     assert_true(contains(r.out, r.out_len, "\033[r"));
     /* Without the status line's drawing, the command's output is whole and
