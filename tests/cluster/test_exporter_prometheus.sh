@@ -25,11 +25,17 @@ need_cmd curl curl
 work=$(mktemp -d "${TMPDIR:-/tmp}/ct-prom-XXXXXX")
 pids=()
 cleanup() {
+  [ -z "${watchdog:-}" ] || kill $(pgrep -P "$watchdog") "$watchdog" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
+# End before ctest's timeout (150 s; its SIGKILL runs no trap) so that cleanup stops Prometheus and the exporter.
+( sleep "${CT_TEST_WATCHDOG:-130}"; kill -TERM $$ ) 2>/dev/null &
+watchdog=$!
+curl() { command curl --max-time 10 "$@"; }
 export CT_OFFLINE=1 CT_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 CT_DRM_ROOT=/nonexistent
 FAKE_NVML=${3:-}
 export CT_POWERCAP_ROOT=$work/powercap
@@ -136,7 +142,7 @@ for p in dash["panels"]:
         q = t["expr"].replace("$host", ".*").replace("$job_id", ".*").replace("$__range", "1m")
         url = "http://127.0.0.1:%s/api/v1/query?" % sys.argv[2] + urllib.parse.urlencode({"query": q})
         for attempt in range(100):  # rate()/increase() need two scrapes in the window: poll, 0.2 s apart
-            r = json.load(urllib.request.urlopen(url))
+            r = json.load(urllib.request.urlopen(url, timeout=10))
             assert r["status"] == "success", (p["title"], r)
             if r["data"]["result"]:
                 break
