@@ -308,8 +308,10 @@ void run_cli(const char *tmp, const run_opts *o, run_result *res, const char *co
                 free(cur);
                 free(jp);
             } else {
-                char *cur = emaster >= 0 && o->term_rows > 0 ? NULL : read_all(outp, &l);
-                ready = cur ? contains(cur, l, o->ready_text) : contains(res->err, res->err_len, o->ready_text);
+                char *cur = o->stdout_pipe || (emaster >= 0 && o->term_rows > 0) ? NULL : read_all(outp, &l);
+                ready = o->stdout_pipe ? contains(pbuf, got, o->ready_text)
+                        : cur          ? contains(cur, l, o->ready_text)
+                                       : contains(res->err, res->err_len, o->ready_text);
                 free(cur);
             }
             if (ready) {
