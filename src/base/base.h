@@ -40,7 +40,7 @@ void ct__strlcpy(char *dst, const char *src, size_t len);
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
 /* Opens a regular file for reading without ever blocking (O_NONBLOCK, then
  * fstat); nofollow refuses a symlink at the last component. Returns the fd
- * (plain blocking reads) and its size, or CT_EIO/CT_EINVAL with detail. */
+ * (O_NONBLOCK, which a regular file ignores) and its size, or CT_EIO/CT_EINVAL with detail. */
 int ct__open_regular(const char *path, int nofollow, off_t *size);
 /* Parses an unsigned decimal integer with overflow and garbage checks (trailing
  * whitespace allowed). Returns 0 or CT_EPARSE. */

@@ -65,8 +65,7 @@ int ct__open_regular(const char *path, int nofollow, off_t *size) {
         close(fd);
         return ct__fail(CT_EIO, "not a regular file (%s)", file_kind(st.st_mode));
     }
-    int fl = fcntl(fd, F_GETFL); /* a regular file never blocks: plain reads from here */
-    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    /* O_NONBLOCK stays: it has no effect on a regular file */
     if (size) *size = st.st_size;
     return fd;
 }

@@ -39,6 +39,10 @@ void ct__printable(const char *s, char *buf, size_t len) {
 
 /* ---- streaming -------------------------------------------------------- */
 
+static int blank(char c) {
+    return c == '\n' || c == '\r' || c == ' ' || c == '\t';
+}
+
 int ct__jsonl_open(ct_jsonl_file *f, const char *path) {
     memset(f, 0, sizeof *f);
     f->fd = -1;
@@ -83,6 +87,8 @@ int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
             f->lineno++;
             return 1;
         }
+        /* the file as fstat saw it is all read: the end (a run still writing is read as it was) */
+        if (!f->eof && f->base_off + (off_t)f->len >= f->size && f->size > 0) f->eof = 1;
         if (f->eof) {
             if (f->pos < f->len) {
                 *line = f->buf + f->pos;
@@ -96,6 +102,7 @@ int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
         /* keep the partial line, read more */
         if (f->pos > 0) {
             memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+            f->base_off += (off_t)f->pos;
             f->len -= f->pos;
             f->pos = 0;
         }
@@ -117,13 +124,26 @@ int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
     }
 }
 
-static int blank(char c) {
-    return c == '\n' || c == '\r' || c == ' ' || c == '\t';
-}
-
 int ct__jsonl_last_line(ct_jsonl_file *f, char **out, size_t *len) {
     *out = NULL;
     *len = 0;
+    if ((f->eof || f->base_off + (off_t)f->len >= f->size) && !f->skipping) {
+        /* the end of the file is in the buffer already (a small file: all of it) */
+        size_t e = f->len;
+        while (e > 0 && blank(f->buf[e - 1])) e--;
+        size_t s = e;
+        while (s > 0 && f->buf[s - 1] != '\n') s--;
+        if (s > 0 || f->base_off == 0) {
+            if (e == 0) return 0;
+            char *b = malloc(e - s + 1);
+            if (!b) return ct__fail(CT_ENOMEM, "out of memory");
+            memcpy(b, f->buf + s, e - s);
+            b[e - s] = '\0';
+            *out = b;
+            *len = e - s;
+            return 1;
+        }
+    }
     size_t want = 4096;
     for (;;) {
         off_t from = f->size > (off_t)want ? f->size - (off_t)want : 0;

@@ -105,6 +105,7 @@ void ct__printable(const char *s, char *buf, size_t len);
 typedef struct ct_jsonl_file {
     int fd;
     off_t size;
+    off_t base_off;     /* file offset of buf[0] */
     char *buf;
     size_t cap, len, pos;
     int eof;
