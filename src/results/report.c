@@ -107,6 +107,8 @@ static int render_to(const ct_run_detail *d, const char *path_out, int kind, int
     ct_report_job job;
     memset(&job, 0, sizeof job);
     job.abi = CT__REPORT_ABI;
+    job.job_size = sizeof job;
+    job.detail_size = sizeof *d;
     job.d = d;
     job.kind = kind;
     job.panel = panel;

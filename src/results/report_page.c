@@ -231,7 +231,12 @@ static cairo_status_t write_cb(void *closure, const unsigned char *data, unsigne
 
 int ct__report_draw_v1(ct_report_job *job) __attribute__((visibility("default")));
 int ct__report_draw_v1(ct_report_job *job) {
-    if (!job || job->abi != CT__REPORT_ABI) return CT_EINVAL;
+    if (!job || job->abi != CT__REPORT_ABI || job->job_size != sizeof *job ||
+        job->detail_size != sizeof(ct_run_detail)) {
+        if (job && job->abi == CT__REPORT_ABI && job->job_size == sizeof *job)
+            snprintf(job->err, sizeof job->err, "the report library does not match this libcarbontracker");
+        return CT_ENOTSUP;
+    }
     const ct_run_detail *d = job->d;
     const double A4W = 595.28, A4H = 841.89;
     const double FW = 720, FH = 540; /* the figure alone, pt */
