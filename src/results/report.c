@@ -115,6 +115,7 @@ static int render_to(const ct_run_detail *d, const char *path_out, int kind, int
     job.version = ct_version();
     double km1 = ct_car_km(1000.0);
     job.car_g_per_km = km1 > 0 ? 1000.0 / km1 : 0;
+    if (isfinite(d->start_unix_s)) ct__format_iso8601(d->start_unix_s, job.started, sizeof job.started);
     ct_format_duration(d->actual.duration_s, 0, job.actual_duration, sizeof job.actual_duration);
     ct_format_duration(d->predicted.duration_s, 0, job.predicted_duration, sizeof job.predicted_duration);
     job.write = write_fd;

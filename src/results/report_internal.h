@@ -26,6 +26,7 @@ typedef struct ct_report_job {
     const char *version;           /* ct_version() */
     double car_g_per_km;
     char actual_duration[32], predicted_duration[32]; /* formatted by the library */
+    char started[40];              /* ISO 8601 UTC (base's formatter), "" unknown */
     /* where the bytes go: 0 or -1 */
     int (*write)(void *user, const unsigned char *data, unsigned int len);
     void *user;
