@@ -19,14 +19,22 @@
  *     update_interval 1e-6 s (the thread samples as fast as it can) until it
  *     has taken 10^6 samples; VmRSS after ~10^4 samples and after 10^6.
  *     The number of samples is the tracker's own count of raw samples in
- *     the epoch's power series (internal, src/core/tracker_impl.h).
+ *     the epoch's power series (internal: ct__tracker_samples_in_epoch).
+ *  4. memory per epoch: 2^17 = 131072 epochs of a tracker (6 RAPL zones, no
+ *     log files, update_interval 1000 s so the thread stays asleep); heap in
+ *     use (mallinfo2: uordblks + hblkhd) before the first epoch and after the
+ *     last, divided by the epochs (2^17 is a power of two: the epoch array's
+ *     capacity equals the count, no slack), and the size of the record the
+ *     tracker keeps per epoch.
  *
- * Usage: bench_core [quick]   ("quick" shortens 2 and 3 for a smoke run)
+ * Usage: bench_core [quick|epochs]   ("quick" shortens 2 and 3 for a smoke run;
+ *                                    "epochs" runs 4 alone)
  */
-#include "core/tracker_impl.h"
+#include "core/core.h"
 #include "fake_powercap.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +83,7 @@ static double other_threads_cpu_s(void) {
 }
 
 /* Raw samples in the current epoch's power series. */
-static double samples_in_epoch(ct_tracker *t) {
-    pthread_mutex_lock(&t->mu);
-    double n = (double)t->series.n * t->series.stride + t->series.pending;
-    pthread_mutex_unlock(&t->mu);
-    return n;
-}
+static double samples_in_epoch(ct_tracker *t) { return ct__tracker_samples_in_epoch(t); }
 
 static fake_tree tree;
 
@@ -95,10 +98,10 @@ static void build_tree(void) {
     setenv("CT_POWERCAP_ROOT", tree.root, 1);
 }
 
-static ct_tracker *new_tracker(double update_interval) {
+static ct_tracker *new_tracker_epochs(double update_interval, int epochs) {
     ct_config cfg;
     ct_config_init(&cfg);
-    cfg.epochs = 10;
+    cfg.epochs = epochs;
     cfg.components = "cpu";
     cfg.verbose = 0;
     cfg.offline = 1;
@@ -117,6 +120,8 @@ static ct_tracker *new_tracker(double update_interval) {
     return t;
 }
 
+static ct_tracker *new_tracker(double update_interval) { return new_tracker_epochs(update_interval, 10); }
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -124,7 +129,9 @@ static int cmp_double(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+    int only_epochs = argc > 1 && strcmp(argv[1], "epochs") == 0;
     build_tree();
+    if (only_epochs) goto per_epoch;
 
     /* 1. start-up */
     long rss0 = rss_kib();
@@ -226,6 +233,22 @@ int main(int argc, char **argv) {
     printf("3. memory under many samples (update_interval 1e-6 s, one epoch)\n");
     printf("   VmRSS %ld KiB after %.0f samples, %ld KiB after %.0f samples (%+ld KiB); %.1f s, %.1f us per sample\n",
            rss_a, sa, rss_b, sb, rss_b - rss_a, took, took / sb * 1e6);
+
+    /* 4. memory per epoch */
+per_epoch:
+    {
+        const int n_epochs = 1 << 17;
+        ct_tracker *te = new_tracker_epochs(1000.0, n_epochs);
+        struct mallinfo2 m0 = mallinfo2();
+        for (int e = 0; e < n_epochs; e++)
+            if (ct_epoch_start(te) != 0 || ct_epoch_end(te) < 0) return 1;
+        struct mallinfo2 m1 = mallinfo2();
+        double heap = (double)(m1.uordblks + m1.hblkhd) - (double)(m0.uordblks + m0.hblkhd);
+        printf("4. memory per epoch (%d epochs, heap in use by mallinfo2)\n", ct_epoch_count(te));
+        printf("   %.1f B per epoch in the heap; the record kept per epoch is %zu B\n", heap / n_epochs,
+               sizeof(ct__epoch_rec));
+        ct_tracker_free(te);
+    }
     fake_tree_destroy(&tree);
     return 0;
 }

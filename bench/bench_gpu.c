@@ -153,7 +153,7 @@ static void accuracy_case(fake_api *f, int kind, double epoch_s, int epochs) {
     f->set_time(t0);
     ct_config cfg;
     ct_config_init(&cfg);
-    ct_source_ctx ctx = {&cfg, noop_notice, NULL};
+    ct__source_ctx ctx = {&cfg, noop_notice, NULL};
     void *src;
     char why[CT__MSG_LEN];
     if (ct__source_nvml.open(&ctx, &src, why, sizeof why) != 0) {
@@ -271,7 +271,7 @@ static void cost_source(double seconds) {
     eight_gpu_scenario();
     ct_config cfg;
     ct_config_init(&cfg);
-    ct_source_ctx ctx = {&cfg, noop_notice, NULL};
+    ct__source_ctx ctx = {&cfg, noop_notice, NULL};
     poll_arg a = {NULL, seconds, 0, 0, 0};
     char why[CT__MSG_LEN];
     if (ct__source_nvml.open(&ctx, &a.src, why, sizeof why) != 0) {

@@ -152,9 +152,9 @@ int ct_cli_plan(int argc, char **argv) {
     }
 
     ct_plan_result r;
-    char msg[1024];
-    int rc = ct_plan(&cfg, duration, within, &r, msg, sizeof msg);
+    int rc = ct_plan(&cfg, duration, within, &r);
     if (rc) {
+        const char *msg = ct_last_error_message();
         fprintf(stderr, "carbontracker plan: %s\n", msg[0] ? msg : ct_strerror(rc));
         return rc == CT_EINVAL ? 2 : 1;
     }

@@ -3,16 +3,38 @@
  * training run (Anthony, Kanding, Selvan 2020), as a C library.
  *
  * Contract, for every function below unless it says otherwise:
- *  - Return value: 0 on success, a negative CT_E* code on failure. The
- *    per-tracker detail of the last failure is ct_tracker_message().
+ *  - Return value: 0 (or a count) on success, a negative CT_E* code on
+ *    failure; never a negated errno.
+ *  - Error detail, one way: every call that fails records a sentence saying
+ *    why in the calling thread, read with ct_last_error_message(). It stays
+ *    until the next failing library call in that thread; after a success its
+ *    content is unspecified (it may hold a warning).
  *  - NULL pointers where a pointer is required give CT_EINVAL.
  *  - The library never calls exit() and prints only what `verbose` asks for.
- *  - Thread safety: a ct_tracker may be used from one thread at a time (the
- *    training loop's). The library's own measurement thread synchronises
- *    with it internally. Different trackers are independent.
+ *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_end,
+ *    ct_stop, ct_set_confirm_fn) come from one thread at a time, the
+ *    training loop's; its getters (ct_get_*, ct_epoch_count, ct_device_count,
+ *    ct_log_path, ct_jsonl_path) may be called from any thread at any time
+ *    until ct_tracker_free, which must not run concurrently with any other
+ *    call on that tracker. The library's own measurement thread
+ *    synchronises with all of them. Different trackers are independent.
+ *    Functions without a tracker are safe from any thread.
+ *  - Strings returned as const char *: static (valid for the life of the
+ *    process) unless the function says which object owns them and until
+ *    when. Never free them.
+ *  - Structs grow without breaking callers: every public struct ends with
+ *    `double ct_reserved[8]`. A later version adds members only by taking
+ *    the place of ct_reserved elements (the array shrinks, sizeof and the
+ *    offsets of existing members never change), and a new member's zero
+ *    value means what the version without it did. Callers start structs
+ *    they pass in with the init function (ct_config_init) or zero them,
+ *    and never touch ct_reserved. Bindings that mirror a struct check their
+ *    size with ct_sizeof().
  *  - Units are in every name or comment: s, W, J, kWh, gCO2eq/kWh, g.
  *    Energy in joules (J) is what the hardware saw, WITHOUT PUE. Energy in
  *    kWh and CO2eq in g are totals WITH PUE (as in the original tool).
+ *  - Names: ct_ and CT_ are this header's; ct__ names are the library's
+ *    internals and are not exported.
  */
 #ifndef CARBONTRACKER_H
 #define CARBONTRACKER_H
@@ -57,19 +79,20 @@ typedef enum {
 #undef CT__ERRNO_ENUM
 } ct_errno;
 
-/* The static text of an error code; never NULL. Any thread. */
+/* The text of an error code; never NULL. Static string; any thread. */
 CT_API const char *ct_strerror(int code);
 /* The code's name as in this header, e.g. "CT_EINVAL"; "CT_EUNKNOWN" for a
  * value not in the list. Static string; any thread. */
 CT_API const char *ct_err_name(int code);
 
-/* Version string and the optional features compiled in, e.g. "curl jansson cairo". */
+/* Version string and the optional features compiled in, e.g. "curl jansson cairo".
+ * Static strings; any thread. */
 CT_API const char *ct_version(void);
 CT_API const char *ct_features(void);
 
 typedef enum { CT_COMPONENT_CPU = 0, CT_COMPONENT_GPU = 1, CT_COMPONENT_COUNT = 2 } ct_component;
 
-/* Name of a component: "cpu" or "gpu". */
+/* Name of a component: "cpu" or "gpu" ("unknown" otherwise). Static string; any thread. */
 CT_API const char *ct_component_name(ct_component c);
 
 /*
@@ -98,7 +121,7 @@ typedef struct ct_config {
     double sim_gpu_watts;    /* W */
     double sim_gpu_util;     /* 0..1 (default 0.5) */
     double pue;              /* power usage effectiveness (default 1.58, >= 1) */
-    const char *country;     /* ISO 3166-1 alpha-2; NULL = env CT_COUNTRY, else world average */
+    const char *country;     /* ISO 3166-1 alpha-2/alpha-3 or English name; NULL = env CT_COUNTRY, else world average */
     double carbon_intensity; /* fixed gCO2eq/kWh override; < 0 = unset (default -1) */
 
     /* Budgets (0 = none). Exceeding one makes ct_epoch_end return CT_EBUDGET. */
@@ -123,9 +146,11 @@ typedef struct ct_config {
     /* Live status line on stderr, updated in place every update_interval:
      * -1 = when verbose >= 1 and stderr is a terminal (default), 0 = never, 1 = always. */
     int status_line;
+
+    double ct_reserved[8];   /* room to grow; zeroed by ct_config_init */
 } ct_config;
 
-/* Sets the original's defaults (see each field). */
+/* Sets the original's defaults (see each field) and zeroes the rest. */
 CT_API void ct_config_init(ct_config *cfg);
 
 typedef struct ct_tracker ct_tracker;
@@ -133,9 +158,9 @@ typedef struct ct_tracker ct_tracker;
 /*
  * Creates a tracker: validates the options, finds the energy sources and the
  * carbon intensity, opens log files, starts the measurement thread. Does not
- * touch the network. On failure *out is NULL and the message is available
- * through ct_last_error_message() (thread-local).
- * Ownership: the caller frees the tracker with ct_tracker_free().
+ * touch the network. On failure *out is NULL and ct_last_error_message()
+ * says why. Ownership: the caller frees the tracker with ct_tracker_free().
+ * Any thread; cfg is only read, during the call.
  */
 CT_API int ct_tracker_new(const ct_config *cfg, ct_tracker **out);
 
@@ -171,14 +196,26 @@ CT_API int ct_stop(ct_tracker *t);
 typedef int (*ct_confirm_fn)(void *user);
 CT_API int ct_set_confirm_fn(ct_tracker *t, ct_confirm_fn fn, void *user);
 
-/* Stops (as ct_stop) and frees everything. NULL is ignored. */
+/* Stops (as ct_stop) and frees everything. NULL is ignored. No other call
+ * on t may run during it or follow it; strings t returned become invalid. */
 CT_API void ct_tracker_free(ct_tracker *t);
 
-/* The detail of the last failure or warning on this tracker; never NULL. */
-CT_API const char *ct_tracker_message(const ct_tracker *t);
-
-/* The detail of the last ct_tracker_new() failure in this thread. */
+/*
+ * The detail of the last failure of a library call in the calling thread
+ * (every failing call records one), e.g. "epoch_end called without
+ * epoch_start". Never NULL; "" when there is none. The string belongs to
+ * the thread and stays valid (and unchanged) until that thread's next
+ * library call; copy it to keep it.
+ */
 CT_API const char *ct_last_error_message(void);
+
+/*
+ * DEPRECATED: use ct_last_error_message(). The same detail, kept on the
+ * tracker: the last failure (or budget warning) of a call on t. Never NULL;
+ * NULL t gives ct_last_error_message(). Owned by t, valid until the next
+ * epoch call on t or ct_tracker_free; read it from the training thread.
+ */
+CT_API const char *ct_tracker_message(const ct_tracker *t);
 
 /* Where a carbon intensity came from. */
 typedef enum {
@@ -205,12 +242,15 @@ typedef struct ct_result {
     double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
     char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
+    double ct_reserved[8];
 } ct_result;
 
-/* Actual consumption so far (or at the end). CT_ENODATA before the first epoch ends. */
+/* Actual consumption so far (or at the end), copied into *out.
+ * CT_ENODATA before the first epoch ends. Any thread. */
 CT_API int ct_get_actual(const ct_tracker *t, ct_result *out);
 
-/* Predicted consumption for all epochs. CT_ENODATA before the prediction is made. */
+/* Predicted consumption for all epochs, copied into *out. CT_ENODATA before
+ * the prediction is made. Any thread. */
 CT_API int ct_get_predicted(const ct_tracker *t, ct_result *out);
 
 /* One finished epoch (index 0-based): times in Unix s, energy in J without PUE. */
@@ -220,11 +260,18 @@ typedef struct ct_epoch_info {
     double duration_s;
     double energy_j[CT_COMPONENT_COUNT];
     double co2eq_g;                      /* WITH PUE */
+    double ct_reserved[8];
 } ct_epoch_info;
 
-/* Number of finished epochs recorded. */
+/* Number of finished epochs recorded (>= 0), or CT_EINVAL. Any thread. */
 CT_API int ct_epoch_count(const ct_tracker *t);
+/* Copies finished epoch index (0-based) into *out; CT_ENODATA when there
+ * is no such epoch yet. Any thread. */
 CT_API int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out);
+
+/* Bits of ct_status.budget_exceeded. */
+#define CT_BUDGET_ENERGY 1 /* max_energy_kwh exceeded */
+#define CT_BUDGET_CO2 2    /* max_co2_g exceeded */
 
 /* Live view while running (any thread may call; cheap). */
 typedef struct ct_status {
@@ -240,10 +287,12 @@ typedef struct ct_status {
     double predicted_energy_kwh;
     double predicted_co2eq_g;
     double predicted_remaining_s;         /* s left per the prediction */
-    int budget_exceeded;                  /* bit 0: energy budget, bit 1: CO2eq budget (actual or predicted) */
+    int budget_exceeded;                  /* CT_BUDGET_ENERGY | CT_BUDGET_CO2: budgets exceeded (actual or predicted) */
+    double ct_reserved[8];
 } ct_status;
 
-CT_API int ct_get_status(ct_tracker *t, ct_status *out);
+/* Copies the live view into *out. Any thread, cheap (one lock, no I/O). */
+CT_API int ct_get_status(const ct_tracker *t, ct_status *out);
 
 /* One device being measured. */
 typedef struct ct_device_desc {
@@ -254,30 +303,38 @@ typedef struct ct_device_desc {
     char source[24];   /* "rapl", "nvml", "amdgpu", "tdp", "sim" */
     int estimated;     /* 1 when the energy is an estimate */
     int lost;          /* 1 when the device failed mid-run (energy so far is kept) */
+    double ct_reserved[8];
 } ct_device_desc;
 
+/* Number of devices measured (fixed when the tracker is created), or CT_EINVAL. Any thread. */
 CT_API int ct_device_count(const ct_tracker *t);
+/* Copies device index (0-based, < ct_device_count) into *out, with its
+ * current lost flag; CT_ENODATA out of range. Any thread. */
 CT_API int ct_get_device(const ct_tracker *t, int index, ct_device_desc *out);
 
-/* Paths of the log files of this run, or NULL when log_dir is unset. */
+/* Paths of the log files of this run, or NULL when log_dir is unset or the
+ * files could not be created. Owned by t: valid and unchanged until
+ * ct_tracker_free(t). Any thread. */
 CT_API const char *ct_log_path(const ct_tracker *t); /* standard log */
 CT_API const char *ct_jsonl_path(const ct_tracker *t);
 
 /* sizeof of a public struct by name ("ct_config", "ct_result", "ct_epoch_info",
  * "ct_status", "ct_device_desc", "ct_run_info", "ct_runs_total", "ct_plan_result"),
- * 0 for an unknown name. For bindings that
- * mirror the structs (the Python package checks its layouts with it). */
+ * ct_reserved included; 0 for an unknown name. For bindings that mirror the
+ * structs (the Python package checks its layouts with it). Any thread. */
 CT_API size_t ct_sizeof(const char *type_name);
 
 /* km travelled by an average new EU car that emit co2eq_g g of CO2eq (the
- * "This is equivalent to" line; figure from data/co2-equivalents.csv, EEA). */
+ * "This is equivalent to" line; figure from data/co2-equivalents.csv, EEA).
+ * Pure; any thread. */
 CT_API double ct_car_km(double co2eq_g);
 
-/* Formats a duration in s as the original does: "H:MM:SS", or "H:MM:SS.ss". */
+/* Formats a duration in s as the original does: "H:MM:SS", or "H:MM:SS.ss"
+ * (truncated to len-1 bytes). Pure; any thread. */
 CT_API void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* Results: many runs aggregated, reports, live status (issue 5)        */
+/* Results: many runs aggregated, reports, live status                  */
 /* ------------------------------------------------------------------ */
 
 /* One run as read back from its log files (ct_parse_dirs). */
@@ -300,6 +357,7 @@ typedef struct ct_run_info {
     int early_stop;              /* 1 when training stopped before all monitored epochs */
     int complete;                /* 1 when monitoring ended normally (final record / "Finished monitoring") */
     int files;                   /* log files combined into this run (ranks, hosts, JSONL + text copy) */
+    double ct_reserved[8];
 } ct_run_info;
 
 /* Totals over the runs of a ct_runs list. */
@@ -309,6 +367,7 @@ typedef struct ct_runs_total {
     double co2eq_g;              /* g CO2eq */
     double duration_s;           /* s, summed over runs */
     double car_km;               /* km travelled by car equivalent to co2eq_g */
+    double ct_reserved[8];
 } ct_runs_total;
 
 typedef struct ct_runs ct_runs;
@@ -337,11 +396,15 @@ typedef struct ct_runs ct_runs;
 CT_API int ct_parse_paths(const char *const *paths, int npaths, unsigned flags, ct_runs **out);
 /* ct_parse_paths(dirs, ndirs, 0, out). */
 CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out);
+/* Frees runs and every string it returned. NULL is ignored. */
 CT_API void ct_runs_free(ct_runs *runs);
+/* The getters below only read runs: any thread, also concurrently, until
+ * ct_runs_free. */
 /* Number of runs; runs are sorted by start time, then file name. */
 CT_API int ct_runs_count(const ct_runs *runs);
 /* Copies run index (0-based); CT_EINVAL when out of range. */
 CT_API int ct_runs_get(const ct_runs *runs, int index, ct_run_info *out);
+/* Copies the totals over all runs into *out. */
 CT_API int ct_runs_totals(const ct_runs *runs, ct_runs_total *out);
 /* Warnings collected while reading (one per skipped or damaged file, and for
  * a log with missing epochs). The string is owned by runs and lives until
@@ -407,7 +470,7 @@ CT_API int ct_report_render_panels(const char *path_in, const char *path_out);
 CT_API int ct_format_status_line(const ct_status *st, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* Planning a cleaner start time (issue 4)                             */
+/* Planning a cleaner start time                                       */
 /* ------------------------------------------------------------------ */
 
 /* The best start for a training of a given duration within the forecast. */
@@ -418,6 +481,7 @@ typedef struct ct_plan_result {
     double savings_percent;          /* 100 * (now - best) / now; 0 when starting now is best */
     double horizon_end_unix_s;       /* Unix s where the forecast ends */
     char source[160];                /* provider, area, fetch time, e.g. "UK Carbon Intensity API forecast, national, fetched ..." */
+    double ct_reserved[8];
 } ct_plan_result;
 
 /*
@@ -433,12 +497,14 @@ typedef struct ct_plan_result {
  * Returns 0 and fills *out; CT_ENODATA when no forecast is available for the
  * location (offline, no service for it, forecast refused or too short);
  * CT_ENETWORK / CT_EPARSE when the service failed; CT_EINVAL for bad options
- * or a refused key file; CT_ENOTSUP when built without libcurl and jansson.
- * msg (may be NULL) gets a sentence saying why, never the key.
+ * or a refused key file (and for an Electricity Maps URL override that is
+ * plain http to another machine: the key is not sent); CT_ENOTSUP when built
+ * without libcurl and jansson, or when libcurl.so.4 cannot be loaded.
+ * On failure ct_last_error_message() (this thread) says why, never the key;
+ * on success it is empty.
  * Thread-safe: no shared state.
  */
-CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out, char *msg,
-                   size_t msglen);
+CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out);
 
 #ifdef __cplusplus
 }

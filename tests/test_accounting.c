@@ -11,6 +11,7 @@
 #include "output/format.h"
 #include "sources/source.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -49,7 +50,7 @@ static void test_units_and_prediction(void **state) {
 
 static void test_series_bounded(void **state) {
     (void)state;
-    ct_series s;
+    ct__series s;
     ct__series_reset(&s);
     double p[CT_COMPONENT_COUNT];
     /* 10^6 samples: memory is the struct, points stay <= CT__SERIES_MAX, and
@@ -115,12 +116,82 @@ static void test_errors(void **state) {
     assert_string_equal(ct_component_name(CT_COMPONENT_GPU), "gpu");
 }
 
+/* A failed read is a CT_E* code with the path and the system's reason in
+ * the thread's detail, never -errno (-ENOENT is -2, CT_ENOMEM). */
+static void test_read_file_codes(void **state) {
+    (void)state;
+    char *buf = (char *)1;
+    size_t n = 7;
+    int rc = ct__read_file("/nonexistent/ct-test-file", 4096, &buf, &n);
+    assert_int_equal(rc, CT_EIO);
+    assert_null(buf);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(ct_last_error_message(), "/nonexistent/ct-test-file"));
+    assert_non_null(strstr(ct_last_error_message(), "No such file"));
+    rc = ct__read_file("/", 4096, &buf, &n); /* a directory: read(2) fails with EISDIR */
+    assert_int_equal(rc, CT_EIO);
+    assert_int_equal(ct__errno_code(ENOMEM), CT_ENOMEM);
+    assert_int_equal(ct__errno_code(EINVAL), CT_EINVAL);
+    assert_int_equal(ct__errno_code(EPERM), CT_EIO); /* -EPERM would read as CT_EINVAL */
+}
+
+/* The prediction seam (core/predict.c): totals x total/measured, CO2eq =
+ * measured + the rest of the energy at the expected intensity. */
+static void test_prediction_seam(void **state) {
+    (void)state;
+    ct__epoch_rec ep[2] = {{.epoch = 1, .duration_s = 10, .energy_j = {3.6e6, 0}},
+                           {.epoch = 2, .duration_s = 30, .energy_j = {3.6e6, 3.6e6}}};
+    ct_result a = {.epochs = 2, .duration_s = 40, .energy_j = {7.2e6, 3.6e6}, .has_component = {1, 1},
+                   .estimated = {1, 0}};
+    a.energy_kwh = 3 * 1.5; /* 3 kWh x PUE 1.5 */
+    a.co2eq_g = 900;
+    ct_result p;
+    ct__prediction_compute(ep, 2, &a, 10, 1.5, &p);
+    assert_int_equal(p.epochs, 10);
+    assert_true(fabs(p.duration_s - 200) < 1e-9);
+    assert_true(fabs(p.energy_j[0] - 3.6e7) < 1e-3);
+    assert_true(fabs(p.energy_kwh - 15 * 1.5) < 1e-9);
+    assert_int_equal(p.estimated[0], 1);
+    assert_int_equal(p.has_component[1], 1);
+    ct__prediction_add_co2(&p, &a, 100, CT_INTENSITY_FORECAST, "forecast X");
+    assert_true(fabs(p.co2eq_g - (900 + (22.5 - 4.5) * 100)) < 1e-9);
+    assert_true(fabs(p.intensity_g_per_kwh - p.co2eq_g / p.energy_kwh) < 1e-12);
+    assert_int_equal(p.intensity_kind, CT_INTENSITY_FORECAST);
+    assert_string_equal(p.intensity_source, "forecast X");
+}
+
+/* The growth rule of carbontracker.h: every public struct ends with
+ * ct_reserved (8 doubles), ct_sizeof counts it, ct_config_init zeroes it. */
+#define TAIL_OK(T) \
+    assert_int_equal(offsetof(T, ct_reserved) + sizeof(((T *)0)->ct_reserved), sizeof(T)); \
+    assert_int_equal(sizeof(((T *)0)->ct_reserved), 8 * sizeof(double)); \
+    assert_int_equal(ct_sizeof(#T), sizeof(T))
+static void test_struct_growth_rule(void **state) {
+    (void)state;
+    TAIL_OK(ct_config);
+    TAIL_OK(ct_result);
+    TAIL_OK(ct_epoch_info);
+    TAIL_OK(ct_status);
+    TAIL_OK(ct_device_desc);
+    TAIL_OK(ct_run_info);
+    TAIL_OK(ct_runs_total);
+    TAIL_OK(ct_plan_result);
+    ct_config c;
+    memset(&c, 0xab, sizeof c);
+    ct_config_init(&c);
+    for (int i = 0; i < 8; i++) assert_true(c.ct_reserved[i] == 0.0);
+    /* named budget bits */
+    assert_int_equal(CT_BUDGET_ENERGY, 1);
+    assert_int_equal(CT_BUDGET_CO2, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_delta),       cmocka_unit_test(test_trapezoid),
         cmocka_unit_test(test_units_and_prediction), cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_duration_format),     cmocka_unit_test(test_consumption_block),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),              cmocka_unit_test(test_read_file_codes),
+        cmocka_unit_test(test_prediction_seam),     cmocka_unit_test(test_struct_growth_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

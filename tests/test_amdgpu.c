@@ -47,7 +47,7 @@ static int teardown(void **st) {
 static int open_src(void **state, char *why) {
     ct_config cfg;
     ct_config_init(&cfg);
-    ct_source_ctx ctx = {&cfg, collect, NULL};
+    ct__source_ctx ctx = {&cfg, collect, NULL};
     why[0] = '\0';
     return ct__source_amdgpu.open(&ctx, state, why, CT__MSG_LEN);
 }
@@ -266,7 +266,7 @@ static void test_devices_by_pid(void **st) {
     ct_config cfg;
     ct_config_init(&cfg);
     cfg.devices_by_pid = 1;
-    ct_source_ctx ctx = {&cfg, collect, NULL};
+    ct__source_ctx ctx = {&cfg, collect, NULL};
     void *s;
     char why[CT__MSG_LEN];
     double t0 = ct__monotonic_s();

@@ -40,7 +40,7 @@ static void env(const char *const *kv) {
 }
 
 static void expect(int rank, int local, int world, const char *launcher, const char *job) {
-    ct_rank_info r;
+    ct__rank_info r;
     memset(&r, 0x5a, sizeof r);
     ct__ranks_detect(&r);
     assert_int_equal(r.rank, rank);
@@ -121,7 +121,7 @@ static void test_long_job_id(void **st) {
     memset(big, '7', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     setenv("SLURM_JOB_ID", big, 1);
-    ct_rank_info r;
+    ct__rank_info r;
     ct__ranks_detect(&r);
     assert_int_equal(strlen(r.job_id), sizeof r.job_id - 1);
 }

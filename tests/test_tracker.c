@@ -16,6 +16,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,6 +108,14 @@ static void test_monitor_epochs_and_state_errors(void **state) {
     ct_tracker *t = NULL;
     assert_int_equal(ct_tracker_new(&c, &t), 0);
     assert_int_equal(ct_epoch_end(t), CT_ESTATE);
+    /* one way to the detail: the calling thread's ct_last_error_message(),
+     * the same text as the (deprecated) ct_tracker_message() */
+    assert_non_null(strstr(ct_last_error_message(), "without epoch_start"));
+    assert_string_equal(ct_last_error_message(), ct_tracker_message(t));
+    assert_int_equal(ct_get_epoch(t, 7, &(ct_epoch_info){0}), CT_ENODATA);
+    assert_non_null(strstr(ct_last_error_message(), "no epoch at index 7"));
+    assert_int_equal(ct_get_epoch(NULL, 0, &(ct_epoch_info){0}), CT_EINVAL);
+    assert_non_null(strstr(ct_last_error_message(), "ct_get_epoch"));
     assert_int_equal(ct_epoch_start(t), 0);
     assert_int_equal(ct_epoch_start(t), CT_ESTATE);
     assert_int_equal(ct_epoch_end(t), 0);
@@ -240,7 +251,8 @@ static void test_budget(void **state) {
     assert_int_equal(ct_epoch_count(t), 1); /* the epoch is recorded anyway */
     ct_status st;
     assert_int_equal(ct_get_status(t, &st), 0);
-    assert_int_equal(st.budget_exceeded, 1); /* energy only */
+    assert_int_equal(st.budget_exceeded, CT_BUDGET_ENERGY); /* energy only */
+    assert_non_null(strstr(ct_last_error_message(), "exceeds the energy budget"));
     ct_tracker_free(t);
 }
 
@@ -383,6 +395,84 @@ static void test_confirm_hook(void **state) {
     free(dir);
 }
 
+/* A full disk (RLIMIT_FSIZE with SIGXFSZ ignored: writes past the limit fail
+ * with EFBIG as they fail with ENOSPC on a full disk). Every line of the JSON
+ * Lines log stays one whole record, the user is told once, writing resumes
+ * when space returns and a "gap" record names the epochs that are missing. */
+static void test_jsonl_full_disk(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ct_config c;
+    base_config(&c, 12);
+    c.verbose = 1;
+    c.status_line = 0;
+    c.log_dir = dir;
+    char capture[700];
+    snprintf(capture, sizeof capture, "%s/stdout.txt", dir);
+    fflush(stdout);
+    int saved_stdout = dup(1);
+    FILE *cap = fopen(capture, "w");
+    assert_non_null(cap);
+    dup2(fileno(cap), 1);
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    char *jsonl = strdup(ct_jsonl_path(t));
+    struct rlimit old;
+    getrlimit(RLIMIT_FSIZE, &old);
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    for (int e = 1; e <= 12; e++) {
+        if (e == 5) { /* the disk fills up: the next record does not fit */
+            struct stat st;
+            assert_int_equal(stat(jsonl, &st), 0);
+            struct rlimit lim = {(rlim_t)st.st_size + 40, old.rlim_max};
+            assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        }
+        if (e == 9) assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0); /* space returns */
+        assert_int_equal(ct_epoch_start(t), 0);
+        busy_ms(20);
+        assert_int_equal(ct_epoch_end(t), 0);
+    }
+    ct_tracker_free(t);
+    signal(SIGXFSZ, old_sig);
+    fflush(stdout);
+    dup2(saved_stdout, 1);
+    close(saved_stdout);
+    fclose(cap);
+
+    char *text = ts_read(jsonl);
+    assert_non_null(text);
+    int lines = 0, epochs = 0, gaps = 0;
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        assert_non_null(nl); /* every record ends its line */
+        *nl = '\0';
+        lines++;
+        /* one whole record per line: starts and ends an object, one "event" */
+        assert_true(line[0] == '{' && nl[-1] == '}');
+        char *ev = strstr(line, "\"event\":");
+        assert_non_null(ev);
+        assert_null(strstr(ev + 1, "\"event\":"));
+        if (strstr(line, "\"event\":\"epoch\"")) {
+            int n = atoi(strstr(line, "\"epoch\":") + 8);
+            assert_true(n < 5 || n > 8);
+            epochs++;
+        }
+        if (strstr(line, "\"event\":\"gap\"")) {
+            gaps++;
+            assert_non_null(strstr(line, "\"epochs_missing\":[5,6,7,8]"));
+        }
+    }
+    assert_int_equal(epochs, 8);
+    assert_int_equal(gaps, 1);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"final\""), 1);
+    /* told once, on the console */
+    assert_int_equal(ts_count_lines_with(capture, "cannot write the JSON Lines log"), 1);
+    free(text);
+    free(jsonl);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_energy_exact_and_prediction),
@@ -395,6 +485,7 @@ int main(void) {
         cmocka_unit_test(test_intensity_default_and_country),
         cmocka_unit_test(test_stop_and_confirm),
         cmocka_unit_test(test_confirm_hook),
+        cmocka_unit_test(test_jsonl_full_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,7 @@ class ct_config(Structure):
         ("all_ranks", c_int),
         # live status line on stderr: -1 auto (verbose >= 1 and a terminal), 0 never, 1 always
         ("status_line", c_int),
+        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
     ]
 
 
@@ -150,6 +151,7 @@ class ct_result(Structure):
         ("intensity_g_per_kwh", c_double),
         ("intensity_kind", c_int),
         ("intensity_source", c_char * 160),
+        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
     ]
 
 
@@ -161,6 +163,7 @@ class ct_epoch_info(Structure):
         ("duration_s", c_double),
         ("energy_j", c_double * _N),
         ("co2eq_g", c_double),
+        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
     ]
 
 
@@ -179,6 +182,7 @@ class ct_status(Structure):
         ("predicted_co2eq_g", c_double),
         ("predicted_remaining_s", c_double),
         ("budget_exceeded", c_int),  # bit 0: energy budget, bit 1: CO2eq budget
+        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
     ]
 
 
@@ -191,6 +195,7 @@ class ct_device_desc(Structure):
         ("source", c_char * 24),
         ("estimated", c_int),
         ("lost", c_int),
+        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
     ]
 
 
@@ -377,6 +382,18 @@ def optional(name, restype, argtypes):
         fn.restype = restype
         fn.argtypes = argtypes
     return fn
+
+
+# ----------------------------------------------------------------------
+# Reports for carbontracker.report: (code, message) instead of an exception.
+
+def report_render_code(path_in, path_out):
+    """ct_report_render(path_in, path_out): returns (code, message)."""
+    fn = optional("ct_report_render", c_int, [c_char_p, c_char_p])
+    if fn is None:
+        return CT_ENOTSUP, "this libcarbontracker has no ct_report_render"
+    rc = fn(path_in, path_out)
+    return rc, (_decode(lib().ct_last_error_message()) if rc else "")
 
 
 # ---------------------------------------------------------------------------

@@ -224,7 +224,8 @@ class SameAsLibrary(unittest.TestCase):
 
         class Total(ctypes.Structure):
             _fields_ = [("runs", ctypes.c_int), ("energy_kwh", ctypes.c_double), ("co2eq_g", ctypes.c_double),
-                        ("duration_s", ctypes.c_double), ("car_km", ctypes.c_double)]
+                        ("duration_s", ctypes.c_double), ("car_km", ctypes.c_double),
+                        ("ct_reserved", ctypes.c_double * 8)]
 
         L = _capi.lib()
         self.assertEqual(L.ct_sizeof(b"ct_runs_total"), ctypes.sizeof(Total))

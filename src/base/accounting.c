@@ -20,7 +20,7 @@ double ct__trapezoid_j(double t0_s, double p0_w, double t1_s, double p1_w) {
 
 double ct__j_to_kwh(double joules) { return joules / 3.6e6; }
 
-void ct__series_reset(ct_series *s) {
+void ct__series_reset(ct__series *s) {
     memset(s, 0, sizeof *s);
     s->stride = 1;
 }
@@ -28,7 +28,7 @@ void ct__series_reset(ct_series *s) {
 /* Each stored point is the mean of `stride` raw samples. When the buffer is
  * full, neighbouring points are merged and the stride doubles: at most
  * CT__SERIES_MAX points, whatever the number of samples. */
-void ct__series_add(ct_series *s, double t_s, const double p_w[CT_COMPONENT_COUNT]) {
+void ct__series_add(ct__series *s, double t_s, const double p_w[CT_COMPONENT_COUNT]) {
     if (s->stride < 1) s->stride = 1;
     s->acc_t += t_s;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) s->acc_p[c] += p_w[c];

@@ -1,6 +1,7 @@
 /* Error codes, the thread's error detail and version information. */
 #include "base/base.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -17,6 +18,26 @@ int ct__fail(int code, const char *fmt, ...) {
 }
 
 void ct__fail_clear(void) { last_error[0] = '\0'; }
+
+int ct__errno_code(int err) {
+    switch (err) {
+    case ENOMEM: return CT_ENOMEM;
+    case EINVAL:
+    case ENAMETOOLONG:
+    case EFAULT: return CT_EINVAL;
+    default: return CT_EIO;
+    }
+}
+
+int ct__fail_errno(int err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last_error)
+        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", strerror(err));
+    return ct__errno_code(err);
+}
 
 const char *ct_last_error_message(void) { return last_error; }
 

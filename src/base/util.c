@@ -52,18 +52,25 @@ int ct__open_regular(const char *path, int nofollow, off_t *size) {
     /* O_NONBLOCK: opening a FIFO or a device never waits for a writer */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
     if (fd < 0) {
-        if (errno == ELOOP && nofollow) return ct__fail(CT_EIO, "a symbolic link (not followed)");
-        return ct__fail(CT_EIO, "%s", strerror(errno));
+        int e = errno;
+        if (e == ELOOP && nofollow) ct__fail(CT_EIO, "a symbolic link (not followed)");
+        else ct__fail(CT_EIO, "%s", strerror(e));
+        errno = e;
+        return CT_EIO;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return ct__fail(CT_EIO, "%s", strerror(e));
+        ct__fail(CT_EIO, "%s", strerror(e));
+        errno = e;
+        return CT_EIO;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return ct__fail(CT_EIO, "not a regular file (%s)", file_kind(st.st_mode));
+        ct__fail(CT_EIO, "not a regular file (%s)", file_kind(st.st_mode));
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; /* callers tell these from a missing file */
+        return CT_EIO;
     }
     /* O_NONBLOCK stays: it has no effect on a regular file */
     if (size) *size = st.st_size;
@@ -73,13 +80,22 @@ int ct__open_regular(const char *path, int nofollow, off_t *size) {
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
+    if (!path || max < 2) return ct__fail(CT_EINVAL, "no file or no room to read it");
     int fd = ct__open_regular(path, 0, NULL);
-    if (fd < 0) return fd;
-    size_t cap = 4096, n = 0;
+    if (fd < 0) { /* never -errno: -EPERM would read as CT_EINVAL */
+        int e = errno;
+        char why[256];
+        ct__strlcpy(why, ct_last_error_message(), sizeof why);
+        ct__fail(e == ENOMEM ? CT_ENOMEM : CT_EIO, "cannot open %s: %s", path, why);
+        errno = e;
+        return e == ENOMEM ? CT_ENOMEM : CT_EIO;
+    }
+    size_t cap = max < 4096 ? max : 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return ct__fail(CT_ENOMEM, "out of memory");
+        errno = ENOMEM;
+        return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
     }
     for (;;) {
         if (n + 1 >= cap) {
@@ -89,7 +105,8 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             if (!nb) {
                 free(buf);
                 close(fd);
-                return ct__fail(CT_ENOMEM, "out of memory");
+                errno = ENOMEM;
+                return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
             }
             buf = nb;
             cap = ncap;
@@ -100,7 +117,9 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             int e = errno;
             free(buf);
             close(fd);
-            return ct__fail(CT_EIO, "%s", strerror(e));
+            ct__fail_errno(e, "cannot read %s", path);
+            errno = e;
+            return CT_EIO;
         }
         if (r == 0) break;
         n += (size_t)r;
@@ -142,4 +161,39 @@ void ct__msgf(char *buf, size_t len, const char *fmt, ...) {
 int ct__path_join(char *buf, size_t len, const char *a, const char *b) {
     int n = snprintf(buf, len, "%s/%s", a, b);
     return (n < 0 || (size_t)n >= len) ? CT_EINVAL : 0;
+}
+
+char *ct__printable(const char *s, char *out, size_t len) {
+    if (!out || !len) return out;
+    size_t k = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) {
+            if (k + 4 >= len) break;
+            static const char hex[] = "0123456789abcdef";
+            out[k++] = '\\', out[k++] = 'x', out[k++] = hex[c >> 4], out[k++] = hex[c & 15];
+        } else if (c == '\\') { /* so that a real "\x1b" in a name stays told apart */
+            if (k + 2 >= len) break;
+            out[k++] = '\\', out[k++] = '\\';
+        } else {
+            if (k + 1 >= len) break;
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+void ct__fput_clean(FILE *f, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t') continue;
+        fwrite(run, 1, (size_t)(s - run), f);
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        fwrite(esc, 1, sizeof esc, f);
+        run = s + 1;
+    }
+    if (run && s > run) fwrite(run, 1, (size_t)(s - run), f);
 }

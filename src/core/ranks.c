@@ -34,14 +34,14 @@ static int env_set(const char *name) {
     return s && *s;
 }
 
-static void set(ct_rank_info *out, const char *launcher, int rank, int local, int world) {
+static void set(ct__rank_info *out, const char *launcher, int rank, int local, int world) {
     ct__strlcpy(out->launcher, launcher, sizeof out->launcher);
     out->rank = rank;
     out->local_rank = local;
     out->world_size = world;
 }
 
-void ct__ranks_detect(ct_rank_info *out) {
+void ct__ranks_detect(ct__rank_info *out) {
     memset(out, 0, sizeof *out);
     out->rank = out->local_rank = out->world_size = -1;
 

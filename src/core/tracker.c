@@ -1,5 +1,7 @@
-/* The tracker: lifecycle, epoch boundaries, the measurement thread,
- * prediction, and what is printed when. */
+/* The tracker: lifecycle, epoch boundaries and the measurement thread. It
+ * computes every number once and hands the values to the reporter
+ * (output/reporter.h), which writes every channel; the prediction's
+ * arithmetic is in core/predict.c. */
 #include "core/tracker_impl.h"
 
 #include <errno.h>
@@ -16,15 +18,6 @@ const char *ct_tracker_message(const ct_tracker *t) { return t ? t->msg : ct_las
 /* ------------------------------------------------------------------ */
 /* Printing and notices                                                */
 /* ------------------------------------------------------------------ */
-
-/* The live status line: drawn on stderr by the measurement thread, cleared
- * before anything else is printed. Called with t->mu held. */
-static void status_clear(ct_tracker *t) {
-    /* Atomic: output() clears it from the training thread without t->mu. */
-    if (!__atomic_exchange_n(&t->status_drawn, 0, __ATOMIC_ACQ_REL)) return;
-    fputs("\r\033[K", stderr);
-    fflush(stderr);
-}
 
 /* The live view from the running totals and the epoch in progress (t->mu held). */
 static void fill_status(const ct_tracker *t, ct_status *st) {
@@ -56,52 +49,29 @@ static void fill_status(const ct_tracker *t, ct_status *st) {
     st->budget_exceeded = t->budget_exceeded;
 }
 
+/* The live status line on stderr (measurement thread, t->mu held). */
 static void status_draw(ct_tracker *t) {
     if (!t->status_enabled || t->finished) return;
     ct_status st;
     fill_status(t, &st);
-    char line[512];
-    if (ct__status_line_render(&st, line, sizeof line) <= 0) return;
-    fprintf(stderr, "\r\033[K%s", line);
-    fflush(stderr);
-    __atomic_store_n(&t->status_drawn, 1, __ATOMIC_RELEASE);
-}
-
-/* Console + output log, as the original's logger.output(msg, verbose_level). */
-static void output(ct_tracker *t, const char *text, int level) {
-    ct__log_out(&t->logs, text);
-    if (t->cfg.verbose >= level) {
-        status_clear(t);
-        fprintf(stdout, "CarbonTracker: %s\n", text);
-        fflush(stdout);
-    }
-}
-
-static void warn(ct_tracker *t, const char *text) {
-    char line[1100];
-    snprintf(line, sizeof line, "WARNING - %s", text);
-    output(t, line, 1);
-    ct__log_err(&t->logs, text);
-    ct__record_warning(t, text);
+    ct__report_status(&t->rep, &st);
 }
 
 /* Notices from sources and the intensity service (any thread, lock may be held). */
 static void on_notice(void *user, int level, const char *msg) {
     ct_tracker *t = user;
-    if (level >= 1) {
-        warn(t, msg);
-    } else {
-        output(t, msg, 2);
-        ct__log_std(&t->logs, "%s", msg);
-    }
+    ct__report_notice(&t->rep, level, msg);
 }
 
 static void set_msg(ct_tracker *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The detail of a failure (or of the warning just given): the calling
+ * thread's ct_last_error_message() and the tracker's ct_tracker_message(). */
 static void set_msg(ct_tracker *t, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(t->msg, sizeof t->msg, fmt, ap);
     va_end(ap);
+    ct__fail(0, "%s", t->msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -113,7 +83,7 @@ static void set_msg(ct_tracker *t, const char *fmt, ...) {
  * current epoch's CO2eq at the intensity of this moment. */
 static void read_sources(ct_tracker *t, double now_mono, const int *due) {
     for (int i = 0; i < t->nsrc; i++) {
-        ct_source_inst *s = &t->src[i];
+        ct__source_inst *s = &t->src[i];
         if ((due && !due[i]) || s->failed) continue;
         if (s->ops->read(s->state, now_mono, t->cum_j + s->dev0) != 0) {
             s->failed = 1;
@@ -132,7 +102,7 @@ static void read_sources(ct_tracker *t, double now_mono, const int *due) {
         t->prev_j[d] = t->cum_j[d];
     }
     if (t->in_epoch && delta_j > 0) {
-        ct_intensity_value iv;
+        ct__intensity_value iv;
         ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
         t->epoch_co2_g += ct__j_to_kwh(delta_j) * iv.g_per_kwh;
         if ((unsigned)iv.kind < CT__INTENSITY_KINDS) {
@@ -143,9 +113,9 @@ static void read_sources(ct_tracker *t, double now_mono, const int *due) {
 }
 
 /* Copies the sources' own view of their devices (a device lost mid-run). */
-static void refresh_devices(ct_tracker *t) {
+static void refresh_devices(const ct_tracker *t) {
     for (int i = 0; i < t->nsrc; i++) {
-        ct_source_inst *s = &t->src[i];
+        const ct__source_inst *s = &t->src[i];
         for (int d = 0; d < s->ndev; d++) {
             ct_device_desc *dv = &t->devs[s->dev0 + d];
             int lost = dv->lost;
@@ -185,12 +155,12 @@ static void take_sample(ct_tracker *t, double now_mono) {
 /* A new carbon intensity (a live value arriving, a refresh, a fallback) is
  * one "intensity" record in the JSON Lines log (t->mu held). */
 static void log_intensity_change(ct_tracker *t, double now_mono) {
-    ct_intensity_value iv;
+    ct__intensity_value iv;
     ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
-    const ct_intensity_value *last = &t->intensity_logged;
+    const ct__intensity_value *last = &t->intensity_logged;
     if (iv.kind == last->kind && iv.g_per_kwh == last->g_per_kwh && strcmp(iv.source, last->source) == 0) return;
     t->intensity_logged = iv;
-    ct__record_intensity(t, &iv);
+    ct__report_intensity(&t->rep, ct__unix_s(), iv.g_per_kwh, iv.kind, iv.source);
 }
 
 static void *measure_main(void *arg) {
@@ -246,7 +216,7 @@ static void *measure_main(void *arg) {
 /* Creating the tracker                                                */
 /* ------------------------------------------------------------------ */
 
-static int add_source(ct_tracker *t, const ct_source_ops *ops, char *why, size_t whylen) {
+static int add_source(ct_tracker *t, const ct__source_ops *ops, char *why, size_t whylen) {
     if (t->nsrc >= CT__MAX_SOURCES) return CT_ENOSOURCE;
     void *state = NULL;
     why[0] = '\0';
@@ -264,7 +234,7 @@ static int add_source(ct_tracker *t, const ct_source_ops *ops, char *why, size_t
         return CT_ENOMEM;
     }
     t->devs = devs;
-    ct_source_inst *s = &t->src[t->nsrc++];
+    ct__source_inst *s = &t->src[t->nsrc++];
     s->ops = ops;
     s->state = state;
     s->ndev = n;
@@ -281,57 +251,61 @@ static int add_source(ct_tracker *t, const ct_source_ops *ops, char *why, size_t
     return 0;
 }
 
-/* Opens the sources of one component in the documented order. */
+/* Opens the sources of one component: the table and its order live in
+ * sources/registry.c; the tracker keeps what opens and says what did not. */
+static int open_row(void *user, const ct__source_ops *ops, char *why, size_t whylen) {
+    return add_source(user, ops, why, whylen);
+}
+
+static void skipped_row(void *user, const ct_source_row *row, const char *why) {
+    ct_tracker *t = user;
+    if (row->simulated) return; /* the reason says it */
+    /* The permission message names the exact fix: show it, once. */
+    if (strstr(why, "chmod")) {
+        on_notice(t, 1, why);
+        return;
+    }
+    char m[1200];
+    snprintf(m, sizeof m, "%s energy source not used: %s", row->ops->name, why);
+    on_notice(t, 0, m);
+}
+
 static int open_component(ct_tracker *t, ct_component c) {
-    const ct_source_ops *cpu_order[] = {&ct__source_rapl, &ct__source_tdp};
-    const ct_source_ops *gpu_order[] = {&ct__source_nvml, &ct__source_amdgpu};
-    const ct_source_ops **order = c == CT_COMPONENT_CPU ? cpu_order : gpu_order;
-    int norder = 2, first_only = c == CT_COMPONENT_CPU;
     const char *sim = c == CT_COMPONENT_CPU ? t->cfg.sim_cpu : t->cfg.sim_gpu;
-    const ct_source_ops *sim_ops = c == CT_COMPONENT_CPU ? &ct__source_sim_cpu : &ct__source_sim_gpu;
-    char why[1024], all[sizeof t->reason[0]] = "";
-    if (sim) {
-        int rc = add_source(t, sim_ops, why, sizeof why);
-        if (rc == CT_ENOMEM) return rc;
-        if (rc) ct__strlcpy(t->reason[c], why, sizeof t->reason[c]);
-        return 0;
-    }
-    for (int i = 0; i < norder; i++) {
-        int rc = add_source(t, order[i], why, sizeof why);
-        if (rc == CT_ENOMEM) return rc;
-        if (rc == 0) {
-            if (first_only) break;
-            continue;
-        }
-        size_t n = strlen(all);
-        snprintf(all + n, sizeof all - n, "%s%s", n ? "; " : "", why);
-        /* The permission message names the exact fix: show it, once. */
-        if (strstr(why, "chmod")) on_notice(t, 1, why);
-        else {
-            char m[1200];
-            snprintf(m, sizeof m, "%s energy source not used: %s", order[i]->name, why);
-            on_notice(t, 0, m);
-        }
-    }
+    const ct_source_opener op = {open_row, skipped_row, t};
+    char all[sizeof t->reason[0]];
+    int opened = 0;
+    int rc = ct__sources_open(c, sim != NULL, &op, &opened, all, sizeof all);
+    if (rc) return rc;
     if (!t->have[c]) ct__strlcpy(t->reason[c], all, sizeof t->reason[c]);
     return 0;
 }
 
-static void components_line(ct_tracker *t, char *buf, size_t len) {
-    size_t n = (size_t)snprintf(buf, len, "The following components were found:");
-    const ct_component order[] = {CT_COMPONENT_GPU, CT_COMPONENT_CPU};
-    for (int k = 0; k < 2 && n < len; k++) {
-        ct_component c = order[k];
-        if (!t->have[c]) continue;
-        n += (size_t)snprintf(buf + n, len - n, " %s with device(s) ", c == CT_COMPONENT_GPU ? "GPU" : "CPU");
-        int first = 1;
-        for (int d = 0; d < t->ndev && n < len; d++) {
-            if (t->devs[d].component != c) continue;
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", first ? "" : ", ", t->devs[d].name);
-            first = 0;
-        }
-        if (n < len) n += (size_t)snprintf(buf + n, len - n, ".");
-    }
+/* What the reporter needs to head the logs (values of this moment). */
+static void fill_header(const ct_tracker *t, ct__run_header *h) {
+    memset(h, 0, sizeof *h);
+    h->host = t->host;
+    h->pid = (int)getpid();
+    h->start_unix_s = t->t0_unix;
+    h->job_id = t->ranks.job_id;
+    h->launcher = t->ranks.launcher;
+    h->rank = t->ranks.rank;
+    h->local_rank = t->ranks.local_rank;
+    h->world_size = t->ranks.world_size;
+    h->measuring = t->measuring;
+    h->epochs = t->cfg.epochs;
+    h->epochs_before_pred = t->cfg.epochs_before_pred;
+    h->monitor_epochs = t->cfg.monitor_epochs;
+    h->pue = t->cfg.pue;
+    h->g_per_kwh = t->intensity_start.g_per_kwh;
+    h->kind = t->intensity_start.kind;
+    h->intensity_source = t->intensity_start.source;
+    h->want = t->want;
+    h->have = t->have;
+    h->estimated = t->estimated;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) h->reason[c] = t->reason[c];
+    h->devs = t->devs;
+    h->ndev = t->ndev;
 }
 
 static void fail_new(ct_tracker *t, int rc) {
@@ -341,7 +315,7 @@ static void fail_new(ct_tracker *t, int rc) {
 }
 
 int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
-    if (!out) return CT_EINVAL;
+    if (!out) return ct__fail(CT_EINVAL, "ct_tracker_new: no place for the tracker (out is NULL)");
     *out = NULL;
     ct__fail_clear();
     if (!cfg) {
@@ -354,13 +328,14 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         return CT_ENOMEM;
     }
     pthread_mutex_init(&t->mu, NULL);
+    t->lock = &t->mu;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&t->cv, &ca);
     pthread_condattr_destroy(&ca);
     t->finished = 1; /* until fully set up: ct_tracker_free must not report */
-    ct__logfiles_open(&t->logs, NULL, NULL, 0, t->msg, sizeof t->msg);
+    ct__reporter_init(&t->rep);
     int rc = ct__config_resolve(cfg, &t->cfg, t->msg, sizeof t->msg);
     if (rc) {
         fail_new(t, rc);
@@ -377,28 +352,18 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
 
     /* Logs first, so every later message is in them. An unwritable log_dir
      * costs the logs, never the training. */
+    ct__reporter_configure(&t->rep, t->cfg.verbose, t->cfg.decimal_precision, t->cfg.interpretable);
     if (t->cfg.log_dir) {
-        ct__logfiles_close(&t->logs);
         char m[600];
-        if (ct__logfiles_open(&t->logs, t->cfg.log_dir, t->cfg.log_file_prefix, t->t0_unix, m, sizeof m) != 0) {
+        if (ct__reporter_open_logs(&t->rep, t->cfg.log_dir, t->cfg.log_file_prefix, t->t0_unix, m, sizeof m) != 0)
             set_msg(t, "%s", m);
-            if (t->cfg.verbose >= 1) {
-                fprintf(stdout, "CarbonTracker: WARNING - %s\n", m);
-                fflush(stdout);
-            }
-        }
     }
-    ct__log_std(&t->logs, "carbontracker version %s", CT_VERSION);
-    ct__log_std(&t->logs,
-                "Only predicted and actual consumptions are multiplied by a PUE coefficient of %g "
-                "(set with the pue option; 1.58 is the 2023 Uptime Institute average).",
-                t->cfg.pue);
 
     ct__parse_components(t->cfg.components, t->want, t->msg, sizeof t->msg);
     ct__ranks_detect(&t->ranks);
-    ct__log_std(&t->logs, "Host: %s, pid: %d, job: %s, rank: %d, local rank: %d, world size: %d.", t->host,
-                (int)getpid(), t->ranks.job_id[0] ? t->ranks.job_id : "none", t->ranks.rank, t->ranks.local_rank,
-                t->ranks.world_size);
+    ct__run_header h;
+    fill_header(t, &h);
+    ct__report_opening(&t->rep, &h);
     t->measuring = 1;
     if (t->ranks.local_rank > 0 && !t->cfg.all_ranks) {
         /* The node's CPU (and its GPUs, unless each rank takes its own) are
@@ -472,14 +437,8 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     ct__intensity_now(t->intensity, t->t0_unix, &t->intensity_start);
     t->intensity_logged = t->intensity_start; /* in the header */
 
-    char line[2048];
-    components_line(t, line, sizeof line);
-    ct__log_std(&t->logs, "%s", line);
-    output(t, line, 1);
-    snprintf(line, sizeof line, "Carbon intensity at start: %.2f gCO2eq/kWh (%s: %s).", t->intensity_start.g_per_kwh,
-             ct_intensity_kind_name(t->intensity_start.kind), t->intensity_start.source);
-    ct__log_std(&t->logs, "%s", line);
-    output(t, line, 2);
+    fill_header(t, &h);
+    ct__report_header(&t->rep, &h);
 
     /* First readings, then the thread. */
     double now = ct__monotonic_s();
@@ -490,7 +449,6 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     t->finished = 0;
     t->status_enabled = t->cfg.status_line == 1 || (t->cfg.status_line == -1 && t->cfg.verbose >= 1 && isatty(2));
     pthread_mutex_unlock(&t->mu);
-    ct__record_header(t);
 
     if (t->nsrc > 0) {
         if (pthread_create(&t->thread, NULL, measure_main, t) != 0) {
@@ -527,65 +485,24 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
         r->intensity_kind = (ct_intensity_kind)k;
         ct__strlcpy(r->intensity_source, t->kind_source[k], sizeof r->intensity_source);
     } else {
-        ct_intensity_value iv;
+        ct__intensity_value iv;
         ct__intensity_now(t->intensity, ct__unix_s(), &iv);
         r->intensity_kind = iv.kind;
         ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
     }
 }
 
-/* Linear prediction for all epochs; CO2eq = measured so far + the rest of
- * the energy at the intensity expected over the rest of the run. */
-static void compute_prediction(ct_tracker *t) {
-    ct_result a;
-    compute_actual(t, &a);
+/* The prediction for all epochs (core/predict.c); its CO2eq at the intensity
+ * expected over the rest of the run (t->mu held). */
+static void compute_prediction(ct_tracker *t, const ct_result *a) {
     ct_result *p = &t->predicted;
-    memset(p, 0, sizeof *p);
-    int n = t->nepochs, total = t->cfg.epochs;
-    p->epochs = total;
-    p->duration_s = ct__predict_total(a.duration_s, n, total);
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-        p->energy_j[c] = ct__predict_total(a.energy_j[c], n, total);
-        p->has_component[c] = a.has_component[c];
-        p->estimated[c] = a.estimated[c];
-    }
-    p->energy_kwh = ct__j_to_kwh(p->energy_j[0] + p->energy_j[1]) * t->cfg.pue;
-    double remaining_kwh = p->energy_kwh - a.energy_kwh;
-    double remaining_s = p->duration_s - a.duration_s;
+    ct__prediction_compute(t->epochs, t->nepochs, a, t->cfg.epochs, t->cfg.pue, p);
+    double remaining_s = p->duration_s - a->duration_s;
     double now = ct__unix_s();
-    ct_intensity_value iv;
+    ct__intensity_value iv;
     ct__intensity_over(t->intensity, now, now + (remaining_s > 0 ? remaining_s : 0), &iv);
-    p->co2eq_g = a.co2eq_g + (remaining_kwh > 0 ? remaining_kwh * iv.g_per_kwh : 0);
-    p->intensity_g_per_kwh = p->energy_kwh > 0 ? p->co2eq_g / p->energy_kwh : iv.g_per_kwh;
-    p->intensity_kind = iv.kind;
-    ct__strlcpy(p->intensity_source, iv.source, sizeof p->intensity_source);
+    ct__prediction_add_co2(p, a, iv.g_per_kwh, iv.kind, iv.source);
     t->has_prediction = 1;
-}
-
-static int any_estimated(const ct_result *r) {
-    return (r->has_component[0] && r->estimated[0]) || (r->has_component[1] && r->estimated[1]);
-}
-
-static void print_result(ct_tracker *t, const char *what, const ct_result *r) {
-    char desc[96], block[1024];
-    snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, r->epochs);
-    ct__format_consumption(block, sizeof block, desc, r->duration_s, r->energy_kwh, r->co2eq_g,
-                           t->cfg.decimal_precision, t->cfg.interpretable);
-    output(t, block, 1);
-    if (any_estimated(r)) {
-        char m[300];
-        snprintf(m, sizeof m, "The %s consumption above is partly estimated (%s%s%s energy), not measured.",
-                 strcmp(what, "Predicted") == 0 ? "predicted" : "actual",
-                 r->estimated[CT_COMPONENT_CPU] && r->has_component[0] ? "CPU" : "",
-                 r->estimated[0] && r->has_component[0] && r->estimated[1] && r->has_component[1] ? " and " : "",
-                 r->estimated[CT_COMPONENT_GPU] && r->has_component[1] ? "GPU" : "");
-        output(t, m, 1);
-    }
-    char m[400];
-    snprintf(m, sizeof m, "%s carbon intensity: %.2f gCO2eq/kWh (%s: %s).",
-             strcmp(what, "Predicted") == 0 ? "Predicted average" : "Average", r->intensity_g_per_kwh,
-             ct_intensity_kind_name(r->intensity_kind), r->intensity_source);
-    output(t, m, 2);
 }
 
 /* Ends monitoring (t->mu NOT held). */
@@ -597,22 +514,19 @@ static void finish(ct_tracker *t, const char *reason) {
     }
     t->finished = 1;
     t->thread_stop = 1;
-    status_clear(t);
+    ct__report_status_clear(&t->rep);
     pthread_cond_signal(&t->cv);
     ct_result a;
     compute_actual(t, &a);
-    int early = t->nepochs < t->cfg.monitor_epochs;
+    ct__run_finish f = {&a, t->has_prediction ? &t->predicted : NULL, reason, t->nepochs < t->cfg.monitor_epochs,
+                        t->cfg.monitor_epochs, 0};
     pthread_mutex_unlock(&t->mu);
     if (t->thread_started) {
         pthread_join(t->thread, NULL);
         t->thread_started = 0;
     }
-    if (early)
-        ct__log_std(&t->logs, "Training was interrupted before all %d epochs were monitored.", t->cfg.monitor_epochs);
-    if (t->nepochs > 0) print_result(t, "Actual", &a);
-    ct__record_final(t, &a, reason, early);
-    ct__log_std(&t->logs, "Monitoring thread ended.");
-    output(t, "Finished monitoring.", 1);
+    f.end_unix_s = ct__unix_s();
+    ct__report_finish(&t->rep, &f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -622,7 +536,7 @@ static void finish(ct_tracker *t, const char *reason) {
 static int soft_error(ct_tracker *t, int rc) { return t->cfg.ignore_errors ? 0 : rc; }
 
 int ct_epoch_start(ct_tracker *t) {
-    if (!t) return CT_EINVAL;
+    if (!t) return ct__fail(CT_EINVAL, "ct_epoch_start: no tracker");
     pthread_mutex_lock(&t->mu);
     if (t->finished) {
         pthread_mutex_unlock(&t->mu);
@@ -649,7 +563,7 @@ int ct_epoch_start(ct_tracker *t) {
 }
 
 int ct_set_confirm_fn(ct_tracker *t, ct_confirm_fn fn, void *user) {
-    if (!t) return CT_EINVAL;
+    if (!t) return ct__fail(CT_EINVAL, "ct_set_confirm_fn: no tracker");
     t->confirm = fn;
     t->confirm_user = user;
     return 0;
@@ -657,25 +571,14 @@ int ct_set_confirm_fn(ct_tracker *t, ct_confirm_fn fn, void *user) {
 
 static int ask_to_continue(ct_tracker *t) {
     if (t->confirm) return t->confirm(t->confirm_user) != 0;
-    fprintf(stdout, "CarbonTracker: Continue training (y/n)? ");
-    fflush(stdout);
-    char line[64];
-    for (;;) {
-        if (!fgets(line, sizeof line, stdin)) {
-            output(t, "No answer (end of input): training continues.", 1);
-            return 1;
-        }
-        if (line[0] == 'y' || line[0] == 'Y') return 1;
-        if (line[0] == 'n' || line[0] == 'N') return 0;
-        fprintf(stdout, "CarbonTracker: Please answer y or n: ");
-        fflush(stdout);
-    }
+    return ct__report_ask_continue(&t->rep);
 }
 
 /* Budgets: the prediction (or the actual so far) against the limits. */
 static int check_budgets(ct_tracker *t, const ct_result *actual) {
     const double lim[2] = {t->cfg.max_energy_kwh, t->cfg.max_co2_g};
     const char *names[2] = {"energy", "CO2eq"}, *units[2] = {"kWh", "g"};
+    const int bits[2] = {CT_BUDGET_ENERGY, CT_BUDGET_CO2};
     int exceeded = 0;
     for (int k = 0; k < 2; k++) {
         if (!(lim[k] > 0)) continue;
@@ -687,19 +590,61 @@ static int check_budgets(ct_tracker *t, const ct_result *actual) {
         else if (pred > lim[k]) which = "predicted", v = pred;
         if (!which) continue;
         exceeded = 1;
-        t->budget_exceeded |= 1 << k;
+        t->budget_exceeded |= bits[k];
         set_msg(t, "%s %s %.6g %s exceeds the %s budget of %.6g %s by %.1f %%", which, names[k], v, units[k], names[k],
                 lim[k], units[k], (v / lim[k] - 1.0) * 100.0);
         if (!t->budget_warned[k]) {
             t->budget_warned[k] = 1;
-            warn(t, t->msg);
+            ct__report_warning(&t->rep, t->msg);
         }
     }
     return exceeded ? CT_EBUDGET : 0;
 }
 
+/* The index of text in the tracker's table of distinct intensity-source
+ * texts, added if new; the last one added is the usual answer. -1 when out
+ * of memory (t->mu held). */
+static int intern_source(ct_tracker *t, const char *text) {
+    for (int i = t->nsources - 1; i >= 0; i--)
+        if (strcmp(t->sources[i], text) == 0) return i;
+    if ((uint32_t)t->nsources >= CT__LABEL_SOURCE_MASK) return -1;
+    if (t->nsources == t->cap_sources) {
+        int cap = t->cap_sources ? t->cap_sources * 2 : 4;
+        char **p = realloc(t->sources, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        t->sources = p;
+        t->cap_sources = cap;
+    }
+    char *copy = ct__strdup(text);
+    if (!copy) return -1;
+    t->sources[t->nsources] = copy;
+    return t->nsources++;
+}
+
+/* The public view of a kept epoch. */
+static void epoch_info(const ct__epoch_rec *e, ct_epoch_info *out) {
+    memset(out, 0, sizeof *out);
+    out->epoch = e->epoch;
+    out->start_unix_s = e->start_unix_s;
+    out->end_unix_s = e->end_unix_s;
+    out->duration_s = e->duration_s;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) out->energy_j[c] = e->energy_j[c];
+    out->co2eq_g = e->co2eq_g;
+}
+
+/* Room for one more epoch (t->mu held); CT_ENOMEM. */
+static int grow_epochs(ct_tracker *t) {
+    if (t->nepochs < t->cap_epochs) return 0;
+    int ncap = t->cap_epochs ? t->cap_epochs * 2 : 16;
+    ct__epoch_rec *ne = realloc(t->epochs, (size_t)ncap * sizeof *ne);
+    if (!ne) return CT_ENOMEM;
+    t->epochs = ne;
+    t->cap_epochs = ncap;
+    return 0;
+}
+
 int ct_epoch_end(ct_tracker *t) {
-    if (!t) return CT_EINVAL;
+    if (!t) return ct__fail(CT_EINVAL, "ct_epoch_end: no tracker");
     pthread_mutex_lock(&t->mu);
     if (t->finished) {
         pthread_mutex_unlock(&t->mu);
@@ -715,95 +660,84 @@ int ct_epoch_end(ct_tracker *t) {
     read_sources(t, now, NULL);
     take_sample(t, now);
     refresh_devices(t);
-    if (t->nepochs == t->cap_epochs) {
-        int ncap = t->cap_epochs ? t->cap_epochs * 2 : 16;
-        ct_epoch_rec *ne = realloc(t->epochs, (size_t)ncap * sizeof *ne);
-        if (!ne) {
-            t->in_epoch = 0;
-            pthread_mutex_unlock(&t->mu);
-            set_msg(t, "out of memory recording epoch %d", t->epoch_no);
-            return soft_error(t, CT_ENOMEM);
-        }
-        t->epochs = ne;
-        t->cap_epochs = ncap;
+    if (grow_epochs(t) != 0) {
+        t->in_epoch = 0;
+        pthread_mutex_unlock(&t->mu);
+        set_msg(t, "out of memory recording epoch %d", t->epoch_no);
+        return soft_error(t, CT_ENOMEM);
     }
-    ct_epoch_rec *e = &t->epochs[t->nepochs];
+    ct__epoch_rec *e = &t->epochs[t->nepochs];
     memset(e, 0, sizeof *e);
-    e->info.epoch = t->epoch_no;
-    e->info.start_unix_s = t->epoch_start_unix;
-    e->info.end_unix_s = t->t0_unix + (now - t->t0_mono);
-    e->info.duration_s = now - t->epoch_start_mono;
+    e->epoch = t->epoch_no;
+    e->start_unix_s = t->epoch_start_unix;
+    e->end_unix_s = t->t0_unix + (now - t->t0_mono);
+    e->duration_s = now - t->epoch_start_mono;
     double dev_j[256];
     double *devj = t->ndev <= 256 ? dev_j : malloc((size_t)t->ndev * sizeof(double));
     for (int d = 0; d < t->ndev; d++) {
         double dj = t->cum_j[d] - t->epoch0_j[d];
         if (dj < 0) dj = 0;
         if (devj) devj[d] = dj;
-        e->info.energy_j[t->devs[d].component] += dj;
+        e->energy_j[t->devs[d].component] += dj;
     }
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) e->has_component[c] = t->have[c];
-    e->info.co2eq_g = t->epoch_co2_g * t->cfg.pue;
-    t->sum_duration_s += e->info.duration_s;
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) t->sum_energy_j[c] += e->info.energy_j[c];
-    t->sum_co2_g += e->info.co2eq_g;
+    e->co2eq_g = t->epoch_co2_g * t->cfg.pue;
+
+    /* Every number of the epoch, once. */
+    ct_epoch_info info;
+    epoch_info(e, &info);
+    ct__epoch_report rep = {.info = &info, .have = t->have, .estimated = t->estimated, .devs = t->devs,
+                            .dev_energy_j = devj, .ndev = t->ndev, .series = &t->series};
+    rep.energy_kwh = ct__j_to_kwh(e->energy_j[0] + e->energy_j[1]) * t->cfg.pue;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++)
+        rep.power_w[c] = e->duration_s > 0 ? e->energy_j[c] / e->duration_s : 0;
+    ct__intensity_value iv;
     int k = dominant_kind(t->epoch_kind_j);
+    if (k < 0 || !(rep.energy_kwh > 0)) ct__intensity_now(t->intensity, e->end_unix_s, &iv);
     if (k >= 0) {
-        e->intensity_kind = (ct_intensity_kind)k;
-        ct__strlcpy(e->intensity_source, t->kind_source[k], sizeof e->intensity_source);
+        rep.intensity_kind = (ct_intensity_kind)k;
+        rep.intensity_source = t->kind_source[k];
     } else {
-        ct_intensity_value iv;
-        ct__intensity_now(t->intensity, e->info.end_unix_s, &iv);
-        e->intensity_kind = iv.kind;
-        ct__strlcpy(e->intensity_source, iv.source, sizeof e->intensity_source);
+        rep.intensity_kind = iv.kind;
+        rep.intensity_source = iv.source;
     }
+    rep.intensity_g_per_kwh = rep.energy_kwh > 0 ? e->co2eq_g / rep.energy_kwh : iv.g_per_kwh;
+    int src = intern_source(t, rep.intensity_source);
+    e->label = ((uint32_t)rep.intensity_kind << CT__LABEL_KIND_SHIFT) |
+               (src >= 0 ? (uint32_t)src : CT__LABEL_SOURCE_MASK);
+
+    t->sum_duration_s += e->duration_s;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) t->sum_energy_j[c] += e->energy_j[c];
+    t->sum_co2_g += e->co2eq_g;
     for (int i = 0; i < CT__INTENSITY_KINDS; i++) t->sum_kind_j[i] += t->epoch_kind_j[i];
     t->nepochs++;
     t->in_epoch = 0;
-    int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;
-    if (make_prediction) compute_prediction(t);
     ct_result actual;
     compute_actual(t, &actual);
+    int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;
+    if (make_prediction) compute_prediction(t, &actual);
     int budget = check_budgets(t, &actual);
-
-    /* Text logs in the original's formats, then the JSON Lines record. */
-    char dur[48];
-    ct_format_duration(e->info.duration_s, 1, dur, sizeof dur);
-    ct__log_std(&t->logs, "Epoch %d:", e->info.epoch);
-    ct__log_std(&t->logs, "Duration: %s", dur);
-    for (int c = CT_COMPONENT_COUNT - 1; c >= 0; c--) {
-        if (!t->have[c]) continue;
-        char powers[1024] = "[";
-        size_t n = 1;
-        for (int d = 0; d < t->ndev && n < sizeof powers - 32; d++) {
-            if (t->devs[d].component != (ct_component)c) continue;
-            double pw = devj && e->info.duration_s > 0 ? devj[d] / e->info.duration_s : 0;
-            n += (size_t)snprintf(powers + n, sizeof powers - n, "%s%.4f", n > 1 ? " " : "", pw);
-        }
-        snprintf(powers + n, sizeof powers - n, "]");
-        ct__log_std(&t->logs, "Average power usage (W) for %s: %s%s", ct_component_name((ct_component)c), powers,
-                    t->estimated[c] ? " (estimated)" : "");
-    }
-    ct__record_epoch(t, e, devj);
+    ct__report_epoch(&t->rep, &rep); /* under t->mu: it reads the power series */
+    int after = t->nepochs;
     pthread_mutex_unlock(&t->mu);
     if (devj != dev_j) free(devj);
 
     int rc = budget;
     if (make_prediction) {
-        print_result(t, "Predicted", &t->predicted);
-        ct__record_prediction(t);
+        ct__report_prediction(&t->rep, &t->predicted, after);
         if (t->cfg.stop_and_confirm && !ask_to_continue(t)) {
-            ct__log_std(&t->logs, "Session ended by user.");
+            ct__report_declined(&t->rep);
             finish(t, "stopped");
             set_msg(t, "the user declined to continue after the prediction");
             return CT_EDECLINED;
         }
     }
     if (t->nepochs >= t->cfg.monitor_epochs) finish(t, "completed");
+    if (rc) ct__fail(rc, "%s", t->msg);
     return rc;
 }
 
 int ct_stop(ct_tracker *t) {
-    if (!t) return CT_EINVAL;
+    if (!t) return ct__fail(CT_EINVAL, "ct_stop: no tracker");
     pthread_mutex_lock(&t->mu);
     int open_epoch = t->in_epoch && !t->finished;
     pthread_mutex_unlock(&t->mu);
@@ -818,7 +752,7 @@ void ct_tracker_free(ct_tracker *t) {
     if (t->thread_started) pthread_join(t->thread, NULL);
     for (int i = 0; i < t->nsrc; i++) t->src[i].ops->close(t->src[i].state);
     if (t->intensity) ct__intensity_close(t->intensity);
-    ct__logfiles_close(&t->logs);
+    ct__reporter_close(&t->rep);
     ct__config_free(&t->cfg);
     free(t->devs);
     free(t->cum_j);
@@ -826,75 +760,81 @@ void ct_tracker_free(ct_tracker *t) {
     free(t->epoch0_j);
     free(t->sample0_j);
     free(t->epochs);
+    for (int i = 0; i < t->nsources; i++) free(t->sources[i]);
+    free(t->sources);
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
     free(t);
 }
 
 /* ------------------------------------------------------------------ */
-/* Accessors                                                           */
+/* Accessors: each locks through t->lock (a const tracker is read, never written) */
 /* ------------------------------------------------------------------ */
 
 int ct_get_actual(const ct_tracker *t, ct_result *out) {
-    if (!t || !out) return CT_EINVAL;
-    ct_tracker *m = (ct_tracker *)t;
-    pthread_mutex_lock(&m->mu);
+    if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_actual: no tracker or no output");
+    pthread_mutex_lock(t->lock);
     int n = t->nepochs;
     if (n > 0) compute_actual(t, out);
-    pthread_mutex_unlock(&m->mu);
-    return n > 0 ? 0 : CT_ENODATA;
+    pthread_mutex_unlock(t->lock);
+    return n > 0 ? 0 : ct__fail(CT_ENODATA, "no epoch has ended yet");
 }
 
 int ct_get_predicted(const ct_tracker *t, ct_result *out) {
-    if (!t || !out) return CT_EINVAL;
-    ct_tracker *m = (ct_tracker *)t;
-    pthread_mutex_lock(&m->mu);
+    if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_predicted: no tracker or no output");
+    pthread_mutex_lock(t->lock);
     int has = t->has_prediction;
     if (has) *out = t->predicted;
-    pthread_mutex_unlock(&m->mu);
-    return has ? 0 : CT_ENODATA;
+    pthread_mutex_unlock(t->lock);
+    return has ? 0 : ct__fail(CT_ENODATA, "no prediction has been made yet");
 }
 
 int ct_epoch_count(const ct_tracker *t) {
-    if (!t) return CT_EINVAL;
-    ct_tracker *m = (ct_tracker *)t;
-    pthread_mutex_lock(&m->mu);
+    if (!t) return ct__fail(CT_EINVAL, "ct_epoch_count: no tracker");
+    pthread_mutex_lock(t->lock);
     int n = t->nepochs;
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(t->lock);
     return n;
 }
 
 int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out) {
-    if (!t || !out) return CT_EINVAL;
-    ct_tracker *m = (ct_tracker *)t;
-    pthread_mutex_lock(&m->mu);
+    if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_epoch: no tracker or no output");
+    pthread_mutex_lock(t->lock);
     int ok = index >= 0 && index < t->nepochs;
-    if (ok) *out = t->epochs[index].info;
-    pthread_mutex_unlock(&m->mu);
-    return ok ? 0 : CT_ENODATA;
+    if (ok) epoch_info(&t->epochs[index], out);
+    int n = t->nepochs;
+    pthread_mutex_unlock(t->lock);
+    return ok ? 0 : ct__fail(CT_ENODATA, "no epoch at index %d (%d recorded)", index, n);
 }
 
-int ct_get_status(ct_tracker *t, ct_status *out) {
-    if (!t || !out) return CT_EINVAL;
-    pthread_mutex_lock(&t->mu);
+int ct_get_status(const ct_tracker *t, ct_status *out) {
+    if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_status: no tracker or no output");
+    pthread_mutex_lock(t->lock);
     fill_status(t, out);
-    pthread_mutex_unlock(&t->mu);
+    pthread_mutex_unlock(t->lock);
     return 0;
 }
 
-int ct_device_count(const ct_tracker *t) { return t ? t->ndev : CT_EINVAL; }
+int ct_device_count(const ct_tracker *t) { return t ? t->ndev : ct__fail(CT_EINVAL, "ct_device_count: no tracker"); }
 
 int ct_get_device(const ct_tracker *t, int index, ct_device_desc *out) {
-    if (!t || !out) return CT_EINVAL;
-    if (index < 0 || index >= t->ndev) return CT_ENODATA;
-    ct_tracker *m = (ct_tracker *)t;
-    pthread_mutex_lock(&m->mu);
-    refresh_devices(m);
+    if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_device: no tracker or no output");
+    if (index < 0 || index >= t->ndev)
+        return ct__fail(CT_ENODATA, "no device at index %d (%d measured)", index, t->ndev);
+    pthread_mutex_lock(t->lock);
+    refresh_devices(t);
     *out = t->devs[index];
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(t->lock);
     return 0;
 }
 
-const char *ct_log_path(const ct_tracker *t) { return t && t->logs.enabled ? t->logs.std_path : NULL; }
+double ct__tracker_samples_in_epoch(ct_tracker *t) {
+    pthread_mutex_lock(&t->mu);
+    double n = (double)t->series.n * t->series.stride + t->series.pending;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
 
-const char *ct_jsonl_path(const ct_tracker *t) { return t && t->logs.enabled ? t->logs.jsonl_path : NULL; }
+const char *ct_log_path(const ct_tracker *t) { return t ? ct__reporter_log_path(&t->rep) : NULL; }
+
+const char *ct_jsonl_path(const ct_tracker *t) { return t ? ct__reporter_jsonl_path(&t->rep) : NULL; }

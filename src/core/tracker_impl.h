@@ -1,34 +1,28 @@
-/* tracker_impl.h - the tracker's state, shared by core/tracker.c and output/records.c. */
+/* tracker_impl.h - the tracker's state: private to src/core/. */
 #ifndef CT_TRACKER_IMPL_H
 #define CT_TRACKER_IMPL_H
 
 #include "core/core.h"
 #include "sources/source.h"
 #include "intensity/intensity.h"
-#include "output/output.h"
+#include "output/reporter.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 #define CT__MAX_SOURCES 8
-#define CT__MAX_PENDING 8
 
-typedef struct ct_source_inst {
-    const ct_source_ops *ops;
+typedef struct ct__source_inst {
+    const ct__source_ops *ops;
     void *state;
     int ndev, dev0;        /* devices [dev0, dev0+ndev) of the tracker */
     double max_interval;   /* s, 0 = none */
     double last_read_mono; /* s */
     int failed;            /* the whole source failed; its devices are lost */
-} ct_source_inst;
+} ct__source_inst;
 
 #define CT__INTENSITY_KINDS 5
 
-typedef struct ct_epoch_rec {
-    ct_epoch_info info;                   /* co2eq_g WITH PUE */
-    int has_component[CT_COMPONENT_COUNT];
-    ct_intensity_kind intensity_kind;     /* the kind that covered most of the epoch's energy */
-    char intensity_source[160];
-} ct_epoch_rec;
 
 struct ct_tracker {
     ct_config cfg;                /* resolved copy; strings owned */
@@ -37,10 +31,10 @@ struct ct_tracker {
     int estimated[CT_COMPONENT_COUNT];
     char reason[CT_COMPONENT_COUNT][1024]; /* why a requested component is unavailable */
     int measuring;                /* 0 on ranks that leave the node to local rank 0 */
-    ct_rank_info ranks;
+    ct__rank_info ranks;
     char host[256];
 
-    ct_source_inst src[CT__MAX_SOURCES];
+    ct__source_inst src[CT__MAX_SOURCES];
     int nsrc;
     int ndev;
     ct_device_desc *devs;
@@ -52,12 +46,13 @@ struct ct_tracker {
 
     double t0_mono, t0_unix;
     ct_intensity *intensity;
-    ct_intensity_value intensity_start;
-    ct_intensity_value intensity_logged; /* the last value written to the JSON Lines log */
-    ct_logfiles logs;
-    ct_source_ctx ctx;
+    ct__intensity_value intensity_start;
+    ct__intensity_value intensity_logged; /* the last value written to the JSON Lines log */
+    ct__reporter rep;     /* every output channel */
+    ct__source_ctx ctx;
 
     pthread_mutex_t mu; /* guards everything below and all source reads */
+    pthread_mutex_t *lock; /* = &mu, so that getters of a const tracker lock it without a cast */
     pthread_cond_t cv;
     pthread_t thread;
     int thread_started, thread_stop;
@@ -67,10 +62,12 @@ struct ct_tracker {
     int epoch_no;           /* number of the current/last epoch */
     double epoch_start_mono, epoch_start_unix;
     double epoch_co2_g;     /* CO2eq of the current epoch so far, WITHOUT PUE */
-    ct_series series;       /* power of the current epoch */
+    ct__series series;       /* power of the current epoch */
     double power_w[CT_COMPONENT_COUNT];
-    ct_epoch_rec *epochs;
+    ct__epoch_rec *epochs;  /* finished epochs (56 bytes each, core/core.h) */
     int nepochs, cap_epochs;
+    char **sources;         /* distinct intensity-source texts, interned */
+    int nsources, cap_sources;
     /* Running totals over the recorded epochs (constant-time results). */
     double sum_duration_s, sum_energy_j[CT_COMPONENT_COUNT], sum_co2_g;
     /* Energy (J) charged at each kind of intensity, for honest labels, and
@@ -82,24 +79,13 @@ struct ct_tracker {
     ct_result predicted;
     int finished;           /* monitoring ended (monitor_epochs reached or stop) */
     int budget_warned[2];   /* energy, co2 */
-    int budget_exceeded;    /* bit 0 energy, bit 1 CO2eq */
+    int budget_exceeded;    /* CT_BUDGET_ENERGY | CT_BUDGET_CO2 */
 
-    int status_enabled, status_drawn; /* live status line on stderr */
+    int status_enabled;     /* live status line on stderr */
     ct_confirm_fn confirm;            /* stop_and_confirm hook; NULL = stdin */
     void *confirm_user;
 
     char msg[CT__MSG_LEN];
-    char pending[CT__MAX_PENDING][512]; /* warnings before the JSONL header */
-    int npending, header_written;
 };
-
-/* records.c: JSON Lines records. Lock order is t->mu, then the logs' mutex:
- * ct__record_epoch is called with t->mu held (it reads the power series). */
-void ct__record_header(ct_tracker *t);
-void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_energy_j);
-void ct__record_prediction(ct_tracker *t);
-void ct__record_warning(ct_tracker *t, const char *message);
-void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv);
-void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop);
 
 #endif

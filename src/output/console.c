@@ -1,6 +1,5 @@
 /* Console text in the original's wording, and duration formatting. */
 #include "output/format.h"
-#include "intensity/intensity.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,8 +19,6 @@ void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t l
         snprintf(buf, len, "%lld:%02lld:%02lld", whole / 3600, (whole / 60) % 60, whole % 60);
     }
 }
-
-double ct_car_km(double co2eq_g) { return co2eq_g / ct__car_g_per_km(NULL); }
 
 void ct__format_consumption(char *buf, size_t len, const char *description, double duration_s, double energy_kwh,
                             double co2eq_g, int precision, int interpretable) {

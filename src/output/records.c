@@ -1,273 +1,266 @@
-/* JSON Lines records (docs/jsonl-schema.md). Each record is one line, flushed. */
-#include "core/tracker_impl.h"
+/* JSON Lines records (docs/jsonl-schema.md), formatted from values into a
+ * buffer; each leaves in one write (output/logfiles.c). */
+#include "output/reporter.h"
 
 #include <string.h>
-#include <unistd.h>
 
-static void key(FILE *f, const char *k) {
-    ct__json_string(f, k);
-    fputc(':', f);
+static void key(ct__buf *b, const char *k) {
+    ct__buf_json_string(b, k);
+    ct__buf_putc(b, ':');
 }
 
-static void kv_str(FILE *f, const char *k, const char *v) {
-    key(f, k);
-    ct__json_string(f, v);
-    fputc(',', f);
+static void kv_str(ct__buf *b, const char *k, const char *v) {
+    key(b, k);
+    ct__buf_json_string(b, v);
+    ct__buf_putc(b, ',');
 }
 
-static void kv_num(FILE *f, const char *k, double v) {
-    key(f, k);
-    ct__json_number(f, v);
-    fputc(',', f);
+static void kv_num(ct__buf *b, const char *k, double v) {
+    key(b, k);
+    ct__buf_json_number(b, v);
+    ct__buf_putc(b, ',');
 }
 
-static void kv_int(FILE *f, const char *k, long long v) {
-    key(f, k);
-    fprintf(f, "%lld,", v);
+static void kv_int(ct__buf *b, const char *k, long long v) {
+    key(b, k);
+    ct__buf_printf(b, "%lld,", v);
 }
 
-static void kv_bool(FILE *f, const char *k, int v) {
-    key(f, k);
-    fputs(v ? "true," : "false,", f);
+static void kv_bool(ct__buf *b, const char *k, int v) {
+    key(b, k);
+    ct__buf_puts(b, v ? "true," : "false,");
 }
 
 /* {"cpu": x, "gpu": y} over the components present. */
-static void per_component(FILE *f, const char *k, const int have[CT_COMPONENT_COUNT], const double v[CT_COMPONENT_COUNT]) {
-    key(f, k);
-    fputc('{', f);
+static void per_component(ct__buf *b, const char *k, const int have[CT_COMPONENT_COUNT],
+                          const double v[CT_COMPONENT_COUNT]) {
+    key(b, k);
+    ct__buf_putc(b, '{');
     int first = 1;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         if (!have[c]) continue;
-        if (!first) fputc(',', f);
-        key(f, ct_component_name((ct_component)c));
-        ct__json_number(f, v[c]);
+        if (!first) ct__buf_putc(b, ',');
+        key(b, ct_component_name((ct_component)c));
+        ct__buf_json_number(b, v[c]);
         first = 0;
     }
-    fputs("},", f);
+    ct__buf_puts(b, "},");
 }
 
-static void per_component_bool(FILE *f, const char *k, const int have[CT_COMPONENT_COUNT],
+static void per_component_bool(ct__buf *b, const char *k, const int have[CT_COMPONENT_COUNT],
                                const int v[CT_COMPONENT_COUNT]) {
-    key(f, k);
-    fputc('{', f);
+    key(b, k);
+    ct__buf_putc(b, '{');
     int first = 1;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         if (!have[c]) continue;
-        if (!first) fputc(',', f);
-        key(f, ct_component_name((ct_component)c));
-        fputs(v[c] ? "true" : "false", f);
+        if (!first) ct__buf_putc(b, ',');
+        key(b, ct_component_name((ct_component)c));
+        ct__buf_puts(b, v[c] ? "true" : "false");
         first = 0;
     }
-    fputs("},", f);
+    ct__buf_puts(b, "},");
 }
 
 /* Ends an object whose last member left a trailing comma. */
-static void close_obj(FILE *f) {
-    fseek(f, -1, SEEK_CUR);
-    fputc('}', f);
+static void close_obj(ct__buf *b) {
+    if (!b->oom && b->len > 0 && b->p[b->len - 1] == ',')
+        b->p[b->len - 1] = '}';
+    else
+        ct__buf_putc(b, '}');
 }
 
-void ct__record_header(ct_tracker *t) {
-    FILE *f = ct__jsonl_begin(&t->logs);
-    if (!f) return;
-    fputc('{', f);
-    kv_str(f, "event", "header");
-    kv_int(f, "schema", 1);
-    kv_str(f, "version", CT_VERSION);
-    kv_str(f, "host", t->host);
-    kv_int(f, "pid", (long long)getpid());
-    kv_num(f, "start", t->t0_unix);
-    kv_str(f, "job_id", t->ranks.job_id);
-    kv_int(f, "rank", t->ranks.rank);
-    kv_int(f, "local_rank", t->ranks.local_rank);
-    kv_int(f, "world_size", t->ranks.world_size);
-    kv_str(f, "launcher", t->ranks.launcher);
-    kv_bool(f, "measuring", t->measuring);
-    kv_int(f, "epochs", t->cfg.epochs);
-    kv_int(f, "epochs_before_pred", t->cfg.epochs_before_pred);
-    kv_int(f, "monitor_epochs", t->cfg.monitor_epochs);
-    kv_num(f, "pue", t->cfg.pue);
-    key(f, "intensity");
-    fputc('{', f);
-    kv_num(f, "g_per_kwh", t->intensity_start.g_per_kwh);
-    kv_str(f, "kind", ct_intensity_kind_name(t->intensity_start.kind));
-    kv_str(f, "source", t->intensity_start.source);
-    close_obj(f);
-    fputc(',', f);
-    key(f, "components");
-    fputc('[', f);
+static void end_line(ct__buf *b) { ct__buf_putc(b, '\n'); }
+
+void ct__record_header(ct__buf *b, const ct__run_header *h) {
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "header");
+    kv_int(b, "schema", 1);
+    kv_str(b, "version", CT_VERSION);
+    kv_str(b, "host", h->host);
+    kv_int(b, "pid", h->pid);
+    kv_num(b, "start", h->start_unix_s);
+    kv_str(b, "job_id", h->job_id);
+    kv_int(b, "rank", h->rank);
+    kv_int(b, "local_rank", h->local_rank);
+    kv_int(b, "world_size", h->world_size);
+    kv_str(b, "launcher", h->launcher);
+    kv_bool(b, "measuring", h->measuring);
+    kv_int(b, "epochs", h->epochs);
+    kv_int(b, "epochs_before_pred", h->epochs_before_pred);
+    kv_int(b, "monitor_epochs", h->monitor_epochs);
+    kv_num(b, "pue", h->pue);
+    key(b, "intensity");
+    ct__buf_putc(b, '{');
+    kv_num(b, "g_per_kwh", h->g_per_kwh);
+    kv_str(b, "kind", ct_intensity_kind_name(h->kind));
+    kv_str(b, "source", h->intensity_source);
+    close_obj(b);
+    ct__buf_putc(b, ',');
+    key(b, "components");
+    ct__buf_putc(b, '[');
     int first = 1;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-        if (!t->want[c] && !t->have[c]) continue;
-        if (!first) fputc(',', f);
+        if (!h->want[c] && !h->have[c]) continue;
+        if (!first) ct__buf_putc(b, ',');
         first = 0;
-        fputc('{', f);
-        kv_str(f, "component", ct_component_name((ct_component)c));
-        kv_bool(f, "available", t->have[c]);
-        kv_bool(f, "estimated", t->estimated[c]);
-        kv_str(f, "reason", t->have[c] ? "" : t->reason[c]);
-        close_obj(f);
+        ct__buf_putc(b, '{');
+        kv_str(b, "component", ct_component_name((ct_component)c));
+        kv_bool(b, "available", h->have[c]);
+        kv_bool(b, "estimated", h->estimated[c]);
+        kv_str(b, "reason", h->have[c] ? "" : h->reason[c]);
+        close_obj(b);
     }
-    fputs("],", f);
-    key(f, "devices");
-    fputc('[', f);
-    for (int d = 0; d < t->ndev; d++) {
-        const ct_device_desc *dv = &t->devs[d];
-        if (d) fputc(',', f);
-        fputc('{', f);
-        kv_str(f, "component", ct_component_name(dv->component));
-        kv_str(f, "name", dv->name);
-        kv_str(f, "uuid", dv->uuid);
-        kv_str(f, "source", dv->source);
-        kv_str(f, "method", dv->method);
-        kv_bool(f, "estimated", dv->estimated);
-        close_obj(f);
+    ct__buf_puts(b, "],");
+    key(b, "devices");
+    ct__buf_putc(b, '[');
+    for (int d = 0; d < h->ndev; d++) {
+        const ct_device_desc *dv = &h->devs[d];
+        if (d) ct__buf_putc(b, ',');
+        ct__buf_putc(b, '{');
+        kv_str(b, "component", ct_component_name(dv->component));
+        kv_str(b, "name", dv->name);
+        kv_str(b, "uuid", dv->uuid);
+        kv_str(b, "source", dv->source);
+        kv_str(b, "method", dv->method);
+        kv_bool(b, "estimated", dv->estimated);
+        close_obj(b);
     }
-    fputs("]}", f);
-    ct__jsonl_end(&t->logs);
-    /* Warnings that came before the header. */
-    int n = t->npending;
-    t->header_written = 1;
-    for (int i = 0; i < n; i++) ct__record_warning(t, t->pending[i]);
-    t->npending = 0;
+    ct__buf_puts(b, "]}");
+    end_line(b);
 }
 
-void ct__record_warning(ct_tracker *t, const char *message) {
-    if (!t->header_written) {
-        if (t->npending < CT__MAX_PENDING) ct__strlcpy(t->pending[t->npending++], message, sizeof t->pending[0]);
-        return;
-    }
-    FILE *f = ct__jsonl_begin(&t->logs);
-    if (!f) return;
-    fputc('{', f);
-    kv_str(f, "event", "warning");
-    kv_num(f, "time", ct__unix_s());
-    kv_str(f, "message", message);
-    close_obj(f);
-    ct__jsonl_end(&t->logs);
+void ct__record_warning(ct__buf *b, double unix_s, const char *message) {
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "warning");
+    kv_num(b, "time", unix_s);
+    kv_str(b, "message", message);
+    close_obj(b);
+    end_line(b);
 }
 
-void ct__record_intensity(ct_tracker *t, const ct_intensity_value *iv) {
-    FILE *f = ct__jsonl_begin(&t->logs);
-    if (!f) return;
-    fputc('{', f);
-    kv_str(f, "event", "intensity");
-    kv_num(f, "time", ct__unix_s());
-    kv_num(f, "g_per_kwh", iv->g_per_kwh);
-    kv_str(f, "kind", ct_intensity_kind_name(iv->kind));
-    kv_str(f, "source", iv->source);
-    close_obj(f);
-    ct__jsonl_end(&t->logs);
+void ct__record_intensity(ct__buf *b, double unix_s, double g_per_kwh, ct_intensity_kind kind, const char *source) {
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "intensity");
+    kv_num(b, "time", unix_s);
+    kv_num(b, "g_per_kwh", g_per_kwh);
+    kv_str(b, "kind", ct_intensity_kind_name(kind));
+    kv_str(b, "source", source);
+    close_obj(b);
+    end_line(b);
 }
 
-void ct__record_epoch(ct_tracker *t, const ct_epoch_rec *e, const double *dev_energy_j) {
-    FILE *f = ct__jsonl_begin(&t->logs);
-    if (!f) return;
-    const ct_epoch_info *in = &e->info;
-    double power[CT_COMPONENT_COUNT];
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) power[c] = in->duration_s > 0 ? in->energy_j[c] / in->duration_s : 0;
-    double kwh = ct__j_to_kwh(in->energy_j[0] + in->energy_j[1]) * t->cfg.pue;
-    ct_intensity_value iv;
-    ct__intensity_now(t->intensity, in->end_unix_s, &iv);
-    fputc('{', f);
-    kv_str(f, "event", "epoch");
-    kv_int(f, "epoch", in->epoch);
-    kv_num(f, "start", in->start_unix_s);
-    kv_num(f, "end", in->end_unix_s);
-    kv_num(f, "duration_s", in->duration_s);
-    per_component(f, "energy_j", e->has_component, in->energy_j);
-    per_component(f, "power_w", e->has_component, power);
-    per_component_bool(f, "estimated", e->has_component, t->estimated);
-    kv_num(f, "energy_kwh", kwh);
-    kv_num(f, "co2eq_g", in->co2eq_g);
-    kv_num(f, "intensity_g_per_kwh", kwh > 0 ? in->co2eq_g / kwh : iv.g_per_kwh);
-    kv_str(f, "intensity_kind", ct_intensity_kind_name(e->intensity_kind));
-    kv_str(f, "intensity_source", e->intensity_source);
-    key(f, "devices");
-    fputc('[', f);
-    for (int d = 0; d < t->ndev; d++) {
-        const ct_device_desc *dv = &t->devs[d];
-        if (d) fputc(',', f);
-        fputc('{', f);
-        kv_str(f, "component", ct_component_name(dv->component));
-        kv_str(f, "name", dv->name);
-        kv_str(f, "uuid", dv->uuid);
-        kv_num(f, "energy_j", dev_energy_j ? dev_energy_j[d] : 0.0 / 0.0);
-        kv_str(f, "method", dv->method);
-        kv_bool(f, "lost", dv->lost);
-        close_obj(f);
+void ct__record_epoch(ct__buf *b, const ct__epoch_report *e) {
+    const ct_epoch_info *in = e->info;
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "epoch");
+    kv_int(b, "epoch", in->epoch);
+    kv_num(b, "start", in->start_unix_s);
+    kv_num(b, "end", in->end_unix_s);
+    kv_num(b, "duration_s", in->duration_s);
+    per_component(b, "energy_j", e->have, in->energy_j);
+    per_component(b, "power_w", e->have, e->power_w);
+    per_component_bool(b, "estimated", e->have, e->estimated);
+    kv_num(b, "energy_kwh", e->energy_kwh);
+    kv_num(b, "co2eq_g", in->co2eq_g);
+    kv_num(b, "intensity_g_per_kwh", e->intensity_g_per_kwh);
+    kv_str(b, "intensity_kind", ct_intensity_kind_name(e->intensity_kind));
+    kv_str(b, "intensity_source", e->intensity_source);
+    key(b, "devices");
+    ct__buf_putc(b, '[');
+    for (int d = 0; d < e->ndev; d++) {
+        const ct_device_desc *dv = &e->devs[d];
+        if (d) ct__buf_putc(b, ',');
+        ct__buf_putc(b, '{');
+        kv_str(b, "component", ct_component_name(dv->component));
+        kv_str(b, "name", dv->name);
+        kv_str(b, "uuid", dv->uuid);
+        kv_num(b, "energy_j", e->dev_energy_j ? e->dev_energy_j[d] : 0.0 / 0.0);
+        kv_str(b, "method", dv->method);
+        kv_bool(b, "lost", dv->lost);
+        close_obj(b);
     }
-    fputs("],", f);
-    key(f, "power_series");
-    fputc('{', f);
-    key(f, "t");
-    fputc('[', f);
-    for (int i = 0; i < t->series.n; i++) {
-        if (i) fputc(',', f);
-        fprintf(f, "%.3f", t->series.t[i]);
-    }
-    fputc(']', f);
+    ct__buf_puts(b, "],");
+    key(b, "power_series");
+    ct__buf_putc(b, '{');
+    key(b, "t");
+    ct__buf_putc(b, '[');
+    const ct__series *s = e->series;
+    for (int i = 0; i < s->n; i++) ct__buf_printf(b, i ? ",%.3f" : "%.3f", s->t[i]);
+    ct__buf_putc(b, ']');
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-        if (!e->has_component[c]) continue;
-        fputc(',', f);
-        key(f, ct_component_name((ct_component)c));
-        fputc('[', f);
-        for (int i = 0; i < t->series.n; i++) {
-            if (i) fputc(',', f);
-            fprintf(f, "%.3f", t->series.p[i][c]);
-        }
-        fputc(']', f);
+        if (!e->have[c]) continue;
+        ct__buf_putc(b, ',');
+        key(b, ct_component_name((ct_component)c));
+        ct__buf_putc(b, '[');
+        for (int i = 0; i < s->n; i++) ct__buf_printf(b, i ? ",%.3f" : "%.3f", s->p[i][c]);
+        ct__buf_putc(b, ']');
     }
-    fputs("}}", f);
-    ct__jsonl_end(&t->logs);
+    ct__buf_puts(b, "}}");
+    end_line(b);
 }
 
 /* A result's members (each followed by a comma). */
-static void result_members(FILE *f, const ct_result *r) {
-    kv_int(f, "epochs", r->epochs);
-    kv_num(f, "duration_s", r->duration_s);
-    kv_num(f, "energy_kwh", r->energy_kwh);
-    per_component(f, "energy_j", r->has_component, r->energy_j);
-    kv_num(f, "co2eq_g", r->co2eq_g);
-    kv_num(f, "intensity_g_per_kwh", r->intensity_g_per_kwh);
-    kv_str(f, "intensity_kind", ct_intensity_kind_name(r->intensity_kind));
-    kv_str(f, "intensity_source", r->intensity_source);
-    kv_bool(f, "estimated", (r->has_component[0] && r->estimated[0]) || (r->has_component[1] && r->estimated[1]));
+static void result_members(ct__buf *b, const ct_result *r) {
+    kv_int(b, "epochs", r->epochs);
+    kv_num(b, "duration_s", r->duration_s);
+    kv_num(b, "energy_kwh", r->energy_kwh);
+    per_component(b, "energy_j", r->has_component, r->energy_j);
+    kv_num(b, "co2eq_g", r->co2eq_g);
+    kv_num(b, "intensity_g_per_kwh", r->intensity_g_per_kwh);
+    kv_str(b, "intensity_kind", ct_intensity_kind_name(r->intensity_kind));
+    kv_str(b, "intensity_source", r->intensity_source);
+    kv_bool(b, "estimated", (r->has_component[0] && r->estimated[0]) || (r->has_component[1] && r->estimated[1]));
 }
 
-static void result_obj(FILE *f, const ct_result *r) {
-    fputc('{', f);
-    result_members(f, r);
-    close_obj(f);
+static void result_obj(ct__buf *b, const ct_result *r) {
+    ct__buf_putc(b, '{');
+    result_members(b, r);
+    close_obj(b);
 }
 
-void ct__record_prediction(ct_tracker *t) {
-    FILE *f = ct__jsonl_begin(&t->logs);
-    if (!f) return;
-    fputc('{', f);
-    kv_str(f, "event", "prediction");
-    kv_int(f, "after_epochs", t->nepochs);
-    result_members(f, &t->predicted);
-    close_obj(f);
-    ct__jsonl_end(&t->logs);
+void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs) {
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "prediction");
+    kv_int(b, "after_epochs", after_epochs);
+    result_members(b, predicted);
+    close_obj(b);
+    end_line(b);
 }
 
-void ct__record_final(ct_tracker *t, const ct_result *actual, const char *reason, int early_stop) {
-    FILE *f = ct__jsonl_begin(&t->logs);
-    if (!f) return;
-    fputc('{', f);
-    kv_str(f, "event", "final");
-    kv_num(f, "end", ct__unix_s());
-    kv_str(f, "reason", reason);
-    kv_bool(f, "early_stop", early_stop);
-    key(f, "actual");
-    result_obj(f, actual);
-    fputc(',', f);
-    key(f, "predicted");
-    if (t->has_prediction)
-        result_obj(f, &t->predicted);
+void ct__record_final(ct__buf *b, const ct__run_finish *f) {
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "final");
+    kv_num(b, "end", f->end_unix_s);
+    kv_str(b, "reason", f->reason);
+    kv_bool(b, "early_stop", f->early_stop);
+    key(b, "actual");
+    result_obj(b, f->actual);
+    ct__buf_putc(b, ',');
+    key(b, "predicted");
+    if (f->predicted)
+        result_obj(b, f->predicted);
     else
-        fputs("null", f);
-    fputc('}', f);
-    ct__jsonl_end(&t->logs);
+        ct__buf_puts(b, "null");
+    ct__buf_putc(b, '}');
+    end_line(b);
+}
+
+/* Records that could not be written (a full disk), said when writing works
+ * again: {"event":"gap","time":...,"from":...,"to":...,"records_missing":N,
+ * "epochs_missing":[...],"reason":"..."}. */
+void ct__record_gap(ct__buf *b, const ct__logfiles *lf, double now) {
+    ct__buf_putc(b, '{');
+    kv_str(b, "event", "gap");
+    kv_num(b, "time", now);
+    kv_num(b, "from", lf->lost_from);
+    kv_num(b, "to", lf->lost_to);
+    kv_int(b, "records_missing", lf->lost_records);
+    key(b, "epochs_missing");
+    ct__buf_putc(b, '[');
+    for (int i = 0; i < lf->nlost_epochs; i++) ct__buf_printf(b, i ? ",%d" : "%d", lf->lost_epochs[i]);
+    ct__buf_puts(b, "],");
+    kv_bool(b, "epochs_missing_complete", !lf->lost_epochs_incomplete);
+    kv_str(b, "reason", strerror(lf->jsonl_errno));
+    close_obj(b);
 }

@@ -32,7 +32,7 @@ static double clean(double v) {
 }
 
 int ct__status_line_render(const ct_status *st, char *buf, size_t len) {
-    if (!st || (!buf && len)) return CT_EINVAL;
+    if (!st || (!buf && len)) return ct__fail(CT_EINVAL, "ct_format_status_line: no status or no buffer");
     if (len) buf[0] = '\0';
     sbuf b = {buf, len, 0};
     char t[32];

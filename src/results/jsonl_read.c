@@ -20,23 +20,6 @@
 #define TAIL_MAX ((size_t)1024 * 1024)
 #define MAX_LINE ((size_t)64 * 1024 * 1024) /* a longer line is damage: skipped, counted */
 
-void ct__printable(const char *s, char *buf, size_t len) {
-    if (!len) return;
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && o + 1 < len; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\') {
-            char esc[8];
-            int k = *p == '\\' ? snprintf(esc, sizeof esc, "\\\\") : snprintf(esc, sizeof esc, "\\x%02x", *p);
-            if (o + (size_t)k + 1 > len) break;
-            memcpy(buf + o, esc, (size_t)k);
-            o += (size_t)k;
-        } else {
-            buf[o++] = (char)*p;
-        }
-    }
-    buf[o] = '\0';
-}
-
 /* ---- streaming -------------------------------------------------------- */
 
 static int blank(char c) {

@@ -92,9 +92,6 @@ typedef struct ct_run_total {
 /* ------------------------------------------------------------------ */
 /* Whole text files are read with base's ct__read_file (regular files only,
  * never blocking); JSON Lines files are streamed (below). */
-/* A file name made printable for a message: control bytes and DEL as \xNN,
- * a backslash as \\ (so escape codes in names never reach a terminal). */
-void ct__printable(const char *s, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* JSON Lines files (jsonl_read.c)                                      */

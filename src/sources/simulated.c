@@ -11,7 +11,7 @@ typedef struct sim_state {
     double t0_s;
 } sim_state;
 
-static int sim_open(const ct_source_ctx *ctx, ct_component comp, void **state, char *why, size_t whylen) {
+static int sim_open(const ct__source_ctx *ctx, ct_component comp, void **state, char *why, size_t whylen) {
     const ct_config *c = ctx->cfg;
     const char *name = comp == CT_COMPONENT_CPU ? c->sim_cpu : c->sim_gpu;
     if (!name) {
@@ -28,10 +28,10 @@ static int sim_open(const ct_source_ctx *ctx, ct_component comp, void **state, c
     return 0;
 }
 
-static int sim_cpu_open(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+static int sim_cpu_open(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     return sim_open(ctx, CT_COMPONENT_CPU, state, why, whylen);
 }
-static int sim_gpu_open(const ct_source_ctx *ctx, void **state, char *why, size_t whylen) {
+static int sim_gpu_open(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     return sim_open(ctx, CT_COMPONENT_GPU, state, why, whylen);
 }
 static int sim_count(void *state) {
@@ -61,7 +61,7 @@ static double sim_interval(void *state) {
 }
 static void sim_close(void *state) { free(state); }
 
-const ct_source_ops ct__source_sim_cpu = {"sim-cpu", CT_COMPONENT_CPU, sim_cpu_open, sim_count, sim_describe,
+const ct__source_ops ct__source_sim_cpu = {"sim-cpu", CT_COMPONENT_CPU, sim_cpu_open, sim_count, sim_describe,
                                           sim_read,  sim_interval,     sim_close};
-const ct_source_ops ct__source_sim_gpu = {"sim-gpu", CT_COMPONENT_GPU, sim_gpu_open, sim_count, sim_describe,
+const ct__source_ops ct__source_sim_gpu = {"sim-gpu", CT_COMPONENT_GPU, sim_gpu_open, sim_count, sim_describe,
                                           sim_read,  sim_interval,     sim_close};

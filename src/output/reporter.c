@@ -1,0 +1,280 @@
+/* The reporter: every line the tracker prints or logs, in the original's
+ * wording, and the JSON Lines records (output/reporter.h). */
+#include "output/reporter.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ct__reporter_init(ct__reporter *r) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    ct__logfiles_open(&r->logs, NULL, NULL, 0, NULL, 0);
+}
+
+void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable) {
+    r->verbose = verbose;
+    r->precision = precision;
+    r->interpretable = interpretable;
+}
+
+int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix, double unix_s, char *msg,
+                           size_t len) {
+    ct__logfiles_close(&r->logs);
+    int rc = ct__logfiles_open(&r->logs, dir, prefix, unix_s, msg, len);
+    if (rc != 0 && r->verbose >= 1) {
+        fputs("CarbonTracker: WARNING - ", stdout);
+        ct__fput_clean(stdout, msg); /* names from outside may hold escape codes */
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+void ct__reporter_close(ct__reporter *r) {
+    ct__logfiles_close(&r->logs);
+    pthread_mutex_destroy(&r->mu);
+}
+
+const char *ct__reporter_log_path(const ct__reporter *r) { return r->logs.enabled ? r->logs.std_path : NULL; }
+
+const char *ct__reporter_jsonl_path(const ct__reporter *r) { return r->logs.enabled ? r->logs.jsonl_path : NULL; }
+
+/* ------------------------------------------------------------------ */
+/* Console and messages                                                */
+/* ------------------------------------------------------------------ */
+
+void ct__report_status_clear(ct__reporter *r) {
+    /* Atomic: the training thread clears what the measurement thread drew. */
+    if (!__atomic_exchange_n(&r->status_drawn, 0, __ATOMIC_ACQ_REL)) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+void ct__report_status(ct__reporter *r, const ct_status *st) {
+    char line[512];
+    if (ct__status_line_render(st, line, sizeof line) <= 0) return;
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    __atomic_store_n(&r->status_drawn, 1, __ATOMIC_RELEASE);
+}
+
+void ct__report_output(ct__reporter *r, const char *text, int level) {
+    ct__log_out(&r->logs, text);
+    if (r->verbose >= level) {
+        ct__report_status_clear(r);
+        fputs("CarbonTracker: ", stdout);
+        ct__fput_clean(stdout, text); /* names from outside may hold escape codes */
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+}
+
+/* Console and the error log, without a JSON Lines record. */
+static void warn_text(ct__reporter *r, const char *text) {
+    char line[1100];
+    snprintf(line, sizeof line, "WARNING - %s", text);
+    ct__report_output(r, line, 1);
+    ct__log_err(&r->logs, text);
+}
+
+/* One JSON Lines record from b; the user hears once that records are lost. */
+static void jsonl(ct__reporter *r, ct__buf *b, int epoch, double now) {
+    if (b->len > 0 || b->oom) {
+        int err = 0;
+        int rc = ct__jsonl_write(&r->logs, b->oom ? "" : b->p, b->oom ? 0 : b->len, epoch, now, &err);
+        if (rc == CT__JSONL_LOST_FIRST) {
+            pthread_mutex_lock(&r->mu);
+            int tell = !r->jsonl_told;
+            r->jsonl_told = 1;
+            pthread_mutex_unlock(&r->mu);
+            if (tell) {
+                char m[PATH_MAX + 300];
+                snprintf(m, sizeof m,
+                         "cannot write the JSON Lines log %s: %s; records are left out until it can be written "
+                         "again, then a \"gap\" record lists what is missing",
+                         r->logs.jsonl_path, strerror(err));
+                warn_text(r, m);
+            }
+        }
+    }
+    ct__buf_free(b);
+}
+
+void ct__report_warning(ct__reporter *r, const char *text) {
+    warn_text(r, text);
+    pthread_mutex_lock(&r->mu);
+    if (!r->header_written) {
+        if (r->npending < CT__REPORT_PENDING) ct__strlcpy(r->pending[r->npending++], text, sizeof r->pending[0]);
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    pthread_mutex_unlock(&r->mu);
+    double now = ct__unix_s();
+    ct__buf b = {0};
+    ct__record_warning(&b, now, text);
+    jsonl(r, &b, 0, now);
+}
+
+void ct__report_notice(ct__reporter *r, int level, const char *text) {
+    if (level >= 1) {
+        ct__report_warning(r, text);
+    } else {
+        ct__report_output(r, text, 2);
+        ct__log_std(&r->logs, "%s", text);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                             */
+/* ------------------------------------------------------------------ */
+
+void ct__report_opening(ct__reporter *r, const ct__run_header *h) {
+    ct__log_std(&r->logs, "carbontracker version %s", CT_VERSION);
+    ct__log_std(&r->logs,
+                "Only predicted and actual consumptions are multiplied by a PUE coefficient of %g "
+                "(set with the pue option; 1.58 is the 2023 Uptime Institute average).",
+                h->pue);
+    ct__log_std(&r->logs, "Host: %s, pid: %d, job: %s, rank: %d, local rank: %d, world size: %d.", h->host, h->pid,
+                h->job_id[0] ? h->job_id : "none", h->rank, h->local_rank, h->world_size);
+}
+
+static void components_line(const ct__run_header *h, char *buf, size_t len) {
+    size_t n = (size_t)snprintf(buf, len, "The following components were found:");
+    const ct_component order[] = {CT_COMPONENT_GPU, CT_COMPONENT_CPU};
+    for (int k = 0; k < 2 && n < len; k++) {
+        ct_component c = order[k];
+        if (!h->have[c]) continue;
+        n += (size_t)snprintf(buf + n, len - n, " %s with device(s) ", c == CT_COMPONENT_GPU ? "GPU" : "CPU");
+        int first = 1;
+        for (int d = 0; d < h->ndev && n < len; d++) {
+            if (h->devs[d].component != c) continue;
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", first ? "" : ", ", h->devs[d].name);
+            first = 0;
+        }
+        if (n < len) n += (size_t)snprintf(buf + n, len - n, ".");
+    }
+}
+
+void ct__report_header(ct__reporter *r, const ct__run_header *h) {
+    char line[2048];
+    components_line(h, line, sizeof line);
+    ct__log_std(&r->logs, "%s", line);
+    ct__report_output(r, line, 1);
+    snprintf(line, sizeof line, "Carbon intensity at start: %.2f gCO2eq/kWh (%s: %s).", h->g_per_kwh,
+             ct_intensity_kind_name(h->kind), h->intensity_source);
+    ct__log_std(&r->logs, "%s", line);
+    ct__report_output(r, line, 2);
+
+    ct__buf b = {0};
+    ct__record_header(&b, h);
+    jsonl(r, &b, 0, h->start_unix_s);
+    /* Warnings that came before the header. */
+    pthread_mutex_lock(&r->mu);
+    int n = r->npending;
+    r->header_written = 1;
+    r->npending = 0;
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 0; i < n; i++) {
+        double now = ct__unix_s();
+        ct__record_warning(&b, now, r->pending[i]);
+        jsonl(r, &b, 0, now);
+    }
+}
+
+void ct__report_intensity(ct__reporter *r, double unix_s, double g_per_kwh, ct_intensity_kind kind,
+                          const char *source) {
+    ct__buf b = {0};
+    ct__record_intensity(&b, unix_s, g_per_kwh, kind, source);
+    jsonl(r, &b, 0, unix_s);
+}
+
+void ct__report_epoch(ct__reporter *r, const ct__epoch_report *e) {
+    const ct_epoch_info *in = e->info;
+    char dur[48];
+    ct_format_duration(in->duration_s, 1, dur, sizeof dur);
+    ct__log_std(&r->logs, "Epoch %d:", in->epoch);
+    ct__log_std(&r->logs, "Duration: %s", dur);
+    for (int c = CT_COMPONENT_COUNT - 1; c >= 0; c--) {
+        if (!e->have[c]) continue;
+        char powers[1024] = "[";
+        size_t n = 1;
+        for (int d = 0; d < e->ndev && n < sizeof powers - 32; d++) {
+            if (e->devs[d].component != (ct_component)c) continue;
+            double pw = e->dev_energy_j && in->duration_s > 0 ? e->dev_energy_j[d] / in->duration_s : 0;
+            n += (size_t)snprintf(powers + n, sizeof powers - n, "%s%.4f", n > 1 ? " " : "", pw);
+        }
+        snprintf(powers + n, sizeof powers - n, "]");
+        ct__log_std(&r->logs, "Average power usage (W) for %s: %s%s", ct_component_name((ct_component)c), powers,
+                    e->estimated[c] ? " (estimated)" : "");
+    }
+    ct__buf b = {0};
+    ct__record_epoch(&b, e);
+    jsonl(r, &b, in->epoch, in->end_unix_s);
+}
+
+static int any_estimated(const ct_result *res) {
+    return (res->has_component[0] && res->estimated[0]) || (res->has_component[1] && res->estimated[1]);
+}
+
+/* The consumption block, the estimate note and the mean intensity. */
+static void print_result(ct__reporter *r, const char *what, const ct_result *res) {
+    char desc[96], block[1024];
+    snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, res->epochs);
+    ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision,
+                           r->interpretable);
+    ct__report_output(r, block, 1);
+    int predicted = strcmp(what, "Predicted") == 0;
+    if (any_estimated(res)) {
+        char m[300];
+        snprintf(m, sizeof m, "The %s consumption above is partly estimated (%s%s%s energy), not measured.",
+                 predicted ? "predicted" : "actual",
+                 res->estimated[CT_COMPONENT_CPU] && res->has_component[0] ? "CPU" : "",
+                 res->estimated[0] && res->has_component[0] && res->estimated[1] && res->has_component[1] ? " and "
+                                                                                                        : "",
+                 res->estimated[CT_COMPONENT_GPU] && res->has_component[1] ? "GPU" : "");
+        ct__report_output(r, m, 1);
+    }
+    char m[400];
+    snprintf(m, sizeof m, "%s carbon intensity: %.2f gCO2eq/kWh (%s: %s).",
+             predicted ? "Predicted average" : "Average", res->intensity_g_per_kwh,
+             ct_intensity_kind_name(res->intensity_kind), res->intensity_source);
+    ct__report_output(r, m, 2);
+}
+
+void ct__report_prediction(ct__reporter *r, const ct_result *predicted, int after_epochs) {
+    print_result(r, "Predicted", predicted);
+    ct__buf b = {0};
+    ct__record_prediction(&b, predicted, after_epochs);
+    jsonl(r, &b, 0, ct__unix_s());
+}
+
+int ct__report_ask_continue(ct__reporter *r) {
+    fprintf(stdout, "CarbonTracker: Continue training (y/n)? ");
+    fflush(stdout);
+    char line[64];
+    for (;;) {
+        if (!fgets(line, sizeof line, stdin)) {
+            ct__report_output(r, "No answer (end of input): training continues.", 1);
+            return 1;
+        }
+        if (line[0] == 'y' || line[0] == 'Y') return 1;
+        if (line[0] == 'n' || line[0] == 'N') return 0;
+        fprintf(stdout, "CarbonTracker: Please answer y or n: ");
+        fflush(stdout);
+    }
+}
+
+void ct__report_declined(ct__reporter *r) { ct__log_std(&r->logs, "Session ended by user."); }
+
+void ct__report_finish(ct__reporter *r, const ct__run_finish *f) {
+    if (f->early_stop)
+        ct__log_std(&r->logs, "Training was interrupted before all %d epochs were monitored.", f->monitor_epochs);
+    if (f->actual->epochs > 0) print_result(r, "Actual", f->actual);
+    ct__buf b = {0};
+    ct__record_final(&b, f);
+    jsonl(r, &b, 0, f->end_unix_s);
+    ct__log_std(&r->logs, "Monitoring thread ended.");
+    ct__report_output(r, "Finished monitoring.", 1);
+}
