@@ -100,6 +100,20 @@ static void test_escape_codes_in_names(void **state) {
     assert_non_null(strstr(err, "\\x1b]0;pwned"));
     free(out);
     free(err);
+    /* a run whose name has escape codes: CSV escapes them, JSON as \u001b */
+    ts_write(dir, "\x1b[1mok_3.x_2026-01-01T000000Z_carbontracker.jsonl",
+             "{\"event\":\"header\",\"pue\":1.5}\n{\"event\":\"final\",\"actual\":{\"epochs\":1,\"energy_kwh\":0.5,"
+             "\"co2eq_g\":50}}\n");
+    assert_int_equal(cli(&out, &err, "parse", dir, "--format", "csv"), 0);
+    assert_null(strchr(out, '\x1b'));
+    assert_non_null(strstr(out, "\\x1b[1mok_3.x"));
+    free(out);
+    free(err);
+    assert_int_equal(cli(&out, &err, "parse", dir, "--format", "json"), 0);
+    assert_null(strchr(out, '\x1b'));
+    assert_non_null(strstr(out, "\\u001b[1mok_3.x"));
+    free(out);
+    free(err);
     ts_rmtree(dir);
     free(dir);
 }
