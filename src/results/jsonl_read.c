@@ -207,7 +207,10 @@ int ct__jsonl_devices_measurement(const ct_json *devs) {
 }
 
 int ct__jsonl_gap_epochs(const ct_json *rec) {
-    int n = ct__json_int(ct__json_get(rec, "epochs_missing"), -1);
+    /* docs/jsonl-schema.md: "epochs_missing" lists the epoch numbers lost; a count is read too */
+    const ct_json *m = ct__json_get(rec, "epochs_missing");
+    if (m && m->type == CT_JSON_ARRAY) return m->count;
+    int n = ct__json_int(m, -1);
     if (n < 0) n = ct__json_int(ct__json_get(rec, "epochs"), 0);
     return n > 0 ? n : 0;
 }
