@@ -318,6 +318,12 @@ static void test_cli_report(void **state) {
     assert_non_null(strstr(e, "-o FILE"));
     free(o);
     free(e);
+    /* the drawing library cannot be loaded: said, not a crash */
+    char *env_bad[] = {"CT_REPORT_LIBRARY=/nonexistent/libcarbontracker-report.so", NULL};
+    assert_int_equal(ts_run(argv, env_bad, &o, &e), 1);
+    assert_non_null(strstr(e, "the report library (libcarbontracker-report.so) cannot be loaded"));
+    free(o);
+    free(e);
     char *argv4[] = {(char *)ts_env("CT_CLI"), "report", "/nonexistent.jsonl", "-o", out, NULL};
     assert_int_equal(ts_run(argv4, NULL, &o, &e), 1);
     assert_non_null(strstr(e, "/nonexistent.jsonl"));

@@ -51,8 +51,8 @@ static void *try_open(const char *path) {
 
 static void load_report_library(void) {
     void *h = NULL;
-    const char *env = getenv("CT_REPORT_LIBRARY");
-    if (env && env[0]) {
+    const char *env = ct__env(CT__ENV_REPORT_LIBRARY);
+    if (env) {
         h = try_open(env);
     } else {
         Dl_info info;
