@@ -82,6 +82,9 @@ uint64_t ct__counter_delta(uint64_t prev, uint64_t cur, uint64_t max_range);
 /* Trapezoid area of power samples: (t1-t0) * (p0+p1)/2, J. */
 double ct__trapezoid_j(double t0_s, double p0_w, double t1_s, double p1_w);
 double ct__j_to_kwh(double joules);
+/* kWh WITH PUE of per-component energy in J (WITHOUT PUE): the one formula
+ * for every kWh the tracker reports. */
+double ct__energy_kwh(const double energy_j[CT_COMPONENT_COUNT], double pue);
 
 
 /* Bounded, decimating series of power samples (memory does not grow). */
