@@ -179,7 +179,8 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
 
     /* Logs first, so every later message is in them. An unwritable log_dir
      * costs the logs, never the training. */
-    ct__reporter_configure(&t->rep, t->cfg.verbose, t->cfg.decimal_precision, t->cfg.interpretable);
+    ct__reporter_configure(&t->rep, t->cfg.verbose, t->cfg.decimal_precision, t->cfg.interpretable,
+                           ct__car_g_per_km(NULL));
     if (t->cfg.log_dir) {
         char m[600];
         if (ct__reporter_open_logs(&t->rep, t->cfg.log_dir, t->cfg.log_file_prefix, t->t0_unix, m, sizeof m) != 0)

@@ -13,8 +13,9 @@ void ct__reporter_init(ct__reporter *r) {
     ct__logfiles_open(&r->logs, NULL, NULL, 0, NULL, 0);
 }
 
-void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable) {
+void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable, double car_g_per_km) {
     r->verbose = verbose;
+    r->car_g_per_km = car_g_per_km;
     r->precision = precision;
     r->interpretable = interpretable;
 }
@@ -218,8 +219,8 @@ static int any_estimated(const ct_result *res) {
 static void print_result(ct__reporter *r, const char *what, const ct_result *res) {
     char desc[96], block[1024];
     snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, res->epochs);
-    ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision,
-                           r->interpretable);
+    double km = r->interpretable && r->car_g_per_km > 0 ? res->co2eq_g / r->car_g_per_km : -1;
+    ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision, km);
     ct__report_output(r, block, 1);
     int predicted = strcmp(what, "Predicted") == 0;
     if (any_estimated(res)) {

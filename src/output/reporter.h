@@ -22,6 +22,7 @@ typedef struct ct__reporter {
     ct__logfiles logs;
     int verbose;                 /* 0 silent, 1 results, 2 components and intensity */
     int precision, interpretable;
+    double car_g_per_km;         /* for "This is equivalent to ... km travelled by car" */
     int status_drawn;            /* the status line is on the terminal (atomic) */
     pthread_mutex_t mu;          /* guards the members below */
     char pending[CT__REPORT_PENDING][512]; /* warnings before the JSON Lines header */
@@ -31,7 +32,7 @@ typedef struct ct__reporter {
 
 /* Log files closed; console only, silent until configured. */
 void ct__reporter_init(ct__reporter *r);
-void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable);
+void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable, double car_g_per_km);
 /* Opens the log files in dir (see ct__logfiles_open). On failure the reason
  * is in msg and printed as a warning (verbose >= 1); the reporter goes on
  * without files. */
