@@ -4,7 +4,12 @@
  * arithmetic. Includes nothing of the library but the public header.
  * Never installed.
  *
- * Naming: ct_ is public, ct__ is internal across files, static otherwise.
+ * Naming: ct_ is public (include/carbontracker.h), ct__ is internal across
+ * files, static otherwise. A few internal types still carry a single ct_
+ * (ct_intensity, ct_gpu_ident, the results readers' ct_run_* and ct_json*):
+ * they are internal all the same (not in the public header, never exported:
+ * the library is built with hidden visibility) and take ct__ when their
+ * files are next reworked.
  * Layers (a file includes only its own layer and those below):
  *   base/       this floor
  *   sources/    energy sources behind ct__source_ops     (base)
