@@ -80,7 +80,7 @@ static void warn_text(ct__reporter *r, const char *text) {
 static void jsonl(ct__reporter *r, ct__buf *b, int epoch, double now) {
     if (b->len > 0 || b->oom) {
         int err = 0;
-        int rc = ct__jsonl_write(&r->logs, b->oom ? "" : b->p, b->oom ? 0 : b->len, epoch, now, &err);
+        int rc = ct__jsonl_write(&r->logs, b->oom ? NULL : b->p, b->oom ? 0 : b->len, epoch, now, &err);
         if (rc == CT__JSONL_LOST_FIRST) {
             pthread_mutex_lock(&r->mu);
             int tell = !r->jsonl_told;
