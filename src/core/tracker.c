@@ -518,7 +518,7 @@ int ct_epoch_end(ct_tracker *t) {
     rep.energy_kwh = ct__energy_kwh(e->energy_j, t->cfg.pue);
     for (int c = 0; c < CT_COMPONENT_COUNT; c++)
         rep.power_w[c] = e->duration_s > 0 ? e->energy_j[c] / e->duration_s : 0;
-    ct__intensity_value iv;
+    ct__intensity_value iv = {0};
     int k = ct__dominant_kind(t->epoch_kind_j);
     if (k < 0 || !(rep.energy_kwh > 0)) ct__intensity_now(t->intensity, e->end_unix_s, &iv);
     if (k >= 0) {
