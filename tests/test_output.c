@@ -208,6 +208,39 @@ static void test_reporter_from_values(void **state) {
     free(dir);
 }
 
+/* A file planted under the name a run will use (here: the output log of the
+ * first name the library picks for this pid and start time) must not cost
+ * the logs: the whole set moves to another name, and the planted file is
+ * left as it was. */
+static void test_planted_log_name(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ct__logfiles a, b;
+    char msg[600] = "";
+    assert_int_equal(ct__logfiles_open(&a, dir, "p", 1700000000.25, msg, sizeof msg), 0);
+    char std_a[4200], out_a[4200];
+    snprintf(std_a, sizeof std_a, "%s", a.std_path);
+    snprintf(out_a, sizeof out_a, "%s", a.out_path);
+    ct__logfiles_close(&a);
+    /* keep only the output log, with someone else's text: the planted file */
+    FILE *f = fopen(out_a, "w");
+    fputs("planted\n", f);
+    fclose(f);
+    unlink(std_a);
+    unlink(a.jsonl_path);
+    int rc = ct__logfiles_open(&b, dir, "p", 1700000000.25, msg, sizeof msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(b.enabled, 1);
+    assert_string_not_equal(b.out_path, out_a);
+    ct__log_out(&b, "ours");
+    ct__logfiles_close(&b);
+    char *planted = ts_read(out_a);
+    assert_string_equal(planted, "planted\n");
+    free(planted);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_completed_run),
@@ -215,6 +248,7 @@ int main(void) {
         cmocka_unit_test(test_cpu_only_without_equivalents),
         cmocka_unit_test(test_checker_detects_corruption),
         cmocka_unit_test(test_reporter_from_values),
+        cmocka_unit_test(test_planted_log_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

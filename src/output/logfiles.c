@@ -55,8 +55,14 @@ int ct__logfiles_open(ct__logfiles *lf, const char *dir, const char *prefix, dou
     gmtime_r(&t, &tm);
     char ts[32];
     strftime(ts, sizeof ts, "%Y-%m-%dT%H%M%SZ", &tm);
-    unsigned seed = (unsigned)getpid() ^ (unsigned)(unix_s * 1e6);
-    for (int attempt = 0; attempt < 8; attempt++) {
+    /* Through uint64_t: unix_s * 1e6 is far above UINT_MAX (a float-to-unsigned
+     * conversion out of range is undefined); the cut to unsigned is defined. */
+    unsigned seed = (unsigned)getpid() ^ (unsigned)(uint64_t)(unix_s > 0 ? unix_s * 1e6 : 0);
+    /* Every name of the set is new (O_EXCL), so another run's files (or planted
+     * ones) are never written into; a name taken by any file of the set moves
+     * the whole set to another random number. */
+    int e = EEXIST;
+    for (int attempt = 0; attempt < 8 && e == EEXIST; attempt++) {
         unsigned rnd = (unsigned)rand_r(&seed) % 1000000u;
         int n = snprintf(lf->base, sizeof lf->base, "%s/%s%s%d.%06u_%s", dir, prefix && *prefix ? prefix : "",
                          prefix && *prefix ? "_" : "", (int)getpid(), rnd, ts);
@@ -68,21 +74,25 @@ int ct__logfiles_open(ct__logfiles *lf, const char *dir, const char *prefix, dou
         snprintf(lf->out_path, sizeof lf->out_path, "%s_carbontracker_output.log", lf->base);
         snprintf(lf->err_path, sizeof lf->err_path, "%s_carbontracker_err.log", lf->base);
         snprintf(lf->jsonl_path, sizeof lf->jsonl_path, "%s_carbontracker.jsonl", lf->base);
+        e = 0;
         lf->std = open_new(lf->std_path);
-        if (!lf->std && errno == EEXIST) continue;
-        break;
+        if (!lf->std) e = errno;
+        if (!e && !(lf->out = open_new(lf->out_path))) e = errno;
+        /* The JSON Lines file is written with write(2), one call per record. */
+        if (!e && (lf->jsonl = open(lf->jsonl_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666)) < 0)
+            e = errno;
+        /* The error log is created on first use: its name must be free too. */
+        if (!e && access(lf->err_path, F_OK) == 0) e = EEXIST;
+        if (e) {
+            if (lf->std) fclose(lf->std), unlink(lf->std_path);
+            if (lf->out) fclose(lf->out), unlink(lf->out_path);
+            if (lf->jsonl >= 0) close(lf->jsonl), unlink(lf->jsonl_path);
+            lf->std = lf->out = NULL;
+            lf->jsonl = -1;
+        }
     }
-    if (lf->std) lf->out = open_new(lf->out_path);
-    /* The JSON Lines file is written with write(2), one call per record. */
-    if (lf->out) lf->jsonl = open(lf->jsonl_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
-    if (!lf->std || !lf->out || lf->jsonl < 0) {
-        int e = errno;
+    if (e) {
         snprintf(msg, len, "cannot write log files in \"%s\": %s; no log files are written", dir, strerror(e));
-        if (lf->std) fclose(lf->std), unlink(lf->std_path);
-        if (lf->out) fclose(lf->out), unlink(lf->out_path);
-        if (lf->jsonl >= 0) close(lf->jsonl), unlink(lf->jsonl_path);
-        lf->std = lf->out = NULL;
-        lf->jsonl = -1;
         return CT_EIO;
     }
     lf->enabled = 1;
