@@ -7,8 +7,10 @@
  *    failure; never a negated errno.
  *  - Error detail, one way: every call that fails records a sentence saying
  *    why in the calling thread, read with ct_last_error_message(). It stays
- *    until the next failing library call in that thread; after a success its
- *    content is unspecified (it may hold a warning).
+ *    unchanged until that thread's next library call; after a success its
+ *    content is unspecified (it may hold a warning). (ct_parse_dirs,
+ *    ct_report_render and ct_plan also fill their err/msg buffers while
+ *    those parameters exist.)
  *  - NULL pointers where a pointer is required give CT_EINVAL.
  *  - The library never calls exit() and prints only what `verbose` asks for.
  *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_end,
