@@ -58,11 +58,8 @@ void ct__read_sources(ct_tracker *t, double now_mono, const int *due) {
         if ((due && !due[i]) || s->failed) continue;
         if (s->ops->read(s->state, now_mono, t->cum_j + s->dev0) != 0) {
             s->failed = 1;
-            char m[400];
-            snprintf(m, sizeof m, "the %s energy source failed; its devices keep the energy measured so far",
-                     s->ops->name);
             for (int d = 0; d < s->ndev; d++) t->devs[s->dev0 + d].lost = 1;
-            ct__report_warning(&t->rep, m);
+            ct__report_source_failed(&t->rep, s->ops->name);
         }
         s->last_read_mono = now_mono;
     }

@@ -199,12 +199,8 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         t->want[CT_COMPONENT_CPU] = 0;
         if (!t->cfg.devices_by_pid) t->want[CT_COMPONENT_GPU] = 0;
         t->measuring = t->want[CT_COMPONENT_GPU];
-        char m[300];
-        snprintf(m, sizeof m,
-                 "Rank %d (local rank %d, %s): the node's %s measured by local rank 0 only; this rank measures %s.",
-                 t->ranks.rank, t->ranks.local_rank, t->ranks.launcher[0] ? t->ranks.launcher : "launcher",
-                 t->cfg.devices_by_pid ? "CPU is" : "devices are", t->measuring ? "its own GPUs" : "nothing");
-        on_notice(t, 0, m);
+        ct__report_rank_share(&t->rep, t->ranks.rank, t->ranks.local_rank, t->ranks.launcher, t->cfg.devices_by_pid,
+                              t->measuring);
     }
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         if (!t->want[c]) continue;
@@ -231,11 +227,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
             fail_new(t, CT_ENOSOURCE);
             return CT_ENOSOURCE;
         }
-        char m[600];
-        snprintf(m, sizeof m, "No %s energy source available (%s); %s energy is not included.",
-                 c == CT_COMPONENT_CPU ? "CPU" : "GPU", t->reason[c][0] ? t->reason[c] : "none found",
-                 c == CT_COMPONENT_CPU ? "CPU" : "GPU");
-        on_notice(t, c == CT_COMPONENT_GPU ? 0 : 1, m);
+        ct__report_component_missing(&t->rep, (ct_component)c, t->reason[c]);
     }
     if (!any && t->measuring) {
         set_msg(t, "no energy source is available: cpu: %s; gpu: %s", t->reason[0][0] ? t->reason[0] : "not requested",

@@ -123,6 +123,30 @@ void ct__report_notice(ct__reporter *r, int level, const char *text) {
     }
 }
 
+void ct__report_rank_share(ct__reporter *r, int rank, int local_rank, const char *launcher, int devices_by_pid,
+                           int measuring) {
+    char m[300];
+    snprintf(m, sizeof m,
+             "Rank %d (local rank %d, %s): the node's %s measured by local rank 0 only; this rank measures %s.", rank,
+             local_rank, launcher && launcher[0] ? launcher : "launcher", devices_by_pid ? "CPU is" : "devices are",
+             measuring ? "its own GPUs" : "nothing");
+    ct__report_notice(r, 0, m);
+}
+
+void ct__report_component_missing(ct__reporter *r, ct_component c, const char *reason) {
+    const char *name = c == CT_COMPONENT_CPU ? "CPU" : "GPU";
+    char m[600];
+    snprintf(m, sizeof m, "No %s energy source available (%s); %s energy is not included.", name,
+             reason && reason[0] ? reason : "none found", name);
+    ct__report_notice(r, c == CT_COMPONENT_GPU ? 0 : 1, m);
+}
+
+void ct__report_source_failed(ct__reporter *r, const char *source_name) {
+    char m[400];
+    snprintf(m, sizeof m, "the %s energy source failed; its devices keep the energy measured so far", source_name);
+    ct__report_warning(r, m);
+}
+
 /* ------------------------------------------------------------------ */
 /* The run                                                             */
 /* ------------------------------------------------------------------ */

@@ -53,6 +53,15 @@ void ct__report_warning(ct__reporter *r, const char *text);
 /* A notice of a part: level 1 a warning, 0 information (verbose 2 and the standard log). */
 void ct__report_notice(ct__reporter *r, int level, const char *text);
 
+/* What the tracker decided about its sources, in the original's wording:
+ * a rank that leaves the node's devices to local rank 0 (information), a
+ * component with no source (warning for the CPU, information for a GPU),
+ * a source that failed mid-run (warning). */
+void ct__report_rank_share(ct__reporter *r, int rank, int local_rank, const char *launcher, int devices_by_pid,
+                           int measuring);
+void ct__report_component_missing(ct__reporter *r, ct_component c, const char *reason);
+void ct__report_source_failed(ct__reporter *r, const char *source_name);
+
 /* ------------------------------------------------------------------ */
 /* The run                                                             */
 /* ------------------------------------------------------------------ */
