@@ -4,6 +4,9 @@
  *     a tracker does not wait for it.
  *  2. Heap in use across many refreshes of the live service (good answers,
  *     then a mix of bad ones): it must not grow with the number of refreshes.
+ *  0. (first, issue 9 item 6) what this process maps: shared libraries and
+ *     resident memory after an offline tracked epoch, before any request,
+ *     and after the first live request (libcurl is loaded then, not before).
  *
  * Usage: bench_intensity [trackers=200] [refreshes=1000] [bad_refreshes=400]
  * Needs python3 (env CT_PYTHON) and the source tree (env CT_TEST_SOURCE_DIR,
@@ -148,6 +151,49 @@ static void refreshes(im_server *srv, const char *what, ct_config *cfg, const ch
     ct__live_stop(lv);
 }
 
+/* Shared libraries mapped (distinct files ending in .so*) and VmRSS (kB). */
+static void mapped_now(const char *label) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return;
+    char line[1024], seen[256][256];
+    int n = 0, curl = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = strchr(line, '/');
+        if (!p || !strstr(p, ".so")) continue;
+        p[strcspn(p, "\n")] = '\0';
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++) dup = strcmp(seen[i], p) == 0;
+        if (dup || n == 256) continue;
+        snprintf(seen[n++], sizeof seen[0], "%s", p);
+        if (strstr(p, "libcurl")) curl = 1;
+    }
+    fclose(f);
+    long rss = -1;
+    f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) rss = atol(line + 6);
+    if (f) fclose(f);
+    printf("| %-44s | %7d | %7s | %9ld |\n", label, n, curl ? "yes" : "no", rss);
+}
+
+static void offline_epoch(void) {
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 1;
+    cfg.verbose = 0;
+    cfg.sim_cpu = "bench cpu";
+    cfg.sim_cpu_tdp = 100;
+    cfg.components = "cpu";
+    cfg.country = "GB";
+    cfg.offline = 1;
+    ct_tracker *t = NULL;
+    if (ct_tracker_new(&cfg, &t) || ct_epoch_start(t) || ct_epoch_end(t)) {
+        fprintf(stderr, "offline tracker: %s\n", ct_last_error_message());
+        exit(1);
+    }
+    ct_tracker_free(t);
+}
+
 int main(int argc, char **argv) {
     int ntrackers = argc > 1 ? atoi(argv[1]) : 200;
     int nref = argc > 2 ? atoi(argv[2]) : 1000;
@@ -160,6 +206,29 @@ int main(int argc, char **argv) {
         fprintf(stderr, "could not start the mock server (python3 and tests/mock_intensity_server.py)\n");
         return 1;
     }
+    printf("What this process maps (libcurl is loaded on the first request, not linked):\n\n");
+    printf("| %-44s | %7s | %7s | %9s |\n", "", ".so", "libcurl", "VmRSS kB");
+    printf("|----------------------------------------------|---------|---------|-----------|\n");
+    mapped_now("start of main");
+    offline_epoch();
+    mapped_now("after an offline tracked epoch");
+    {
+        ct_config cfg;
+        ct_config_init(&cfg);
+        cfg.country = "GB";
+        ct__location loc;
+        char why[512];
+        ct__location_resolve(&cfg, &loc, why, sizeof why);
+        ct__live *lv = ct__live_start(&cfg, &loc, NULL, 3600, NULL, NULL, why, sizeof why);
+        if (!lv) {
+            fprintf(stderr, "live: %s\n", why);
+            return 1;
+        }
+        wait_done(lv, 1);
+        ct__live_stop(lv);
+    }
+    mapped_now("after the first live request");
+    printf("\n");
     printf("ct_tracker_new / ct_tracker_free, %d trackers each (simulated CPU, country GB), ms:\n\n", ntrackers);
     printf("| %-44s | %7s | %7s | %7s | %7s |\n", "", "min", "median", "p99", "max");
     printf("|----------------------------------------------|---------|---------|---------|---------|\n");

@@ -3,7 +3,9 @@
  *   - `parse` over 5,000 runs in under 2 s, memory bounded by the number of runs;
  *   - `report` under 1 s for a run of 1,000 epochs.
  *
- *   bench_parse [RUNS]   (default 5000; writes its logs under $TMPDIR or /tmp)
+ *   bench_parse [RUNS] [mixed|text|jsonl] [keep]
+ *   (default 5000 mixed; writes its logs under $TMPDIR or /tmp; text: only
+ *   text log pairs, jsonl: only complete JSON Lines runs)
  *
  * The runs are written in our JSON Lines schema and the original's text
  * format: 70 % complete JSON Lines runs (20 epochs, 64-point power series per
@@ -12,6 +14,7 @@
  */
 #include "carbontracker.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,10 +127,12 @@ static void write_text(const char *dir, int idx, int epochs) {
     fclose(f);
 }
 
+static int mix = 0; /* 0 mixed, 1 text pairs only, 2 complete JSON Lines only */
+
 static void make_runs(const char *dir, int runs) {
     for (int i = 0; i < runs; i++) {
         char p[4096];
-        int kind = i % 10; /* 0-6 complete JSONL, 7 crashed JSONL, 8-9 text */
+        int kind = mix == 1 ? 8 : mix == 2 ? 0 : i % 10; /* 0-6 complete JSONL, 7 crashed JSONL, 8-9 text */
         if (kind <= 7) {
             snprintf(p, sizeof p, "%s/%d.j%05d_2026-11-20T101500Z_carbontracker.jsonl", dir, 100000 + i, i);
             write_jsonl(p, i, 20, 64, kind != 7);
@@ -143,19 +148,28 @@ static void rmtree(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* Heap bytes in use (glibc): what a result keeps, whatever the allocator left resident. */
+static long heap_in_use(void) {
+    struct mallinfo2 mi = mallinfo2();
+    return (long)(mi.uordblks + mi.hblkhd);
+}
+
+static long kept_bytes;
+
 static double bench_parse_once(const char *dir, int *runs_out, long *rss_growth_kb) {
     const char *dirs[] = {dir};
     ct_runs *r = NULL;
-    char err[256];
     long before = rss_kb();
+    long heap0 = heap_in_use();
     double t0 = now_s();
-    int rc = ct_parse_dirs(dirs, 1, &r, err, sizeof err);
+    int rc = ct_parse_dirs(dirs, 1, &r);
     double dt = now_s() - t0;
     if (rc) {
-        fprintf(stderr, "parse failed: %s\n", err);
+        fprintf(stderr, "parse failed: %s\n", ct_last_error_message());
         exit(1);
     }
-    *rss_growth_kb = rss_kb() - before; /* what the result keeps */
+    *rss_growth_kb = rss_kb() - before; /* resident growth (includes freed heap not returned) */
+    kept_bytes = heap_in_use() - heap0;  /* heap the result holds */
     *runs_out = ct_runs_count(r);
     ct_runs_free(r);
     return dt;
@@ -163,6 +177,9 @@ static double bench_parse_once(const char *dir, int *runs_out, long *rss_growth_
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5000;
+    const char *mixname = argc > 2 && strcmp(argv[2], "keep") != 0 ? argv[2] : "mixed";
+    mix = strcmp(mixname, "text") == 0 ? 1 : strcmp(mixname, "jsonl") == 0 ? 2 : 0;
+    int keep = argc > 2 && strcmp(argv[argc - 1], "keep") == 0;
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/ct_bench_parse.XXXXXX", tmp);
@@ -170,7 +187,7 @@ int main(int argc, char **argv) {
         perror("mkdtemp");
         return 1;
     }
-    printf("bench_parse: %s (%d runs)\n", ct_version(), runs);
+    printf("bench_parse: %s (%d runs, %s)\n", ct_version(), runs, mixname);
 
     /* parse: memory for growing numbers of runs, time for the largest */
     int sizes[] = {runs / 5, runs / 2, runs};
@@ -182,12 +199,12 @@ int main(int argc, char **argv) {
         make_runs(sub, sizes[s]);
         double gen = now_s() - g0;
         int n = 0;
-        long grow = 0;
+        long grow = 0, kept = 0;
         double best = 1e9;
         for (int rep = 0; rep < 3; rep++) {
             long g = 0;
             double dt = bench_parse_once(sub, &n, &g);
-            if (rep == 0) grow = g; /* later repetitions reuse the freed heap */
+            if (rep == 0) grow = g, kept = kept_bytes; /* later repetitions reuse the freed heap */
             if (dt < best) best = dt;
         }
         char cmd[4400];
@@ -199,8 +216,10 @@ int main(int argc, char **argv) {
             pclose(p);
         }
         printf("parse  %5d files-groups -> %5d runs, %4d MB of logs: best of 3 %.3f s (%.1f us/run), "
-               "result kept %ld kB (%.2f kB/run), peak RSS so far %ld kB  [generation %.1f s]\n",
-               sizes[s], n, mb, best, best / n * 1e6, grow, (double)grow / n, peak_kb(), gen);
+               "result kept %ld B/run (heap), RSS growth %ld kB (%.2f kB/run), peak RSS so far %ld kB  "
+               "[generation %.1f s]\n",
+               sizes[s], n, mb, best, best / n * 1e6, n ? kept / n : 0, grow, (double)grow / (n ? n : 1), peak_kb(),
+               gen);
         rmtree(sub);
     }
 
@@ -212,18 +231,18 @@ int main(int argc, char **argv) {
     stat(run, &st);
     const char *ext[] = {"pdf", "png", "svg"};
     for (int i = 0; i < 3; i++) {
-        char out[4300], err[256];
+        char out[4300];
         snprintf(out, sizeof out, "%s/big.%s", dir, ext[i]);
         double best = 1e9;
         int rc = 0;
         for (int rep = 0; rep < 3; rep++) {
             double t0 = now_s();
-            rc = ct_report_render(run, out, err, sizeof err);
+            rc = ct_report_render(run, out);
             double dt = now_s() - t0;
             if (dt < best) best = dt;
         }
         if (rc) {
-            printf("report %s: %s\n", ext[i], err);
+            printf("report %s: %s\n", ext[i], ct_last_error_message());
             continue;
         }
         struct stat so;
@@ -232,7 +251,7 @@ int main(int argc, char **argv) {
                st.st_size / 1e6, ext[i], best, (long long)so.st_size / 1024);
     }
     printf("peak RSS %ld kB\n", peak_kb());
-    if (argc > 2 && strcmp(argv[2], "keep") == 0) printf("kept %s\n", dir);
+    if (keep) printf("kept %s\n", dir);
     else rmtree(dir);
     return 0;
 }

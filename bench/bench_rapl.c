@@ -34,6 +34,8 @@
  *
  * Usage: bench_rapl [epochs_per_length] [seed] [counter_update_ms]
  *        (defaults 100, 12345, 1)
+ *        bench_rapl --faults: the counter faults of issue 10 (a reset inside a
+ *        100 ms epoch, 150 ms of garbage), what the source counts.
  * Simulated time: nothing sleeps; the run takes a few seconds.
  */
 #include "base/base.h"
@@ -156,7 +158,62 @@ typedef struct scenario {
     double seg_min, seg_max;
 } scenario;
 
+/* Fault injection on one package zone (range 262,143 J, 500 W plausible):
+ * (1) a reset 100 ms after the last reading, from 5 kJ to 2.5 J;
+ * (2) the same step 600 s later (a possible wrap); (3) 150 ms of garbage read
+ * at 20 Hz, then a good value; (4) 10 s of garbage. */
+static int faults(void) {
+    fake_tree t;
+    /* a counter at 5 kJ that steps back to 2.5 J: as a wrap, 257 kJ */
+    const uint64_t range = 262143328850ull, top = 5000000000ull;
+    if (fake_tree_init(&t, "bench-rapl-faults") ||
+        fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", top, range))
+        return 1;
+    setenv("CT_POWERCAP_ROOT", t.root, 1);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.epochs = 1;
+    ct__source_ctx ctx = {&cfg, notice_quiet, NULL};
+    void *st = NULL;
+    char why[CT__MSG_LEN];
+    if (ct__source_rapl.open(&ctx, &st, why, sizeof why)) {
+        fprintf(stderr, "open: %s\n", why);
+        return 1;
+    }
+    double t0 = ct__monotonic_s(), e0, e;
+    ct__source_rapl.read(st, t0 + 0.1, &e0);
+    fake_powercap_set(&t, "intel-rapl:0", 2500000ull);
+    ct__source_rapl.read(st, t0 + 0.2, &e);
+    printf("| fault | counted | note |\n| --- | --- | --- |\n");
+    printf("| reset 100 ms after the last reading (%.3f J -> 2.5 J) | %.6f J | a wrap would be %.3f J |\n",
+           (double)top * 1e-6, e - e0, (double)(range - top + 1 + 2500000ull) * 1e-6);
+    fake_powercap_set(&t, "intel-rapl:0", top);
+    ct__source_rapl.read(st, t0 + 1.0, &e0);
+    fake_powercap_set(&t, "intel-rapl:0", 2500000ull);
+    ct__source_rapl.read(st, t0 + 601.0, &e);
+    printf("| the same step 600 s later (a wrap needs >= 514 s at 500 W) | %.6f J | a wrap: %.6f J |\n", e - e0,
+           (double)(range - top + 1 + 2500000ull) * 1e-6);
+    ct__source_rapl.read(st, t0 + 602.0, &e0);
+    fake_powercap_write_raw(&t, "intel-rapl:0", "energy_uj", "garbage\n");
+    int i;
+    for (i = 1; i <= 3; i++) ct__source_rapl.read(st, t0 + 602.0 + 0.05 * i, &e);
+    fake_powercap_set(&t, "intel-rapl:0", 3500000ull);
+    ct__source_rapl.read(st, t0 + 602.2, &e);
+    ct_device_desc d;
+    ct__source_rapl.describe(st, 0, &d);
+    printf("| 150 ms of garbage at 20 Hz, then +1 J | %.6f J | zone %s |\n", e - e0, d.lost ? "LOST" : "kept");
+    fake_powercap_write_raw(&t, "intel-rapl:0", "energy_uj", "garbage\n");
+    for (i = 0; i <= 200; i++) ct__source_rapl.read(st, t0 + 603.0 + 0.05 * i, &e);
+    ct__source_rapl.describe(st, 0, &d);
+    fflush(stderr);
+    printf("| 10 s of garbage at 20 Hz | - | zone %s |\n", d.lost ? "lost (one warning)" : "kept");
+    ct__source_rapl.close(st);
+    fake_tree_destroy(&t);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--faults") == 0) return faults();
     int per_len = argc > 1 ? atoi(argv[1]) : 100;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 12345;
     if (per_len < 1) per_len = 1;

@@ -1,246 +1,168 @@
 /*
- * parse.c - `carbontracker parse DIR... [--format text|json|csv] [--latex]`
+ * parse.c - `carbontracker parse PATH... [-r] [--format text|json|csv] [--latex]`
  * (also the original's `--parse DIR`): the total over every run in the
- * directories, as the original's sentence, JSON, CSV or LaTeX for a paper.
- * Formats: docs/parse-formats.md. Public API only.
+ * directories or files, as the original's sentence, JSON, CSV or LaTeX for a
+ * paper. The library writes every format (ct_runs_format); this file only
+ * reads options. Formats: docs/parse-formats.md. Public API only.
+ *
+ * Options are one table (parse_opts below): a new option is one row and one
+ * case in apply_opt().
  */
 #include "cli.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+typedef struct parse_args {
+    int format; /* CT_RUNS_* */
+    int latex;
+    unsigned flags; /* CT_PARSE_* */
+    const char **paths;
+    int npaths;
+} parse_args;
+
+enum { OPT_HELP, OPT_FORMAT, OPT_LATEX, OPT_RECURSIVE };
+
+typedef struct parse_opt {
+    const char *name;  /* long form */
+    const char *alias; /* short form or NULL */
+    int id;
+    int takes_value;
+    const char *help;
+} parse_opt;
+
+static const parse_opt parse_opts[] = {
+    {"--help", "-h", OPT_HELP, 0, "this help"},
+    {"--format", NULL, OPT_FORMAT, 1, "text (the sentence, default), json (totals, runs, warnings) or csv"},
+    {"--latex", NULL, OPT_LATEX, 0, "a LaTeX paragraph and the BibTeX entry of the method's paper"},
+    {"--recursive", "-r", OPT_RECURSIVE, 0, "also read the logs in subdirectories"},
+};
+#define NOPTS ((int)(sizeof parse_opts / sizeof parse_opts[0]))
 
 static void parse_usage(FILE *f) {
-    fputs("Usage: carbontracker parse DIR... [--format text|json|csv] [--latex]\n"
-          "Totals the energy and CO2eq of every run logged in the directories (our JSON Lines\n"
-          "and the original's text logs). Per run: the actual consumption when it finished or\n"
-          "stopped early, else the prediction.\n"
-          "  --format text   the aggregate sentence (default)\n"
-          "  --format json   totals and every run (docs/parse-formats.md)\n"
-          "  --format csv    one line per run, with a header line\n"
-          "  --latex         a LaTeX paragraph and the BibTeX entry of the method's paper\n",
+    fputs("Usage: carbontracker parse PATH... [options]\n"
+          "Totals the energy and CO2eq of every run logged in the directories or files (our JSON\n"
+          "Lines and the original's text logs). Per run: the actual consumption when it finished\n"
+          "or stopped early, else the prediction; each run says whether it was measured, partly\n"
+          "estimated or estimated.\n",
+          f);
+    for (int i = 0; i < NOPTS; i++)
+        fprintf(f, "  %s%s%s%s  %s\n", parse_opts[i].alias ? parse_opts[i].alias : "",
+                parse_opts[i].alias ? ", " : "", parse_opts[i].name, parse_opts[i].takes_value ? " VALUE" : "",
+                parse_opts[i].help);
+    fputs("  --job JOBID  one job's totals with a row per node (DIR/JOBID/ of the SLURM plugin, or logs in\n"
+          "               DIR whose job id is JOBID); names nodes without records (text, json, csv)\n",
           f);
 }
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-            else fputc(*p, f);
+/* 0 ok, 1 exit 0 (help), 2 usage error. */
+static int apply_opt(parse_args *a, int id, const char *v) {
+    switch (id) {
+    case OPT_HELP: parse_usage(stdout); return 1;
+    case OPT_FORMAT:
+        if (strcmp(v, "text") == 0) a->format = CT_RUNS_TEXT;
+        else if (strcmp(v, "json") == 0) a->format = CT_RUNS_JSON;
+        else if (strcmp(v, "csv") == 0) a->format = CT_RUNS_CSV;
+        else {
+            fprintf(stderr, "carbontracker parse: --format must be text, json or csv, got %s\n", v);
+            return 2;
         }
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v) {
-    if (isfinite(v)) {
-        /* the shortest of %.15g / %.17g that reads back exactly */
-        char b[40];
-        snprintf(b, sizeof b, "%.15g", v);
-        if (strtod(b, NULL) != v) snprintf(b, sizeof b, "%.17g", v);
-        fputs(b, f);
-    }
-    else fputs("null", f);
-}
-
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void utc(char *buf, size_t len, double unix_s) {
-    if (!isfinite(unix_s)) {
-        buf[0] = '\0';
-        return;
-    }
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static const char *measurement(const ct_run_info *r) {
-    return r->estimated == 1 ? "estimated" : r->estimated == 0 ? "measured" : "unknown";
-}
-
-static void print_json(const ct_runs *runs) {
-    ct_runs_total t;
-    ct_runs_totals(runs, &t);
-    printf("{\"total\": {\"energy_kwh\": ");
-    json_num(stdout, t.energy_kwh);
-    printf(", \"co2eq_g\": ");
-    json_num(stdout, t.co2eq_g);
-    printf(", \"duration_s\": ");
-    json_num(stdout, t.duration_s);
-    printf(", \"runs\": %d, \"car_km\": ", t.runs);
-    json_num(stdout, t.car_km);
-    printf("},\n \"runs\": [");
-    int n = ct_runs_count(runs);
-    for (int i = 0; i < n; i++) {
-        ct_run_info r;
-        ct_runs_get(runs, i, &r);
-        char when[32];
-        utc(when, sizeof when, r.start_unix_s);
-        printf("%s\n  {\"file\": ", i ? "," : "");
-        json_str(stdout, r.file);
-        printf(", \"format\": ");
-        json_str(stdout, r.format);
-        printf(", \"host\": ");
-        json_str(stdout, r.host);
-        printf(", \"job_id\": ");
-        json_str(stdout, r.job_id);
-        printf(", \"rank\": %d, \"start\": ", r.rank);
-        json_num(stdout, r.start_unix_s);
-        printf(", \"start_utc\": ");
-        if (when[0]) json_str(stdout, when);
-        else fputs("null", stdout);
-        printf(", \"epochs\": %d, \"epochs_planned\": %d, \"duration_s\": ", r.epochs, r.epochs_planned);
-        json_num(stdout, r.duration_s);
-        printf(", \"energy_kwh\": ");
-        json_num(stdout, r.energy_kwh);
-        printf(", \"co2eq_g\": ");
-        json_num(stdout, r.co2eq_g);
-        printf(", \"intensity_source\": ");
-        json_str(stdout, r.intensity_source);
-        printf(", \"measurement\": \"%s\", \"consumption\": \"%s\", \"early_stop\": %s, \"complete\": %s, "
-               "\"files\": %d}",
-               measurement(&r), r.predicted ? "predicted" : "actual", r.early_stop ? "true" : "false",
-               r.complete ? "true" : "false", r.files);
-    }
-    printf("%s],\n \"warnings\": [", n ? "\n " : "");
-    int nw = ct_runs_warning_count(runs);
-    for (int i = 0; i < nw; i++) {
-        printf("%s\n  ", i ? "," : "");
-        json_str(stdout, ct_runs_warning(runs, i));
-    }
-    printf("%s]}\n", nw ? "\n " : "");
-}
-
-static void print_csv(const ct_runs *runs) {
-    puts("file,format,host,job_id,rank,start_utc,epochs,epochs_planned,duration_s,energy_kwh,co2eq_g,"
-         "intensity_source,measurement,consumption,early_stop,complete,files");
-    int n = ct_runs_count(runs);
-    for (int i = 0; i < n; i++) {
-        ct_run_info r;
-        ct_runs_get(runs, i, &r);
-        char when[32];
-        utc(when, sizeof when, r.start_unix_s);
-        csv_str(stdout, r.file);
-        printf(",%s,", r.format);
-        csv_str(stdout, r.host);
-        putchar(',');
-        csv_str(stdout, r.job_id);
-        printf(",%d,%s,%d,%d,%.3f,%.12f,%.9f,", r.rank, when, r.epochs, r.epochs_planned, r.duration_s,
-               r.energy_kwh, r.co2eq_g);
-        csv_str(stdout, r.intensity_source);
-        printf(",%s,%s,%d,%d,%d\n", measurement(&r), r.predicted ? "predicted" : "actual", r.early_stop,
-               r.complete, r.files);
+        return 0;
+    case OPT_LATEX: a->latex = 1; return 0;
+    case OPT_RECURSIVE: a->flags |= CT_PARSE_RECURSIVE; return 0;
+    default: return 2;
     }
 }
 
-static void print_latex(const ct_runs *runs) {
-    ct_runs_total t;
-    ct_runs_totals(runs, &t);
-    printf("%% Paragraph for the paper (carbontracker %s)\n", ct_version());
-    printf("The training of models in this work is estimated to use %.3f kWh of electricity contributing to "
-           "%.3f kg of CO\\textsubscript{2}eq. This is equivalent to %.3f km travelled by car. Measured by "
-           "carbontracker~\\cite{anthony2020carbontracker}.\n\n",
-           t.energy_kwh, t.co2eq_g / 1000.0, t.car_km);
-    puts("% BibTeX entry\n"
-         "@misc{anthony2020carbontracker,\n"
-         "  title = {Carbontracker: Tracking and Predicting the Carbon Footprint of Training Deep Learning Models},\n"
-         "  author = {Anthony, Lasse F. Wolff and Kanding, Benjamin and Selvan, Raghavendra},\n"
-         "  howpublished = {ICML Workshop on Challenges in Deploying and monitoring Machine Learning Systems},\n"
-         "  month = jul,\n"
-         "  note = {arXiv:2007.03051},\n"
-         "  year = {2020}\n"
-         "}");
+static int read_args(int argc, char **argv, parse_args *a) {
+    int only_paths = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (only_paths || arg[0] != '-' || !arg[1]) {
+            a->paths[a->npaths++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_paths = 1;
+            continue;
+        }
+        const parse_opt *o = NULL;
+        const char *v = NULL;
+        for (int k = 0; k < NOPTS && !o; k++) {
+            size_t n = strlen(parse_opts[k].name);
+            if (strcmp(arg, parse_opts[k].name) == 0 || (parse_opts[k].alias && strcmp(arg, parse_opts[k].alias) == 0))
+                o = &parse_opts[k];
+            else if (parse_opts[k].takes_value && strncmp(arg, parse_opts[k].name, n) == 0 && arg[n] == '=') {
+                o = &parse_opts[k];
+                v = arg + n + 1;
+            }
+        }
+        if (!o) {
+            fprintf(stderr, "carbontracker parse: unknown option %s\n", arg);
+            parse_usage(stderr);
+            return 2;
+        }
+        if (o->takes_value && !v) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "carbontracker parse: %s needs a value\n", o->name);
+                return 2;
+            }
+            v = argv[++i];
+        }
+        int rc = apply_opt(a, o->id, v);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 int ct_cli_parse(int argc, char **argv) {
-    const char *format = "text";
-    int latex = 0, ndirs = 0;
-    const char **dirs = calloc((size_t)(argc > 0 ? argc : 1), sizeof *dirs);
-    if (!dirs) {
+    for (int i = 1; i < argc; i++) /* one job's totals per node: cli/job.c */
+        if (strcmp(argv[i], "--job") == 0 || strncmp(argv[i], "--job=", 6) == 0) return ct_cli_parse_job(argc, argv);
+    parse_args a = {CT_RUNS_TEXT, 0, 0, NULL, 0};
+    a.paths = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a.paths);
+    if (!a.paths) {
         fprintf(stderr, "carbontracker: out of memory\n");
         return 1;
     }
-    int only_dirs = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_dirs && strcmp(a, "--") == 0) only_dirs = 1;
-        else if (!only_dirs && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
-            parse_usage(stdout);
-            free(dirs);
-            return 0;
-        } else if (!only_dirs && strncmp(a, "--format", 8) == 0) {
-            const char *v = a[8] == '=' ? a + 9 : (a[8] == '\0' && i + 1 < argc) ? argv[++i] : NULL;
-            if (a[8] != '=' && a[8] != '\0') goto unknown;
-            if (!v || (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "csv"))) {
-                fprintf(stderr, "carbontracker parse: --format must be text, json or csv%s%s\n", v ? ", got " : "",
-                        v ? v : "");
-                free(dirs);
-                return 2;
-            }
-            format = v;
-        } else if (!only_dirs && strcmp(a, "--latex") == 0) {
-            latex = 1;
-        } else if (!only_dirs && a[0] == '-' && a[1]) {
-        unknown:
-            fprintf(stderr, "carbontracker parse: unknown option %s\n", a);
-            parse_usage(stderr);
-            free(dirs);
-            return 2;
-        } else {
-            dirs[ndirs++] = a;
-        }
+    int rc = read_args(argc, argv, &a);
+    if (rc) {
+        free(a.paths);
+        return rc == 1 ? 0 : 2;
     }
-    if (ndirs == 0) {
-        fprintf(stderr, "carbontracker parse: no directory given\n");
+    if (a.npaths == 0) {
+        fprintf(stderr, "carbontracker parse: no directory or file given\n");
         parse_usage(stderr);
-        free(dirs);
+        free(a.paths);
         return 2;
     }
-    if (latex && strcmp(format, "text") != 0) {
+    if (a.latex && a.format != CT_RUNS_TEXT) {
         fprintf(stderr, "carbontracker parse: --latex goes with the text format only\n");
-        free(dirs);
+        free(a.paths);
         return 2;
     }
     ct_runs *runs = NULL;
-    char err[512];
-    int rc = ct_parse_dirs(dirs, ndirs, &runs, err, sizeof err);
-    free(dirs);
+    rc = ct_parse_paths(a.paths, a.npaths, a.flags, &runs);
+    free(a.paths);
     if (rc) {
-        fprintf(stderr, "carbontracker parse: %s\n", err[0] ? err : ct_strerror(rc));
+        const char *m = ct_last_error_message();
+        fprintf(stderr, "carbontracker parse: %s\n", m && m[0] ? m : ct_strerror(rc));
         return 1;
     }
     for (int i = 0; i < ct_runs_warning_count(runs); i++)
         fprintf(stderr, "carbontracker: warning: %s\n", ct_runs_warning(runs, i));
-    if (strcmp(format, "json") == 0) print_json(runs);
-    else if (strcmp(format, "csv") == 0) print_csv(runs);
-    else if (latex) print_latex(runs);
-    else {
-        char sentence[1024];
-        ct_runs_sentence(runs, sentence, sizeof sentence);
-        puts(sentence);
+    int format = a.latex ? CT_RUNS_LATEX : a.format;
+    int need = ct_runs_format(runs, format, NULL, 0);
+    char *text = need >= 0 ? malloc((size_t)need + 1) : NULL;
+    if (!text || ct_runs_format(runs, format, text, (size_t)need + 1) != need) {
+        fprintf(stderr, "carbontracker parse: %s\n", ct_strerror(need < 0 ? need : CT_ENOMEM));
+        free(text);
+        ct_runs_free(runs);
+        return 1;
     }
+    fputs(text, stdout);
+    if (format == CT_RUNS_TEXT) fputc('\n', stdout);
+    free(text);
     int n = ct_runs_count(runs);
     ct_runs_free(runs);
     if (n == 0) {

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static void plan_usage(FILE *f) {
     fputs("Usage: carbontracker plan --duration D [--within D] [location options] [--json] [--offline]\n"
@@ -24,7 +26,11 @@ static void plan_usage(FILE *f) {
           "  --key-file PATH     file with the Electricity Maps key (mode 600)\n"
           "  --json              one JSON object: start, end, mean_gco2_per_kwh, now_gco2_per_kwh, savings_percent\n"
           "  --offline           no network (there is then no forecast)\n"
-          "Exit status: 0 found, 1 no forecast or the service failed, 2 bad options.\n",
+          "  --submit -- sbatch [ARGS...] job.sh   print the command with --begin=START (the best start,\n"
+          "                      local time) inserted after its first word; a dry run\n"
+          "  --execute           with --submit: run that command (no shell) and exit with its status\n"
+          "Exit status: 0 found, 1 no forecast or the service failed, 2 bad options;\n"
+          "with --execute, the submitting command's exit status.\n",
           f);
 }
 
@@ -82,14 +88,90 @@ static void json_str(const char *s) {
     putchar('"');
 }
 
+/* Prints argv as a shell command line (single quotes where needed). */
+static void print_command(char *const *argv) {
+    for (int i = 0; argv[i]; i++) {
+        const char *a = argv[i];
+        if (i) putchar(' ');
+        if (*a && !strpbrk(a, " \t\n'\"\\$`;&|<>()*?[]{}~#!")) {
+            fputs(a, stdout);
+            continue;
+        }
+        putchar('\'');
+        for (; *a; a++) {
+            if (*a == '\'') fputs("'\\''", stdout);
+            else putchar(*a);
+        }
+        putchar('\'');
+    }
+    putchar('\n');
+}
+
+/* --submit: the command with --begin=START after its first word; runs it when execute. */
+static int submit(char **cmd, int ncmd, double start_unix_s, int execute) {
+    char begin[64];
+    time_t t = (time_t)start_unix_s;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(begin, sizeof begin, "--begin=%Y-%m-%dT%H:%M:%S", &tm);
+    char **argv = calloc((size_t)ncmd + 2, sizeof *argv);
+    if (!argv) return 1;
+    argv[0] = cmd[0];
+    argv[1] = begin;
+    for (int i = 1; i < ncmd; i++) argv[i + 1] = cmd[i];
+    const char *base = strrchr(cmd[0], '/');
+    base = base ? base + 1 : cmd[0];
+    if (strcmp(base, "sbatch") && strcmp(base, "salloc") && strcmp(base, "srun"))
+        fprintf(stderr, "carbontracker plan: warning: --begin is SLURM's option (sbatch, salloc, srun); \"%s\" may not "
+                        "take it\n", base);
+    printf("Submit: ");
+    print_command(argv);
+    if (!execute) {
+        printf("(dry run: add --execute to submit)\n");
+        free(argv);
+        return 0;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "carbontracker plan: fork: %s\n", strerror(errno));
+        free(argv);
+        return 1;
+    }
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        fprintf(stderr, "carbontracker plan: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(argv);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return 1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
 int ct_cli_plan(int argc, char **argv) {
     ct_config cfg;
     ct_config_init(&cfg);
     double duration = -1, within = 48 * 3600.0;
-    int json = 0, bad = 0;
+    int json = 0, bad = 0, do_submit = 0, execute = 0, ncmd = 0;
+    char **cmd = NULL;
     char provider[64] = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--") == 0) { /* the submitting command (--submit) */
+            cmd = argv + i + 1;
+            ncmd = argc - i - 1;
+            break;
+        }
+        if (strcmp(a, "--submit") == 0) {
+            do_submit = 1;
+            continue;
+        }
+        if (strcmp(a, "--execute") == 0) {
+            execute = 1;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = 1;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -146,15 +228,23 @@ int ct_cli_plan(int argc, char **argv) {
         i += takes;
     }
     if (bad) return 2;
+    if ((do_submit || execute) && ncmd == 0) {
+        fprintf(stderr, "carbontracker plan: --submit needs the command after --, e.g. --submit -- sbatch job.sh\n");
+        return 2;
+    }
+    if (ncmd > 0 && !do_submit) {
+        fprintf(stderr, "carbontracker plan: a command after -- needs --submit\n");
+        return 2;
+    }
     if (duration < 0) {
         fprintf(stderr, "carbontracker plan: --duration is required, e.g. --duration 6h\n");
         return 2;
     }
 
     ct_plan_result r;
-    char msg[1024];
-    int rc = ct_plan(&cfg, duration, within, &r, msg, sizeof msg);
+    int rc = ct_plan(&cfg, duration, within, &r);
     if (rc) {
+        const char *msg = ct_last_error_message();
         fprintf(stderr, "carbontracker plan: %s\n", msg[0] ? msg : ct_strerror(rc));
         return rc == CT_EINVAL ? 2 : 1;
     }
@@ -167,7 +257,7 @@ int ct_cli_plan(int argc, char **argv) {
                start, end, duration, r.mean_g_per_kwh, r.now_g_per_kwh, r.savings_percent);
         json_str(r.source);
         printf("}\n");
-        return 0;
+        return do_submit ? submit(cmd, ncmd, r.start_unix_s, execute) : 0;
     }
     double wait_s = r.start_unix_s - (double)time(NULL);
     char dur[32], wait[32];
@@ -181,5 +271,5 @@ int ct_cli_plan(int argc, char **argv) {
     else
         printf("Starting now is as good as any time in the forecast.\n");
     printf("Source: %s\n", r.source);
-    return 0;
+    return do_submit ? submit(cmd, ncmd, r.start_unix_s, execute) : 0;
 }

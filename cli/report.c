@@ -1,7 +1,8 @@
 /*
- * report.c - `carbontracker report RUN -o report.pdf|.png|.svg` (also the
- * original's `--report LOG --output FILE`): the PDF report of one run, or its
- * plots alone as PNG/SVG. Public API only.
+ * report.c - `carbontracker report RUN -o report.pdf|.png|.svg [--panels]`
+ * (also the original's `--report LOG --output FILE`): the PDF report of one
+ * run, its plots alone as PNG/SVG, or one file per panel for a paper.
+ * Public API only.
  */
 #include "cli.h"
 
@@ -12,12 +13,24 @@ static void report_usage(FILE *f) {
     fputs("Usage: carbontracker report RUN -o FILE\n"
           "RUN is a _carbontracker.jsonl file or a standard text log (_carbontracker.log).\n"
           "FILE ending in .pdf: summary table and plots; .png or .svg: the plots alone.\n"
-          "  -o, --output FILE   where to write (required)\n",
+          "  -o, --output FILE   where to write (required; written to a temporary file, then renamed)\n"
+          "  --panels            the figure for a paper: one panel per file (.pdf or .svg);\n"
+          "                      -o fig.pdf writes fig-power.pdf, fig-energy.pdf, fig-co2eq.pdf, fig-prediction.pdf\n",
           f);
+}
+
+/* A name for the terminal: control bytes as \xNN (escape codes in a file name are never printed raw). */
+static void put_name(FILE *f, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\') fputs("\\\\", f);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        else fputc(*p, f);
+    }
 }
 
 int ct_cli_report(int argc, char **argv) {
     const char *in = NULL, *out = NULL;
+    int panels = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -32,14 +45,22 @@ int ct_cli_report(int argc, char **argv) {
             out = argv[++i];
         } else if (strncmp(a, "--output=", 9) == 0) {
             out = a + 9;
+        } else if (strcmp(a, "--panels") == 0) {
+            panels = 1;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "carbontracker report: unknown option %s\n", a);
+            fputs("carbontracker report: unknown option ", stderr);
+            put_name(stderr, a);
+            fputc('\n', stderr);
             report_usage(stderr);
             return 2;
         } else if (!in) {
             in = a;
         } else {
-            fprintf(stderr, "carbontracker report: one run at a time (got %s and %s)\n", in, a);
+            fputs("carbontracker report: one run at a time (got ", stderr);
+            put_name(stderr, in);
+            fputs(" and ", stderr);
+            put_name(stderr, a);
+            fputs(")\n", stderr);
             return 2;
         }
     }
@@ -48,12 +69,14 @@ int ct_cli_report(int argc, char **argv) {
         report_usage(stderr);
         return 2;
     }
-    char err[512];
-    int rc = ct_report_render(in, out, err, sizeof err);
+    int rc = panels ? ct_report_render_panels(in, out) : ct_report_render(in, out);
     if (rc) {
-        fprintf(stderr, "carbontracker report: %s\n", err[0] ? err : ct_strerror(rc));
+        const char *m = ct_last_error_message();
+        fprintf(stderr, "carbontracker report: %s\n", m && m[0] ? m : ct_strerror(rc));
         return rc == CT_EINVAL ? 2 : 1;
     }
-    fprintf(stderr, "carbontracker: report written to %s\n", out);
+    fputs(panels ? "carbontracker: figure panels written next to " : "carbontracker: report written to ", stderr);
+    put_name(stderr, out);
+    fputc('\n', stderr);
     return 0;
 }

@@ -123,7 +123,7 @@ typedef struct ct_config {
     double sim_gpu_watts;    /* W */
     double sim_gpu_util;     /* 0..1 (default 0.5) */
     double pue;              /* power usage effectiveness (default 1.58, >= 1) */
-    const char *country;     /* ISO 3166-1 alpha-2; NULL = env CT_COUNTRY, else world average */
+    const char *country;     /* ISO 3166-1 alpha-2/alpha-3 or English name; NULL = env CT_COUNTRY, else world average */
     double carbon_intensity; /* fixed gCO2eq/kWh override; < 0 = unset (default -1) */
 
     /* Budgets (0 = none). Exceeding one makes ct_epoch_end return CT_EBUDGET. */
@@ -179,6 +179,20 @@ CT_API int ct_epoch_start(ct_tracker *t);
  *   other negative codes on failure.
  */
 CT_API int ct_epoch_end(ct_tracker *t);
+
+/*
+ * Progress within the current epoch: `fraction` (0..1) of it is done, e.g.
+ * batches done / batches per epoch. Cheap enough for every batch (one clock
+ * read, no other system call; the energy so far comes from the measurement
+ * thread's last reading, extrapolated at the last measured power). With
+ * marks, the prediction separates a warm-up at the start of epoch 1 from the
+ * steady rate and is available before epoch 1 ends. Returns 0, or
+ *   CT_EINVAL    fraction not in 0..1, NaN, or smaller than the previous mark
+ *                of this epoch (nothing is recorded),
+ *   CT_ESTATE    no epoch in progress (0 with ignore_errors),
+ *   CT_ESTOPPED  monitoring has ended.
+ */
+CT_API int ct_epoch_progress(ct_tracker *t, double fraction);
 
 /*
  * Ends monitoring: reports the actual consumption of the epochs so far (an
@@ -244,15 +258,21 @@ typedef struct ct_result {
     double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
     char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
-    double ct_reserved[8];
+    /* 90 % interval of a prediction (issue 12; 6 of the reserved doubles); equal to the value for actual results */
+    double energy_kwh_low, energy_kwh_high; /* kWh, WITH PUE */
+    double duration_s_low, duration_s_high; /* s */
+    double co2eq_g_low, co2eq_g_high;       /* g CO2eq, WITH PUE */
+    double ct_reserved[2];
 } ct_result;
 
 /* Actual consumption so far (or at the end), copied into *out.
  * CT_ENODATA before the first epoch ends. Any thread. */
 CT_API int ct_get_actual(const ct_tracker *t, ct_result *out);
 
-/* Predicted consumption for all epochs, copied into *out. CT_ENODATA before
- * the prediction is made. Any thread. */
+/* Predicted consumption for all epochs, copied into *out: the current best
+ * prediction (refined at every epoch and progress mark), with its 90 % interval.
+ * CT_ENODATA while there is nothing to predict from (no epoch ended and fewer
+ * than 3 progress marks). Any thread. */
 CT_API int ct_get_predicted(const ct_tracker *t, ct_result *out);
 
 /* One finished epoch (index 0-based): times in Unix s, energy in J without PUE. */
@@ -374,21 +394,30 @@ typedef struct ct_runs_total {
 
 typedef struct ct_runs ct_runs;
 
+/* Flags of ct_parse_paths. */
+#define CT_PARSE_RECURSIVE 1u /* also read subdirectories (symlinked ones are not followed) */
+
 /*
- * Reads every run in the directories (not recursive): our JSON Lines files
- * (`*_carbontracker.jsonl`) and the original's text logs (`*_carbontracker.log`
- * paired with `*_carbontracker_output.log`, also as the Python carbontracker
- * writes them). Per run: the actual consumption when the run finished (actual
- * epochs == predicted epochs) or stopped early, else the prediction. A run
- * written both as JSON Lines and as text logs counts once; ranks of one
- * distributed job are combined (see docs/parse-formats.md). Files that are
- * corrupt, truncated, empty or unpaired are skipped (or used as far as they
- * are readable) with one warning each (ct_runs_warning); they never fail the
- * call. Returns 0 and *out (free with ct_runs_free), CT_EINVAL for bad
- * arguments, CT_EIO when a directory cannot be read (message in err), CT_ENOMEM.
- * err (may be NULL) gets the detail of a failure. Thread-safe (no shared state).
+ * Reads every run in the given paths: a directory gives every log in it (with
+ * CT_PARSE_RECURSIVE, in its subdirectories too), a file gives the run it
+ * belongs to. Logs are our JSON Lines files (`*_carbontracker.jsonl`, read as
+ * a stream: no size limit) and the original's text logs
+ * (`*_carbontracker.log` paired with `*_carbontracker_output.log`, also as
+ * the Python carbontracker writes them). Per run: the actual consumption when
+ * the run finished (actual epochs >= predicted epochs) or stopped early, else
+ * the prediction. A run written both as JSON Lines and as text logs counts
+ * once; ranks of one distributed job are combined (docs/parse-formats.md).
+ * Files that are corrupt, truncated, empty, unpaired or not regular files
+ * (a FIFO is never opened for reading in a blocking way) are skipped or used
+ * as far as they are readable, with one warning each (ct_runs_warning); they
+ * never fail the call. Returns 0 and *out (free with ct_runs_free),
+ * CT_EINVAL for bad arguments, CT_EIO when a named path cannot be read,
+ * CT_ENOMEM; the detail of a failure is in ct_last_error_message().
+ * Thread-safe (no shared state; the error detail is per thread).
  */
-CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out, char *err, size_t errlen);
+CT_API int ct_parse_paths(const char *const *paths, int npaths, unsigned flags, ct_runs **out);
+/* ct_parse_paths(dirs, ndirs, 0, out). */
+CT_API int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out);
 /* Frees runs and every string it returned. NULL is ignored. */
 CT_API void ct_runs_free(ct_runs *runs);
 /* The getters below only read runs: any thread, also concurrently, until
@@ -399,25 +428,60 @@ CT_API int ct_runs_count(const ct_runs *runs);
 CT_API int ct_runs_get(const ct_runs *runs, int index, ct_run_info *out);
 /* Copies the totals over all runs into *out. */
 CT_API int ct_runs_totals(const ct_runs *runs, ct_runs_total *out);
-/* Warnings collected while reading (one per skipped or damaged file); the
- * string is owned by runs, valid until ct_runs_free. NULL when out of range. */
+/* Warnings collected while reading (one per skipped or damaged file, and for
+ * a log with missing epochs). The string is owned by runs and lives until
+ * ct_runs_free; file names in it are escaped (control bytes as \xNN).
+ * NULL when out of range. A ct_runs is read-only after ct_parse_paths:
+ * the getters may be called from several threads at once. */
 CT_API int ct_runs_warning_count(const ct_runs *runs);
 CT_API const char *ct_runs_warning(const ct_runs *runs, int index);
 /* The original's aggregate sentence: "The training of models in this work is
  * estimated to use X kWh of electricity contributing to Y kg of CO2eq. This is
  * equivalent to Z km travelled by car. Measured by carbontracker (URL)."
- * Returns the length it needed (like snprintf), or a negative code. */
+ * "Measured by" becomes "Estimated (not measured) by" or "Partly measured and
+ * partly estimated by" when runs were estimated. Same as
+ * ct_runs_format(runs, CT_RUNS_TEXT, buf, len). */
 CT_API int ct_runs_sentence(const ct_runs *runs, char *buf, size_t len);
+
+/* Formats of ct_runs_format (docs/parse-formats.md). */
+enum {
+    CT_RUNS_TEXT = 0,  /* the sentence */
+    CT_RUNS_JSON = 1,  /* totals, every run (with its measurement), warnings */
+    CT_RUNS_CSV = 2,   /* a header line and one line per run */
+    CT_RUNS_LATEX = 3  /* a paragraph for a paper and the method's BibTeX entry */
+};
+/* Writes the runs in a format into buf (NUL-terminated, truncated to len-1
+ * like snprintf; buf may be NULL when len is 0). Returns the length it
+ * needed, or CT_EINVAL / CT_ENOMEM. Thread-safe. */
+CT_API int ct_runs_format(const ct_runs *runs, int format, char *buf, size_t len);
+
+/* One standard log and its output log (their texts; either may be NULL) as
+ * the library reads them, written as JSON into buf like ct_runs_format: devices
+ * per component, epoch durations, power lines per component, the actual and
+ * predicted blocks with their equivalents, early stop. For bindings (the
+ * Python package's parser); the schema is in docs/parse-formats.md. */
+CT_API int ct_text_log_json(const char *std_text, const char *out_text, char *buf, size_t len);
 
 /*
  * Renders the report of one run. path_in: a `_carbontracker.jsonl` file or a
  * standard text log (`_carbontracker.log`). path_out: `.pdf` (summary table and
- * plots), `.png` or `.svg` (the plots alone), chosen by the extension. Returns
- * 0, CT_ENOTSUP when built without cairo, CT_EPARSE when the input has no
- * epochs, CT_EIO for unreadable input or unwritable output, CT_EINVAL for an
- * unknown extension; err (may be NULL) gets a message. Thread-safe.
+ * plots), `.png` or `.svg` (the plots alone), chosen by the extension. The
+ * output is written to a temporary file next to it and renamed into place
+ * (a planted symlink at path_out is replaced, never followed). Rendering code
+ * lives in libcarbontracker-report.so, loaded on first use (a tracked program
+ * never loads cairo). Returns 0, CT_ENOTSUP when reports are not available
+ * (built without cairo, or the report library cannot be loaded), CT_EPARSE
+ * when the input has no epochs, CT_EIO for unreadable input or unwritable
+ * output, CT_EINVAL for an unknown extension; the detail is in
+ * ct_last_error_message(). Thread-safe.
  */
-CT_API int ct_report_render(const char *path_in, const char *path_out, char *err, size_t errlen);
+CT_API int ct_report_render(const char *path_in, const char *path_out);
+/*
+ * The figure alone for a paper: one panel per file, path_out naming the
+ * first ("fig.pdf" gives fig-power.pdf, fig-energy.pdf, fig-co2eq.pdf and
+ * fig-prediction.pdf; .pdf or .svg). Returns as ct_report_render.
+ */
+CT_API int ct_report_render_panels(const char *path_in, const char *path_out);
 
 /*
  * One status line from a ct_status, without newline or escape codes, e.g.
@@ -455,12 +519,35 @@ typedef struct ct_plan_result {
  * Returns 0 and fills *out; CT_ENODATA when no forecast is available for the
  * location (offline, no service for it, forecast refused or too short);
  * CT_ENETWORK / CT_EPARSE when the service failed; CT_EINVAL for bad options
- * or a refused key file; CT_ENOTSUP when built without libcurl and jansson.
- * msg (may be NULL) gets a sentence saying why, never the key.
+ * or a refused key file (and for an Electricity Maps URL override that is
+ * plain http to another machine: the key is not sent); CT_ENOTSUP when built
+ * without libcurl and jansson, or when libcurl.so.4 cannot be loaded.
+ * On failure ct_last_error_message() (this thread) says why, never the key;
+ * on success it is empty.
  * Thread-safe: no shared state.
  */
-CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out, char *msg,
-                   size_t msglen);
+CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out);
+
+
+/* ------------------------------------------------------------------ */
+/* Cluster and fleet metrics (issue 13)                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Live counter of one device (index as for ct_get_device): the energy in J
+ * (WITHOUT PUE) it has used since the tracker was created, as of the
+ * measurement thread's latest reading; monotonic (counter wraps and device
+ * resets are absorbed by the sources), kept when the device is lost. Cheap:
+ * copies a value under the tracker's lock; any thread. For exporters that
+ * publish node counters (the `carbontracker exporter` subcommand).
+ * Returns 0, CT_EINVAL, or CT_ENODATA for an index out of range.
+ */
+CT_API int ct_get_device_energy(ct_tracker *t, int index, double *energy_j);
+
+/* The carbon intensity in effect now, gCO2eq/kWh, with its kind and source
+ * text (source may be NULL). Any thread; never blocks on the network. */
+CT_API int ct_get_intensity_now(ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
+                                size_t source_len);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,10 @@ The library is configured with the repository's defaults: optional features
 and benchmarks are off; warnings are not errors (CT_WERROR=OFF). Extra CMake arguments: env CT_CMAKE_ARGS.
 The result is copied to carbontracker/_lib/libcarbontracker.so, which the
 package loads with ctypes (it is not a Python extension module, so the wheel
-is tagged py3-none-<platform>).
+is tagged py3-none-<platform>), and the command-line tool (CMake target
+carbontracker_cli, linked with the static library) to
+carbontracker/_bin/carbontracker, which the `carbontracker` console script
+(carbontracker.cli:main) runs.
 """
 
 import os
@@ -28,6 +31,7 @@ from setuptools.command.sdist import sdist as _sdist
 
 HERE = Path(__file__).resolve().parent
 LIB_EXT = "carbontracker._lib.libcarbontracker"
+CLI_TARGET = "carbontracker_cli"  # cli/CMakeLists.txt; its file is cli/carbontracker
 C_DIRS = ("cmake", "include", "src", "data", "cli", "examples")
 C_FILES = ("CMakeLists.txt", "carbontracker.pc.in", "LICENSE", "COPYING")
 
@@ -71,9 +75,13 @@ class build_ext(_build_ext):
         return super().get_ext_filename(fullname)
 
     def copy_extensions_to_source(self):
-        # Editable installs put the library next to the sources: carbontracker/_lib/.
+        # Editable installs put the library next to the sources: carbontracker/_lib/,
+        # and the tool in carbontracker/_bin/.
         (HERE / "carbontracker" / "_lib").mkdir(exist_ok=True)
         super().copy_extensions_to_source()
+        built = Path(self.build_lib) / "carbontracker" / "_bin" / "carbontracker"  # inplace is set here
+        if built.is_file():
+            _install_tool(built, HERE / "carbontracker" / "_bin" / "carbontracker")
 
     def build_extension(self, ext):
         if not isinstance(ext, CMakeLibrary):
@@ -101,7 +109,8 @@ class build_ext(_build_ext):
         print("carbontracker: " + " ".join(shlex.quote(a) for a in configure), flush=True)
         subprocess.check_call(configure)
         jobs = str(max(1, os.cpu_count() or 1))
-        subprocess.check_call([cmake, "--build", str(build_dir), "--target", "carbontracker", "-j", jobs])
+        subprocess.check_call([cmake, "--build", str(build_dir), "--target", "carbontracker", "--target", CLI_TARGET,
+                               "-j", jobs])
         built = build_dir / "src" / "libcarbontracker.so"
         if not built.exists():
             sys.exit(f"carbontracker: CMake finished but {built} is missing")
@@ -115,6 +124,18 @@ class build_ext(_build_ext):
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(os.path.realpath(built), dest)
         print(f"carbontracker: {os.path.realpath(built)} -> {dest}", flush=True)
+        tool = build_dir / "cli" / "carbontracker"
+        if not tool.is_file():
+            sys.exit(f"carbontracker: CMake finished but the command-line tool {tool} is missing")
+        _install_tool(tool, dest.parent.parent / "_bin" / "carbontracker")
+
+
+def _install_tool(src, dest):
+    """Copies the command-line tool, executable (the wheel keeps the mode)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(os.path.realpath(src), dest)
+    os.chmod(dest, 0o755)
+    print(f"carbontracker: {os.path.realpath(src)} -> {dest}", flush=True)
 
 
 class sdist(_sdist):

@@ -12,6 +12,11 @@ Control (for the tests):
   GET /_log         JSON list of {"path", "auth"} of the requests so far
   GET /_reset       clear the log
 
+Key-echo cases (a hostile or careless server): "echo_key" (401 "bad key KEY"),
+"echo_key_at_N" (401 whose error text holds the key at character N),
+"echo_key_forecast" (latest answers; the forecast's 401 text is the key 400 times),
+"echo_key_body" (200 with malformed JSON holding the key as a bare token).
+
 Times in the answers are relative to the current time so that "now" is
 covered. The "ok" values are fixed and documented here, so the tests know the
 truths:
@@ -253,6 +258,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(403, {"error": "forecast is not in your plan"})
         if case == "echo_key":  # a hostile server echoing the key in its error text
             return self.send(401, {"error": "bad key %s" % self.headers.get("auth-token")})
+        if case.startswith("echo_key_at_"):  # the key echoed at character N of the error text
+            pad = "x" * int(case[len("echo_key_at_"):])
+            return self.send(401, {"error": "%s%s is not a valid key" % (pad, self.headers.get("auth-token"))})
+        if case == "echo_key_body":  # malformed JSON: the key as a bare token (jansson quotes part of it)
+            return self.send(200, '{"zone": %s}' % self.headers.get("auth-token"))
+        if case == "echo_key_forecast" and path.startswith("/carbon-intensity/forecast"):
+            # latest and history answer; the forecast's error text is the key, 400 times over
+            return self.send(401, {"error": (self.headers.get("auth-token") or "") * 400})
         if case == "ip_fr" and path == "/json":  # a country without a free service
             return self.send(200, {"ip": "192.0.2.7", "country": "FR", "loc": "48.8534,2.3488"})
         if case == "garbage":

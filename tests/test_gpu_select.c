@@ -14,6 +14,12 @@
 #include "output/format.h"
 #include "sources/source.h"
 #include "sources/gpu_select.h"
+#include "sources/gpu_common.h"
+#include "test_support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* Four GPUs; GPU 2 has MIG slices with new-style ids. */
 static const char *const mig2[] = {"MIG-4a6c2f30-1111-5b2e-9a44-000000000001",
@@ -100,8 +106,67 @@ static void test_no_gpus_and_small_buffers(void **st) {
     assert_non_null(strstr(w2, "is not a GPU index"));
 }
 
+/* The meter every GPU source shares: counters difference (a driver restart
+ * counts from zero), polled power integrates by the trapezoid rule. */
+static void test_gpu_meter(void **st) {
+    (void)st;
+    ct_gpu_meter m = {.has_counter = 1, .claimed = 1};
+    ct__gpu_meter_counter(&m, 5000, 1e-3); /* no baseline yet: nothing counted */
+    assert_true(m.energy_j == 0);
+    ct__gpu_meter_counter(&m, 7500, 1e-3);
+    assert_true(fabs(m.energy_j - 2.5) < 1e-12);
+    ct__gpu_meter_counter(&m, 1000, 1e-3); /* restart: only what came after */
+    assert_true(fabs(m.energy_j - 3.5) < 1e-12);
+    ct_gpu_meter p = {.claimed = 1};
+    ct__gpu_meter_base_power(&p, 10.0, 100.0);
+    ct__gpu_meter_power(&p, 10.5, 200.0);
+    assert_true(fabs(p.energy_j - 75.0) < 1e-12);
+    ct__gpu_meter_power(&p, 10.4, 999.0); /* older than the last sample: ignored */
+    assert_true(fabs(p.energy_j - 75.0) < 1e-12);
+    ct__gpu_meter_power(&p, 11.5, 0.0);
+    assert_true(fabs(p.energy_j - 175.0) < 1e-12);
+    assert_true(ct__gpu_read_interval(1, 0, 2.0) == CT__GPU_POLL_INTERVAL_S);
+    assert_true(ct__gpu_read_interval(0, 1, 2.0) == 2.0);
+    assert_true(ct__gpu_read_interval(0, 0, 2.0) == CT__GPU_COUNTER_INTERVAL_S);
+}
+
+/* The process tree under a fake CT_PROC_ROOT: this process, a child, a
+ * grandchild whose comm holds ") 1 (", and a stranger. */
+static void test_proc_tree(void **st) {
+    (void)st;
+    char *root = ts_mkdtemp();
+    int self = (int)getpid();
+    ts_writef(root, "100001/stat", "100001 (child) S %d 1 1\n", self);
+    ts_writef(root, "100002/stat", "100002 (evil) 1 (x) S 100001 1 1\n");
+    ts_writef(root, "100003/stat", "100003 (other) S 1 1 1\n");
+    assert_int_equal(ct__proc_in_tree(root, self), 1);
+    assert_int_equal(ct__proc_in_tree(root, 100002), 1);
+    assert_int_equal(ct__proc_in_tree(root, 100003), 0);
+    assert_int_equal(ct__proc_in_tree(root, 424242), 0);
+    int n = 0;
+    int *tree = ct__proc_tree(root, &n);
+    assert_non_null(tree);
+    assert_int_equal(n, 3);
+    assert_int_equal(tree[0], self);
+    free(tree);
+    ct_gpu_claims c;
+    setenv("CT_PROC_ROOT", root, 1);
+    ct__gpu_claims_init(&c, NULL, 2.0);
+    assert_string_equal(c.proc_root, root);
+    unsetenv("CT_PROC_ROOT");
+    c.by_pid = 1;
+    assert_int_equal(ct__gpu_claims_due(&c, 1, 5.0), 1);
+    assert_int_equal(ct__gpu_claims_due(&c, 1, 6.0), 0); /* next at 7 */
+    assert_int_equal(ct__gpu_claims_due(&c, 0, 8.0), 0); /* nothing waits */
+    assert_int_equal(ct__gpu_claims_due(&c, 1, 8.0), 1);
+    ts_rmtree(root);
+    free(root);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gpu_meter),
+        cmocka_unit_test(test_proc_tree),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_no_gpus_and_small_buffers),
     };

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "intensity/providers/providers.h"
@@ -221,6 +222,25 @@ static void test_key_file_permissions(void **state) {
     free(dir);
 }
 
+/* Issue 10 item 4: a FIFO named as the key file blocked ct_tracker_new (which
+ * promises never to block) in open(2) waiting for a writer. Refused at once. */
+static void test_key_file_fifo_does_not_block(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char path[1024], expect[1200], key[300], why[1024] = "";
+    snprintf(path, sizeof path, "%s/fifo.key", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    ct_config cfg;
+    ct_config_init(&cfg);
+    cfg.electricitymaps_key_file = path;
+    assert_int_equal(ct__key_resolve(&cfg, key, sizeof key, why, sizeof why), CT_EINVAL);
+    snprintf(expect, sizeof expect, "Electricity Maps key file %s is not a regular file", path);
+    assert_string_equal(why, expect);
+    assert_string_equal(key, "");
+    ts_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_nothing_given, clean_env),
@@ -229,6 +249,7 @@ int main(void) {
         cmocka_unit_test_setup(test_offline, clean_env),
         cmocka_unit_test_setup(test_key_sources, clean_env),
         cmocka_unit_test_setup(test_key_file_permissions, clean_env),
+        cmocka_unit_test_setup(test_key_file_fifo_does_not_block, clean_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,11 +215,146 @@ static void test_plan_matches_brute_force(void **state) {
 static void test_scrub_secret(void **state) {
     (void)state;
     char msg[128] = "HTTP 401 (bad key s3cr3t, try s3cr3t again)";
-    ct__scrub_secret(msg, "s3cr3t");
+    ct__scrub_secret(msg, sizeof msg, "s3cr3t");
     assert_string_equal(msg, "HTTP 401 (bad key ***, try *** again)");
-    ct__scrub_secret(msg, NULL);
-    ct__scrub_secret(msg, "");
+    ct__scrub_secret(msg, sizeof msg, NULL);
+    ct__scrub_secret(msg, sizeof msg, "");
     assert_string_equal(msg, "HTTP 401 (bad key ***, try *** again)");
+}
+
+/* Issue 10 item 4: a scrubber that cannot overflow or loop: 1- and
+ * 2-character keys grow the text (each becomes "***"), "*" and "**" are found
+ * again in their own replacement; the copy is bounded by its buffer, and a
+ * key across the end of what fits never shows in part. */
+static void test_scrub_bounded_single_pass(void **state) {
+    (void)state;
+    /* guard bytes on both sides catch a write past the buffer without ASan */
+    struct {
+        char before[16], buf[24], after[16];
+    } g;
+    memset(&g, 0x5a, sizeof g);
+    const char *src = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    assert_int_equal(ct__scrub_copy(g.buf, sizeof g.buf, src, "a"), 1);
+    assert_int_equal(strlen(g.buf), sizeof g.buf - 1);
+    assert_int_equal(strspn(g.buf, "*"), sizeof g.buf - 1);
+    for (size_t i = 0; i < 16; i++) assert_true(g.before[i] == 0x5a && g.after[i] == 0x5a);
+
+    char out[64];
+    assert_int_equal(ct__scrub_copy(out, sizeof out, "ab-ab-abab", "ab"), 0);
+    assert_string_equal(out, "***-***-******");
+    assert_int_equal(ct__scrub_copy(out, sizeof out, "key * and ** and ***", "*"), 0);
+    assert_string_equal(out, "key *** and ****** and *********");
+    assert_int_equal(ct__scrub_copy(out, sizeof out, "****", "**"), 0);
+    assert_string_equal(out, "******");
+    /* in place, the same bound */
+    char small[12] = "a a a a a";
+    ct__scrub_secret(small, sizeof small, "a");
+    assert_string_equal(small, "*** *** ***");
+    /* cut after scrubbing: a key straddling the end leaves no prefix */
+    char cut[8];
+    assert_int_equal(ct__scrub_copy(cut, sizeof cut, "xxxxxSECRET", "SECRET"), 1);
+    assert_string_equal(cut, "xxxxx**");
+    assert_int_equal(ct__scrub_copy(cut, sizeof cut, "xxxxxSECRET", NULL), 1);
+    assert_string_equal(cut, "xxxxxSE"); /* (without a secret: a plain bounded copy) */
+    assert_int_equal(ct__scrub_copy(cut, 1, "abc", "a"), 1);
+    assert_string_equal(cut, "");
+    assert_int_equal(ct__scrub_copy(NULL, 0, "abc", "a"), 1);
+}
+
+/* The key's page: left out of core dumps (VmFlags "dd" in smaps), zero-filled. */
+static void test_secret_page_not_dumped(void **state) {
+    (void)state;
+    ct__secret *s = ct__secret_from("KEY-IN-ITS-PAGE");
+    assert_non_null(s);
+    assert_string_equal(s->key, "KEY-IN-ITS-PAGE");
+    assert_null(ct__secret_from(""));
+    assert_null(ct__secret_from(NULL));
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) {
+        ct__secret_free(s);
+        skip();
+    }
+    char line[512];
+    int inside = 0, dd = -1;
+    unsigned long addr = (unsigned long)(uintptr_t)s;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = addr >= lo && addr < hi;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            dd = strstr(line, " dd") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    ct__secret_free(s);
+    assert_int_equal(dd, 1);
+}
+
+/* The key goes over https, or plain http to this machine (with a warning);
+ * never plain http to another host, nor any other scheme. */
+static void test_key_transport(void **state) {
+    (void)state;
+    const ct__provider *em = ct__provider_find("Electricity Maps"), *uk = ct__provider_find("UK Carbon Intensity API");
+    assert_non_null(em);
+    assert_non_null(uk);
+    struct {
+        const char *url;
+        int rc, loopback;
+    } cases[] = {
+        {"https://api.electricitymap.org/v3", 0, 0},
+        {"HTTPS://proxy.example.com:8443/em", 0, 0},
+        {"http://127.0.0.1:8080", 0, 1},
+        {"http://127.8.9.10/v3", 0, 1},
+        {"http://localhost:99/v3", 0, 1},
+        {"http://LOCALHOST", 0, 1},
+        {"http://[::1]:8080/v3", 0, 1},
+        {"http://user:pw@127.0.0.1:1/", 0, 1},
+        {"http://api.electricitymap.org/v3", CT_EINVAL, 0},
+        {"http://192.0.2.1:9", CT_EINVAL, 0},
+        {"http://127.0.0.1.example.com/", CT_EINVAL, 0},
+        {"http://localhost.example.com/", CT_EINVAL, 0},
+        {"http://127.0.0.1@192.0.2.1/", CT_EINVAL, 0},
+        {"http://[2001:db8::1]/", CT_EINVAL, 0},
+        {"http://1270.0.0.1/", CT_EINVAL, 0},
+        {"ftp://127.0.0.1/", CT_EINVAL, 0},
+        {"127.0.0.1:8080", CT_EINVAL, 0},
+        {"", CT_EINVAL, 0},
+    };
+    char why[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int lb = -5;
+        why[0] = '\0';
+        int rc = ct__provider_key_transport(em, cases[i].url, &lb, why, sizeof why);
+        if (rc != cases[i].rc || lb != cases[i].loopback)
+            fail_msg("%s: rc %d loopback %d (%s)", cases[i].url, rc, lb, why);
+        if (rc) assert_non_null(strstr(why, "the Electricity Maps key is not sent"));
+        /* a service without a key may use any URL */
+        assert_int_equal(ct__provider_key_transport(uk, cases[i].url, &lb, why, sizeof why), 0);
+        assert_int_equal(lb, 0);
+    }
+}
+
+/* The table: every row says what it serves; the choice is the first row that
+ * serves the location and has its key. */
+static void test_provider_table(void **state) {
+    (void)state;
+    assert_true(ct__nproviders >= 3);
+    for (int i = 0; i < ct__nproviders; i++) {
+        const ct__provider *p = &ct__providers[i];
+        assert_non_null(p->name);
+        assert_non_null(p->url_env);
+        assert_true(strncmp(p->default_base, "https://", 8) == 0);
+        assert_true(p->serves != 0);
+        assert_non_null(p->fetch);
+        assert_ptr_equal(ct__provider_find(p->name), p);
+    }
+    assert_null(ct__provider_find("no such service"));
+}
+
+static const char *chosen(const ct__location *loc, int have_key, char *why, size_t whylen) {
+    const ct__provider *p = ct__provider_choose(loc, have_key, why, whylen);
+    return p ? p->name : "(none)";
 }
 
 static void test_provider_choice(void **state) {
@@ -228,21 +364,29 @@ static void test_provider_choice(void **state) {
     loc.lat = loc.lon = NAN;
     char why[256];
     strcpy(loc.country, "GB");
-    assert_ptr_equal(ct__provider_choose(&loc, 0, why, sizeof why), &ct__provider_ukgrid);
-    assert_ptr_equal(ct__provider_choose(&loc, 1, why, sizeof why), &ct__provider_ukgrid);
+    assert_string_equal(chosen(&loc, 0, why, sizeof why), "UK Carbon Intensity API");
+    assert_string_equal(chosen(&loc, 1, why, sizeof why), "UK Carbon Intensity API");
     strcpy(loc.country, "DK");
-    assert_ptr_equal(ct__provider_choose(&loc, 1, why, sizeof why), &ct__provider_energidata);
+    assert_string_equal(chosen(&loc, 1, why, sizeof why), "Energi Data Service");
     strcpy(loc.country, "DE");
-    assert_ptr_equal(ct__provider_choose(&loc, 1, why, sizeof why), &ct__provider_electricitymaps);
+    assert_string_equal(chosen(&loc, 1, why, sizeof why), "Electricity Maps");
     assert_null(ct__provider_choose(&loc, 0, why, sizeof why));
     assert_string_equal(why, "no live service without an Electricity Maps key outside GB and DK");
     memset(&loc, 0, sizeof loc);
     loc.lat = loc.lon = NAN;
     assert_null(ct__provider_choose(&loc, 1, why, sizeof why));
     assert_string_equal(why, "no location known");
+    /* a postcode alone is the UK's */
+    strcpy(loc.postcode, "RG10");
+    assert_string_equal(chosen(&loc, 0, why, sizeof why), "UK Carbon Intensity API");
+    loc.postcode[0] = '\0';
+    strcpy(loc.zone, "US-CAL-CISO");
+    assert_string_equal(chosen(&loc, 1, why, sizeof why), "Electricity Maps");
+    assert_null(ct__provider_choose(&loc, 0, why, sizeof why));
+    loc.zone[0] = '\0';
     loc.lat = 48.1;
     loc.lon = 11.6;
-    assert_ptr_equal(ct__provider_choose(&loc, 1, why, sizeof why), &ct__provider_electricitymaps);
+    assert_string_equal(chosen(&loc, 1, why, sizeof why), "Electricity Maps");
 
     /* Energi Data Service price areas */
     memset(&loc, 0, sizeof loc);
@@ -269,6 +413,10 @@ int main(void) {
         cmocka_unit_test(test_plan_gaps_and_future_start),
         cmocka_unit_test(test_plan_matches_brute_force),
         cmocka_unit_test(test_scrub_secret),
+        cmocka_unit_test(test_scrub_bounded_single_pass),
+        cmocka_unit_test(test_secret_page_not_dumped),
+        cmocka_unit_test(test_key_transport),
+        cmocka_unit_test(test_provider_table),
         cmocka_unit_test(test_provider_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

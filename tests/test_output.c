@@ -217,7 +217,7 @@ static void test_planted_log_name(void **state) {
     char *dir = ts_mkdtemp();
     ct__logfiles a, b;
     char msg[600] = "";
-    assert_int_equal(ct__logfiles_open(&a, dir, "p", 1700000000.25, msg, sizeof msg), 0);
+    assert_int_equal(ct__logfiles_open_seeded(&a, dir, "p", 1700000000.25, 12345u, msg, sizeof msg), 0);
     char std_a[4200], out_a[4200];
     snprintf(std_a, sizeof std_a, "%s", a.std_path);
     snprintf(out_a, sizeof out_a, "%s", a.out_path);
@@ -228,7 +228,7 @@ static void test_planted_log_name(void **state) {
     fclose(f);
     unlink(std_a);
     unlink(a.jsonl_path);
-    int rc = ct__logfiles_open(&b, dir, "p", 1700000000.25, msg, sizeof msg);
+    int rc = ct__logfiles_open_seeded(&b, dir, "p", 1700000000.25, 12345u, msg, sizeof msg);
     assert_int_equal(rc, 0);
     assert_int_equal(b.enabled, 1);
     assert_string_not_equal(b.out_path, out_a);

@@ -101,6 +101,9 @@ static ct_device_desc describe(src *s, int i) {
 
 /* Reads all devices; returns the read() result. */
 static int read_all(src *s, double *e) { return ct__source_rapl.read(s->state, ct__monotonic_s(), e); }
+/* Reads at a given monotonic time (times after the open: the source keeps the
+ * time of its last reading to tell a wrap from a reset). */
+static int read_at(src *s, double t, double *e) { return ct__source_rapl.read(s->state, t, e); }
 
 static void use_root(const fake_tree *t) { setenv("CT_POWERCAP_ROOT", t->root, 1); }
 
@@ -221,18 +224,118 @@ static void test_wrap(void **st) {
     assert_int_equal(src_open(&s, NULL), 0);
     assert_near(ct__source_rapl.max_read_interval(s.state), 1.0, 1e-12);
     double e[2];
-    assert_int_equal(read_all(&s, e), 0);
+    /* 1.5 J in 1 s is a possible wrap (at most 500 W x 1 s), so it counts as one */
+    double t0 = ct__monotonic_s();
+    assert_int_equal(read_at(&s, t0 + 1.0, e), 0);
     /* 999000000 -> top (1000000000) -> 0 -> 500000: 1000000 + 1 + 500000 uJ */
     assert_int_equal(fake_powercap_set(&t, "intel-rapl:0", 500000ull), 0);
-    assert_int_equal(read_all(&s, e), 0);
+    assert_int_equal(read_at(&s, t0 + 2.0, e), 0);
     assert_near(e[0], 1.500001, EPS);
     assert_near(e[1], 0.0, EPS);
     /* and on from there */
     assert_int_equal(fake_powercap_set(&t, "intel-rapl:0", 2500000ull), 0);
-    assert_int_equal(read_all(&s, e), 0);
+    assert_int_equal(read_at(&s, t0 + 3.0, e), 0);
     assert_near(e[0], 3.500001, EPS);
     assert_int_equal(s.notes.count[1], 0);
     src_close(&s);
+    fake_tree_destroy(&t);
+}
+
+/* A counter that goes backwards 100 ms after the last reading cannot have
+ * wrapped (that would be ~62 kJ, 620 kW for 0.1 s): it was reset, and only
+ * what came after the reset counts, with a warning. The same step 1000 s
+ * later is a possible wrap and counts as one. (Old code: 62,144 J.) */
+static void test_reset_is_not_a_wrap(void **st) {
+    (void)st;
+    fake_tree t;
+    assert_int_equal(fake_tree_init(&t, "rapl"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 200000000000ull, RANGE_61UJ), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:1", "package-1", 200000000000ull, RANGE_61UJ), 0);
+    use_root(&t);
+    src s;
+    assert_int_equal(src_open(&s, NULL), 0);
+    double e[2];
+    double t0 = ct__monotonic_s();
+    assert_int_equal(read_at(&s, t0 + 0.1, e), 0);
+    assert_near(e[0], 0.0, EPS);
+    /* package-0 is reset and runs on to 1 J within 100 ms */
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0", 1000000ull), 0);
+    assert_int_equal(read_at(&s, t0 + 0.2, e), 0);
+    assert_near(e[0], 1.0, EPS);
+    assert_int_equal(s.notes.count[1], 1);
+    assert_non_null(strstr(s.notes.last[1], "reset"));
+    /* package-1 wraps after 1000 s: range - last + 1 + cur, all of it */
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:1", 5000000ull), 0);
+    assert_int_equal(read_at(&s, t0 + 1000.0, e), 0);
+    assert_near(e[1], (double)(RANGE_61UJ - 200000000000ull + 1ull + 5000000ull) * 1e-6, EPS);
+    assert_near(e[0], 1.0, EPS);
+    assert_int_equal(s.notes.count[1], 1);
+    src_close(&s);
+    fake_tree_destroy(&t);
+}
+
+/* The zone's constraint max power bounds a wrap: a 40 W DRAM zone (80 W
+ * plausible) cannot go through 65.7 kJ in 60 s, but 500 W could. */
+static void test_reset_bound_from_constraint_power(void **st) {
+    (void)st;
+    fake_tree t;
+    assert_int_equal(fake_tree_init(&t, "rapl"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 10, RANGE_61UJ), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0:0", "dram", 65000000000ull, 65712999613ull), 0);
+    assert_int_equal(fake_powercap_write_raw(&t, "intel-rapl:0:0", "constraint_0_max_power_uw", "40000000\n"), 0);
+    use_root(&t);
+    src s;
+    assert_int_equal(src_open(&s, NULL), 0);
+    double e[2];
+    double t0 = ct__monotonic_s();
+    assert_int_equal(read_at(&s, t0 + 1.0, e), 0);
+    /* wrap would be 712999613 + 1 + 2000000 uJ = 715 J: needs 8.9 s at 80 W */
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0:0", 2000000ull), 0);
+    assert_int_equal(read_at(&s, t0 + 5.0, e), 0);
+    assert_near(e[1], 2.0, EPS);
+    assert_int_equal(s.notes.count[1], 1);
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0:0", 65000000000ull), 0);
+    assert_int_equal(read_at(&s, t0 + 10.0, e), 0);
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0:0", 1000000ull), 0);
+    assert_int_equal(read_at(&s, t0 + 20.0, e), 0); /* 10 s >= 8.9 s: a wrap */
+    assert_near(e[1], 2.0 + (65000000000.0 - 2000000.0) * 1e-6 + (712999613.0 + 1.0 + 1000000.0) * 1e-6, 1e-6);
+    assert_int_equal(s.notes.count[1], 1);
+    src_close(&s);
+    fake_tree_destroy(&t);
+}
+
+/* AMD: package zones only. The DRAM estimate is off by default; with
+ * CT_DRAM_ESTIMATE=1 one more device, "dram (estimated)", marked estimated. */
+static void test_dram_estimate_without_dram_zone(void **st) {
+    (void)st;
+    fake_tree t, p;
+    assert_int_equal(fake_tree_init(&t, "rapl"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 10, RANGE_61UJ), 0);
+    use_root(&t);
+    assert_int_equal(fake_tree_init(&p, "proc"), 0);
+    assert_int_equal(fake_tree_write(&p, "meminfo", "MemTotal:       67108864 kB\n"), 0);
+    setenv("CT_PROC_ROOT", p.root, 1);
+    unsetenv("CT_DRAM_ESTIMATE");
+    src s;
+    assert_int_equal(src_open(&s, NULL), 0);
+    assert_int_equal(ct__source_rapl.device_count(s.state), 1);
+    src_close(&s);
+    setenv("CT_DRAM_ESTIMATE", "1", 1);
+    assert_int_equal(src_open(&s, NULL), 0);
+    assert_int_equal(ct__source_rapl.device_count(s.state), 2);
+    ct_device_desc d = describe(&s, 1);
+    assert_string_equal(d.name, "dram (estimated)");
+    assert_int_equal(d.estimated, 1);
+    assert_int_equal(describe(&s, 0).estimated, 0);
+    double e[2], t0 = ct__monotonic_s() + 1.0, a;
+    assert_int_equal(read_at(&s, t0, e), 0);
+    a = e[1];
+    assert_int_equal(read_at(&s, t0 + 5.0, e), 0);
+    assert_near(e[1] - a, 0.392 * 64.0 * 5.0, 1e-9);
+    src_close(&s);
+    unsetenv("CT_DRAM_ESTIMATE");
+    unsetenv("CT_PROC_ROOT");
+    fake_tree_destroy(&p);
     fake_tree_destroy(&t);
 }
 
@@ -367,8 +470,10 @@ static void test_missing_root_and_no_zones(void **st) {
     fake_tree_destroy(&t);
 }
 
-/* A counter that starts returning garbage mid-run: one bad reading is
- * skipped (the last good value stands), three in a row and it is lost. */
+/* A counter that starts returning garbage mid-run: bad readings are skipped
+ * (the last good value stands) and the energy is caught up at the next good
+ * one; 150 ms of garbage at 20 reads a second does not lose the zone (the old
+ * code gave it up after three bad reads); 10 s of nothing else does. */
 static void test_garbage_mid_run(void **st) {
     (void)st;
     fake_tree t;
@@ -376,22 +481,28 @@ static void test_garbage_mid_run(void **st) {
     src s;
     assert_int_equal(src_open(&s, NULL), 0);
     double e[4];
+    double t0 = ct__monotonic_s();
     assert_int_equal(fake_powercap_add(&t, "intel-rapl:1", 1000000ull), 0);
-    assert_int_equal(read_all(&s, e), 0);
+    assert_int_equal(read_at(&s, t0 + 0.05, e), 0);
     assert_near(e[1], 1.0, EPS);
     assert_int_equal(fake_powercap_write_raw(&t, "intel-rapl:1", "energy_uj", "x\n"), 0);
-    assert_int_equal(read_all(&s, e), 0);
-    assert_near(e[1], 1.0, EPS);
+    for (int i = 2; i <= 4; i++) { /* 0.10, 0.15, 0.20: 150 ms of garbage */
+        assert_int_equal(read_at(&s, t0 + 0.05 * i, e), 0);
+        assert_near(e[1], 1.0, EPS);
+    }
     assert_int_equal(describe(&s, 1).lost, 0);
     /* back to good: counted from the last good value */
     assert_int_equal(fake_powercap_add(&t, "intel-rapl:1", 2000000ull), 0); /* 2003000000 */
-    assert_int_equal(read_all(&s, e), 0);
+    assert_int_equal(read_at(&s, t0 + 0.25, e), 0);
     assert_near(e[1], 3.0, EPS);
-    for (int i = 0; i < 3; i++) {
+    assert_int_equal(describe(&s, 1).lost, 0);
+    assert_int_equal(s.notes.count[1], 0);
+    /* nothing but garbage for 10 s: lost */
+    for (int i = 0; i <= 10; i++) {
         assert_int_equal(fake_powercap_write_raw(&t, "intel-rapl:1", "energy_uj", ""), 0);
-        assert_int_equal(read_all(&s, e), 0);
+        assert_int_equal(read_at(&s, t0 + 1.0 + i, e), 0);
+        assert_int_equal(describe(&s, 1).lost, i == 10);
     }
-    assert_int_equal(describe(&s, 1).lost, 1);
     assert_near(e[1], 3.0, EPS);
     assert_int_equal(s.notes.count[1], 1);
     assert_non_null(strstr(s.notes.last[1], "cpu:1"));
@@ -631,6 +742,53 @@ static void add_epoch_deltas(fake_tree *t, uint64_t p0, uint64_t p1, uint64_t d0
     move_uncounted(t);
 }
 
+/* Through the tracker: an AMD host (packages only) with the DRAM estimate on
+ * has a third device "dram (estimated)", and the run says its CPU energy is
+ * estimated (partly: the packages are measured). Off by default: measured. */
+static void test_e2e_dram_estimate_labels_the_run(void **st) {
+    (void)st;
+    fake_tree t, p;
+    assert_int_equal(fake_tree_init(&t, "rapl"), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", 10, RANGE_61UJ), 0);
+    assert_int_equal(fake_powercap_add_zone(&t, "intel-rapl:1", "package-1", 10, RANGE_61UJ), 0);
+    use_root(&t);
+    assert_int_equal(fake_tree_init(&p, "proc"), 0);
+    assert_int_equal(fake_tree_write(&p, "meminfo", "MemTotal:       33554432 kB\n"), 0);
+    setenv("CT_PROC_ROOT", p.root, 1);
+    for (int on = 0; on <= 1; on++) {
+        if (on)
+            setenv("CT_DRAM_ESTIMATE", "1", 1);
+        else
+            unsetenv("CT_DRAM_ESTIMATE");
+        ct_tracker *tr = new_cpu_tracker(1);
+        assert_int_equal(ct_device_count(tr), 2 + on);
+        ct_device_desc d;
+        if (on) {
+            assert_int_equal(ct_get_device(tr, 2, &d), 0);
+            assert_string_equal(d.name, "dram (estimated)");
+            assert_int_equal(d.estimated, 1);
+        }
+        assert_int_equal(ct_epoch_start(tr), 0);
+        assert_int_equal(fake_powercap_add(&t, "intel-rapl:0", 1000000ull), 0);
+        assert_int_equal(ct_epoch_end(tr), 0);
+        ct_epoch_info ep;
+        assert_int_equal(ct_get_epoch(tr, 0, &ep), 0);
+        /* 1 J measured, plus 32 GB x 0.392 W/GB over the epoch when on */
+        assert_true(ep.energy_j[CT_COMPONENT_CPU] >= 1.0 - EPS);
+        if (!on) assert_near(ep.energy_j[CT_COMPONENT_CPU], 1.0, EPS);
+        if (on) assert_true(ep.energy_j[CT_COMPONENT_CPU] <= 1.0 + 0.392 * 32.0 * (ep.duration_s + 0.01));
+        assert_int_equal(ct_stop(tr), 0);
+        ct_result r;
+        assert_int_equal(ct_get_actual(tr, &r), 0);
+        assert_int_equal(r.estimated[CT_COMPONENT_CPU], on);
+        ct_tracker_free(tr);
+    }
+    unsetenv("CT_DRAM_ESTIMATE");
+    unsetenv("CT_PROC_ROOT");
+    fake_tree_destroy(&p);
+    fake_tree_destroy(&t);
+}
+
 static void test_e2e_epoch_energy_equals_counter_delta(void **st) {
     (void)st;
     fake_tree t;
@@ -651,10 +809,13 @@ static void test_e2e_epoch_energy_equals_counter_delta(void **st) {
     assert_int_equal(ct_epoch_end(tr), 0);
     /* between epochs: not counted either */
     add_epoch_deltas(&t, 7ull, 7ull, 7ull, 7ull);
+    /* epoch 2 with a wrap on package 0: from its current value to the top.
+     * A wrap that a real counter could make in the time of a test (a few
+     * uJ; a whole range in a millisecond is a reset, see test_reset_is_not_a_wrap). */
+    uint64_t p0_now = RANGE_61UJ - 10ull;
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0", p0_now), 0);
     assert_int_equal(ct_epoch_start(tr), 0);
-    /* epoch 2 with a wrap on package 0: from its current value to the top */
-    uint64_t p0_now = 1000000000ull + 111111111ull + 45123456ull + 7ull;
-    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0", 1234567ull), 0);
+    assert_int_equal(fake_powercap_set(&t, "intel-rapl:0", 5ull), 0);
     assert_int_equal(fake_powercap_add(&t, "intel-rapl:1", 1000000ull), 0);
     assert_int_equal(ct_epoch_end(tr), 0);
 
@@ -664,7 +825,7 @@ static void test_e2e_epoch_energy_equals_counter_delta(void **st) {
     assert_near(ep.energy_j[CT_COMPONENT_CPU], 45.123456 + 30.000001 + 5.0 + 4.999999, EPS);
     assert_near(ep.energy_j[CT_COMPONENT_GPU], 0.0, EPS);
     assert_int_equal(ct_get_epoch(tr, 1, &ep), 0);
-    double wrap_j = (double)(RANGE_61UJ - p0_now + 1ull + 1234567ull) * 1e-6;
+    double wrap_j = (double)(RANGE_61UJ - p0_now + 1ull + 5ull) * 1e-6;
     assert_near(ep.energy_j[CT_COMPONENT_CPU], wrap_j + 1.0, EPS);
 
     ct_result r;
@@ -788,6 +949,9 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     assert_int_equal(fake_proc_stat(&proc, &s0), 0);
     chmod(proc.root, 0755);
     setenv("CT_PROC_ROOT", proc.root, 1);
+    /* the build machine's DMI (a cloud VM) and cgroup must not leak in */
+    setenv("CT_DMI_ROOT", "/nonexistent/dmi", 1);
+    setenv("CT_CGROUP_ROOT", "/nonexistent/cgroup", 1);
     char logs[700];
     snprintf(logs, sizeof logs, "%s/logs", t.root);
     assert_int_equal(mkdir(logs, 0777), 0);
@@ -796,6 +960,8 @@ static void test_e2e_eacces_falls_back_to_estimate(void **st) {
     run_unprivileged(&t, eacces_child_tracker, out, sizeof out);
     assert_string_equal(out, "0\ntdp\ncpu:0-1 (estimated)\n1\nerr log: 1\njsonl: 1\n");
     unsetenv("CT_PROC_ROOT");
+    unsetenv("CT_DMI_ROOT");
+    unsetenv("CT_CGROUP_ROOT");
     fake_tree_destroy(&proc);
     fake_tree_destroy(&t);
 }
@@ -806,6 +972,9 @@ int main(void) {
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_wrap),
         cmocka_unit_test(test_wrap_without_range),
+        cmocka_unit_test(test_reset_is_not_a_wrap),
+        cmocka_unit_test(test_dram_estimate_without_dram_zone),
+        cmocka_unit_test(test_reset_bound_from_constraint_power),
         cmocka_unit_test(test_psys_option),
         cmocka_unit_test(test_garbage_and_empty_zones_skipped),
         cmocka_unit_test(test_missing_root_and_no_zones),
@@ -815,6 +984,7 @@ int main(void) {
         cmocka_unit_test(test_multi_die_distinct_counters_summed),
         cmocka_unit_test(test_eacces_one_message_with_fix),
         cmocka_unit_test(test_e2e_epoch_energy_equals_counter_delta),
+        cmocka_unit_test(test_e2e_dram_estimate_labels_the_run),
         cmocka_unit_test(test_e2e_zone_vanishes),
         cmocka_unit_test(test_e2e_psys),
         cmocka_unit_test(test_e2e_eacces_falls_back_to_estimate),

@@ -185,7 +185,8 @@ static void test_cli_wrapper_on_a_terminal(void **state) {
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     /* updated in place, with the renderer's text: 50 W = 100 W TDP x 0.5 */
-    char *p = strstr(out, "\r\033[Kelapsed 0:00:0");
+    /* drawn on the terminal's last row (cursor saved and restored; issue 11) */
+    char *p = strstr(out, "\033[24;1H\033[2Kelapsed 0:00:0");
     if (!p) fprintf(stderr, "pty output:\n%s\n", out);
     assert_non_null(p);
     assert_non_null(strstr(out, " | epoch 1/3 | cpu 50.0 W | "));
@@ -219,6 +220,7 @@ static int tracker_child(int verbose) {
     c.sim_cpu_tdp = 100;
     c.carbon_intensity = 100;
     c.update_interval = 0.1;
+    c.status_line = -1; /* auto: on a terminal at verbose >= 1 (the default is off since issue 11) */
     ct_tracker *t = NULL;
     if (ct_tracker_new(&c, &t) != 0) return 3;
     for (int e = 0; e < 2; e++) {

@@ -6,10 +6,17 @@ The original's module paths work unchanged::
     from carbontracker.tracker import CarbonTracker
     from carbontracker import parser
 
+The ``carbontracker`` command (``pip install ./python`` installs it) is the
+C tool shipped in the package: see :mod:`carbontracker.cli`.
+
 Standard library only at run time (ctypes over include/carbontracker.h).
 """
 
-__version__ = "0.3.0"
+# Versions: 2.3 is the original carbontracker's API level this package
+# implements (so that `carbontracker>=2` requirements are met); the local part
+# after "+c." is the version of the C library it is built from
+# (library_version()). Keep in step with pyproject.toml and CMakeLists.txt.
+__version__ = "2.3.0+c.0.3.0"
 
 __all__ = ["__version__", "library_version", "library_features", "library_path"]
 

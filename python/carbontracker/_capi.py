@@ -151,7 +151,13 @@ class ct_result(Structure):
         ("intensity_g_per_kwh", c_double),
         ("intensity_kind", c_int),
         ("intensity_source", c_char * 160),
-        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
+        ("energy_kwh_low", c_double),
+        ("energy_kwh_high", c_double),
+        ("duration_s_low", c_double),
+        ("duration_s_high", c_double),
+        ("co2eq_g_low", c_double),
+        ("co2eq_g_high", c_double),
+        ("ct_reserved", c_double * 2),  # room to grow (carbontracker.h)
     ]
 
 
@@ -382,3 +388,102 @@ def optional(name, restype, argtypes):
         fn.restype = restype
         fn.argtypes = argtypes
     return fn
+
+
+# ----------------------------------------------------------------------
+# Reports for carbontracker.report: (code, message) instead of an exception.
+
+def report_render_code(path_in, path_out):
+    """ct_report_render(path_in, path_out): returns (code, message)."""
+    fn = optional("ct_report_render", c_int, [c_char_p, c_char_p])
+    if fn is None:
+        return CT_ENOTSUP, "this libcarbontracker has no ct_report_render"
+    rc = fn(path_in, path_out)
+    return rc, (_decode(lib().ct_last_error_message()) if rc else "")
+
+
+# ---------------------------------------------------------------------------
+# Results: parse and report (owned with src/results/; other parts of this
+# file belong to the tracker bindings). Used by carbontracker.parser.
+# ---------------------------------------------------------------------------
+import json as _json  # noqa: E402
+from ctypes import c_uint  # noqa: E402
+
+CT_PARSE_RECURSIVE = 1
+CT_RUNS_TEXT, CT_RUNS_JSON, CT_RUNS_CSV, CT_RUNS_LATEX = 0, 1, 2, 3
+
+_RESULTS_PROTOTYPES = {
+    "ct_parse_paths": (c_int, [POINTER(c_char_p), c_int, c_uint, POINTER(c_void_p)]),
+    "ct_parse_dirs": (c_int, [POINTER(c_char_p), c_int, POINTER(c_void_p)]),
+    "ct_runs_free": (None, [c_void_p]),
+    "ct_runs_count": (c_int, [c_void_p]),
+    "ct_runs_warning_count": (c_int, [c_void_p]),
+    "ct_runs_warning": (c_char_p, [c_void_p, c_int]),
+    "ct_runs_format": (c_int, [c_void_p, c_int, c_char_p, c_size_t]),
+    "ct_text_log_json": (c_int, [c_char_p, c_char_p, c_char_p, c_size_t]),
+    "ct_report_render": (c_int, [c_char_p, c_char_p]),
+    "ct_report_render_panels": (c_int, [c_char_p, c_char_p]),
+}
+_PROTOTYPES.update(_RESULTS_PROTOTYPES)
+
+
+def _fsencode(p):
+    return os.fsencode(p)
+
+
+def _error(code, what):
+    detail = _decode(lib().ct_last_error_message())
+    return OSError(f"carbontracker: {what}: {detail or strerror(code)}")
+
+
+def _snprintf_call(fn, *args):
+    """Calls a C function with snprintf semantics (buf, len last): the whole text."""
+    n = fn(*args, None, 0)
+    if n < 0:
+        raise _error(n, fn.__name__)
+    buf = ctypes.create_string_buffer(n + 1)
+    n2 = fn(*args, buf, n + 1)
+    if n2 < 0:
+        raise _error(n2, fn.__name__)
+    return buf.raw[:n2].decode("utf-8", "replace")
+
+
+def parse_runs(paths, recursive=False, fmt=CT_RUNS_JSON):
+    """ct_parse_paths over paths: (document, warnings). document is the
+    parsed JSON (fmt=CT_RUNS_JSON: {"total", "runs", "warnings"}) or the text
+    of another format."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    L = lib()
+    arr = (c_char_p * len(paths))(*[_fsencode(p) for p in paths])
+    runs = c_void_p()
+    rc = L.ct_parse_paths(arr, len(paths), CT_PARSE_RECURSIVE if recursive else 0, ctypes.byref(runs))
+    if rc:
+        raise _error(rc, "parse")
+    try:
+        warns = [_decode(L.ct_runs_warning(runs, i)) for i in range(L.ct_runs_warning_count(runs))]
+        text = _snprintf_call(L.ct_runs_format, runs, fmt)
+    finally:
+        L.ct_runs_free(runs)
+    return (_json.loads(text) if fmt == CT_RUNS_JSON else text), warns
+
+
+def text_log(std_text=None, out_text=None):
+    """ct_text_log_json: one standard log and its output log (bytes or str;
+    either may be None) as the library reads them (a dict)."""
+
+    def enc(t):
+        if t is None:
+            return None
+        return t.encode("utf-8", "surrogateescape") if isinstance(t, str) else bytes(t)
+
+    return _json.loads(_snprintf_call(lib().ct_text_log_json, enc(std_text), enc(out_text)))
+
+
+def report_render(path_in, path_out, panels=False):
+    """ct_report_render (or ct_report_render_panels); raises OSError."""
+    L = lib()
+    fn = L.ct_report_render_panels if panels else L.ct_report_render
+    rc = fn(_fsencode(path_in), _fsencode(path_out))
+    if rc:
+        raise _error(rc, "report")

@@ -17,8 +17,12 @@ class CarbonTrackerError(Exception):
     ``message`` (the library's detail, e.g. which file or option).
     """
 
-    def __init__(self, message, code=None, name=None):
-        super().__init__(message)
+    def __init__(self, message="", code=None, name=None):
+        # message optional: the original's classes are raised without arguments.
+        if message:
+            super().__init__(message)
+        else:
+            super().__init__()
         self.message = message
         self.code = code
         self.name = name
@@ -29,7 +33,14 @@ class InvalidArgumentError(CarbonTrackerError, ValueError):
 
 
 class NoComponentsAvailableError(CarbonTrackerError):
-    """CT_ENOSOURCE: no energy source for a requested component (the original's name)."""
+    """CT_ENOSOURCE: no energy source for a requested component (the original's name).
+
+    Constructible as the original's: with no argument it carries the
+    original's default message."""
+
+    def __init__(self, message=("No components were available. CarbonTracker supports Intel "
+                                "CPUs with the RAPL interface and NVIDIA GPUs."), code=None, name=None):
+        super().__init__(message, code, name)
 
 
 class StateError(CarbonTrackerError):
@@ -104,11 +115,24 @@ class GPUPowerUsageRetrievalError(MeasurementError):
 
 
 class IntelRaplPermissionError(MeasurementError):
-    pass
+    """No permission to read the RAPL energy files (the original's signature:
+    ``IntelRaplPermissionError(file_names)``)."""
+
+    def __init__(self, file_names=None, message=""):
+        self.file_names = list(file_names) if file_names is not None else []
+        if not message and self.file_names:
+            message = "no permission to read " + ", ".join(map(str, self.file_names))
+        super().__init__(message)
 
 
 class UnitError(CarbonTrackerError):
-    pass
+    """An unexpected unit (the original's signature:
+    ``UnitError(expected_unit, received_unit, message)``)."""
+
+    def __init__(self, expected_unit=None, received_unit=None, message=""):
+        self.expected_unit = expected_unit
+        self.received_unit = received_unit
+        super().__init__(message)
 
 
 class CarbonIntensityFetcherError(NetworkError):

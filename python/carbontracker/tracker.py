@@ -26,7 +26,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from . import _capi
+from . import _capi, _console
 from ._capi import COMPONENT_NAMES, INTENSITY_KINDS
 from .exceptions import (
     BudgetExceededError,
@@ -53,6 +53,7 @@ _EBUDGET = _capi.CT_EBUDGET
 _ESTOPPED = _capi.CT_ESTOPPED
 _EDECLINED = _capi.CT_EDECLINED
 _ENODATA = _capi.CT_ENODATA
+_ESTATE = _capi.CT_ESTATE
 
 # API keys set with set_api_keys(): like the original (a class-level key of its
 # fetcher), they apply to every tracker created afterwards.
@@ -179,13 +180,6 @@ def _result(kind, r):
     )
 
 
-def _free_tracker(free, handle, pid):
-    """Finalizer: frees the C tracker, only in the process that created it (a
-    forked child has a copy of the pointer but not the measurement thread)."""
-    if os.getpid() == pid:
-        free(handle)
-
-
 def _flush_c_stdout():
     """Flushes C stdio so the library's printed prediction precedes a Python prompt."""
     try:
@@ -228,13 +222,21 @@ class CarbonTracker:
     sim_cpu_tdp=None, sim_cpu_util=None, sim_gpu=None, sim_gpu_watts=None,
     sim_gpu_util=None.
 
-    Keyword-only additions: pue (default 1.58), country (ISO 3166-1 alpha-2),
+    Keyword-only additions: pue (default 1.58), country (ISO 3166-1 alpha-2/alpha-3 or English name),
     carbon_intensity (fixed gCO2eq/kWh), max_energy_kwh and max_co2_g
     (budgets), on_budget ("warn" or "raise"), offline, zone, postcode,
     latitude, longitude, cloud_provider, cloud_region,
     electricitymaps_key_file, intensity_refresh_s, rapl_zones ("auto" or
-    "psys"), all_ranks, status_line (None = when verbose >= 1 and stderr is a
-    terminal, True = always, False = never).
+    "psys"), all_ranks, status_line (a live status line on stderr; off
+    unless True: in-process it would write into the training's own output),
+    strict (False: epoch_start() twice or epoch_end() without a start warns
+    and is ignored, as the original carries on; True: raises StateError).
+
+    The arguments are kept as attributes as given (``monitor_epochs=-1``
+    stays -1, ``epochs=2.5`` stays 2.5; a fractional ``epochs`` measures and
+    predicts ceil(epochs) epochs). Console text goes through ``sys.stdout``
+    (so ``contextlib.redirect_stdout`` and notebooks capture it) in the
+    original's words; the output log gets the same messages.
 
     Errors raise :class:`carbontracker.exceptions.CarbonTrackerError`
     subclasses, unless ``ignore_errors`` is true: then a warning is issued,
@@ -283,6 +285,7 @@ class CarbonTracker:
         rapl_zones=None,
         all_ranks=None,
         status_line=None,
+        strict=False,
     ):
         # State first, so that a failing constructor leaves a harmless object.
         self._h = None
@@ -299,20 +302,50 @@ class CarbonTracker:
         if on_budget not in ("warn", "raise"):
             raise InvalidArgumentError(f'on_budget must be "warn" or "raise" (got {on_budget!r})', -1, "EINVAL")
         self.on_budget = on_budget
-        try:
-            self.epochs = operator.index(epochs)
-            epochs_before_pred = operator.index(epochs_before_pred)
-            monitor_epochs = operator.index(monitor_epochs)
-        except TypeError as e:
-            raise InvalidArgumentError(f"epochs, epochs_before_pred and monitor_epochs must be integers ({e})",
-                                       -1, "EINVAL") from None
-        # Resolved as the original does (-1 = all epochs).
-        self.epochs_before_pred = self.epochs if epochs_before_pred < 0 else epochs_before_pred
-        self.monitor_epochs = self.epochs if monitor_epochs < 0 else monitor_epochs
+        # The original keeps its arguments as given (monitor_epochs=-1 stays
+        # -1); the library gets whole numbers. epochs may be a float
+        # (transformers' num_train_epochs is one): a fractional count of
+        # epochs runs ceil(epochs) epoch loops, which is what is measured and
+        # predicted.
+        self.epochs = epochs
+        self._c_epochs = self._whole("epochs", epochs, fraction_up=True)
+        c_before = self._whole("epochs_before_pred", epochs_before_pred)
+        c_monitor = self._whole("monitor_epochs", monitor_epochs)
+        self.epochs_before_pred = epochs_before_pred
+        self.monitor_epochs = monitor_epochs
+        # Resolved as the library does (-1 = all epochs).
+        self._monitor = self._c_epochs if c_monitor < 0 else c_monitor
         self.stop_and_confirm = bool(stop_and_confirm)
         self.verbose = verbose
         self.decimal_precision = decimal_precision
         self.interpretable = interpretable
+        self.update_interval = update_interval
+        self.components = components
+        self.devices_by_pid = devices_by_pid
+        self.log_dir = log_dir
+        self.log_file_prefix = log_file_prefix
+        self.api_keys = api_keys
+        self.sim_cpu = sim_cpu
+        self.sim_cpu_tdp = sim_cpu_tdp
+        self.sim_cpu_util = sim_cpu_util
+        self.sim_gpu = sim_gpu
+        self.sim_gpu_watts = sim_gpu_watts
+        self.sim_gpu_util = sim_gpu_util
+        self.strict = bool(strict)
+        self._reporter = None
+        # The original's checks, with its messages (before the library's own).
+        if sim_cpu is not None and sim_cpu_tdp is None:
+            raise InvalidArgumentError("When using simulated CPU (sim_cpu), you must also specify the CPU TDP "
+                                       "(sim_cpu_tdp)", -1, "EINVAL")
+        if sim_gpu is not None and sim_gpu_watts is None:
+            raise InvalidArgumentError("When using simulated GPU (sim_gpu), you must also specify the GPU power "
+                                       "consumption (sim_gpu_watts)", -1, "EINVAL")
+        console_verbose = self._int("verbose", verbose)
+        if console_verbose not in (0, 1, 2):
+            raise InvalidArgumentError(f"verbose must be 0, 1 or 2 (got {verbose!r})", -1, "EINVAL")
+        precision = self._int("decimal_precision", decimal_precision)
+        if precision < 0:
+            raise InvalidArgumentError(f"decimal_precision must be >= 0 (got {decimal_precision!r})", -1, "EINVAL")
 
         keys = dict(_API_KEYS)
         if api_keys is not None:
@@ -335,9 +368,9 @@ class CarbonTracker:
             keep.append(b)
             return b
 
-        cfg.epochs = self.epochs
-        cfg.epochs_before_pred = epochs_before_pred
-        cfg.monitor_epochs = monitor_epochs
+        cfg.epochs = self._c_epochs
+        cfg.epochs_before_pred = c_before
+        cfg.monitor_epochs = c_monitor
         cfg.update_interval = self._num("update_interval", update_interval)
         cfg.interpretable = 1 if interpretable else 0
         # The library asks through a Python callback (ct_set_confirm_fn), so
@@ -356,8 +389,11 @@ class CarbonTracker:
             cfg.log_dir = text(log_dir, path=True)
         if log_file_prefix is not None:
             cfg.log_file_prefix = text(log_file_prefix)
-        cfg.verbose = self._int("verbose", verbose)
-        cfg.decimal_precision = self._int("decimal_precision", decimal_precision)
+        # The library prints with C stdio, which redirect_stdout and notebooks
+        # do not see: it stays silent (it still writes the output log) and
+        # this package prints the original's text through sys.stdout.
+        cfg.verbose = 0
+        cfg.decimal_precision = min(precision, 64)
         for name, value, is_text in (
             ("sim_cpu", sim_cpu, True),
             ("sim_cpu_tdp", sim_cpu_tdp, False),
@@ -388,8 +424,9 @@ class CarbonTracker:
             cfg.offline = 1 if offline else 0
         if all_ranks is not None:
             cfg.all_ranks = 1 if all_ranks else 0
-        if status_line is not None:
-            cfg.status_line = 1 if status_line else 0
+        # In-process the status line is off unless asked for: it would write
+        # into the training's own output.
+        cfg.status_line = 1 if status_line else 0
         if keys.get("electricitymaps"):
             cfg.electricitymaps_key = text(keys["electricitymaps"])
         self.pue = cfg.pue
@@ -407,9 +444,12 @@ class CarbonTracker:
 
         self._lib = lib
         self._h = handle
-        # Frees the C tracker (which stops it and reports what was measured)
+        self._reporter = _console.Reporter(lib, handle, console_verbose, precision, bool(interpretable),
+                                           epochs_before_pred == 0)
+        # Frees the C tracker (which stops it; what was measured is reported)
         # when this object is collected or at interpreter exit.
-        self._finalizer = weakref.finalize(self, _free_tracker, lib.ct_tracker_free, handle, os.getpid())
+        self._finalizer = weakref.finalize(self, _console.free_tracker, self._reporter, lib.ct_tracker_free, handle,
+                                           os.getpid())
         self._pid = os.getpid()
         self._c_start = lib.ct_epoch_start
         self._c_end = lib.ct_epoch_end
@@ -421,6 +461,11 @@ class CarbonTracker:
         self._active = True
         self._stopped = False
         self.deleted = False
+        if components is None or str(components).strip().lower() == "all":
+            requested = {"cpu", "gpu"}
+        else:
+            requested = {c.strip().lower() for c in str(components).split(",")}
+        self._reporter.components([(d.component, d.name) for d in self.devices], requested)
 
     # ------------------------------------------------------------------
     # The original's methods
@@ -441,10 +486,14 @@ class CarbonTracker:
         rc = self._c_end(self._h)
         if rc == 0 or rc == _EBUDGET:
             self.epoch_counter += 1
-            n = self.epoch_counter
-            if n >= self.monitor_epochs:
-                # The library reported the actual consumption and stopped.
+            self._report_lost()
+            self._reporter.prediction()
+            if self.epoch_counter >= self._monitor:
+                # The library has stopped monitoring (as the original's _delete()).
                 self._active = False
+                self._stopped = True
+                self.deleted = True
+                self._reporter.final()
             if rc:
                 self._on_budget()
             return
@@ -454,6 +503,7 @@ class CarbonTracker:
             self._active = False
             self._stopped = True
             self.deleted = True
+            self._reporter.final()
             exc, self._confirm_exc = self._confirm_exc, None
             if exc is not None:
                 raise exc
@@ -478,6 +528,9 @@ class CarbonTracker:
         self._active = False
         self.deleted = True
         rc = self._lib.ct_stop(self._h)
+        self._report_lost()
+        self._reporter.prediction()  # an epoch closed by stop() may have completed the prediction's epochs
+        self._reporter.final()
         if rc and rc != _ESTOPPED:
             self._on_error(rc, "stop")
 
@@ -654,6 +707,12 @@ class CarbonTracker:
     # ------------------------------------------------------------------
     # Internals
 
+    def _report_lost(self):
+        try:
+            self._reporter.lost([(d.component, d.name, d.source, d.lost) for d in self.devices])
+        except CarbonTrackerError:  # pragma: no cover - reading the device list never fails the training
+            pass
+
     def _measured_components(self):
         comps = set()
         lib, h = self._lib, self._h
@@ -662,6 +721,30 @@ class CarbonTracker:
             if lib.ct_get_device(h, i, ctypes.byref(d)) == 0 and 0 <= d.component < len(COMPONENT_NAMES):
                 comps.add(d.component)
         return sorted(comps)
+
+    @staticmethod
+    def _whole(name, value, fraction_up=False):
+        """A count of epochs as the library takes it: an int, or a float with a
+        whole value; with fraction_up a fractional float is rounded up."""
+        if isinstance(value, bool):
+            return int(value)
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+        try:
+            if isinstance(value, (str, bytes)):
+                raise TypeError(value)
+            v = float(value)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"{name} must be a number of epochs (got {value!r})", -1, "EINVAL") from None
+        if not math.isfinite(v):
+            raise InvalidArgumentError(f"{name} must be finite (got {value!r})", -1, "EINVAL")
+        if v.is_integer():
+            return int(v)
+        if fraction_up:
+            return int(math.ceil(v))
+        raise InvalidArgumentError(f"{name} must be a whole number of epochs (got {value!r})", -1, "EINVAL")
 
     @staticmethod
     def _int(name, value):
@@ -726,6 +809,14 @@ class CarbonTracker:
         if rc == _EDECLINED:
             self._active = False
             raise TrainingDeclined()
+        if rc == _ESTATE and not self.strict:
+            # The original carries on when epoch_start() comes twice or
+            # epoch_end() without a start; so does this package, with a
+            # warning (the call is ignored: the epoch in progress goes on, or
+            # no epoch is recorded). strict=True raises StateError instead.
+            warnings.warn(f"CarbonTracker: {self._message(rc)}; the call was ignored", CarbonTrackerWarning,
+                          stacklevel=3)
+            return
         if self.ignore_errors:
             self._ignored(f"calling {where}", f"{self._message(rc)} ({_CODE_NAMES.get(rc, rc)})")
             return
@@ -743,6 +834,10 @@ class CarbonTracker:
         """The stop_and_confirm prompt, called by the library after the
         prediction: asks on stdin through input() (terminal or Jupyter).
         Returns 1 to continue, 0 to stop."""
+        try:
+            self._reporter.prediction()
+        except Exception:  # pragma: no cover - never lose the question over output
+            pass
         try:
             _flush_c_stdout()
             sys.stdout.flush()

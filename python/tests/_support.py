@@ -115,3 +115,43 @@ def find_fake_nvml():
         if os.path.exists(c):
             return c
     return None
+
+
+def find_cli():
+    """The C command-line tool to test: env CT_CLI; for an installed package
+    its own copy (carbontracker/_bin/carbontracker); else <build>/cli/carbontracker
+    next to the library under test, else the newest <repo>/build*/cli/carbontracker."""
+    env = os.environ.get("CT_CLI")
+    if env:
+        return env
+    if os.environ.get("CT_TEST_INSTALLED") == "1":
+        return None  # the installed package's own copy
+    cands = []
+    lib = os.environ.get("CT_LIBRARY")
+    if lib:
+        cands.append(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(lib))), "cli", "carbontracker"))
+    cands += sorted(glob.glob(os.path.join(REPO, "build*", "cli", "carbontracker")), key=os.path.getmtime,
+                    reverse=True)
+    for c in cands:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    raise RuntimeError(
+        "no carbontracker tool to test: build it (cmake --build build --target carbontracker_cli) "
+        "or set CT_CLI to its path"
+    )
+
+
+def use_cli():
+    """Points CT_CLI at the tool under test; returns its path (or None = installed)."""
+    path = find_cli()
+    if path:
+        os.environ["CT_CLI"] = path
+    return path
+
+
+def child_env():
+    """Environment for a child Python that imports the package under test and _support."""
+    env = dict(os.environ)
+    paths = [HERE] if os.environ.get("CT_TEST_INSTALLED") == "1" else [PYDIR, HERE]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env

@@ -159,8 +159,10 @@ class ParseLogs(unittest.TestCase):
         self.assertEqual(logs[0]["components"], {})
         self.assertEqual(logs[0]["actual"]["epochs"], 2)
         self.assertIsNone(logs[0]["actual"]["duration (s)"])
-        energy, co2, eq = parser.aggregate_consumption(tmp)
-        self.assertEqual((energy, co2, eq), (0.0, 1.5, {}))  # NaN energy is not added
+        (energy, co2, eq), w = quiet(parser.aggregate_consumption, tmp)
+        # A run whose energy is not a number is skipped with a warning, as `carbontracker parse` does.
+        self.assertEqual((energy, co2, eq), (0.0, 0.0, {}))
+        self.assertTrue(any("energy is not a number" in str(x.message) for x in w), [str(x.message) for x in w])
 
 
 class Aggregate(unittest.TestCase):
@@ -206,6 +208,51 @@ class Aggregate(unittest.TestCase):
             "The training of models in this work is estimated to use 0.090 kWh of electricity contributing "
             "to 0.007 kg of CO2eq. Measured by carbontracker (https://github.com/lfwa/carbontracker).\n",
         )
+
+
+REPO_FIX = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "tests", "fixtures", "parse")
+
+
+class SameAsLibrary(unittest.TestCase):
+    """The package's parser reads through the library: its totals are ct_parse_dirs' totals,
+    also where ranks of one job must be combined (which the old pure-Python parser never did)."""
+
+    def c_totals(self, d):
+        import ctypes
+        from carbontracker import _capi
+
+        class Total(ctypes.Structure):
+            _fields_ = [("runs", ctypes.c_int), ("energy_kwh", ctypes.c_double), ("co2eq_g", ctypes.c_double),
+                        ("duration_s", ctypes.c_double), ("car_km", ctypes.c_double),
+                        ("ct_reserved", ctypes.c_double * 8)]
+
+        L = _capi.lib()
+        self.assertEqual(L.ct_sizeof(b"ct_runs_total"), ctypes.sizeof(Total))
+        arr = (ctypes.c_char_p * 1)(os.fsencode(d))
+        runs = ctypes.c_void_p()
+        self.assertEqual(L.ct_parse_dirs(arr, 1, ctypes.byref(runs)), 0)
+        t = Total()
+        L.ct_runs_totals.argtypes = [ctypes.c_void_p, ctypes.POINTER(Total)]
+        self.assertEqual(L.ct_runs_totals(runs, ctypes.byref(t)), 0)
+        L.ct_runs_free(runs)
+        return t
+
+    def test_multi_rank_directory(self):
+        d = os.path.join(REPO_FIX, "ranks")
+        (energy, co2eq, eq), w = quiet(parser.aggregate_consumption, d)
+        t = self.c_totals(d)
+        self.assertEqual((energy, co2eq), (t.energy_kwh, t.co2eq_g))
+        # job 777: 4 ranks on 2 nodes are one run; job 888: two ranks on one node count once
+        self.assertAlmostEqual(energy, 3.1, places=12)
+        self.assertAlmostEqual(co2eq, 245.0, places=9)
+        self.assertTrue(any("counted once" in str(x.message) for x in w))
+
+    def test_other_directories(self):
+        for d in (os.path.join(REPO_FIX, "python"), os.path.join(REPO_FIX, "mixed"), MIXED, NOPRED):
+            (energy, co2eq, _), _w = quiet(parser.aggregate_consumption, d)
+            t = self.c_totals(d)
+            self.assertEqual((energy, co2eq), (t.energy_kwh, t.co2eq_g), d)
 
 
 class Helpers(unittest.TestCase):

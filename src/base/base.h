@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define CT__MSG_LEN 1024
 
@@ -37,10 +38,19 @@ double ct__monotonic_s(void);      /* CLOCK_MONOTONIC, s */
 double ct__unix_s(void);           /* CLOCK_REALTIME, s since the epoch */
 char *ct__strdup(const char *s);   /* NULL -> NULL */
 void ct__strlcpy(char *dst, const char *src, size_t len);
-/* Reads a whole small file (< max bytes) into a NUL-terminated malloc'd buffer.
- * 0, or CT_EIO / CT_ENOMEM / CT_EINVAL with the path and the system's reason
- * in this thread's detail (errno is left as the failing call set it). */
+/* Reads a whole small file (at most max - 1 bytes kept) into a NUL-terminated
+ * malloc'd buffer. Only a regular file is read, and opening never blocks (a
+ * FIFO or device is refused). Returns 0, or CT_EIO / CT_ENOMEM / CT_EINVAL with
+ * the path and the system's reason in this thread's detail; never -errno
+ * (errno is left as the failing call set it). */
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen);
+/* Opens an outside path for reading without ever blocking (O_NONBLOCK, then
+ * fstat on the descriptor) and keeps only a regular file; nofollow refuses a
+ * symlink at the last component. Returns the fd (plain blocking reads from
+ * then on) and its size (size may be NULL), or CT_EIO/CT_EINVAL with the
+ * detail in ct_last_error_message() and errno set (EISDIR, EINVAL for a
+ * FIFO/device/socket, or open's). */
+int ct__open_regular(const char *path, int nofollow, off_t *size);
 /* Parses an unsigned decimal integer with overflow and garbage checks (trailing
  * whitespace allowed). Returns 0 or CT_EPARSE. */
 int ct__parse_u64(const char *s, uint64_t *out);
@@ -48,8 +58,56 @@ int ct__parse_u64(const char *s, uint64_t *out);
 const char *ct__getenv(const char *name);
 /* printf into a message buffer (NULL or 0 length: nothing). */
 void ct__msgf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copies s for printing in a message: control bytes (escape codes, newlines)
+ * and DEL become \xNN and a backslash \\, so a planted name cannot drive the
+ * terminal and an escaped name is never ambiguous. Truncates
+ * to len (always terminated). Returns out. */
+char *ct__printable(const char *s, char *out, size_t len);
+/* fputs of a message for a console or a log: control bytes other than newline
+ * and tab (an escape code in a file name, a carriage return) become \xNN. */
+void ct__fput_clean(FILE *f, const char *s);
 /* Path join into buf; returns CT_EINVAL if it does not fit. */
 int ct__path_join(char *buf, size_t len, const char *a, const char *b);
+
+/* ------------------------------------------------------------------ */
+/* Environment variables (base/env.c): every CT_ variable, read in one  */
+/* place. X(id, name, what it sets): docs/environment.md lists them.   */
+/* ------------------------------------------------------------------ */
+#define CT__ENV_LIST(X)                                                                                            \
+    X(COUNTRY, "CT_COUNTRY", "country (ISO 3166-1 alpha-2/alpha-3 code or English name) when the country option is unset") \
+    X(ZONE, "CT_ZONE", "Electricity Maps zone (DE, DK-DK1, US-CAL-CISO) when the zone option is unset")             \
+    X(POSTCODE, "CT_POSTCODE", "UK outward postcode (RG10) for the UK Carbon Intensity API's regional values")     \
+    X(LATITUDE, "CT_LATITUDE", "latitude in degrees (with CT_LONGITUDE) for Electricity Maps")                     \
+    X(LONGITUDE, "CT_LONGITUDE", "longitude in degrees (with CT_LATITUDE)")                                        \
+    X(CLOUD_PROVIDER, "CT_CLOUD_PROVIDER", "cloud provider (gcp) of the region's yearly intensity")                 \
+    X(CLOUD_REGION, "CT_CLOUD_REGION", "cloud region (europe-west1) of the region's yearly intensity")             \
+    X(OFFLINE, "CT_OFFLINE", "any value but 0: no network look-ups at all (static intensity tables only)")         \
+    X(ELECTRICITYMAPS_KEY, "CT_ELECTRICITYMAPS_KEY", "Electricity Maps API key (prefer the key file)")              \
+    X(ELECTRICITYMAPS_KEY_FILE, "CT_ELECTRICITYMAPS_KEY_FILE",                                                     \
+      "file holding the Electricity Maps key (mode 600; default $XDG_CONFIG_HOME/carbontracker/electricitymaps.key)") \
+    X(ELECTRICITYMAPS_URL, "CT_ELECTRICITYMAPS_URL", "Electricity Maps base URL (default https://api.electricitymap.org/v3)") \
+    X(ENERGIDATA_URL, "CT_ENERGIDATA_URL", "Energi Data Service base URL (default https://api.energidataservice.dk)") \
+    X(UKGRID_URL, "CT_UKGRID_URL", "UK Carbon Intensity API base URL (default https://api.carbonintensity.org.uk)") \
+    X(IPINFO_URL, "CT_IPINFO_URL", "IP geolocation URL (default https://ipinfo.io/json)")                          \
+    X(HTTP_TIMEOUT_MS, "CT_HTTP_TIMEOUT_MS", "total time limit of one HTTP request, ms (1-600000)")                 \
+    X(POWERCAP_ROOT, "CT_POWERCAP_ROOT", "powercap sysfs root for RAPL (default /sys/class/powercap)")              \
+    X(PROC_ROOT, "CT_PROC_ROOT", "procfs root: cpuinfo, stat, process trees (default /proc)")                      \
+    X(DRM_ROOT, "CT_DRM_ROOT", "DRM sysfs root for AMD GPUs (default /sys/class/drm)")                             \
+    X(NVML_LIBRARY, "CT_NVML_LIBRARY", "path of libnvidia-ml to load (default libnvidia-ml.so.1 from the loader's path)")
+
+typedef enum ct__env_id {
+#define CT__ENV_ENUM(id, name, what) CT__ENV_##id,
+    CT__ENV_LIST(CT__ENV_ENUM)
+#undef CT__ENV_ENUM
+        CT__ENV_COUNT
+} ct__env_id;
+
+/* The variable's value; NULL when unset or empty. Any thread (getenv). */
+const char *ct__env(ct__env_id id);
+/* "CT_COUNTRY"; NULL for an id out of range. */
+const char *ct__env_name(ct__env_id id);
+/* What it sets (one line, for docs and messages). */
+const char *ct__env_doc(ct__env_id id);
 
 /* ------------------------------------------------------------------ */
 /* Errors (base/errors.c)                                              */

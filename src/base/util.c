@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,20 +38,64 @@ void ct__strlcpy(char *dst, const char *src, size_t len) {
     dst[n] = '\0';
 }
 
+static const char *file_kind(mode_t m) {
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+int ct__open_regular(const char *path, int nofollow, off_t *size) {
+    if (!path) return ct__fail(CT_EINVAL, "no path");
+    /* O_NONBLOCK: opening a FIFO or a device never waits for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP && nofollow) ct__fail(CT_EIO, "a symbolic link (not followed)");
+        else ct__fail(CT_EIO, "%s", strerror(e));
+        errno = e;
+        return CT_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        ct__fail(CT_EIO, "%s", strerror(e));
+        errno = e;
+        return CT_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        ct__fail(CT_EIO, "not a regular file (%s)", file_kind(st.st_mode));
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; /* callers tell these from a missing file */
+        return CT_EIO;
+    }
+    int fl = fcntl(fd, F_GETFL); /* a regular file never blocks: plain reads from here */
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = st.st_size;
+    return fd;
+}
+
 int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
     *out = NULL;
     if (outlen) *outlen = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    if (!path || max < 2) return ct__fail(CT_EINVAL, "no file or no room to read it");
+    int fd = ct__open_regular(path, 0, NULL);
+    if (fd < 0) { /* never -errno: -EPERM would read as CT_EINVAL */
         int e = errno;
-        ct__fail_errno(e, "cannot open %s", path);
+        char why[256];
+        ct__strlcpy(why, ct_last_error_message(), sizeof why);
+        ct__fail(e == ENOMEM ? CT_ENOMEM : CT_EIO, "cannot open %s: %s", path, why);
         errno = e;
-        return ct__errno_code(e);
+        return e == ENOMEM ? CT_ENOMEM : CT_EIO;
     }
-    size_t cap = 4096, n = 0;
+    size_t cap = max < 4096 ? max : 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
+        errno = ENOMEM;
         return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
     }
     for (;;) {
@@ -61,6 +106,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             if (!nb) {
                 free(buf);
                 close(fd);
+                errno = ENOMEM;
                 return ct__fail(CT_ENOMEM, "out of memory reading %s", path);
             }
             buf = nb;
@@ -74,7 +120,7 @@ int ct__read_file(const char *path, size_t max, char **out, size_t *outlen) {
             close(fd);
             ct__fail_errno(e, "cannot read %s", path);
             errno = e;
-            return ct__errno_code(e);
+            return CT_EIO;
         }
         if (r == 0) break;
         n += (size_t)r;
@@ -116,4 +162,39 @@ void ct__msgf(char *buf, size_t len, const char *fmt, ...) {
 int ct__path_join(char *buf, size_t len, const char *a, const char *b) {
     int n = snprintf(buf, len, "%s/%s", a, b);
     return (n < 0 || (size_t)n >= len) ? CT_EINVAL : 0;
+}
+
+char *ct__printable(const char *s, char *out, size_t len) {
+    if (!out || !len) return out;
+    size_t k = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) {
+            if (k + 4 >= len) break;
+            static const char hex[] = "0123456789abcdef";
+            out[k++] = '\\', out[k++] = 'x', out[k++] = hex[c >> 4], out[k++] = hex[c & 15];
+        } else if (c == '\\') { /* so that a real "\x1b" in a name stays told apart */
+            if (k + 2 >= len) break;
+            out[k++] = '\\', out[k++] = '\\';
+        } else {
+            if (k + 1 >= len) break;
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+void ct__fput_clean(FILE *f, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t') continue;
+        fwrite(run, 1, (size_t)(s - run), f);
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        fwrite(esc, 1, sizeof esc, f);
+        run = s + 1;
+    }
+    if (run && s > run) fwrite(run, 1, (size_t)(s - run), f);
 }

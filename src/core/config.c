@@ -31,7 +31,7 @@ void ct_config_init(ct_config *cfg) {
     cfg->longitude = NAN;
     cfg->intensity_refresh_s = 900.0;
     cfg->rapl_zones = "auto";
-    cfg->status_line = -1;
+    cfg->status_line = 0; /* off in-process: it would write into the training's own output; the CLI draws its own */
 }
 
 /* Parses "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (spaces and case ignored). */
@@ -98,12 +98,6 @@ static int check_values(const ct_config *c, char *msg, size_t len) {
         CT__FAIL("sim_gpu_util must be between 0 and 1 (got %g)", c->sim_gpu_util);
     if (!isnan(c->carbon_intensity) && c->carbon_intensity >= 0 && !isfinite(c->carbon_intensity))
         CT__FAIL("carbon_intensity must be a finite gCO2eq/kWh value");
-    if (c->country) {
-        size_t n = strlen(c->country);
-        if (n != 2 || !((c->country[0] | 32) >= 'a' && (c->country[0] | 32) <= 'z') ||
-            !((c->country[1] | 32) >= 'a' && (c->country[1] | 32) <= 'z'))
-            CT__FAIL("country must be an ISO 3166-1 alpha-2 code such as \"DK\" (got \"%s\")", c->country);
-    }
     if (c->max_energy_kwh < 0 || c->max_co2_g < 0) CT__FAIL("budgets must be >= 0 (0 = no budget)");
     if (!(c->intensity_refresh_s > 0)) CT__FAIL("intensity_refresh_s must be > 0 seconds");
     if (c->rapl_zones && strcasecmp(c->rapl_zones, "auto") != 0 && strcasecmp(c->rapl_zones, "psys") != 0)
@@ -130,24 +124,28 @@ void ct__config_free(ct_config *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* The tracker's own copy of the options: validated, defaults filled in, the
+ * country resolved to alpha-2 (from the option or CT_COUNTRY), every string
+ * copied. On any failure out is left empty (all NULL: safe to free) and
+ * nothing is leaked; out never holds a pointer it does not own. */
 int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t len) {
     memset(out, 0, sizeof *out);
     int rc = check_values(in, msg, len);
     if (rc) return rc;
-    *out = *in;
-    if (out->epochs_before_pred == -1) out->epochs_before_pred = out->epochs;
-    if (out->monitor_epochs == -1) out->monitor_epochs = out->epochs;
-    if (out->monitor_epochs > out->epochs) out->monitor_epochs = out->epochs;
-    if (out->epochs_before_pred > out->monitor_epochs) out->epochs_before_pred = out->monitor_epochs;
     const char *country = in->country ? in->country : ct__getenv("CT_COUNTRY");
     char cc[3] = {0};
-    if (country && strlen(country) == 2) {
-        cc[0] = (char)(country[0] & ~32);
-        cc[1] = (char)(country[1] & ~32);
-    } else if (country) {
-        snprintf(msg, len, "CT_COUNTRY must be an ISO 3166-1 alpha-2 code such as \"DK\" (got \"%s\")", country);
-        return CT_EINVAL;
+    if (country) {
+        char why[400];
+        if (ct__country_resolve(country, cc, why, sizeof why) != 0) {
+            snprintf(msg, len, "%s%s", in->country ? "country: " : "CT_COUNTRY: ", why);
+            return CT_EINVAL;
+        }
     }
+    ct_config r = *in;
+    if (r.epochs_before_pred == -1) r.epochs_before_pred = r.epochs;
+    if (r.monitor_epochs == -1) r.monitor_epochs = r.epochs;
+    if (r.monitor_epochs > r.epochs) r.monitor_epochs = r.epochs;
+    if (r.epochs_before_pred > r.monitor_epochs) r.epochs_before_pred = r.monitor_epochs;
     const char *strs[] = {in->components ? in->components : "all",
                           in->log_dir,
                           in->log_file_prefix ? in->log_file_prefix : "",
@@ -161,20 +159,21 @@ int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t le
                           in->electricitymaps_key,
                           in->electricitymaps_key_file,
                           in->rapl_zones ? in->rapl_zones : "auto"};
-    const char **dst[] = {&out->components,     &out->log_dir,    &out->log_file_prefix, &out->sim_cpu,
-                          &out->sim_gpu,        &out->country,    &out->zone,            &out->postcode,
-                          &out->cloud_provider, &out->cloud_region, &out->electricitymaps_key,
-                          &out->electricitymaps_key_file, &out->rapl_zones};
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        *dst[i] = NULL;
-    }
+    const char **dst[] = {&r.components,     &r.log_dir,    &r.log_file_prefix, &r.sim_cpu,
+                          &r.sim_gpu,        &r.country,    &r.zone,            &r.postcode,
+                          &r.cloud_provider, &r.cloud_region, &r.electricitymaps_key,
+                          &r.electricitymaps_key_file, &r.rapl_zones};
+    _Static_assert(sizeof strs / sizeof strs[0] == sizeof dst / sizeof dst[0], "one destination per string");
+    /* Borrowed pointers out of r before any copy, so a failure frees only copies. */
+    for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++) *dst[i] = NULL;
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         if (strs[i] && !(*dst[i] = ct__strdup(strs[i]))) {
-            ct__config_free(out);
+            ct__config_free(&r);
             snprintf(msg, len, "out of memory copying options");
             return CT_ENOMEM;
         }
     }
-    if (ct__getenv("CT_OFFLINE") && strcmp(ct__getenv("CT_OFFLINE"), "0") != 0) out->offline = 1;
+    if (ct__getenv("CT_OFFLINE") && strcmp(ct__getenv("CT_OFFLINE"), "0") != 0) r.offline = 1;
+    *out = r;
     return 0;
 }

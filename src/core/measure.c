@@ -29,10 +29,15 @@ void ct__fill_status(const ct_tracker *t, ct_status *st) {
     st->energy_kwh = ct__energy_kwh(st->energy_j, t->cfg.pue);
     st->co2eq_g = co2;
     if (t->has_prediction) {
+        /* the latest refined prediction (issue 12); computed here when the
+         * measurement thread has not refitted since the last epoch or mark */
+        ct_result fresh;
+        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted;
+        if (t->pred_stale && ct__tracker_prediction(t, &fresh) == 0) pr = &fresh;
         st->has_prediction = 1;
-        st->predicted_energy_kwh = t->predicted.energy_kwh;
-        st->predicted_co2eq_g = t->predicted.co2eq_g;
-        st->predicted_remaining_s = t->predicted.duration_s > done_s ? t->predicted.duration_s - done_s : 0;
+        st->predicted_energy_kwh = pr->energy_kwh;
+        st->predicted_co2eq_g = pr->co2eq_g;
+        st->predicted_remaining_s = pr->duration_s > done_s ? pr->duration_s - done_s : 0;
     }
     st->budget_exceeded = t->budget_exceeded;
 }
@@ -161,6 +166,8 @@ void *ct__measure_main(void *arg) {
             ct__read_sources(t, now, NULL);
             ct__take_sample(t, now);
             log_intensity_change(t, now);
+            /* the refined prediction is refitted here, off the training thread (issue 12) */
+            if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t);
             status_draw(t);
             next_sample += t->cfg.update_interval;
             if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */

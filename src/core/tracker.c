@@ -72,38 +72,32 @@ static int add_source(ct_tracker *t, const ct__source_ops *ops, char *why, size_
     return 0;
 }
 
-/* Opens the sources of one component in the documented order. */
+/* Opens the sources of one component: the table and its order live in
+ * sources/registry.c; the tracker keeps what opens and says what did not. */
+static int open_row(void *user, const ct__source_ops *ops, char *why, size_t whylen) {
+    return add_source(user, ops, why, whylen);
+}
+
+static void skipped_row(void *user, const ct_source_row *row, const char *why) {
+    ct_tracker *t = user;
+    if (row->simulated) return; /* the reason says it */
+    /* The permission message names the exact fix: show it, once. */
+    if (strstr(why, "chmod")) {
+        on_notice(t, 1, why);
+        return;
+    }
+    char m[1200];
+    snprintf(m, sizeof m, "%s energy source not used: %s", row->ops->name, why);
+    on_notice(t, 0, m);
+}
+
 static int open_component(ct_tracker *t, ct_component c) {
-    const ct__source_ops *cpu_order[] = {&ct__source_rapl, &ct__source_tdp};
-    const ct__source_ops *gpu_order[] = {&ct__source_nvml, &ct__source_amdgpu};
-    const ct__source_ops **order = c == CT_COMPONENT_CPU ? cpu_order : gpu_order;
-    int norder = 2, first_only = c == CT_COMPONENT_CPU;
     const char *sim = c == CT_COMPONENT_CPU ? t->cfg.sim_cpu : t->cfg.sim_gpu;
-    const ct__source_ops *sim_ops = c == CT_COMPONENT_CPU ? &ct__source_sim_cpu : &ct__source_sim_gpu;
-    char why[1024], all[sizeof t->reason[0]] = "";
-    if (sim) {
-        int rc = add_source(t, sim_ops, why, sizeof why);
-        if (rc == CT_ENOMEM) return rc;
-        if (rc) ct__strlcpy(t->reason[c], why, sizeof t->reason[c]);
-        return 0;
-    }
-    for (int i = 0; i < norder; i++) {
-        int rc = add_source(t, order[i], why, sizeof why);
-        if (rc == CT_ENOMEM) return rc;
-        if (rc == 0) {
-            if (first_only) break;
-            continue;
-        }
-        size_t n = strlen(all);
-        snprintf(all + n, sizeof all - n, "%s%s", n ? "; " : "", why);
-        /* The permission message names the exact fix: show it, once. */
-        if (strstr(why, "chmod")) on_notice(t, 1, why);
-        else {
-            char m[1200];
-            snprintf(m, sizeof m, "%s energy source not used: %s", order[i]->name, why);
-            on_notice(t, 0, m);
-        }
-    }
+    const ct_source_opener op = {open_row, skipped_row, t};
+    char all[sizeof t->reason[0]];
+    int opened = 0;
+    int rc = ct__sources_open(c, sim != NULL, &op, &opened, all, sizeof all);
+    if (rc) return rc;
     if (!t->have[c]) ct__strlcpy(t->reason[c], all, sizeof t->reason[c]);
     return 0;
 }
@@ -154,6 +148,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         ct__fail(CT_ENOMEM, "out of memory");
         return CT_ENOMEM;
     }
+    ct__predictor_init(&t->pred);
     pthread_mutex_init(&t->mu, NULL);
     t->lock = &t->mu;
     pthread_condattr_t ca;
@@ -310,18 +305,21 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
         r->intensity_kind = iv.kind;
         ct__strlcpy(r->intensity_source, iv.source, sizeof r->intensity_source);
     }
+    r->energy_kwh_low = r->energy_kwh_high = r->energy_kwh;
+    r->duration_s_low = r->duration_s_high = r->duration_s;
+    r->co2eq_g_low = r->co2eq_g_high = r->co2eq_g;
 }
 
-/* The prediction for all epochs (core/predict.c); its CO2eq at the intensity
- * expected over the rest of the run (t->mu held). */
+/* The prediction printed after epochs_before_pred epochs: the refined one of
+ * that moment (src/core/progress.c, issue 12; t->mu held). It stays as printed
+ * for the final record; ct_get_predicted, the status and the budgets follow
+ * the refined one. */
 static void compute_prediction(ct_tracker *t, const ct_result *a) {
-    ct_result *p = &t->predicted;
-    ct__prediction_compute(t->epochs, t->nepochs, a, t->cfg.epochs, t->cfg.pue, p);
-    double remaining_s = p->duration_s - a->duration_s;
-    double now = ct__unix_s();
-    ct__intensity_value iv;
-    ct__intensity_over(t->intensity, now, now + (remaining_s > 0 ? remaining_s : 0), &iv);
-    ct__prediction_add_co2(p, a, iv.g_per_kwh, iv.kind, iv.source);
+    (void)a;
+    t->pred_stale = 1;
+    ct__tracker_refine(t);
+    if (!t->has_refined) return;
+    t->predicted = t->refined;
     t->has_prediction = 1;
 }
 
@@ -378,6 +376,7 @@ int ct_epoch_start(ct_tracker *t) {
     t->epoch_co2_g = 0;
     memset(t->epoch_kind_j, 0, sizeof t->epoch_kind_j);
     ct__series_reset(&t->series);
+    ct__predictor_begin_epoch(&t->pred);
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
@@ -403,7 +402,8 @@ static int check_budgets(ct_tracker *t, const ct_result *actual) {
     for (int k = 0; k < 2; k++) {
         if (!(lim[k] > 0)) continue;
         double act = k == 0 ? actual->energy_kwh : actual->co2eq_g;
-        double pred = t->has_prediction ? (k == 0 ? t->predicted.energy_kwh : t->predicted.co2eq_g) : 0;
+        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted; /* refitted by the thread */
+        double pred = t->has_prediction ? (k == 0 ? pr->energy_kwh : pr->co2eq_g) : 0;
         const char *which = NULL;
         double v = 0;
         if (act > lim[k]) which = "actual", v = act;
@@ -531,6 +531,8 @@ int ct_epoch_end(ct_tracker *t) {
     for (int i = 0; i < CT__INTENSITY_KINDS; i++) t->sum_kind_j[i] += t->epoch_kind_j[i];
     t->nepochs++;
     t->in_epoch = 0;
+    ct__predictor_add_epoch(&t->pred, e->duration_s, e->energy_j); /* O(1); refitted by the thread */
+    t->pred_stale = 1;
     ct_result actual;
     compute_actual(t, &actual);
     int make_prediction = t->cfg.epochs_before_pred > 0 && t->nepochs == t->cfg.epochs_before_pred;
@@ -603,10 +605,10 @@ int ct_get_actual(const ct_tracker *t, ct_result *out) {
 int ct_get_predicted(const ct_tracker *t, ct_result *out) {
     if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_predicted: no tracker or no output");
     pthread_mutex_lock(t->lock);
-    int has = t->has_prediction;
-    if (has) *out = t->predicted;
+    int rc = ct__tracker_prediction(t, out); /* the refined prediction, from epoch 1 or 3 marks on */
     pthread_mutex_unlock(t->lock);
-    return has ? 0 : ct__fail(CT_ENODATA, "no prediction has been made yet");
+    if (rc == 0) return 0;
+    return ct__fail(CT_ENODATA, "nothing to predict from yet (no epoch ended, fewer than 3 progress marks)");
 }
 
 int ct_epoch_count(const ct_tracker *t) {

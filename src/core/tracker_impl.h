@@ -6,6 +6,7 @@
 #include "sources/source.h"
 #include "intensity/intensity.h"
 #include "output/reporter.h"
+#include "predict/predictor.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -77,6 +78,12 @@ struct ct_tracker {
 
     int has_prediction;
     ct_result predicted;
+    ct__predictor pred;     /* the per-epoch model (issue 12) */
+    ct_result refined;      /* its latest prediction: ct_get_predicted, status, budgets */
+    int has_refined;
+    int pred_stale;         /* an epoch or a mark arrived since `refined` was computed */
+    /* `predicted` stays the prediction printed after epochs_before_pred (the
+     * original's block, and the final JSON Lines record) */
     int finished;           /* monitoring ended (monitor_epochs reached or stop) */
     int budget_warned[2];   /* energy, co2 */
     int budget_exceeded;    /* CT_BUDGET_ENERGY | CT_BUDGET_CO2 */
@@ -103,5 +110,15 @@ void ct__take_sample(ct_tracker *t, double now_mono);
 void ct__fill_status(const ct_tracker *t, ct_status *st);
 /* The measurement thread's body (takes the lock itself). */
 void *ct__measure_main(void *arg);
+
+/* progress.c: ct_epoch_progress and the refined prediction (t->mu held).
+ * ct__tracker_prediction: 0 or CT_ENODATA; reads the tracker only (getters of a
+ * const tracker call it). ct__tracker_refine: refits the model's cache and
+ * keeps the result in t->refined (the measurement thread, ct_epoch_end).
+ * ct__prediction_wanted_now: 1 when something uses the prediction at every
+ * epoch (budgets, log files, the status line, verbose 2). */
+int ct__tracker_prediction(const ct_tracker *t, ct_result *out);
+void ct__tracker_refine(ct_tracker *t);
+int ct__prediction_wanted_now(const ct_tracker *t);
 
 #endif

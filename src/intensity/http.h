@@ -1,5 +1,7 @@
 /*
  * http.h - a small blocking HTTP GET over libcurl for the intensity providers.
+ * libcurl is not linked: it is loaded (dlopen) on the first request, so a
+ * tracked program that never asks the network does not map it.
  *
  * Only ever called from the intensity fetch thread or the planner (never from
  * the training thread). Every request has a connect and a total timeout, a cap
@@ -31,8 +33,14 @@ typedef struct ct__http_response {
  * resp->status), CT_ENETWORK (connection, timeout, size cap, aborted) or
  * CT_ENOTSUP (built without libcurl), with a reason in why. The caller frees
  * the response with ct__http_response_free. abort_flag may be NULL. */
-int ct__http_get(const char *url, const char *const *headers, const atomic_int *abort_flag,
-                 ct__http_response *resp, char *why, size_t whylen);
+int ct__http_get(const char *url, char *const *headers, const atomic_int *abort_flag, ct__http_response *resp,
+                 char *why, size_t whylen);
+#define CT__HTTP_MAX_HEADERS 8
+
+/* Loads libcurl.so.4 on the first call (dlopen; env CT_CURL_LIBRARY names
+ * another file). 1 when it is usable; else 0 with the reason in why ("live
+ * intensity needs libcurl.so.4 (apt install libcurl4)"). Any thread. */
+int ct__http_available(char *why, size_t whylen);
 void ct__http_response_free(ct__http_response *resp);
 
 /* Effective timeouts in ms (env CT_HTTP_TIMEOUT_MS applied). */

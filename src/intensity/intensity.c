@@ -13,6 +13,7 @@
  * ct__intensity_tick (the measurement thread), never after close. */
 #include "live.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,13 +117,19 @@ int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_inten
 
     char sub[CT__MSG_LEN];
     if (!ct__offline(cfg)) {
-        char key[300] = "";
-        int krc = ct__key_resolve(cfg, key, sizeof key, sub, sizeof sub);
+        /* The key is read here, once, from the caller's options (or its file
+         * or env variable) into a page kept out of core dumps; the fetch
+         * thread keeps its own such page and nothing else holds it. */
+        ct__secret *key = NULL;
+        int krc = ct__key_resolve_secret(cfg, &key, sub, sizeof sub);
         if (krc == CT_EINVAL && ctx && ctx->notice) ctx->notice(ctx->user, 1, sub); /* refused key file: say why */
-        in->live = ct__live_start(cfg, &loc, krc == 0 ? key : NULL, cfg->intensity_refresh_s, queue_notice, in, sub,
+        in->live = ct__live_start(cfg, &loc, key ? key->key : NULL, cfg->intensity_refresh_s, queue_notice, in, sub,
                                   sizeof sub);
-        in->live_expected = in->live && loc.given && ct__provider_choose(&loc, krc == 0, sub, sizeof sub) != NULL;
-        memset(key, 0, sizeof key);
+        char base[512];
+        int plain = 0;
+        in->live_expected =
+            in->live && loc.given && ct__live_choose(&loc, key != NULL, base, sizeof base, &plain, sub, sizeof sub);
+        ct__secret_free(key);
     }
     *out = in;
     return 0;
@@ -133,7 +140,8 @@ static void fallback(ct_intensity *in, ct__intensity_value *out) {
     pthread_mutex_lock(&in->mu);
     *out = in->has_geo ? in->geo : in->base;
     pthread_mutex_unlock(&in->mu);
-    if (!in->fixed && (in->live_expected || ct__live_active(in->live))) {
+    int expected = in->live_expected && !ct__live_gave_up(in->live);
+    if (!in->fixed && (expected || ct__live_active(in->live))) {
         size_t n = strlen(out->source);
         snprintf(out->source + n, sizeof out->source - n,
                  ct__live_has_data(in->live) ? " (live value out of date)" : " (no live value yet)");
@@ -149,13 +157,38 @@ void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out
     fallback(in, out);
 }
 
+void ct__intensity_over_profile(ct_intensity *in, const double *t, const double *w, int n, ct__intensity_mean *out) {
+    memset(out, 0, sizeof *out);
+    double now = ct__unix_s(), t0 = n > 0 && isfinite(t[0]) ? t[0] : now;
+    ct__intensity_value cur; /* the value now, not at t[0]: that may already be a forecast */
+    ct__intensity_now(in, now, &cur);
+    out->value = cur;
+    out->current_g_per_kwh = cur.g_per_kwh;
+    if (in->fixed || n <= 0) return;
+    ct__live_mean m;
+    if (!ct__live_profile(in->live, t, w, n, cur.g_per_kwh, &m)) return;
+    out->value.g_per_kwh = m.g_per_kwh;
+    out->forecast_share = m.forecast_share;
+    out->covered_share = m.covered_share;
+    if (m.forecast_share <= 0) return; /* all at measured or current values: the current value's label */
+    char a[32], b[32];
+    ct__format_iso8601(t0, a, sizeof a);
+    ct__format_iso8601(t[n], b, sizeof b);
+    out->value.kind = CT_INTENSITY_FORECAST;
+    if (m.covered_share >= 0.999)
+        snprintf(out->value.source, sizeof out->value.source, "%s forecast, %s, mean %s to %s", m.provider, m.area, a,
+                 b);
+    else
+        snprintf(out->value.source, sizeof out->value.source,
+                 "%s forecast, %s, mean %s to %s (%.0f%% forecast, the rest at the current %.0f)",
+                 m.provider, m.area, a, b, 100.0 * m.covered_share, cur.g_per_kwh);
+}
+
 void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out) {
-    if (in->fixed) {
-        *out = in->base;
-        return;
-    }
-    if (ct__live_over(in->live, from_unix_s, to_unix_s, out)) return;
-    fallback(in, out);
+    double t[2] = {from_unix_s, to_unix_s}, w[1] = {1.0};
+    ct__intensity_mean m;
+    ct__intensity_over_profile(in, t, w, to_unix_s > from_unix_s ? 1 : 0, &m);
+    *out = m.value;
 }
 
 void ct__intensity_tick(ct_intensity *in, double unix_s) {

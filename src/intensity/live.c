@@ -13,6 +13,19 @@
 #define CT__LIVE_KEEP_PAST_S (26.0 * 3600.0)
 #define CT__LIVE_RETRY_S 60.0          /* first retries after a failure */
 
+const ct__provider *ct__live_choose(const ct__location *loc, int have_key, char *base, size_t baselen,
+                                    int *plain_loopback, char *why, size_t whylen) {
+    *plain_loopback = 0;
+    const ct__provider *prov = ct__provider_choose(loc, have_key, why, whylen);
+    if (!prov) return NULL;
+    ct__provider_base(prov, base, baselen);
+    if (ct__provider_key_transport(prov, base, plain_loopback, why, whylen)) {
+        *plain_loopback = -1;
+        return NULL;
+    }
+    return prov;
+}
+
 #if CT__HAVE_LIVE
 
 static void value_source(char *buf, size_t len, const char *provider, const char *what, const char *area, double t) {
@@ -30,15 +43,15 @@ struct ct__live {
     double refresh_s;
     ct__notice_fn notice;
     void *user;
-    char key[300];
-    int has_key;
+    ct__secret *key;         /* the Electricity Maps key in its own page, or NULL */
     /* guarded by mu */
     ct__location loc;
     ct__intensity_data data; /* last good answer (measured kept for a day) */
     ct__iseries timeline;    /* measured then forecast */
     int has_data;
     long done, ok;
-    atomic_int chosen; /* a provider serves this location */
+    atomic_int chosen;  /* a provider serves this location */
+    atomic_int gave_up; /* the thread ended for good (no libcurl.so.4): no live value will come */
 };
 
 static void say(ct__live *lv, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -49,7 +62,8 @@ static void say(ct__live *lv, int level, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    ct__scrub_secret(msg, lv->has_key ? lv->key : NULL);
+    /* No scrubbing here: outside text (server messages, libcurl's errors) is
+     * scrubbed where it comes in, before any cut (providers/common.c). */
     lv->notice(lv->user, level, msg);
 }
 
@@ -109,14 +123,16 @@ static void *fetch_main(void *arg) {
         pthread_mutex_unlock(&lv->mu);
         say(lv, 0, "location: %s", loc.origin);
     }
-    const ct__provider *prov = ct__provider_choose(&loc, lv->has_key, why, sizeof why);
+    char base[512];
+    int plain_loopback = 0;
+    const ct__provider *prov = ct__live_choose(&loc, lv->key != NULL, base, sizeof base, &plain_loopback, why,
+                                               sizeof why);
     if (!prov) {
         say(lv, 0, "live carbon intensity: %s; the static table serves", why);
         return NULL;
     }
+    if (plain_loopback) say(lv, 1, "%s", why); /* once: the base is read once */
     atomic_store(&lv->chosen, 1);
-    char base[512];
-    ct__provider_base(prov, base, sizeof base);
     say(lv, 0, "live carbon intensity from %s (%s), refreshed every %.0f s", prov->name, loc.origin, lv->refresh_s);
 
     int first = 1, forecast_denied = 0, failures = 0;
@@ -124,7 +140,7 @@ static void *fetch_main(void *arg) {
     while (!atomic_load(&lv->stop)) {
         ct__intensity_data d = {0};
         why[0] = '\0';
-        ct__provider_req req = {&loc, lv->has_key ? lv->key : NULL, ct__unix_s(), first, !forecast_denied,
+        ct__provider_req req = {&loc, lv->key, ct__unix_s(), first, prov->has_forecast && !forecast_denied,
                                 &lv->stop};
         int rc = prov->fetch(&req, base, &d, why, sizeof why);
         if (atomic_load(&lv->stop)) {
@@ -163,6 +179,11 @@ static void *fetch_main(void *arg) {
         ct__intensity_data_free(&d);
         ct__iseries_free(&tl);
 
+        if (rc == CT_ENOTSUP) { /* no libcurl.so.4 at run time: no use asking again */
+            say(lv, 1, "live carbon intensity: %s; the static table serves", why);
+            atomic_store(&lv->gave_up, 1);
+            break;
+        }
         if (rc) {
             failures++;
             if (failures == 1 || failures % 10 == 0)
@@ -197,12 +218,14 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
     lv->notice = notice;
     lv->user = user;
     lv->loc = *loc;
-    if (key && *key) {
-        ct__strlcpy(lv->key, key, sizeof lv->key);
-        lv->has_key = 1;
+    if (key && *key && !(lv->key = ct__secret_from(key))) {
+        snprintf(why, whylen, "out of memory for the Electricity Maps key");
+        free(lv);
+        return NULL;
     }
     atomic_init(&lv->stop, 0);
     atomic_init(&lv->chosen, 0);
+    atomic_init(&lv->gave_up, 0);
     pthread_mutex_init(&lv->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -213,7 +236,7 @@ ct__live *ct__live_start(const ct_config *cfg, const ct__location *loc, const ch
         snprintf(why, whylen, "could not start the intensity fetch thread");
         pthread_cond_destroy(&lv->cv);
         pthread_mutex_destroy(&lv->mu);
-        memset(lv->key, 0, sizeof lv->key);
+        ct__secret_free(lv->key);
         free(lv);
         return NULL;
     }
@@ -231,11 +254,13 @@ void ct__live_stop(ct__live *lv) {
     ct__iseries_free(&lv->timeline);
     pthread_cond_destroy(&lv->cv);
     pthread_mutex_destroy(&lv->mu);
-    memset(lv->key, 0, sizeof lv->key);
+    ct__secret_free(lv->key);
     free(lv);
 }
 
-int ct__live_active(ct__live *lv) { return lv && atomic_load(&lv->chosen); }
+int ct__live_active(ct__live *lv) { return lv && atomic_load(&lv->chosen) && !atomic_load(&lv->gave_up); }
+
+int ct__live_gave_up(ct__live *lv) { return lv && atomic_load(&lv->gave_up); }
 
 int ct__live_has_data(ct__live *lv) {
     if (!lv) return 0;
@@ -338,7 +363,40 @@ int ct__live_over(ct__live *lv, double from, double to, ct__intensity_value *out
     return r;
 }
 
-int ct__live_fetch_once(ct__location *loc, const char *key, double now_unix_s, ct__intensity_data *out, char *why,
+int ct__live_profile(ct__live *lv, const double *t, const double *w, int n, double current_g, ct__live_mean *out) {
+    memset(out, 0, sizeof *out);
+    if (!lv || n <= 0) return 0;
+    pthread_mutex_lock(&lv->mu);
+    if (!lv->has_data) {
+        pthread_mutex_unlock(&lv->mu);
+        return 0;
+    }
+    const ct__intensity_data *d = &lv->data;
+    double energy = 0, g_energy = 0, fc_energy = 0, cov_energy = 0;
+    for (int i = 0; i < n; i++) {
+        double dt = t[i + 1] - t[i];
+        if (!(dt > 0) || !(w[i] >= 0) || !isfinite(w[i]) || !isfinite(dt)) continue;
+        double cov = 0, fc_cov = 0;
+        double mean = ct__iseries_mean(&lv->timeline, t[i], t[i + 1], &cov);
+        ct__iseries_mean(&d->forecast, t[i], t[i + 1], &fc_cov);
+        if (fc_cov > cov) fc_cov = cov;
+        energy += w[i] * dt;
+        g_energy += w[i] * (mean * cov + current_g * (dt - cov));
+        cov_energy += w[i] * cov;
+        fc_energy += w[i] * fc_cov;
+    }
+    if (energy > 0) {
+        out->g_per_kwh = g_energy / energy;
+        out->covered_share = cov_energy / energy;
+        out->forecast_share = fc_energy / energy;
+    }
+    ct__strlcpy(out->provider, d->provider, sizeof out->provider);
+    ct__strlcpy(out->area, d->area, sizeof out->area);
+    pthread_mutex_unlock(&lv->mu);
+    return energy > 0;
+}
+
+int ct__live_fetch_once(ct__location *loc, ct__secret *key, double now_unix_s, ct__intensity_data *out, char *why,
                         size_t whylen) {
     memset(out, 0, sizeof *out);
     if (!loc->given) {
@@ -348,19 +406,23 @@ int ct__live_fetch_once(ct__location *loc, const char *key, double now_unix_s, c
             return CT_ENODATA;
         }
     }
-    char sub[CT__MSG_LEN];
-    const ct__provider *prov = ct__provider_choose(loc, key && *key, sub, sizeof sub);
+    char sub[CT__MSG_LEN], base[512];
+    int plain_loopback = 0;
+    const ct__provider *prov = ct__live_choose(loc, key != NULL, base, sizeof base, &plain_loopback, sub, sizeof sub);
+    if (!prov && plain_loopback < 0) { /* the key may not go there */
+        snprintf(why, whylen, "%s", sub);
+        return CT_EINVAL;
+    }
     if (!prov) {
         snprintf(why, whylen, "%s for %s", sub, loc->origin);
         return CT_ENODATA;
     }
-    char base[512];
-    ct__provider_base(prov, base, sizeof base);
+    if (!prov->has_forecast) {
+        snprintf(why, whylen, "%s publishes no forecast for %s", prov->name, loc->origin);
+        return CT_ENODATA;
+    }
     ct__provider_req req = {loc, key, now_unix_s, 0, 1, NULL};
-    int rc = prov->fetch(&req, base, out, why, whylen);
-    ct__scrub_secret(why, key);
-    ct__scrub_secret(out->note, key);
-    return rc;
+    return prov->fetch(&req, base, out, why, whylen);
 }
 
 #else /* no libcurl or no jansson */
@@ -394,7 +456,20 @@ void ct__live_location(ct__live *lv, ct__location *out) {
     (void)out;
 }
 void ct__live_refresh_now(ct__live *lv) { (void)lv; }
+int ct__live_profile(ct__live *lv, const double *t, const double *w, int n, double current_g, ct__live_mean *out) {
+    (void)lv;
+    (void)t;
+    (void)w;
+    (void)n;
+    (void)current_g;
+    memset(out, 0, sizeof *out);
+    return 0;
+}
 int ct__live_active(ct__live *lv) {
+    (void)lv;
+    return 0;
+}
+int ct__live_gave_up(ct__live *lv) {
     (void)lv;
     return 0;
 }
@@ -408,7 +483,7 @@ void ct__live_counts(ct__live *lv, long *done, long *ok) {
     if (ok) *ok = 0;
 }
 void ct__live_stop(ct__live *lv) { (void)lv; }
-int ct__live_fetch_once(ct__location *loc, const char *key, double now_unix_s, ct__intensity_data *out, char *why,
+int ct__live_fetch_once(ct__location *loc, ct__secret *key, double now_unix_s, ct__intensity_data *out, char *why,
                         size_t whylen) {
     (void)loc;
     (void)key;

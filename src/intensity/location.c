@@ -162,7 +162,9 @@ static int valid_key(const char *k) {
 }
 
 static int key_from_file(const char *path, int must_exist, char *key, size_t keylen, char *why, size_t whylen) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO (or a device) named as the key file must not block
+     * ct_tracker_new in open(2); it is refused below as not a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (!must_exist && errno == ENOENT) return CT_ENODATA;
         snprintf(why, whylen, "Electricity Maps key file %s cannot be read: %s", path, strerror(errno));
@@ -196,7 +198,7 @@ static int key_from_file(const char *path, int must_exist, char *key, size_t key
             } else {
                 ct__strlcpy(key, s, keylen);
             }
-            memset(buf, 0, sizeof buf);
+            ct__explicit_zero(buf, sizeof buf); /* a plain memset of a dead buffer may be dropped */
         }
     }
     close(fd);
@@ -226,4 +228,20 @@ int ct__key_resolve(const ct_config *cfg, char *key, size_t keylen, char *why, s
     else
         return CT_ENODATA;
     return key_from_file(def, 0, key, keylen, why, whylen);
+}
+
+int ct__key_resolve_secret(const ct_config *cfg, ct__secret **out, char *why, size_t whylen) {
+    *out = NULL;
+    ct__secret *s = ct__secret_new();
+    if (!s) {
+        snprintf(why, whylen, "out of memory for the Electricity Maps key");
+        return CT_ENOMEM;
+    }
+    int rc = ct__key_resolve(cfg, s->key, sizeof s->key, why, whylen);
+    if (rc) {
+        ct__secret_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }

@@ -106,61 +106,41 @@ int ct__plan_best_window(const ct__iseries *s, double now, double duration_s, do
     return 0;
 }
 
-int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out, char *msg,
-            size_t msglen) {
-    char dummy[8];
-    if (!msg || !msglen) {
-        msg = dummy;
-        msglen = sizeof dummy;
-    }
-    msg[0] = '\0';
-    if (!cfg || !out) {
-        snprintf(msg, msglen, "ct_plan: NULL argument");
-        return CT_EINVAL;
-    }
+int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_result *out) {
+    if (!cfg || !out) return ct__fail(CT_EINVAL, "ct_plan: NULL argument");
     memset(out, 0, sizeof *out);
-    if (!(duration_s > 0) || !isfinite(duration_s) || !(within_s >= 0) || !isfinite(within_s)) {
-        snprintf(msg, msglen, "the duration must be positive and the search window not negative");
-        return CT_EINVAL;
-    }
-    if (ct__offline(cfg)) {
-        snprintf(msg, msglen, "offline (CT_OFFLINE or --offline): no forecast can be fetched");
-        return CT_ENODATA;
-    }
+    if (!(duration_s > 0) || !isfinite(duration_s) || !(within_s >= 0) || !isfinite(within_s))
+        return ct__fail(CT_EINVAL, "the duration must be positive and the search window not negative");
+    if (ct__offline(cfg))
+        return ct__fail(CT_ENODATA, "offline (CT_OFFLINE or --offline): no forecast can be fetched");
     ct__location loc;
-    char why[CT__MSG_LEN], key[300] = "";
+    char why[CT__MSG_LEN];
     int rc = ct__location_resolve(cfg, &loc, why, sizeof why);
-    if (rc) {
-        snprintf(msg, msglen, "%s", why);
-        return rc;
-    }
-    rc = ct__key_resolve(cfg, key, sizeof key, why, sizeof why);
-    if (rc == CT_EINVAL) {
-        snprintf(msg, msglen, "%s", why);
-        return rc;
-    }
+    if (rc) return ct__fail(rc, "%s", why);
+    ct__secret *key = NULL;
+    rc = ct__key_resolve_secret(cfg, &key, why, sizeof why);
+    if (rc == CT_EINVAL || rc == CT_ENOMEM) return ct__fail(rc, "%s", why);
     double now = ct__unix_s();
     ct__intensity_data d;
-    rc = ct__live_fetch_once(&loc, key[0] ? key : NULL, now, &d, why, sizeof why);
+    rc = ct__live_fetch_once(&loc, key, now, &d, why, sizeof why);
+    ct__secret_free(key);
     if (rc) {
-        memset(key, 0, sizeof key);
         ct__intensity_data_free(&d);
-        snprintf(msg, msglen, "no forecast: %s", why);
-        return rc;
+        return ct__fail(rc, "no forecast: %s", why);
     }
-    memset(key, 0, sizeof key);
     if (d.forecast.n == 0) {
-        snprintf(msg, msglen, "%s has no forecast for %s%s%s", d.provider, d.area, d.note[0] ? ": " : "", d.note);
+        rc = ct__fail(CT_ENODATA, "%s has no forecast for %s%s%s", d.provider, d.area, d.note[0] ? ": " : "", d.note);
         ct__intensity_data_free(&d);
-        return CT_ENODATA;
+        return rc;
     }
     ct__iseries tl = {0};
     ct__plan_window w;
     rc = ct__iseries_timeline(&d.measured, &d.forecast, CT__PLAN_MAX_GAP_S, &tl);
     if (!rc) rc = ct__plan_best_window(&tl, now, duration_s, within_s, &w, why, sizeof why);
+    else snprintf(why, sizeof why, "out of memory");
     ct__iseries_free(&tl);
     if (rc) {
-        snprintf(msg, msglen, "%s forecast for %s: %s", d.provider, d.area, why);
+        rc = ct__fail(rc, "%s forecast for %s: %s", d.provider, d.area, why);
         ct__intensity_data_free(&d);
         return rc;
     }
@@ -174,5 +154,6 @@ int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_re
     ct__format_iso8601(now, iso, sizeof iso);
     snprintf(out->source, sizeof out->source, "%s forecast, %s, fetched %s", d.provider, d.area, iso);
     ct__intensity_data_free(&d);
+    ct__fail_clear();
     return 0;
 }

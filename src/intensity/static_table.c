@@ -1,8 +1,8 @@
-/* Static tables embedded from data/: per-country carbon intensity (Our World
+/* Static tables embedded from data/ for the intensity layer (the CPU tables
+ * belong to sources/): per-country carbon intensity (Our World
  * in Data), cloud regions (Google Cloud via CodeCarbon), car equivalents (EEA).
  * The CSVs are parsed on lookup: a lookup happens once per tracker. */
 #include "intensity/intensity.h"
-#include "sources/source.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -159,3 +159,115 @@ double ct__car_g_per_km(const char **source) {
 /* Public (carbontracker.h); here, beside its figure, so that output/ formats
  * the "equivalent to" line without including the intensity layer. */
 double ct_car_km(double co2eq_g) { return co2eq_g / ct__car_g_per_km(NULL); }
+
+/* ------------------------------------------------------------------ */
+/* Country names and codes (data/iso3166-countries.csv: ISO 3166-1     */
+/* alpha-2, alpha-3 and English names as kept by Debian's iso-codes).  */
+/* ------------------------------------------------------------------ */
+#define CT__NAME_MAX 96
+
+/* Lower-case ASCII letters and digits, other bytes >= 0x80 kept as they are
+ * (UTF-8 letters), everything else dropped: "Untied-Kingdom " -> "untiedkingdom". */
+static size_t norm_name(const char *s, size_t n, char *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; i < n && s[i] && k + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z') out[k++] = (char)(c + 32);
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) out[k++] = (char)c;
+    }
+    out[k] = '\0';
+    return k;
+}
+
+/* Optimal string alignment distance (edits and adjacent swaps), capped inputs. */
+static int osa_distance(const char *a, size_t na, const char *b, size_t nb) {
+    int d0[CT__NAME_MAX + 1], d1[CT__NAME_MAX + 1], d2[CT__NAME_MAX + 1];
+    int *pp = d0, *p = d1, *c = d2;
+    for (size_t j = 0; j <= nb; j++) p[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        c[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = p[j] + 1;
+            if (c[j - 1] + 1 < v) v = c[j - 1] + 1;
+            if (p[j - 1] + cost < v) v = p[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v) v = pp[j - 2] + 1;
+            c[j] = v;
+        }
+        int *t = pp;
+        pp = p;
+        p = c;
+        c = t;
+    }
+    return p[nb];
+}
+
+/* Codes that ISO 3166 reserves for a country under another code: a near miss, not a code. */
+static const struct {
+    const char *code, *means, *name;
+} reserved_codes[] = {{"UK", "GB", "United Kingdom"}, {"EL", "GR", "Greece"}};
+
+int ct__country_resolve(const char *text, char a2[3], char *msg, size_t len) {
+    a2[0] = '\0';
+    char shown[64];
+    ct__printable(text ? text : "", shown, sizeof shown);
+    char in[CT__NAME_MAX];
+    size_t nin = text && strlen(text) < sizeof in ? norm_name(text, strlen(text), in, sizeof in) : 0;
+    /* Best near miss so far (names only; codes are too short to guess from). */
+    int best = 1 + (int)(nin / 4 > 1 ? nin / 4 : 1);
+    char best_a2[3] = "", best_name[CT__NAME_MAX] = "";
+    const char *p = strchr(ct__data_iso3166_csv, '\n');
+    while (nin > 0 && p && *++p) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        /* alpha-2,alpha-3,names (names ';'-separated, the field quoted when it holds a comma) */
+        if (n > 7 && p[2] == ',' && p[6] == ',') {
+            char c2[3] = {(char)(p[0] | 32), (char)(p[1] | 32), 0}, c3[4] = {(char)(p[3] | 32), (char)(p[4] | 32),
+                                                                              (char)(p[5] | 32), 0};
+            int hit = (nin == 2 && memcmp(in, c2, 2) == 0) || (nin == 3 && memcmp(in, c3, 3) == 0);
+            const char *q = p + 7, *end = p + n;
+            if (q < end && *q == '"') q++, end = end[-1] == '"' ? end - 1 : end;
+            while (!hit && q < end) {
+                const char *semi = memchr(q, ';', (size_t)(end - q));
+                const char *ne = semi ? semi : end;
+                char nm[CT__NAME_MAX];
+                size_t nn = norm_name(q, (size_t)(ne - q), nm, sizeof nm);
+                if (nn == nin && memcmp(nm, in, nn) == 0) {
+                    hit = 1;
+                } else if (nin > 3 && nn > 0 && nn < CT__NAME_MAX - 1) {
+                    int d = osa_distance(in, nin, nm, nn);
+                    if (d < best) {
+                        best = d;
+                        best_a2[0] = p[0], best_a2[1] = p[1], best_a2[2] = '\0';
+                        size_t l = (size_t)(ne - q) < sizeof best_name ? (size_t)(ne - q) : sizeof best_name - 1;
+                        memcpy(best_name, q, l);
+                        best_name[l] = '\0';
+                    }
+                }
+                q = ne + 1;
+            }
+            if (hit) {
+                a2[0] = p[0], a2[1] = p[1], a2[2] = '\0';
+                return 0;
+            }
+        }
+        if (!e) break;
+        p = e;
+    }
+    for (size_t i = 0; nin == 2 && i < sizeof reserved_codes / sizeof reserved_codes[0]; i++)
+        if ((in[0] & ~32) == reserved_codes[i].code[0] && (in[1] & ~32) == reserved_codes[i].code[1]) {
+            ct__strlcpy(best_a2, reserved_codes[i].means, sizeof best_a2);
+            ct__strlcpy(best_name, reserved_codes[i].name, sizeof best_name);
+        }
+    if (best_a2[0])
+        snprintf(msg, len,
+                 "unknown country \"%s\": did you mean \"%s\" (%s)? Give an ISO 3166-1 alpha-2 or alpha-3 code or "
+                 "the English name, such as \"DK\", \"DNK\" or \"Denmark\"",
+                 shown, best_name, best_a2);
+    else
+        snprintf(msg, len,
+                 "unknown country \"%s\": give an ISO 3166-1 alpha-2 or alpha-3 code or the English name, such as "
+                 "\"DK\", \"DNK\" or \"Denmark\"",
+                 shown);
+    return CT_EINVAL;
+}

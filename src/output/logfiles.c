@@ -6,14 +6,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+/* A Unix time as time_t without an undefined conversion (NaN, out of range: 0). */
+static time_t to_time_t(double unix_s) {
+    return (unix_s > -1e11 && unix_s < 1e11) ? (time_t)unix_s : (time_t)0;
+}
+
 void ct__format_log_time(double unix_s, char *buf, size_t len) {
-    time_t t = (time_t)unix_s;
+    time_t t = to_time_t(unix_s);
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
@@ -40,59 +46,84 @@ static FILE *open_new(const char *path) {
     return f;
 }
 
+/* A seed that differs between trackers started in the same microsecond by
+ * different processes, without undefined conversions: unix_s * 1e6 is about
+ * 1.8e15 and does not fit an unsigned int (UBSan: float-cast-overflow). */
+static unsigned log_seed(double unix_s) {
+    uint64_t us = (unix_s > 0 && unix_s < 1e13) ? (uint64_t)(unix_s * 1e6) : 0;
+    uint64_t mono = (uint64_t)(ct__monotonic_s() * 1e9);
+    uint64_t x = us ^ (mono << 17) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&us;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (unsigned)(x ^ (x >> 32));
+}
+
+static void close_unlink(FILE **f, const char *path) {
+    if (!*f) return;
+    fclose(*f);
+    unlink(path);
+    *f = NULL;
+}
+
+#define CT__LOG_NAME_TRIES 16
+
 int ct__logfiles_open(ct__logfiles *lf, const char *dir, const char *prefix, double unix_s, char *msg, size_t len) {
+    return ct__logfiles_open_seeded(lf, dir, prefix, unix_s, log_seed(unix_s), msg, len);
+}
+
+int ct__logfiles_open_seeded(ct__logfiles *lf, const char *dir, const char *prefix, double unix_s, unsigned seed,
+                             char *msg, size_t len) {
     memset(lf, 0, sizeof *lf);
     lf->jsonl = -1;
     pthread_mutex_init(&lf->mu, NULL);
     if (!dir) return 0;
+    char shown[200];
+    ct__printable(dir, shown, sizeof shown);
     int rc = make_dirs(dir);
     if (rc) {
-        snprintf(msg, len, "cannot create log_dir \"%s\": %s; no log files are written", dir, strerror(rc));
+        snprintf(msg, len, "cannot create log_dir \"%s\": %s; no log files are written", shown, strerror(rc));
         return CT_EIO;
     }
-    time_t t = (time_t)unix_s;
+    time_t t = to_time_t(unix_s);
     struct tm tm;
-    gmtime_r(&t, &tm);
+    if (!gmtime_r(&t, &tm)) memset(&tm, 0, sizeof tm);
     char ts[32];
     strftime(ts, sizeof ts, "%Y-%m-%dT%H%M%SZ", &tm);
-    /* Through uint64_t: unix_s * 1e6 is far above UINT_MAX (a float-to-unsigned
-     * conversion out of range is undefined); the cut to unsigned is defined. */
-    unsigned seed = (unsigned)getpid() ^ (unsigned)(uint64_t)(unix_s > 0 ? unix_s * 1e6 : 0);
-    /* Every name of the set is new (O_EXCL), so another run's files (or planted
-     * ones) are never written into; a name taken by any file of the set moves
-     * the whole set to another random number. */
-    int e = EEXIST;
-    for (int attempt = 0; attempt < 8 && e == EEXIST; attempt++) {
+    /* All four names of one run are taken together: any of them already
+     * present (another run, or a name planted in a shared directory) means
+     * another random part, so no one name can disable the logs. */
+    int e = 0;
+    for (int attempt = 0; attempt < CT__LOG_NAME_TRIES; attempt++) {
         unsigned rnd = (unsigned)rand_r(&seed) % 1000000u;
         int n = snprintf(lf->base, sizeof lf->base, "%s/%s%s%d.%06u_%s", dir, prefix && *prefix ? prefix : "",
                          prefix && *prefix ? "_" : "", (int)getpid(), rnd, ts);
         if (n < 0 || (size_t)n + 40 >= sizeof lf->base) {
-            snprintf(msg, len, "log_dir path too long: \"%s\"", dir);
+            snprintf(msg, len, "log_dir path too long: \"%s\"", shown);
             return CT_EIO;
         }
         snprintf(lf->std_path, sizeof lf->std_path, "%s_carbontracker.log", lf->base);
         snprintf(lf->out_path, sizeof lf->out_path, "%s_carbontracker_output.log", lf->base);
         snprintf(lf->err_path, sizeof lf->err_path, "%s_carbontracker_err.log", lf->base);
         snprintf(lf->jsonl_path, sizeof lf->jsonl_path, "%s_carbontracker.jsonl", lf->base);
-        e = 0;
-        lf->std = open_new(lf->std_path);
-        if (!lf->std) e = errno;
-        if (!e && !(lf->out = open_new(lf->out_path))) e = errno;
-        /* The JSON Lines file is written with write(2), one call per record. */
-        if (!e && (lf->jsonl = open(lf->jsonl_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666)) < 0)
-            e = errno;
-        /* The error log is created on first use: its name must be free too. */
-        if (!e && access(lf->err_path, F_OK) == 0) e = EEXIST;
-        if (e) {
-            if (lf->std) fclose(lf->std), unlink(lf->std_path);
-            if (lf->out) fclose(lf->out), unlink(lf->out_path);
-            if (lf->jsonl >= 0) close(lf->jsonl), unlink(lf->jsonl_path);
-            lf->std = lf->out = NULL;
-            lf->jsonl = -1;
+        struct stat st;
+        if (lstat(lf->err_path, &st) == 0) { /* created later, on the first error: must be free now */
+            e = EEXIST;
+            continue;
         }
+        lf->std = open_new(lf->std_path);
+        if (lf->std) lf->out = open_new(lf->out_path);
+        /* The JSON Lines file is written with write(2), one call per record. */
+        if (lf->out) lf->jsonl = open(lf->jsonl_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
+        if (lf->jsonl >= 0) break;
+        e = errno;
+        close_unlink(&lf->std, lf->std_path);
+        close_unlink(&lf->out, lf->out_path);
+        if (e != EEXIST) break;
     }
-    if (e) {
-        snprintf(msg, len, "cannot write log files in \"%s\": %s; no log files are written", dir, strerror(e));
+    if (lf->jsonl < 0) {
+        snprintf(msg, len, "cannot write log files in \"%s\": %s; no log files are written", shown,
+                 e == EEXIST ? "every name tried already exists" : strerror(e));
         return CT_EIO;
     }
     lf->enabled = 1;
@@ -117,7 +148,9 @@ void ct__logfiles_close(ct__logfiles *lf) {
 static void write_record(FILE *f, const char *text) {
     char ts[32];
     ct__format_log_time(ct__unix_s(), ts, sizeof ts);
-    fprintf(f, "%s - %s\n", ts, text);
+    fprintf(f, "%s - ", ts);
+    ct__fput_clean(f, text); /* names from outside may hold escape codes */
+    fputc('\n', f);
     fflush(f);
 }
 

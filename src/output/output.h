@@ -34,6 +34,10 @@ typedef struct ct__logfiles {
  * directory, ...) returns CT_EIO with the reason in msg; lf stays usable
  * (disabled) so that training is never affected. */
 int ct__logfiles_open(ct__logfiles *lf, const char *dir, const char *prefix, double unix_s, char *msg, size_t len);
+/* The same with the seed of the random part of the names given (tests: a
+ * name planted where the first try lands). */
+int ct__logfiles_open_seeded(ct__logfiles *lf, const char *dir, const char *prefix, double unix_s, unsigned seed,
+                             char *msg, size_t len);
 void ct__logfiles_close(ct__logfiles *lf);
 /* One record to the standard log, "YYYY-MM-DD HH:MM:SS - <text>\n". */
 void ct__log_std(ct__logfiles *lf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

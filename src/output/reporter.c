@@ -25,7 +25,9 @@ int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix,
     ct__logfiles_close(&r->logs);
     int rc = ct__logfiles_open(&r->logs, dir, prefix, unix_s, msg, len);
     if (rc != 0 && r->verbose >= 1) {
-        fprintf(stdout, "CarbonTracker: WARNING - %s\n", msg);
+        fputs("CarbonTracker: WARNING - ", stdout);
+        ct__fput_clean(stdout, msg); /* names from outside may hold escape codes */
+        fputc('\n', stdout);
         fflush(stdout);
     }
     return rc;
@@ -63,7 +65,9 @@ void ct__report_output(ct__reporter *r, const char *text, int level) {
     ct__log_out(&r->logs, text);
     if (r->verbose >= level) {
         ct__report_status_clear(r);
-        fprintf(stdout, "CarbonTracker: %s\n", text);
+        fputs("CarbonTracker: ", stdout);
+        ct__fput_clean(stdout, text); /* names from outside may hold escape codes */
+        fputc('\n', stdout);
         fflush(stdout);
     }
 }

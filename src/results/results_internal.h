@@ -1,13 +1,21 @@
 /*
- * results_internal.h - what the results code (aggregation, report) shares:
- * a small JSON reader for our own JSON Lines records, and the detailed view
- * of one run used by the report. Never installed.
+ * results_internal.h - what the results code (parse, aggregation, report)
+ * shares. One reader per log format:
+ *   - json_read.c   one JSON value (one JSON Lines record);
+ *   - jsonl_read.c  our JSON Lines files: safe open, streamed line by line,
+ *                   records decoded into the structs below;
+ *   - text_log.c    the original's text logs (standard + output log), read
+ *                   line by line without regular expressions.
+ * aggregate.c, run_detail.c, runs_format.c and the Python package (through
+ * ct_text_log_json) all read through these. Never installed.
  */
 #ifndef CT_RESULTS_INTERNAL_H
 #define CT_RESULTS_INTERNAL_H
 
-#include "intensity/intensity.h"
-#include "output/format.h"
+#include "base/base.h"
+
+#include <stdio.h>
+#include <sys/types.h>
 
 /* ------------------------------------------------------------------ */
 /* JSON reader (json_read.c)                                           */
@@ -57,6 +65,140 @@ int ct__json_bool(const ct_json *v, int fallback); /* true/false, else fallback 
 const char *ct__json_str(const ct_json *v, const char *fallback);
 
 /* ------------------------------------------------------------------ */
+/* Totals and measurement kinds shared by both formats                 */
+/* ------------------------------------------------------------------ */
+/* How the energy of a run was obtained. */
+enum {
+    CT__MEAS_UNKNOWN = -1,  /* not stated (the original's logs) */
+    CT__MEAS_MEASURED = 0,  /* every component from a counter or power readings */
+    CT__MEAS_PARTLY = 1,    /* some components estimated (TDP x utilisation, simulated) */
+    CT__MEAS_ESTIMATED = 2  /* every component estimated */
+};
+/* "measured", "partly estimated", "estimated", "not stated". */
+const char *ct__measurement_name(int meas);
+
+typedef struct ct_run_total {
+    int valid;
+    int epochs;                 /* -1: the block gave no count ("Actual consumption:") */
+    double duration_s;          /* -1 when unreadable */
+    double energy_kwh, co2eq_g; /* with PUE */
+    double intensity_g_per_kwh; /* the energy-weighted intensity the CO2eq used; NaN unknown */
+    int measurement;            /* CT__MEAS_* */
+    char intensity_source[160];
+} ct_run_total;
+
+/* ------------------------------------------------------------------ */
+/* Safe opening (jsonl_read.c)                                          */
+/* ------------------------------------------------------------------ */
+/* Whole text files are read with base's ct__read_file (regular files only,
+ * never blocking); JSON Lines files are streamed (below). */
+
+/* ------------------------------------------------------------------ */
+/* JSON Lines files (jsonl_read.c)                                      */
+/* ------------------------------------------------------------------ */
+/* Streams a file line by line through a buffer that only grows to the
+ * longest line (at most 64 MiB; a longer line is returned empty and counted
+ * in long_lines): a 10^6-epoch log is read in constant memory. */
+typedef struct ct_jsonl_file {
+    int fd;
+    off_t size;
+    char *buf;
+    size_t cap, len, pos;
+    int eof;
+    int skipping;       /* inside a line over 64 MiB: read through, not kept */
+    long lineno;
+    long long_lines;    /* such lines, returned as empty lines */
+} ct_jsonl_file;
+
+/* 0 or a CT_E* code (detail in ct_last_error_message()). */
+int ct__jsonl_open(ct_jsonl_file *f, const char *path);
+/* Next line (without its newline, may be empty): 1, 0 at the end, CT_EIO/CT_ENOMEM. */
+int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len);
+/* The last non-blank line of the file, read from its tail (at most 1 MiB
+ * back) into the caller's malloc'd *out: 1 found, 0 none, CT_E* code.
+ * Leaves the streaming position alone. */
+int ct__jsonl_last_line(ct_jsonl_file *f, char **out, size_t *len);
+void ct__jsonl_close(ct_jsonl_file *f);
+
+typedef enum {
+    CT__REC_OTHER = 0,
+    CT__REC_HEADER,
+    CT__REC_EPOCH,
+    CT__REC_PREDICTION,
+    CT__REC_FINAL,
+    CT__REC_GAP,       /* {"type":"gap"} or {"event":"gap"}: records lost (disk full) */
+    CT__REC_INTENSITY
+} ct_rec_kind;
+ct_rec_kind ct__jsonl_kind(const ct_json *rec);
+/* A totals object (final's actual/predicted, or a prediction record). */
+void ct__jsonl_total(const ct_json *o, ct_run_total *t);
+/* Measurement of a header's devices list (CT__MEAS_*; UNKNOWN without one). */
+int ct__jsonl_devices_measurement(const ct_json *devices);
+/* Epochs a gap record says are missing (its "epochs_missing"/"epochs"
+ * count, else 0 = an unknown number). */
+int ct__jsonl_gap_epochs(const ct_json *rec);
+
+/* ------------------------------------------------------------------ */
+/* The original's text logs (text_log.c)                                */
+/* ------------------------------------------------------------------ */
+/* Parses "H:MM:SS" or "H:MM:SS.ss" (the original's duration); -1 when not one. */
+double ct__parse_hms(const char *s);
+
+#define CT__TL_DETAIL 1u /* also keep devices and every epoch's power line */
+
+typedef struct ct_text_power {
+    int comp;           /* index into ct_text_log.comp_names */
+    int value0, nvalues;/* values[value0 .. value0+nvalues) */
+    int estimated;      /* the line ends in "(estimated)" */
+} ct_text_power;
+
+typedef struct ct_text_device {
+    int comp;           /* index into comp_names */
+    char name[128];
+} ct_text_device;
+
+typedef struct ct_text_log {
+    /* standard log */
+    char version[32];
+    double pue;                  /* NaN when not stated */
+    double intensity_start;      /* ours: "Carbon intensity at start: X"; NaN */
+    double intensity_avg;        /* the original's "average carbon intensity during training was X"; NaN */
+    char intensity_source[160];  /* ours "(...)" or "detected location: ..." */
+    int early_stop;              /* "Training was interrupted" */
+    int epoch_lines;             /* "Epoch N:" lines */
+    int ndurations;
+    int power_lines[2];          /* cpu, gpu power lines */
+    int estimated_lines[2];      /* of which "(estimated)" */
+    int dram;                    /* a "dram:" device among the CPU devices */
+    /* output log */
+    ct_run_total actual, predicted; /* first block of each kind */
+    const char *actual_equiv, *predicted_equiv; /* "This is equivalent to:" lines, into the output text; NULL */
+    size_t actual_equiv_len, predicted_equiv_len;
+    int finished;                /* "Finished monitoring" */
+    int stated;                  /* CT__MEAS_* from "... consumption above is (partly) estimated" */
+    /* with CT__TL_DETAIL */
+    int ncomp;
+    char comp_names[8][32];      /* lower case, in order of first appearance */
+    int ndevices;
+    ct_text_device *devices;
+    double *durations;           /* ndurations */
+    int npower;
+    ct_text_power *power;
+    int nvalues;
+    double *values;
+} ct_text_log;
+
+/* Reads the standard log (std, may be NULL) and the output log (out, may be
+ * NULL). Both NUL-terminated. 0 or CT_ENOMEM (with CT__TL_DETAIL). */
+int ct__text_log_read(const char *std, size_t stdlen, const char *out, size_t outlen, unsigned flags,
+                      ct_text_log *tl);
+void ct__text_log_free(ct_text_log *tl);
+/* The measurement of the run as the log states it (CT__MEAS_*). */
+int ct__text_log_measurement(const ct_text_log *tl);
+/* Writes the log as JSON (ct_text_log_json's schema) to f. */
+void ct__text_log_write_json(FILE *f, const ct_text_log *tl);
+
+/* ------------------------------------------------------------------ */
 /* One run in detail (run_detail.c): what the report draws              */
 /* ------------------------------------------------------------------ */
 typedef struct ct_run_epoch {
@@ -72,6 +214,7 @@ typedef struct ct_run_epoch {
 typedef struct ct_run_device {
     char component[8];
     char name[128];
+    char uuid[96];
     char method[24];
     char source[24];
     int estimated;
@@ -81,13 +224,6 @@ typedef struct ct_run_point {
     double t_s;                             /* s since the run's start */
     double p_w[CT_COMPONENT_COUNT];         /* NaN when that component has no value */
 } ct_run_point;
-
-typedef struct ct_run_total {
-    int valid;
-    int epochs;
-    double duration_s, energy_kwh, co2eq_g, intensity_g_per_kwh;
-    char intensity_source[160];
-} ct_run_total;
 
 typedef struct ct_run_detail {
     char path[512];
@@ -101,6 +237,8 @@ typedef struct ct_run_detail {
     char intensity_source[160];
     char intensity_kind[16];
     int has_component[CT_COMPONENT_COUNT];
+    int dram;                               /* a DRAM zone was measured with the CPU */
+    int measurement;                        /* CT__MEAS_* of the whole run */
     int ndevices;
     ct_run_device *devices;
     int nepochs;
@@ -109,22 +247,13 @@ typedef struct ct_run_detail {
     ct_run_point *points;                   /* power over time (epoch steps for text logs) */
     ct_run_total actual, predicted;
     int early_stop;
+    int gaps;                               /* gap records: epochs missing (disk full) */
+    int gap_epochs;                         /* epochs they say are missing (0 unknown) */
 } ct_run_detail;
 
-/* Loads one run for the report. 0, or CT_EIO / CT_EPARSE / CT_ENOMEM with err. */
-int ct__run_detail_load(const char *path, ct_run_detail *out, char *err, size_t errlen);
+/* Loads one run for the report. 0, or CT_EIO / CT_EPARSE / CT_ENOMEM with
+ * the detail in ct_last_error_message(). */
+int ct__run_detail_load(const char *path, ct_run_detail *out);
 void ct__run_detail_free(ct_run_detail *d);
-
-/* Reads a whole regular file (at most max bytes) into a NUL-terminated
- * malloc'd buffer. 0, CT_EIO (err says why, e.g. "too big", strerror) or CT_ENOMEM. */
-int ct__results_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err, size_t errlen);
-
-/* Text log helpers shared by aggregate.c and run_detail.c (aggregate.c). */
-/* Parses "H:MM:SS" or "H:MM:SS.ss" (the original's duration); -1 when not one. */
-double ct__parse_hms(const char *s);
-/* The consumption block "Actual"/"Predicted consumption for N epoch(s):" of an
- * output log; which = "Actual" or "Predicted". The last such block wins.
- * 0 and *total filled (valid=1), or CT_ENODATA. */
-int ct__output_log_block(const char *text, const char *which, ct_run_total *total);
 
 #endif /* CT_RESULTS_INTERNAL_H */

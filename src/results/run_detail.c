@@ -1,19 +1,26 @@
 /*
  * run_detail.c - one run in detail for the report: from our JSON Lines file
- * (epochs with their power series) or from the original's standard text log
- * (epoch durations and average power per epoch; the output log next to it,
- * when present, gives the actual and predicted totals).
+ * (epochs with their power series; streamed, so any length) or from the
+ * original's standard text log (epoch durations and average power per
+ * epoch; the output log next to it, when present, gives the totals). Both
+ * through the one reader of each format (jsonl_read.c, text_log.c).
  */
 #include "results_internal.h"
 
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-#define MAX_RUN_BYTES ((size_t)1024 * 1024 * 1024)
+#define MAX_TEXT_BYTES ((size_t)1024 * 1024 * 1024)
 
+/* "path: cannot read: <the detail set by the reader>" (copied first: same buffer). */
+static int cannot_read(int rc, const char *path) {
+    char detail[512];
+    ct__strlcpy(detail, ct_last_error_message(), sizeof detail);
+    return ct__fail(rc, "%s: cannot read: %s", path, detail);
+}
 
 static int component_index(const char *name) {
     if (!name) return -1;
@@ -39,6 +46,8 @@ static void init_detail(ct_run_detail *d, const char *path) {
     d->start_unix_s = NAN;
     d->pue = NAN;
     d->intensity_g_per_kwh = NAN;
+    d->measurement = CT__MEAS_UNKNOWN;
+    d->actual.intensity_g_per_kwh = d->predicted.intensity_g_per_kwh = NAN;
 }
 
 void ct__run_detail_free(ct_run_detail *d) {
@@ -52,272 +61,203 @@ void ct__run_detail_free(ct_run_detail *d) {
     d->ndevices = d->nepochs = d->npoints = 0;
 }
 
-static void total_from_json(const ct_json *o, ct_run_total *t) {
-    memset(t, 0, sizeof *t);
-    if (!o || o->type != CT_JSON_OBJECT) return;
-    t->epochs = ct__json_int(ct__json_get(o, "epochs"), 0);
-    t->duration_s = ct__json_num(ct__json_get(o, "duration_s"), 0);
-    t->energy_kwh = ct__json_num(ct__json_get(o, "energy_kwh"), NAN);
-    t->co2eq_g = ct__json_num(ct__json_get(o, "co2eq_g"), NAN);
-    t->intensity_g_per_kwh = ct__json_num(ct__json_get(o, "intensity_g_per_kwh"), NAN);
-    ct__strlcpy(t->intensity_source, ct__json_str(ct__json_get(o, "intensity_source"), ""),
-                sizeof t->intensity_source);
-    t->valid = isfinite(t->energy_kwh);
+static int is_dram(const char *name) {
+    return strncasecmp(name, "dram", 4) == 0 || strstr(name, "DRAM") != NULL;
 }
 
-static int load_jsonl(const char *buf, size_t n, ct_run_detail *d, char *err, size_t errlen) {
-    ct_json_doc *doc = ct__json_doc_new();
-    if (!doc) return CT_ENOMEM;
-    int cap_e = 0, cap_p = 0, cap_d = 0, rc = 0, header = 0, lineno = 0;
-    const char *end = buf + n;
-    char perr[160];
-    for (const char *s = buf; s < end;) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl ? nl : end;
-        lineno++;
-        const ct_json *j = le > s ? ct__json_parse(doc, s, (size_t)(le - s), perr, sizeof perr) : NULL;
-        s = nl ? nl + 1 : end;
-        if (!j || j->type != CT_JSON_OBJECT) continue; /* damaged line: the rest still draws */
-        const char *ev = ct__json_str(ct__json_get(j, "event"), "");
-        if (strcmp(ev, "header") == 0) {
-            header = 1;
-            ct__strlcpy(d->host, ct__json_str(ct__json_get(j, "host"), ""), sizeof d->host);
-            ct__strlcpy(d->version, ct__json_str(ct__json_get(j, "version"), ""), sizeof d->version);
-            d->start_unix_s = ct__json_num(ct__json_get(j, "start"), NAN);
-            d->epochs_planned = ct__json_int(ct__json_get(j, "epochs"), 0);
-            d->pue = ct__json_num(ct__json_get(j, "pue"), NAN);
-            const ct_json *in = ct__json_get(j, "intensity");
-            d->intensity_g_per_kwh = ct__json_num(ct__json_get(in, "g_per_kwh"), NAN);
-            ct__strlcpy(d->intensity_source, ct__json_str(ct__json_get(in, "source"), ""),
-                        sizeof d->intensity_source);
-            ct__strlcpy(d->intensity_kind, ct__json_str(ct__json_get(in, "kind"), ""), sizeof d->intensity_kind);
-            const ct_json *devs = ct__json_get(j, "devices");
-            if (devs && devs->type == CT_JSON_ARRAY) {
-                for (const ct_json *v = devs->child; v; v = v->next) {
-                    if ((rc = grow((void **)&d->devices, &cap_d, d->ndevices + 1, sizeof *d->devices))) goto out;
-                    ct_run_device *dv = &d->devices[d->ndevices++];
-                    memset(dv, 0, sizeof *dv);
-                    ct__strlcpy(dv->component, ct__json_str(ct__json_get(v, "component"), ""), sizeof dv->component);
-                    ct__strlcpy(dv->name, ct__json_str(ct__json_get(v, "name"), ""), sizeof dv->name);
-                    ct__strlcpy(dv->method, ct__json_str(ct__json_get(v, "method"), ""), sizeof dv->method);
-                    ct__strlcpy(dv->source, ct__json_str(ct__json_get(v, "source"), ""), sizeof dv->source);
-                    dv->estimated = ct__json_bool(ct__json_get(v, "estimated"), 0);
-                    int c = component_index(dv->component);
-                    if (c >= 0) d->has_component[c] = 1;
-                }
-            }
-        } else if (strcmp(ev, "epoch") == 0) {
-            if ((rc = grow((void **)&d->epochs, &cap_e, d->nepochs + 1, sizeof *d->epochs))) goto out;
-            ct_run_epoch *e = &d->epochs[d->nepochs];
-            memset(e, 0, sizeof *e);
-            e->epoch = ct__json_int(ct__json_get(j, "epoch"), d->nepochs + 1);
-            double st = ct__json_num(ct__json_get(j, "start"), NAN);
-            double en = ct__json_num(ct__json_get(j, "end"), NAN);
-            e->duration_s = ct__json_num(ct__json_get(j, "duration_s"), isfinite(en - st) ? en - st : 0);
-            double t0 = isfinite(d->start_unix_s) ? d->start_unix_s : st;
-            e->start_s = isfinite(st - t0) ? st - t0 : (d->nepochs ? d->epochs[d->nepochs - 1].end_s : 0);
-            e->end_s = isfinite(en - t0) ? en - t0 : e->start_s + e->duration_s;
-            e->co2eq_g = ct__json_num(ct__json_get(j, "co2eq_g"), NAN);
-            const ct_json *ej = ct__json_get(j, "energy_j");
-            const ct_json *pw = ct__json_get(j, "power_w");
+/* ---- JSON Lines --------------------------------------------------------- */
+
+typedef struct caps {
+    int e, p, d;
+} caps;
+
+static int jsonl_header(const ct_json *j, ct_run_detail *d, caps *cp) {
+    ct__strlcpy(d->host, ct__json_str(ct__json_get(j, "host"), ""), sizeof d->host);
+    ct__strlcpy(d->version, ct__json_str(ct__json_get(j, "version"), ""), sizeof d->version);
+    d->start_unix_s = ct__json_num(ct__json_get(j, "start"), NAN);
+    d->epochs_planned = ct__json_int(ct__json_get(j, "epochs"), 0);
+    d->pue = ct__json_num(ct__json_get(j, "pue"), NAN);
+    const ct_json *in = ct__json_get(j, "intensity");
+    d->intensity_g_per_kwh = ct__json_num(ct__json_get(in, "g_per_kwh"), NAN);
+    ct__strlcpy(d->intensity_source, ct__json_str(ct__json_get(in, "source"), ""), sizeof d->intensity_source);
+    ct__strlcpy(d->intensity_kind, ct__json_str(ct__json_get(in, "kind"), ""), sizeof d->intensity_kind);
+    const ct_json *devs = ct__json_get(j, "devices");
+    d->measurement = ct__jsonl_devices_measurement(devs);
+    if (!devs || devs->type != CT_JSON_ARRAY) return 0;
+    for (const ct_json *v = devs->child; v; v = v->next) {
+        if (grow((void **)&d->devices, &cp->d, d->ndevices + 1, sizeof *d->devices)) return CT_ENOMEM;
+        ct_run_device *dv = &d->devices[d->ndevices++];
+        memset(dv, 0, sizeof *dv);
+        ct__strlcpy(dv->component, ct__json_str(ct__json_get(v, "component"), ""), sizeof dv->component);
+        ct__strlcpy(dv->name, ct__json_str(ct__json_get(v, "name"), ""), sizeof dv->name);
+        ct__strlcpy(dv->uuid, ct__json_str(ct__json_get(v, "uuid"), ""), sizeof dv->uuid);
+        ct__strlcpy(dv->method, ct__json_str(ct__json_get(v, "method"), ""), sizeof dv->method);
+        ct__strlcpy(dv->source, ct__json_str(ct__json_get(v, "source"), ""), sizeof dv->source);
+        dv->estimated = ct__json_bool(ct__json_get(v, "estimated"), 0);
+        int c = component_index(dv->component);
+        if (c >= 0) d->has_component[c] = 1;
+        if (c == CT_COMPONENT_CPU && is_dram(dv->name)) d->dram = 1;
+    }
+    return 0;
+}
+
+static int jsonl_epoch(const ct_json *j, ct_run_detail *d, caps *cp) {
+    if (grow((void **)&d->epochs, &cp->e, d->nepochs + 1, sizeof *d->epochs)) return CT_ENOMEM;
+    ct_run_epoch *e = &d->epochs[d->nepochs];
+    memset(e, 0, sizeof *e);
+    e->epoch = ct__json_int(ct__json_get(j, "epoch"), d->nepochs + 1);
+    double st = ct__json_num(ct__json_get(j, "start"), NAN);
+    double en = ct__json_num(ct__json_get(j, "end"), NAN);
+    e->duration_s = ct__json_num(ct__json_get(j, "duration_s"), isfinite(en - st) ? en - st : 0);
+    double t0 = isfinite(d->start_unix_s) ? d->start_unix_s : st;
+    e->start_s = isfinite(st - t0) ? st - t0 : (d->nepochs ? d->epochs[d->nepochs - 1].end_s : 0);
+    e->end_s = isfinite(en - t0) ? en - t0 : e->start_s + e->duration_s;
+    e->co2eq_g = ct__json_num(ct__json_get(j, "co2eq_g"), NAN);
+    const ct_json *ej = ct__json_get(j, "energy_j");
+    const ct_json *pw = ct__json_get(j, "power_w");
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
+        const char *cn = ct_component_name((ct_component)c);
+        const ct_json *v = ct__json_get(ej, cn);
+        if (v && v->type == CT_JSON_NUMBER && isfinite(v->num)) {
+            e->has[c] = 1;
+            d->has_component[c] = 1;
+            e->energy_j[c] = v->num;
+        }
+        e->power_w[c] = ct__json_num(ct__json_get(pw, cn), e->duration_s > 0 ? e->energy_j[c] / e->duration_s : 0);
+    }
+    const ct_json *devs = ct__json_get(j, "devices");
+    if (devs && devs->type == CT_JSON_ARRAY)
+        for (const ct_json *v = devs->child; v; v = v->next)
+            if (component_index(ct__json_str(ct__json_get(v, "component"), "")) == CT_COMPONENT_CPU &&
+                is_dram(ct__json_str(ct__json_get(v, "name"), "")))
+                d->dram = 1;
+    d->nepochs++;
+    const ct_json *ps = ct__json_get(j, "power_series");
+    const ct_json *ts = ct__json_get(ps, "t");
+    if (ts && ts->type == CT_JSON_ARRAY) {
+        const ct_json *cs[CT_COMPONENT_COUNT];
+        for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
+            cs[c] = ct__json_get(ps, ct_component_name((ct_component)c));
+            cs[c] = (cs[c] && cs[c]->type == CT_JSON_ARRAY && cs[c]->count == ts->count) ? cs[c]->child : NULL;
+        }
+        if (grow((void **)&d->points, &cp->p, d->npoints + ts->count, sizeof *d->points)) return CT_ENOMEM;
+        for (const ct_json *t = ts->child; t; t = t->next) {
+            ct_run_point *p = &d->points[d->npoints];
+            p->t_s = ct__json_num(t, NAN);
             for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-                const char *cn = ct_component_name((ct_component)c);
-                const ct_json *v = ct__json_get(ej, cn);
-                if (v && v->type == CT_JSON_NUMBER) {
-                    e->has[c] = 1;
-                    d->has_component[c] = 1;
-                    e->energy_j[c] = v->num;
-                }
-                e->power_w[c] = ct__json_num(ct__json_get(pw, cn),
-                                             e->duration_s > 0 ? e->energy_j[c] / e->duration_s : 0);
+                p->p_w[c] = cs[c] ? ct__json_num(cs[c], NAN) : NAN;
+                if (cs[c]) cs[c] = cs[c]->next;
             }
-            d->nepochs++;
-            const ct_json *ps = ct__json_get(j, "power_series");
-            const ct_json *ts = ct__json_get(ps, "t");
-            if (ts && ts->type == CT_JSON_ARRAY) {
-                const ct_json *cs[CT_COMPONENT_COUNT];
-                for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-                    cs[c] = ct__json_get(ps, ct_component_name((ct_component)c));
-                    cs[c] = (cs[c] && cs[c]->type == CT_JSON_ARRAY && cs[c]->count == ts->count) ? cs[c]->child : NULL;
-                }
-                if ((rc = grow((void **)&d->points, &cap_p, d->npoints + ts->count, sizeof *d->points))) goto out;
-                for (const ct_json *t = ts->child; t; t = t->next) {
-                    ct_run_point *p = &d->points[d->npoints];
-                    p->t_s = ct__json_num(t, NAN);
-                    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-                        p->p_w[c] = cs[c] ? ct__json_num(cs[c], NAN) : NAN;
-                        if (cs[c]) cs[c] = cs[c]->next;
-                    }
-                    if (isfinite(p->t_s)) d->npoints++;
-                }
-            }
-        } else if (strcmp(ev, "prediction") == 0) {
-            ct_run_total *t = &d->predicted;
-            memset(t, 0, sizeof *t);
-            t->epochs = ct__json_int(ct__json_get(j, "epochs"), 0);
-            t->duration_s = ct__json_num(ct__json_get(j, "duration_s"), 0);
-            t->energy_kwh = ct__json_num(ct__json_get(j, "energy_kwh"), NAN);
-            t->co2eq_g = ct__json_num(ct__json_get(j, "co2eq_g"), NAN);
-            t->intensity_g_per_kwh = ct__json_num(ct__json_get(j, "intensity_g_per_kwh"), NAN);
-            ct__strlcpy(t->intensity_source, ct__json_str(ct__json_get(j, "intensity_source"), ""),
-                        sizeof t->intensity_source);
-            t->valid = isfinite(t->energy_kwh);
-        } else if (strcmp(ev, "final") == 0) {
-            total_from_json(ct__json_get(j, "actual"), &d->actual);
+            if (isfinite(p->t_s)) d->npoints++;
+        }
+    }
+    return 0;
+}
+
+static int load_jsonl(const char *path, ct_run_detail *d) {
+    ct_jsonl_file f;
+    int rc = ct__jsonl_open(&f, path);
+    if (rc) return rc == CT_ENOMEM ? rc : cannot_read(rc, d->path);
+    ct_json_doc *doc = ct__json_doc_new();
+    if (!doc) {
+        ct__jsonl_close(&f);
+        return ct__fail(CT_ENOMEM, "out of memory");
+    }
+    caps cp = {0, 0, 0};
+    int header = 0;
+    const char *line;
+    size_t len;
+    while ((rc = ct__jsonl_next(&f, &line, &len)) == 1) {
+        const ct_json *j = len ? ct__json_parse(doc, line, len, NULL, 0) : NULL;
+        rc = 0;
+        switch (ct__jsonl_kind(j)) { /* a damaged line is left out: the rest still draws */
+        case CT__REC_HEADER:
+            header = 1;
+            rc = jsonl_header(j, d, &cp);
+            break;
+        case CT__REC_EPOCH: rc = jsonl_epoch(j, d, &cp); break;
+        case CT__REC_PREDICTION: ct__jsonl_total(j, &d->predicted); break;
+        case CT__REC_GAP:
+            d->gaps++;
+            d->gap_epochs += ct__jsonl_gap_epochs(j);
+            break;
+        case CT__REC_FINAL: {
+            ct__jsonl_total(ct__json_get(j, "actual"), &d->actual);
             ct_run_total p;
-            total_from_json(ct__json_get(j, "predicted"), &p);
+            ct__jsonl_total(ct__json_get(j, "predicted"), &p);
             if (p.valid) d->predicted = p;
             d->early_stop = ct__json_bool(ct__json_get(j, "early_stop"), 0);
+            break;
         }
+        default: break;
+        }
+        if (rc) break;
+        rc = 1;
     }
-    if (!header) {
-        ct__msgf(err, errlen, "%s: not a carbontracker JSON Lines file (no header record)", d->path);
-        rc = CT_EPARSE;
-    }
-out:
+    ct__jsonl_close(&f);
     ct__json_doc_free(doc);
-    if (rc == CT_ENOMEM) ct__msgf(err, errlen, "out of memory");
-    return rc;
+    if (rc == CT_ENOMEM) return ct__fail(CT_ENOMEM, "out of memory");
+    if (rc < 0) return cannot_read(rc, d->path);
+    if (!header) return ct__fail(CT_EPARSE, "%s: not a carbontracker JSON Lines file (no header record)", d->path);
+    return 0;
 }
 
-/* ---- the original's standard log ------------------------------------ */
+/* ---- the original's standard log ----------------------------------------- */
 
-static int load_text(const char *buf, ct_run_detail *d, char *err, size_t errlen) {
-    regex_t re_dur, re_pow, re_comp, re_dev, re_pue, re_int, re_loc, re_ver, re_stop;
-    int ok = regcomp(&re_dur, "Duration: ([0-9]+):([0-9]{2}):([0-9][0-9]?(.[0-9]{2})?)", REG_EXTENDED) == 0;
-    ok &= regcomp(&re_pow, "Average power usage \\(W\\) for ([^\n:]+): (\\[[^]\n]*\\]|None|[-+0-9.eE]+)",
-                  REG_EXTENDED) == 0;
-    ok &= regcomp(&re_comp, "The following components were found:([^\n]*)", REG_EXTENDED) == 0;
-    ok &= regcomp(&re_dev, " ([^ ]+) with device\\(s\\) ([^.\n]*)\\.", REG_EXTENDED) == 0;
-    ok &= regcomp(&re_pue, "PUE coefficient of ([0-9.]+)", REG_EXTENDED) == 0;
-    ok &= regcomp(&re_int, "average carbon intensity during training was ([0-9.]+) gCO2(eq)?/kWh([^\n]*)",
-                  REG_EXTENDED | REG_ICASE) == 0;
-    ok &= regcomp(&re_loc, "at detected location: ([^[\n]*[^ :[\n])", REG_EXTENDED) == 0;
-    ok &= regcomp(&re_ver, "carbontracker version ([^ \n]+)", REG_EXTENDED | REG_ICASE) == 0;
-    ok &= regcomp(&re_stop, "training was interrupted", REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
-    if (!ok) {
-        ct__msgf(err, errlen, "internal error: cannot compile the log patterns");
-        return CT_ENOMEM; /* regfree of a failed regcomp is not allowed; leak-free enough for an impossible case */
+static int load_text(const char *std, size_t stdn, const char *out, size_t outn, ct_run_detail *d) {
+    ct_text_log tl;
+    if (ct__text_log_read(std, stdn, out, outn, CT__TL_DETAIL, &tl)) return ct__fail(CT_ENOMEM, "out of memory");
+    ct__strlcpy(d->version, tl.version, sizeof d->version);
+    d->pue = tl.pue;
+    d->early_stop = tl.early_stop;
+    d->dram = tl.dram;
+    d->measurement = ct__text_log_measurement(&tl);
+    d->actual = tl.actual;
+    d->predicted = tl.predicted;
+    if (d->predicted.valid) d->epochs_planned = d->predicted.epochs;
+    ct__strlcpy(d->intensity_source, tl.intensity_source, sizeof d->intensity_source);
+    /* the intensity the log records: ours at start, or the original's average */
+    d->intensity_g_per_kwh = isfinite(tl.intensity_start) ? tl.intensity_start : tl.intensity_avg;
+    int rc = 0, cap_d = 0, cap_e = 0;
+    for (int i = 0; i < tl.ndevices; i++) {
+        if ((rc = grow((void **)&d->devices, &cap_d, d->ndevices + 1, sizeof *d->devices))) goto out;
+        ct_run_device *dv = &d->devices[d->ndevices++];
+        memset(dv, 0, sizeof *dv);
+        ct__strlcpy(dv->component, tl.comp_names[tl.devices[i].comp], sizeof dv->component);
+        ct__strlcpy(dv->name, tl.devices[i].name, sizeof dv->name);
+        ct__strlcpy(dv->method, "power-sampling", sizeof dv->method);
+        dv->estimated = -1;
+        int c = component_index(dv->component);
+        if (c >= 0) d->has_component[c] = 1;
     }
-    int rc = 0, cap_e = 0, cap_d = 0;
-    regmatch_t m[5];
-    char tmp[1024];
-
-    if (regexec(&re_ver, buf, 2, m, 0) == 0) {
-        size_t l = (size_t)(m[1].rm_eo - m[1].rm_so);
-        if (l >= sizeof d->version) l = sizeof d->version - 1;
-        memcpy(d->version, buf + m[1].rm_so, l);
-        d->version[l] = '\0';
-    }
-    if (regexec(&re_pue, buf, 2, m, 0) == 0) d->pue = strtod(buf + m[1].rm_so, NULL);
-    if (regexec(&re_int, buf, 4, m, 0) == 0) {
-        d->intensity_g_per_kwh = strtod(buf + m[1].rm_so, NULL);
-        if (regexec(&re_loc, buf, 2, m, 0) == 0) {
-            size_t l = (size_t)(m[1].rm_eo - m[1].rm_so);
-            if (l >= sizeof d->intensity_source - 20) l = sizeof d->intensity_source - 21;
-            memcpy(d->intensity_source, "detected location: ", 19);
-            memcpy(d->intensity_source + 19, buf + m[1].rm_so, l);
-            d->intensity_source[19 + l] = '\0';
-        }
-    }
-    d->early_stop = regexec(&re_stop, buf, 0, NULL, 0) == 0;
-    if (regexec(&re_comp, buf, 2, m, 0) == 0) {
-        size_t l = (size_t)(m[1].rm_eo - m[1].rm_so);
-        if (l >= sizeof tmp) l = sizeof tmp - 1;
-        memcpy(tmp, buf + m[1].rm_so, l);
-        tmp[l] = '\0';
-        const char *p = tmp;
-        while (regexec(&re_dev, p, 3, m, p == tmp ? 0 : REG_NOTBOL) == 0) {
-            char comp[16];
-            size_t cl = (size_t)(m[1].rm_eo - m[1].rm_so);
-            if (cl >= sizeof comp) cl = sizeof comp - 1;
-            memcpy(comp, p + m[1].rm_so, cl);
-            comp[cl] = '\0';
-            for (char *c = comp; *c; c++)
-                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-            /* devices: a comma list */
-            char list[512];
-            size_t ll = (size_t)(m[2].rm_eo - m[2].rm_so);
-            if (ll >= sizeof list) ll = sizeof list - 1;
-            memcpy(list, p + m[2].rm_so, ll);
-            list[ll] = '\0';
-            char *save = NULL;
-            for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                while (*tok == ' ') tok++;
-                if (!*tok) continue;
-                if ((rc = grow((void **)&d->devices, &cap_d, d->ndevices + 1, sizeof *d->devices))) goto out;
-                ct_run_device *dv = &d->devices[d->ndevices++];
-                memset(dv, 0, sizeof *dv);
-                ct__strlcpy(dv->component, comp, sizeof dv->component);
-                ct__strlcpy(dv->name, tok, sizeof dv->name);
-                ct__strlcpy(dv->method, "power-sampling", sizeof dv->method);
-                dv->estimated = -1;
-            }
-            int c = component_index(comp);
-            if (c >= 0) d->has_component[c] = 1;
-            p += m[0].rm_eo;
-        }
-    }
-    /* Epochs: each "Duration:" starts one; the power lines after it belong to it. */
-    const char *p = buf;
-    int cur = -1;
-    for (;;) {
-        regmatch_t md[5], mp[3];
-        int hd = regexec(&re_dur, p, 5, md, p == buf ? 0 : REG_NOTBOL) == 0;
-        int hp = regexec(&re_pow, p, 3, mp, p == buf ? 0 : REG_NOTBOL) == 0;
-        if (!hd && !hp) break;
-        if (hd && (!hp || md[0].rm_so < mp[0].rm_so)) {
-            if ((rc = grow((void **)&d->epochs, &cap_e, d->nepochs + 1, sizeof *d->epochs))) goto out;
-            ct_run_epoch *e = &d->epochs[d->nepochs];
+    /* Epochs: one per duration; the k-th power line of a component is its k-th epoch. */
+    if (tl.ndurations > 0) {
+        if ((rc = grow((void **)&d->epochs, &cap_e, tl.ndurations, sizeof *d->epochs))) goto out;
+        for (int i = 0; i < tl.ndurations; i++) {
+            ct_run_epoch *e = &d->epochs[i];
             memset(e, 0, sizeof *e);
-            e->epoch = d->nepochs + 1;
-            size_t l = (size_t)(md[0].rm_eo - md[0].rm_so) - 10; /* after "Duration: " */
-            if (l >= sizeof tmp) l = sizeof tmp - 1;
-            memcpy(tmp, p + md[0].rm_so + 10, l);
-            tmp[l] = '\0';
-            e->duration_s = ct__parse_hms(tmp);
-            if (e->duration_s < 0) e->duration_s = 0;
-            e->start_s = d->nepochs ? d->epochs[d->nepochs - 1].end_s : 0;
+            e->epoch = i + 1;
+            e->duration_s = tl.durations[i];
+            e->start_s = i ? d->epochs[i - 1].end_s : 0;
             e->end_s = e->start_s + e->duration_s;
             e->co2eq_g = NAN;
-            cur = d->nepochs++;
-            p += md[0].rm_eo;
-        } else {
-            char comp[64], val[512];
-            size_t cl = (size_t)(mp[1].rm_eo - mp[1].rm_so), vl = (size_t)(mp[2].rm_eo - mp[2].rm_so);
-            if (cl >= sizeof comp) cl = sizeof comp - 1;
-            if (vl >= sizeof val) vl = sizeof val - 1;
-            memcpy(comp, p + mp[1].rm_so, cl);
-            comp[cl] = '\0';
-            memcpy(val, p + mp[2].rm_so, vl);
-            val[vl] = '\0';
-            int c = component_index(comp);
-            if (c >= 0 && cur >= 0) {
-                /* "[61.2 30.1]" (one per device: summed), "61.2" or "None" */
-                double sum = 0;
-                char *q = val;
-                while (*q) {
-                    if (*q == '[' || *q == ']' || *q == ' ' || *q == ',') {
-                        q++;
-                        continue;
-                    }
-                    char *e2;
-                    double v = strtod(q, &e2);
-                    if (e2 == q) break;
-                    if (isfinite(v)) sum += v;
-                    q = e2;
-                }
-                ct_run_epoch *e = &d->epochs[cur];
-                e->has[c] = 1;
-                d->has_component[c] = 1;
-                e->power_w[c] = sum;
-                e->energy_j[c] = sum * e->duration_s;
-            }
-            p += mp[0].rm_eo;
         }
-    }
-    /* Power over time: one step per epoch (average power). */
-    if (d->nepochs) {
+        d->nepochs = tl.ndurations;
+        int seen[8] = {0};
+        for (int k = 0; k < tl.npower; k++) {
+            const ct_text_power *p = &tl.power[k];
+            int idx = seen[p->comp]++;
+            int c = component_index(tl.comp_names[p->comp]);
+            if (c < 0 || idx >= d->nepochs) continue;
+            double sum = 0; /* one value per device: summed */
+            for (int v = 0; v < p->nvalues; v++)
+                if (isfinite(tl.values[p->value0 + v])) sum += tl.values[p->value0 + v];
+            ct_run_epoch *e = &d->epochs[idx];
+            e->has[c] = 1;
+            d->has_component[c] = 1;
+            e->power_w[c] = sum;
+            e->energy_j[c] = sum * e->duration_s;
+        }
         d->points = malloc((size_t)d->nepochs * 2 * sizeof *d->points);
         if (!d->points) {
             rc = CT_ENOMEM;
@@ -332,18 +272,19 @@ static int load_text(const char *buf, ct_run_detail *d, char *err, size_t errlen
             }
         }
     }
+    /* CO2eq per epoch from the run's mean intensity, when the totals say it. */
+    if (d->actual.valid && d->actual.energy_kwh > 0 && isfinite(d->actual.co2eq_g)) {
+        double g_per_kwh_pue = d->actual.co2eq_g / d->actual.energy_kwh;
+        double pue = isfinite(d->pue) ? d->pue : 1.0;
+        for (int i = 0; i < d->nepochs; i++) {
+            double j = 0;
+            for (int c = 0; c < CT_COMPONENT_COUNT; c++) j += d->epochs[i].energy_j[c];
+            d->epochs[i].co2eq_g = ct__j_to_kwh(j) * pue * g_per_kwh_pue;
+        }
+    }
 out:
-    regfree(&re_dur);
-    regfree(&re_pow);
-    regfree(&re_comp);
-    regfree(&re_dev);
-    regfree(&re_pue);
-    regfree(&re_int);
-    regfree(&re_loc);
-    regfree(&re_ver);
-    regfree(&re_stop);
-    if (rc == CT_ENOMEM) ct__msgf(err, errlen, "out of memory");
-    return rc;
+    ct__text_log_free(&tl);
+    return rc ? ct__fail(CT_ENOMEM, "out of memory") : 0;
 }
 
 static int ends_with(const char *s, const char *suf) {
@@ -351,63 +292,56 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-int ct__run_detail_load(const char *path, ct_run_detail *d, char *err, size_t errlen) {
-    if (!path || !d) return CT_EINVAL;
+/* The first non-blank byte of a regular file, or 0. */
+static int first_byte(const char *path) {
+    off_t size = 0;
+    int fd = ct__open_regular(path, 0, &size);
+    if (fd < 0) return fd;
+    char b[256];
+    ssize_t n = read(fd, b, sizeof b);
+    close(fd);
+    for (ssize_t i = 0; i < n; i++)
+        if (b[i] != ' ' && b[i] != '\n' && b[i] != '\r' && b[i] != '\t') return (unsigned char)b[i];
+    return 0;
+}
+
+int ct__run_detail_load(const char *path, ct_run_detail *d) {
+    if (!path || !d) return ct__fail(CT_EINVAL, "no input path");
     init_detail(d, path);
-    char *buf = NULL;
-    size_t n = 0;
-    char rerr[256];
-    int rc = ct__results_read_file(path, MAX_RUN_BYTES, &buf, &n, rerr, sizeof rerr);
-    if (rc) {
-        if (rc == CT_ENOMEM) ct__msgf(err, errlen, "out of memory");
-        else ct__msgf(err, errlen, "%s: cannot read: %s", path, rerr);
-        return rc;
-    }
-    const char *s = buf;
-    while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t') s++;
-    if (*s == '{' || ends_with(path, ".jsonl")) {
+    char pp[600];
+    ct__printable(path, pp, sizeof pp);
+    ct__strlcpy(d->path, pp, sizeof d->path);
+    int fb = first_byte(path);
+    if (fb < 0) return cannot_read(fb, pp);
+    int rc;
+    if (fb == '{' || ends_with(path, ".jsonl")) {
         ct__strlcpy(d->format, "jsonl", sizeof d->format);
-        rc = load_jsonl(buf, n, d, err, errlen);
+        rc = load_jsonl(path, d);
     } else {
         ct__strlcpy(d->format, "text", sizeof d->format);
-        rc = load_text(buf, d, err, errlen);
-        if (!rc) {
+        char *buf = NULL, *ob = NULL;
+        size_t n = 0, on = 0;
+        rc = ct__read_file(path, MAX_TEXT_BYTES, &buf, &n);
+        if (rc) return cannot_read(rc, pp);
+        const char *suf = "_carbontracker.log";
+        if (ends_with(path, suf)) {
             /* The output log next to it has the totals. */
-            char out_path[4096];
-            const char *suf = "_carbontracker.log";
-            if (ends_with(path, suf) && strlen(path) + 8 < sizeof out_path) {
-                size_t bl = strlen(path) - strlen(suf);
-                memcpy(out_path, path, bl);
-                snprintf(out_path + bl, sizeof out_path - bl, "_carbontracker_output.log");
-                char *ob = NULL;
-                if (ct__results_read_file(out_path, 64u * 1024 * 1024, &ob, NULL, rerr, sizeof rerr) == 0) {
-                    ct__output_log_block(ob, "actual", &d->actual);
-                    ct__output_log_block(ob, "predicted", &d->predicted);
-                    free(ob);
-                }
-            } else if (strstr(buf, "consumption for")) {
-                /* given the output log itself */
-                ct__output_log_block(buf, "actual", &d->actual);
-                ct__output_log_block(buf, "predicted", &d->predicted);
+            size_t bl = strlen(path) - strlen(suf);
+            char *out_path = malloc(bl + 32);
+            if (out_path) {
+                snprintf(out_path, bl + 32, "%.*s_carbontracker_output.log", (int)bl, path);
+                if (ct__read_file(out_path, MAX_TEXT_BYTES, &ob, &on) != 0) ob = NULL;
+                free(out_path);
             }
-            if (d->predicted.valid) d->epochs_planned = d->predicted.epochs;
-            /* CO2eq per epoch from the run's mean intensity, when the totals say it. */
-            if (d->actual.valid && d->actual.energy_kwh > 0 && isfinite(d->actual.co2eq_g)) {
-                double g_per_kwh_pue = d->actual.co2eq_g / d->actual.energy_kwh;
-                double pue = isfinite(d->pue) ? d->pue : 1.0;
-                for (int i = 0; i < d->nepochs; i++) {
-                    double j = 0;
-                    for (int c = 0; c < CT_COMPONENT_COUNT; c++) j += d->epochs[i].energy_j[c];
-                    d->epochs[i].co2eq_g = ct__j_to_kwh(j) * pue * g_per_kwh_pue;
-                }
-            }
+            rc = load_text(buf, n, ob, on, d);
+        } else {
+            /* given the output log itself (or a log of both) */
+            rc = load_text(buf, n, buf, n, d);
         }
+        free(ob);
+        free(buf);
     }
-    free(buf);
-    if (!rc && d->nepochs == 0) {
-        ct__msgf(err, errlen, "%s: no epochs recorded (nothing to plot)", path);
-        rc = CT_EPARSE;
-    }
+    if (!rc && d->nepochs == 0) rc = ct__fail(CT_EPARSE, "%s: no epochs recorded (nothing to plot)", pp);
     if (rc) ct__run_detail_free(d);
     return rc;
 }

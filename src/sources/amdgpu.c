@@ -16,7 +16,7 @@
  * matched against the card's PCI_SLOT_NAME (device/uevent). Checked at open and
  * then every 2 s while some card is not yet counted.
  */
-#include "sources/source.h"
+#include "sources/gpu_common.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,23 +27,14 @@
 
 typedef struct amd_dev {
     int fd;
-    int has_counter;
     char name[128], uuid[96], file[1600];
-    char pdev[32]; /* PCI address, "" when unknown */
-    int claimed;   /* counted (always, unless devices_by_pid and not yet used by this tree) */
-    int lost;
-    uint64_t last_uj;
-    int have_uj;
-    double energy_j;
-    double last_t, last_w;
-    int have_sample;
+    char pdev[32];  /* PCI address, "" when unknown */
+    ct_gpu_meter m; /* counter (uJ) or polled power (uW); claimed, lost, energy */
 } amd_dev;
 
 typedef struct amd_state {
     ct__source_ctx ctx;
-    int by_pid;
-    double next_check_s;
-    char proc_root[512];
+    ct_gpu_claims claims; /* devices_by_pid */
     int ndev;
     amd_dev *dev;
 } amd_state;
@@ -104,15 +95,11 @@ static int probe_hwmon(const char *dir, const char *card, const char *devdir, am
         memset(d, 0, sizeof *d);
         d->fd = fd;
         ct__strlcpy(d->file, path, sizeof d->file);
-        if (i == 0) {
-            d->has_counter = 1;
-            d->last_uj = v;
-            d->have_uj = 1;
-        } else {
-            d->last_t = now;
-            d->last_w = (double)v / 1e6;
-            d->have_sample = 1;
-        }
+        d->m.has_counter = i == 0;
+        if (i == 0)
+            ct__gpu_meter_base_counter(&d->m, v);
+        else
+            ct__gpu_meter_base_power(&d->m, now, (double)v / 1e6);
         snprintf(path, sizeof path, "%s/product_name", devdir);
         read_line(path, d->name, sizeof d->name);
         if (!d->name[0]) snprintf(d->name, sizeof d->name, "AMD GPU %s", card);
@@ -133,7 +120,7 @@ static int probe_hwmon(const char *dir, const char *card, const char *devdir, am
             }
             free(ev);
         }
-        d->claimed = 1;
+        d->m.claimed = 1;
         return 1;
     }
     return 0;
@@ -146,59 +133,6 @@ static int is_number(const char *s) {
     for (; *s; s++)
         if (*s < '0' || *s > '9') return 0;
     return 1;
-}
-
-/* Pids of this process and its descendants (from the parent links in proc_root),
- * malloc'd; *n set. NULL when out of memory. */
-static int *process_tree(const char *proc_root, int *n) {
-    int cap = 256, cnt = 0;
-    int *pid = malloc((size_t)cap * sizeof *pid), *ppid = malloc((size_t)cap * sizeof *ppid);
-    DIR *d = opendir(proc_root);
-    struct dirent *e;
-    while (d && pid && ppid && (e = readdir(d)) != NULL) {
-        if (!is_number(e->d_name)) continue;
-        char path[1024], *buf = NULL;
-        size_t len = 0;
-        snprintf(path, sizeof path, "%s/%s/stat", proc_root, e->d_name);
-        if (ct__read_file(path, 4096, &buf, &len) != 0) continue;
-        const char *rp = strrchr(buf, ')');
-        char st;
-        int pp;
-        if (rp && sscanf(rp + 1, " %c %d", &st, &pp) == 2) {
-            if (cnt == cap) {
-                cap *= 2;
-                int *np = realloc(pid, (size_t)cap * sizeof *np), *npp = np ? realloc(ppid, (size_t)cap * sizeof *npp) : NULL;
-                if (np) pid = np;
-                if (npp) ppid = npp;
-                if (!np || !npp) {
-                    free(buf);
-                    break;
-                }
-            }
-            pid[cnt] = atoi(e->d_name);
-            ppid[cnt] = pp;
-            cnt++;
-        }
-        free(buf);
-    }
-    if (d) closedir(d);
-    int *tree = malloc((size_t)(cnt + 1) * sizeof *tree);
-    if (!tree || !pid || !ppid) {
-        free(pid);
-        free(ppid);
-        free(tree);
-        *n = 0;
-        return NULL;
-    }
-    int nt = 0;
-    tree[nt++] = (int)getpid();
-    for (int head = 0; head < nt; head++) /* breadth first over the parent links */
-        for (int i = 0; i < cnt; i++)
-            if (ppid[i] == tree[head] && pid[i] != tree[head] && nt <= cnt) tree[nt++] = pid[i];
-    free(pid);
-    free(ppid);
-    *n = nt;
-    return tree;
 }
 
 /* 1 when a process of this tree has a DRM file of PCI device pdev open. */
@@ -234,34 +168,29 @@ static int pdev_used(const char *proc_root, const int *tree, int nt, const char 
 /* Sets a card's reference reading at now (its energy counts from there). */
 static void baseline(amd_dev *d, double now) {
     uint64_t v;
-    d->have_uj = d->have_sample = 0;
+    d->m.have_raw = d->m.have_sample = 0;
     if (pread_u64(d->fd, &v) != 0) return;
-    if (d->has_counter) {
-        d->last_uj = v;
-        d->have_uj = 1;
-    } else {
-        d->last_t = now;
-        d->last_w = (double)v / 1e6;
-        d->have_sample = 1;
-    }
+    if (d->m.has_counter)
+        ct__gpu_meter_base_counter(&d->m, v);
+    else
+        ct__gpu_meter_base_power(&d->m, now, (double)v / 1e6);
 }
 
 static int pending(const amd_state *s) {
-    if (!s->by_pid) return 0;
+    if (!s->claims.by_pid) return 0;
     for (int i = 0; i < s->ndev; i++)
-        if (!s->dev[i].claimed && !s->dev[i].lost) return 1;
+        if (!s->dev[i].m.claimed && !s->dev[i].m.lost) return 1;
     return 0;
 }
 
 static void check_processes(amd_state *s, double now) {
-    s->next_check_s = now + PID_CHECK_INTERVAL_S;
     int nt = 0;
-    int *tree = process_tree(s->proc_root, &nt);
+    int *tree = ct__proc_tree(s->claims.proc_root, &nt);
     if (!tree) return;
     for (int i = 0; i < s->ndev; i++) {
         amd_dev *d = &s->dev[i];
-        if (d->claimed || d->lost || !d->pdev[0] || !pdev_used(s->proc_root, tree, nt, d->pdev)) continue;
-        d->claimed = 1;
+        if (d->m.claimed || d->m.lost || !d->pdev[0] || !pdev_used(s->claims.proc_root, tree, nt, d->pdev)) continue;
+        d->m.claimed = 1;
         baseline(d, now);
         char msg[CT__MSG_LEN];
         snprintf(msg, sizeof msg, "AMD GPU %s (%s) is used by this process tree: measured from now on", d->name,
@@ -296,9 +225,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
         return CT_ENOMEM;
     }
     if (ctx) s->ctx = *ctx;
-    s->by_pid = ctx && ctx->cfg ? ctx->cfg->devices_by_pid : 0;
-    const char *proc = ct__getenv("CT_PROC_ROOT");
-    ct__strlcpy(s->proc_root, proc ? proc : "/proc", sizeof s->proc_root);
+    ct__gpu_claims_init(&s->claims, ctx, PID_CHECK_INTERVAL_S);
     struct dirent *e;
     while ((e = readdir(dr)) != NULL) {
         if (!is_card_name(e->d_name)) continue;
@@ -356,12 +283,13 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
         free_state(s);
         return CT_ENOSOURCE;
     }
-    if (s->by_pid) {
-        for (int i = 0; i < s->ndev; i++) s->dev[i].claimed = 0;
+    if (s->claims.by_pid) {
+        for (int i = 0; i < s->ndev; i++) s->dev[i].m.claimed = 0;
+        s->claims.next_s = now + PID_CHECK_INTERVAL_S;
         check_processes(s, now);
         if (pending(s)) {
             int claimed = 0;
-            for (int i = 0; i < s->ndev; i++) claimed += s->dev[i].claimed;
+            for (int i = 0; i < s->ndev; i++) claimed += s->dev[i].m.claimed;
             if (!claimed)
                 notice(s, 0,
                        "devices_by_pid: no AMD GPU is open in this process tree yet; each is measured from when "
@@ -374,47 +302,36 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
 
 static int read_(void *state, double now_s, double *energy_j) {
     amd_state *s = state;
-    if (pending(s) && now_s >= s->next_check_s) check_processes(s, now_s);
+    if (ct__gpu_claims_due(&s->claims, pending(s), now_s)) check_processes(s, now_s);
     for (int i = 0; i < s->ndev; i++) {
         amd_dev *d = &s->dev[i];
-        if (!d->lost && d->claimed) {
+        if (!d->m.lost && d->m.claimed) {
             uint64_t v;
             int r = pread_u64(d->fd, &v);
-            if (r == 0 && d->has_counter) {
-                /* 64-bit uJ: no wrap; a smaller value means the driver restarted. */
-                uint64_t delta = v >= d->last_uj ? v - d->last_uj : v;
-                if (d->have_uj) d->energy_j += (double)delta / 1e6;
-                d->last_uj = v;
-                d->have_uj = 1;
+            if (r == 0 && d->m.has_counter) {
+                ct__gpu_meter_counter(&d->m, v, 1e-6); /* 64-bit uJ */
             } else if (r == 0) {
-                double w = (double)v / 1e6;
-                if (d->have_sample && now_s > d->last_t)
-                    d->energy_j += ct__trapezoid_j(d->last_t, d->last_w, now_s, w);
-                if (!d->have_sample || now_s >= d->last_t) {
-                    d->last_t = now_s;
-                    d->last_w = w;
-                    d->have_sample = 1;
-                }
+                ct__gpu_meter_power(&d->m, now_s, (double)v / 1e6);
             } else if (r == -ENODEV || r == -ENOENT || r == -ENXIO) {
-                d->lost = 1;
+                d->m.lost = 1;
                 char msg[CT__MSG_LEN + 1800];
                 snprintf(msg, sizeof msg,
                          "AMD GPU %s is no longer readable (%s: %s); its energy so far (%.1f J) is kept", d->name,
-                         d->file, strerror(-r), d->energy_j);
+                         d->file, strerror(-r), d->m.energy_j);
                 notice(s, 1, msg);
             }
         }
-        energy_j[i] = d->energy_j;
+        energy_j[i] = d->m.energy_j;
     }
     return 0;
 }
 
 static double max_read_interval_(void *state) {
     amd_state *s = state;
+    int polled = 0;
     for (int i = 0; i < s->ndev; i++)
-        if (!s->dev[i].has_counter && !s->dev[i].lost) return 0.1;
-    if (pending(s)) return PID_CHECK_INTERVAL_S;
-    return 60.0;
+        if (!s->dev[i].m.has_counter && !s->dev[i].m.lost) polled = 1;
+    return ct__gpu_read_interval(polled, pending(s), PID_CHECK_INTERVAL_S);
 }
 
 static int device_count_(void *state) { return ((amd_state *)state)->ndev; }
@@ -427,9 +344,9 @@ static void describe_(void *state, int index, ct_device_desc *out) {
     out->component = CT_COMPONENT_GPU;
     ct__strlcpy(out->name, d->name, sizeof out->name);
     ct__strlcpy(out->uuid, d->uuid, sizeof out->uuid);
-    ct__strlcpy(out->method, d->has_counter ? "counter" : "power-polling", sizeof out->method);
+    ct__strlcpy(out->method, d->m.has_counter ? "counter" : "power-polling", sizeof out->method);
     ct__strlcpy(out->source, "amdgpu", sizeof out->source);
-    out->lost = d->lost;
+    out->lost = d->m.lost;
 }
 
 static void close_(void *state) { free_state(state); }

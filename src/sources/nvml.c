@@ -14,8 +14,7 @@
  * integrates across the gap). GPU_IS_LOST / RESET_REQUIRED mark that device
  * lost (one warning), its energy so far kept; the other devices go on.
  */
-#include "sources/source.h"
-#include "gpu_select.h"
+#include "sources/gpu_common.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -73,25 +72,16 @@ typedef struct nvml_dev {
     nvmlDevice_t handle;
     unsigned int index; /* NVML index */
     char name[NVML_NAME_LEN], uuid[NVML_UUID_LEN];
-    int has_counter;
-    int mig;     /* MIG mode on */
-    int claimed; /* counted (always, unless devices_by_pid and no process of ours seen yet) */
-    int lost;
+    int mig; /* MIG mode on */
+    ct_gpu_meter m; /* counter (mJ) or polled power; claimed, lost, energy */
     double fail_since; /* monotonic s of the first failed read in a row, -1 none */
     int fail_warned;   /* the long-failure warning was given */
-    unsigned long long last_mj; /* last counter reading */
-    int have_mj;                /* last_mj is set */
-    double energy_j;            /* cumulative since open (or since claimed) */
-    double last_t, last_w;      /* last power sample (polling) */
-    int have_sample;
 } nvml_dev;
 
 typedef struct nvml_state {
     nvml_api api;
     ct__source_ctx ctx;
-    int by_pid;
-    double next_pid_check_s;
-    char proc_root[512];
+    ct_gpu_claims claims; /* devices_by_pid */
     void *procbuf;
     unsigned int proccap;
     int ndev;
@@ -167,39 +157,7 @@ static const char *resolve(nvml_api *a) {
     return NULL;
 }
 
-/* ---- devices_by_pid: is pid this process or one of its descendants? ---- */
-static int read_ppid(const char *proc_root, int pid, int *ppid) {
-    char path[600], *buf = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/%d/stat", proc_root, pid);
-    if (ct__read_file(path, 4096, &buf, &len) != 0) return -1;
-    /* "pid (comm) S ppid ...": comm may hold ')' and blanks, so parse after the last ')'. */
-    const char *rp = strrchr(buf, ')');
-    int ok = -1;
-    if (rp) {
-        char st;
-        int pp;
-        if (sscanf(rp + 1, " %c %d", &st, &pp) == 2) {
-            *ppid = pp;
-            ok = 0;
-        }
-    }
-    free(buf);
-    return ok;
-}
-
-static int in_process_tree(const nvml_state *s, int pid) {
-    int self = (int)getpid();
-    for (int depth = 0; depth < 256; depth++) {
-        if (pid == self) return 1;
-        if (pid <= 1) return 0;
-        int ppid;
-        if (read_ppid(s->proc_root, pid, &ppid) != 0 || ppid == pid) return 0;
-        pid = ppid;
-    }
-    return 0;
-}
-
+/* ---- devices_by_pid ---------------------------------------------------- */
 /* 1 when a process of this tree runs on the device, 0 not, -1 NVML error (code in *rc). */
 static int device_runs_ours(nvml_state *s, nvml_dev *d, nvmlReturn_t *rc) {
     nvml_api *a = &s->api;
@@ -225,7 +183,7 @@ static int device_runs_ours(nvml_state *s, nvml_dev *d, nvmlReturn_t *rc) {
         for (unsigned int i = 0; i < count; i++) {
             unsigned int pid;
             memcpy(&pid, (const char *)s->procbuf + (size_t)i * a->proc_size, sizeof pid);
-            if (in_process_tree(s, (int)pid)) return 1;
+            if (ct__proc_in_tree(s->claims.proc_root, (int)pid)) return 1;
         }
         return 0;
     }
@@ -234,62 +192,40 @@ static int device_runs_ours(nvml_state *s, nvml_dev *d, nvmlReturn_t *rc) {
 
 /* ---- reading ----------------------------------------------------------- */
 static void mark_lost(nvml_state *s, nvml_dev *d, nvmlReturn_t r) {
-    if (d->lost) return;
-    d->lost = 1;
+    if (d->m.lost) return;
+    d->m.lost = 1;
     char msg[CT__MSG_LEN];
     snprintf(msg, sizeof msg,
              "GPU %u (%s, %s) is no longer readable (NVML: %s); its energy so far (%.1f J) is kept and the "
              "other GPUs are still measured",
-             d->index, d->name, d->uuid, err_text(&s->api, r), d->energy_j);
+             d->index, d->name, d->uuid, err_text(&s->api, r), d->m.energy_j);
     notice(s, 1, msg);
 }
 
 /* First reading of a device being counted: sets the baseline. 0 or the NVML code. */
 static nvmlReturn_t baseline(nvml_state *s, nvml_dev *d, double now_s) {
-    if (d->has_counter) {
+    if (d->m.has_counter) {
         unsigned long long mj;
         nvmlReturn_t r = s->api.get_energy(d->handle, &mj);
-        if (r == NVML_SUCCESS) {
-            d->last_mj = mj;
-            d->have_mj = 1;
-        }
+        if (r == NVML_SUCCESS) ct__gpu_meter_base_counter(&d->m, mj);
         return r;
     }
     unsigned int mw;
     nvmlReturn_t r = s->api.get_power(d->handle, &mw);
-    if (r == NVML_SUCCESS) {
-        d->last_t = now_s;
-        d->last_w = mw / 1000.0;
-        d->have_sample = 1;
-    }
+    if (r == NVML_SUCCESS) ct__gpu_meter_base_power(&d->m, now_s, mw / 1000.0);
     return r;
 }
 
 static void update_device(nvml_state *s, nvml_dev *d, double now_s) {
     nvmlReturn_t r;
-    if (d->has_counter) {
+    if (d->m.has_counter) {
         unsigned long long mj;
         r = s->api.get_energy(d->handle, &mj);
-        if (r == NVML_SUCCESS) {
-            /* The counter is 64-bit mJ since the driver loaded: it does not wrap; a smaller
-             * value means the driver restarted, so only what came after is added. */
-            unsigned long long delta = mj >= d->last_mj ? mj - d->last_mj : mj;
-            if (d->have_mj) d->energy_j += (double)delta / 1000.0;
-            d->last_mj = mj;
-            d->have_mj = 1;
-        }
+        if (r == NVML_SUCCESS) ct__gpu_meter_counter(&d->m, mj, 1e-3); /* mJ since the driver loaded */
     } else {
         unsigned int mw;
         r = s->api.get_power(d->handle, &mw);
-        if (r == NVML_SUCCESS) {
-            double w = mw / 1000.0;
-            if (d->have_sample && now_s > d->last_t) d->energy_j += ct__trapezoid_j(d->last_t, d->last_w, now_s, w);
-            if (!d->have_sample || now_s >= d->last_t) {
-                d->last_t = now_s;
-                d->last_w = w;
-                d->have_sample = 1;
-            }
-        }
+        if (r == NVML_SUCCESS) ct__gpu_meter_power(&d->m, now_s, mw / 1000.0);
     }
     if (is_lost_code(r)) {
         mark_lost(s, d, r);
@@ -307,9 +243,9 @@ static void update_device(nvml_state *s, nvml_dev *d, double now_s) {
         char msg[CT__MSG_LEN];
         snprintf(msg, sizeof msg,
                  "GPU %u (%s): %s not been readable for %.0f s (NVML: %s); %s", d->index, d->name,
-                 d->has_counter ? "the energy counter has" : "power has", now_s - d->fail_since,
+                 d->m.has_counter ? "the energy counter has" : "power has", now_s - d->fail_since,
                  err_text(&s->api, r),
-                 d->has_counter ? "the counter is cumulative, so the energy is caught up if it comes back"
+                 d->m.has_counter ? "the counter is cumulative, so the energy is caught up if it comes back"
                                 : "the gap is bridged linearly between the samples around it");
         notice(s, 1, msg);
     }
@@ -318,7 +254,7 @@ static void update_device(nvml_state *s, nvml_dev *d, double now_s) {
 static void check_processes(nvml_state *s, double now_s) {
     for (int i = 0; i < s->ndev; i++) {
         nvml_dev *d = &s->dev[i];
-        if (d->claimed || d->lost) continue;
+        if (d->m.claimed || d->m.lost) continue;
         nvmlReturn_t rc;
         int ours = device_runs_ours(s, d, &rc);
         if (ours < 0 && is_lost_code(rc)) mark_lost(s, d, rc);
@@ -328,29 +264,28 @@ static void check_processes(nvml_state *s, double now_s) {
             mark_lost(s, d, r);
             continue;
         }
-        d->claimed = 1;
+        d->m.claimed = 1;
         char msg[CT__MSG_LEN];
         snprintf(msg, sizeof msg, "GPU %u (%s) runs a process of this process tree: measured from now on", d->index,
                  d->name);
         notice(s, 0, msg);
     }
-    s->next_pid_check_s = now_s + PID_CHECK_INTERVAL_S;
 }
 
 static int pending_pid_devices(const nvml_state *s) {
-    if (!s->by_pid) return 0;
+    if (!s->claims.by_pid) return 0;
     for (int i = 0; i < s->ndev; i++)
-        if (!s->dev[i].claimed && !s->dev[i].lost) return 1;
+        if (!s->dev[i].m.claimed && !s->dev[i].m.lost) return 1;
     return 0;
 }
 
 static int read_(void *state, double now_s, double *energy_j) {
     nvml_state *s = state;
-    if (pending_pid_devices(s) && now_s >= s->next_pid_check_s) check_processes(s, now_s);
+    if (ct__gpu_claims_due(&s->claims, pending_pid_devices(s), now_s)) check_processes(s, now_s);
     for (int i = 0; i < s->ndev; i++) {
         nvml_dev *d = &s->dev[i];
-        if (d->claimed && !d->lost) update_device(s, d, now_s);
-        energy_j[i] = d->energy_j;
+        if (d->m.claimed && !d->m.lost) update_device(s, d, now_s);
+        energy_j[i] = d->m.energy_j;
     }
     /* Lost devices keep their energy; the source as a whole keeps working. */
     return 0;
@@ -360,10 +295,10 @@ static int read_(void *state, double now_s, double *energy_j) {
  * needs 10 Hz reads as soon as it is, so it counts already. */
 static double max_read_interval_(void *state) {
     nvml_state *s = state;
+    int polled = 0;
     for (int i = 0; i < s->ndev; i++)
-        if (!s->dev[i].lost && !s->dev[i].has_counter) return 0.1;
-    if (pending_pid_devices(s)) return PID_CHECK_INTERVAL_S;
-    return 60.0;
+        if (!s->dev[i].m.lost && !s->dev[i].m.has_counter) polled = 1;
+    return ct__gpu_read_interval(polled, pending_pid_devices(s), PID_CHECK_INTERVAL_S);
 }
 
 static int device_count_(void *state) { return ((nvml_state *)state)->ndev; }
@@ -376,10 +311,10 @@ static void describe_(void *state, int index, ct_device_desc *out) {
     out->component = CT_COMPONENT_GPU;
     ct__strlcpy(out->name, d->name, sizeof out->name);
     ct__strlcpy(out->uuid, d->uuid, sizeof out->uuid);
-    ct__strlcpy(out->method, d->has_counter ? "counter" : "power-polling", sizeof out->method);
+    ct__strlcpy(out->method, d->m.has_counter ? "counter" : "power-polling", sizeof out->method);
     ct__strlcpy(out->source, "nvml", sizeof out->source);
     out->estimated = 0;
-    out->lost = d->lost;
+    out->lost = d->m.lost;
 }
 
 static void unload(nvml_state *s, int initialized) {
@@ -443,9 +378,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
     nvml_state *s = calloc(1, sizeof *s);
     if (!s) return CT_ENOMEM;
     if (ctx) s->ctx = *ctx;
-    s->by_pid = ctx && ctx->cfg ? ctx->cfg->devices_by_pid : 0;
-    const char *root = ct__getenv("CT_PROC_ROOT");
-    ct__strlcpy(s->proc_root, root ? root : "/proc", sizeof s->proc_root);
+    ct__gpu_claims_init(&s->claims, ctx, PID_CHECK_INTERVAL_S);
 
     const char *path = ct__getenv("CT_NVML_LIBRARY");
     if (!path) path = "libnvidia-ml.so.1";
@@ -560,7 +493,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
         nvmlReturn_t re = s->api.get_energy ? s->api.get_energy(d->handle, &mj) : NVML_ERROR_NOT_SUPPORTED;
         nvmlReturn_t rp = NVML_ERROR_NOT_SUPPORTED;
         if (re == NVML_SUCCESS) {
-            d->has_counter = 1;
+            d->m.has_counter = 1;
         } else {
             rp = s->api.get_power ? s->api.get_power(d->handle, &mw) : NVML_ERROR_NOT_SUPPORTED;
             if (rp != NVML_SUCCESS) {
@@ -582,11 +515,12 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
     }
     (void)mig_named;
 
-    if (s->by_pid) {
+    if (s->claims.by_pid) {
+        s->claims.next_s = now + PID_CHECK_INTERVAL_S;
         check_processes(s, now);
         if (pending_pid_devices(s) && s->ndev > 0) {
             int claimed = 0;
-            for (int i = 0; i < s->ndev; i++) claimed += s->dev[i].claimed;
+            for (int i = 0; i < s->ndev; i++) claimed += s->dev[i].m.claimed;
             if (!claimed)
                 notice(s, 0,
                        "devices_by_pid: no GPU runs a process of this process tree yet; each GPU is measured "
@@ -598,7 +532,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
             nvml_dev *d = &s->dev[i];
             r = baseline(s, d, now);
             if (is_lost_code(r)) mark_lost(s, d, r);
-            d->claimed = 1;
+            d->m.claimed = 1;
         }
     }
 

@@ -27,11 +27,26 @@
  * non-numeric counter are skipped with their reason (info notice); no usable
  * zone fails the open with the reasons. Mid-run, a zone whose file errors
  * (ENODEV when sysfs removes it) or was unlinked is marked lost (once, as a
- * warning) and keeps its energy so far; a malformed reading is skipped and
- * three in a row lose the zone. read() fails only when every zone is lost.
- * Multi-die mirrors: see drop_mirrors().
+ * warning) and keeps its energy so far; a malformed reading is skipped, and
+ * only malformed readings for RAPL_BAD_READ_S seconds in a row lose the zone
+ * (counted in time, not in reads: at 20 reads a second a short glitch is
+ * many reads). read() fails only when every zone is lost.
+ *
+ * Wrap or reset: a counter that goes backwards has either wrapped (passed
+ * max_energy_range_uj) or been reset (a driver reload, a firmware reset). A
+ * wrap means at least range - last + cur microjoules since the last good read,
+ * which at the zone's highest plausible power (twice its constraint max power,
+ * else RAPL_GUARD_POWER_W) takes a known minimum time; a backwards step sooner
+ * than that is a reset, and only cur (what came after the reset) is counted,
+ * with a warning. Without the time bound one reset in a 100 ms epoch added a
+ * whole range (~262 kJ).
+ * Multi-die mirrors: see ct__rapl_drop_mirrors().
+ *
+ * No dram zone (AMD, many clients) and CT_DRAM_ESTIMATE=1 (off by default):
+ * one more device, "dram (estimated)", at CT__DRAM_W_PER_GB x installed
+ * memory, marked estimated (the run is then partly estimated).
  */
-#include "sources/source.h"
+#include "sources/rapl_zones.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,47 +58,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RAPL_DEFAULT_ROOT "/sys/class/powercap"
-#define RAPL_MAX_ZONES 256
-#define RAPL_PATH_LEN 1024
-/* The exact command that makes energy_uj readable (CVE-2020-8694 made it 0400). */
-#define RAPL_FIX_COMMAND                                                                       \
-    "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj "                              \
-    "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj"
-/* Wrap guard: a zone is read at least every range / (2 x this power), so
- * that even at this power the counter cannot pass its range between two
- * reads (a factor 2 of margin). 500 W is above any single package or DRAM
- * zone's sustained power today. */
-#define RAPL_GUARD_POWER_W 500.0
-#define RAPL_MAX_INTERVAL_S 60.0
-#define RAPL_MIN_INTERVAL_S 0.05 /* never make the thread spin on a tiny range */
-/* Malformed readings in a row before a zone is given up (one is skipped). */
-#define RAPL_MAX_BAD_READS 3
-
-typedef enum { ZONE_OTHER = 0, ZONE_PACKAGE, ZONE_DRAM, ZONE_PSYS } zone_kind;
-
-typedef struct rapl_zone {
-    char id[64];          /* directory name, e.g. "intel-rapl:0:0" */
-    char path[RAPL_PATH_LEN]; /* directory path */
-    char name[64];        /* contents of `name`, e.g. "package-0" */
-    zone_kind kind;
-    int pkg, die;         /* package and die numbers, -1 when unknown */
-    int fd;               /* energy_uj, -1 when closed */
-    uint64_t max_range;   /* max_energy_range_uj, 0 = unknown */
-    uint64_t last_uj;     /* last raw reading */
-    uint64_t total_uj;    /* accumulated since open */
-    int lost;
-    int bad_reads;        /* consecutive malformed readings */
-    char dev_name[64];    /* "cpu:0", "dram:1", "psys:0", ... */
-} rapl_zone;
 
 typedef struct rapl_state {
     int n;
-    rapl_zone *zones; /* n kept zones, in device order */
+    ct_rapl_zone *zones; /* n kept zones, in device order */
     double max_interval_s;
     void (*notice)(void *user, int level, const char *msg);
     void *notice_user;
     int warned_no_range;
+    /* DRAM estimate (device n when on) */
+    int dram_est;
+    double dram_w, t_open, dram_j;
 } rapl_state;
 
 /* snprintf for messages: truncation of a long path in a message is fine. */
@@ -95,282 +80,10 @@ __attribute__((format(printf, 3, 4))) static int fmt(char *buf, size_t len, cons
     return w;
 }
 
-/* ------------------------------------------------------------------ */
-/* Small file helpers                                                   */
-/* ------------------------------------------------------------------ */
-
-/* Reads up to len-1 bytes of a small file at offset 0; trims trailing
- * whitespace. Returns bytes kept, or -errno. */
-static int pread_text(int fd, char *buf, size_t len) {
-    ssize_t r;
-    do {
-        r = pread(fd, buf, len - 1, 0);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) return -errno;
-    buf[r] = '\0';
-    while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == ' ' || buf[r - 1] == '\t' || buf[r - 1] == '\r'))
-        buf[--r] = '\0';
-    return (int)r;
-}
-
-static int read_text(const char *path, char *buf, size_t len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int r = pread_text(fd, buf, len);
-    close(fd);
-    return r;
-}
-
-/* Parses a counter value; 0 or CT_EPARSE (empty, garbage, overflow). */
-static int parse_uj(const char *text, uint64_t *out) {
-    if (text[0] == '\0') return CT_EPARSE;
-    return ct__parse_u64(text, out) == 0 ? 0 : CT_EPARSE;
-}
-
-/* Reads a counter through its open fd. 0, CT_EPARSE (bad contents) or -errno. */
-static int read_counter(int fd, uint64_t *out, char *raw, size_t rawlen) {
-    int r = pread_text(fd, raw, rawlen);
-    if (r < 0) return r;
-    return parse_uj(raw, out);
-}
-
-/* Appends "; text" to a reason buffer (bounded). */
-static void add_reason(char *buf, size_t len, const char *text) {
-    size_t used = strlen(buf);
-    if (used + 3 >= len) return;
-    fmt(buf + used, len - used, "%s%s", used ? "; " : "", text);
-}
-
-/* ------------------------------------------------------------------ */
-/* Zone discovery                                                       */
-/* ------------------------------------------------------------------ */
-
-static int is_rapl_dir_name(const char *d) {
-    /* "intel-rapl:N[:M]" only: the control type dir "intel-rapl" has no
-     * counter, and "intel-rapl-mmio:N" duplicates package-0. */
-    return strncmp(d, "intel-rapl:", 11) == 0;
-}
-
-/* "package-N" or "package-N-die-D". Returns 1 if it is a package name. */
-static int parse_package_name(const char *name, int *pkg, int *die) {
-    *pkg = -1;
-    *die = -1;
-    if (strncmp(name, "package", 7) != 0) return 0;
-    const char *p = name + 7;
-    if (*p == '\0') return 1;
-    if (*p != '-') return 0;
-    char *end;
-    errno = 0;
-    long v = strtol(p + 1, &end, 10);
-    if (end == p + 1 || errno || v < 0 || v > 65535) return 1; /* a package, number unknown */
-    *pkg = (int)v;
-    if (strncmp(end, "-die-", 5) == 0) {
-        char *end2;
-        long d = strtol(end + 5, &end2, 10);
-        if (end2 != end + 5 && d >= 0 && d <= 65535 && *end2 == '\0') *die = (int)d;
-    }
-    return 1;
-}
-
-typedef struct candidate {
-    char id[64];
-    char path[RAPL_PATH_LEN];
-} candidate;
-
-typedef struct cand_list {
-    candidate *c;
-    int n, cap;
-} cand_list;
-
-static int cand_add(cand_list *l, const char *dir, const char *id) {
-    for (int i = 0; i < l->n; i++)
-        if (strcmp(l->c[i].id, id) == 0) return 0; /* same zone, flat and nested */
-    if (l->n >= RAPL_MAX_ZONES) return 0;
-    if (strlen(id) >= sizeof l->c[0].id) return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        candidate *nc = realloc(l->c, (size_t)cap * sizeof *nc);
-        if (!nc) return CT_ENOMEM;
-        l->c = nc;
-        l->cap = cap;
-    }
-    candidate *c = &l->c[l->n];
-    ct__strlcpy(c->id, id, sizeof c->id);
-    int w = fmt(c->path, sizeof c->path, "%s/%s", dir, id);
-    if (w < 0 || (size_t)w >= sizeof c->path) return 0;
-    l->n++;
-    return 0;
-}
-
-static int cand_cmp(const void *a, const void *b) {
-    return strverscmp(((const candidate *)a)->id, ((const candidate *)b)->id);
-}
-
-/* Collects intel-rapl:* zone directories: the flat list of /sys/class/powercap
- * and the nested subzones inside each zone directory (either layout works). */
-static int scan_root(const char *root, cand_list *l, char *why, size_t whylen) {
-    DIR *d = opendir(root);
-    if (!d) {
-        fmt(why, whylen, "RAPL: no powercap directory %s (%s)", root, strerror(errno));
-        return CT_ENOSOURCE;
-    }
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (!is_rapl_dir_name(e->d_name)) continue;
-        rc = cand_add(l, root, e->d_name);
-        if (rc) break;
-        char sub[RAPL_PATH_LEN];
-        int w = fmt(sub, sizeof sub, "%s/%s", root, e->d_name);
-        if (w < 0 || (size_t)w >= sizeof sub) continue;
-        DIR *sd = opendir(sub);
-        if (!sd) continue;
-        struct dirent *se;
-        while ((se = readdir(sd)) != NULL) {
-            if (!is_rapl_dir_name(se->d_name)) continue;
-            rc = cand_add(l, sub, se->d_name);
-            if (rc) break;
-        }
-        closedir(sd);
-    }
-    closedir(d);
-    if (rc) {
-        fmt(why, whylen, "RAPL: out of memory");
-        return rc;
-    }
-    if (l->n > 1) qsort(l->c, (size_t)l->n, sizeof l->c[0], cand_cmp);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Multi-die mirrors                                                    */
-/* ------------------------------------------------------------------ */
-
-/*
- * Rule for zones that mirror one counter (multi-die AMD Zen 1/2: the kernel
- * may create one zone per die, all reading the same socket MSR, so summing
- * them double counts):
- *   zones of the same kind with the same package number (parsed from the
- *   name, which the kernel derives from physical_package_id) are compared;
- *   a zone whose energy_uj equals that of an already kept zone of the same
- *   package is a mirror and is dropped.
- * Zones of distinct counters (Intel multi-die packages, e.g. Cascade Lake-AP
- * `package-0-die-0` / `package-0-die-1`) read different values, since the
- * counters tick every ~1 ms in microjoules. The group is read back to back
- * up to three times: one reading can straddle a counter update (a few us
- * between two reads, ~0.5 % odds), three in a row practically cannot, so a
- * pair equal in any round is a mirror. We do not count packages from
- * /sys/devices/system/cpu/cpuN/topology/physical_package_id because that
- * says how many sockets exist, not which zones share a counter: on Intel
- * multi-die parts two zones per socket are both real.
- */
-static int same_group(const rapl_zone *a, const rapl_zone *b) {
-    return a->kind == b->kind && a->pkg >= 0 && a->pkg == b->pkg;
-}
-
-static void drop_mirrors(rapl_zone *z, int *n, const ct__source_ctx *ctx) {
-    int *mirror_of = calloc((size_t)*n, sizeof *mirror_of);
-    uint64_t *val = calloc((size_t)*n, sizeof *val);
-    if (!mirror_of || !val) {
-        free(mirror_of);
-        free(val);
-        return; /* out of memory: keep all (no crash) */
-    }
-    for (int i = 0; i < *n; i++) mirror_of[i] = -1;
-    for (int round = 0; round < 3; round++) {
-        char raw[64];
-        for (int i = 0; i < *n; i++)
-            if (read_counter(z[i].fd, &val[i], raw, sizeof raw) != 0) val[i] = UINT64_MAX - (uint64_t)i;
-        for (int j = 0; j < *n; j++) {
-            if (mirror_of[j] >= 0) continue;
-            for (int i = 0; i < j; i++) {
-                if (mirror_of[i] >= 0 || !same_group(&z[i], &z[j])) continue;
-                if (val[i] == val[j]) {
-                    mirror_of[j] = i;
-                    break;
-                }
-            }
-        }
-    }
-    int k = 0;
-    for (int i = 0; i < *n; i++) {
-        if (mirror_of[i] >= 0) {
-            if (ctx && ctx->notice) {
-                char msg[CT__MSG_LEN];
-                fmt(msg, sizeof msg,
-                         "RAPL zone %s (%s) mirrors zone %s (%s): same counter, counted once",
-                         z[i].id, z[i].name, z[mirror_of[i]].id, z[mirror_of[i]].name);
-                ctx->notice(ctx->user, 0, msg);
-            }
-            close(z[i].fd);
-            continue;
-        }
-        if (k != i) z[k] = z[i];
-        k++;
-    }
-    *n = k;
-    free(mirror_of);
-    free(val);
-}
-
-/* ------------------------------------------------------------------ */
-/* Device order and names                                               */
-/* ------------------------------------------------------------------ */
-
-static int zone_order(const void *pa, const void *pb) {
-    const rapl_zone *a = pa, *b = pb;
-    if (a->kind != b->kind) return a->kind == ZONE_PACKAGE ? -1 : b->kind == ZONE_PACKAGE ? 1 : (int)a->kind - (int)b->kind;
-    if (a->pkg != b->pkg) return a->pkg < b->pkg ? -1 : 1;
-    if (a->die != b->die) return a->die < b->die ? -1 : 1;
-    return strverscmp(a->id, b->id);
-}
-
-static void name_devices(rapl_zone *z, int n) {
-    /* Unknown package numbers get numbers after the known ones. */
-    int next = 0;
-    for (int i = 0; i < n; i++)
-        if (z[i].pkg >= next) next = z[i].pkg + 1;
-    for (int i = 0; i < n; i++)
-        if (z[i].kind != ZONE_PSYS && z[i].pkg < 0) z[i].pkg = next++;
-    qsort(z, (size_t)n, sizeof *z, zone_order);
-    int psys = 0;
-    for (int i = 0; i < n; i++) {
-        const char *prefix = z[i].kind == ZONE_PACKAGE ? "cpu" : z[i].kind == ZONE_DRAM ? "dram" : "psys";
-        if (z[i].kind == ZONE_PSYS) {
-            fmt(z[i].dev_name, sizeof z[i].dev_name, "psys:%d", psys++);
-            continue;
-        }
-        /* Several kept zones in one package (real per-die counters): name the die. */
-        int same = 0, index = 0;
-        for (int j = 0; j < n; j++) {
-            if (z[j].kind == z[i].kind && z[j].pkg == z[i].pkg) {
-                if (j < i) index++;
-                same++;
-            }
-        }
-        if (same == 1)
-            fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d", prefix, z[i].pkg);
-        else
-            fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d-die-%d", prefix, z[i].pkg,
-                     z[i].die >= 0 ? z[i].die : index);
-    }
-}
-
-static double compute_max_interval(const rapl_zone *z, int n) {
-    double iv = RAPL_MAX_INTERVAL_S;
-    for (int i = 0; i < n; i++) {
-        if (z[i].max_range == 0) continue;
-        double s = ((double)z[i].max_range * 1e-6) / (2.0 * RAPL_GUARD_POWER_W);
-        if (s < iv) iv = s;
-    }
-    return iv < RAPL_MIN_INTERVAL_S ? RAPL_MIN_INTERVAL_S : iv;
-}
-
-/* ------------------------------------------------------------------ */
 /* ops                                                                  */
 /* ------------------------------------------------------------------ */
 
-static void close_zones(rapl_zone *z, int n) {
+static void close_zones(ct_rapl_zone *z, int n) {
     for (int i = 0; i < n; i++)
         if (z[i].fd >= 0) close(z[i].fd);
 }
@@ -394,8 +107,8 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
     const char *root = ct__getenv("CT_POWERCAP_ROOT");
     if (!root) root = RAPL_DEFAULT_ROOT;
 
-    cand_list cl = {0};
-    int rc = scan_root(root, &cl, why, whylen);
+    ct_rapl_cand_list cl = {0};
+    int rc = ct__rapl_scan_root(root, &cl, why, whylen);
     if (rc) {
         free(cl.c);
         return rc;
@@ -406,7 +119,7 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
         return CT_ENOSOURCE;
     }
 
-    rapl_zone *z = calloc((size_t)cl.n, sizeof *z);
+    ct_rapl_zone *z = calloc((size_t)cl.n, sizeof *z);
     if (!z) {
         free(cl.c);
         fmt(why, whylen, "RAPL: out of memory");
@@ -419,23 +132,23 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
     char text[128];
 
     for (int i = 0; i < cl.n; i++) {
-        const candidate *c = &cl.c[i];
+        const ct_rapl_candidate *c = &cl.c[i];
         char reason[RAPL_PATH_LEN + 128];
         fmt(path, sizeof path, "%s/name", c->path);
-        int r = read_text(path, text, sizeof text);
+        int r = ct__rapl_read_text(path, text, sizeof text);
         if (r <= 0) {
             fmt(reason, sizeof reason, "%s: %s", c->id, r == 0 ? "empty name" : "no readable name");
-            add_reason(skipped, sizeof skipped, reason);
+            ct__rapl_add_reason(skipped, sizeof skipped, reason);
             continue;
         }
-        rapl_zone *zz = &z[n];
+        ct_rapl_zone *zz = &z[n];
         memset(zz, 0, sizeof *zz);
         zz->fd = -1;
         ct__strlcpy(zz->id, c->id, sizeof zz->id);
         ct__strlcpy(zz->path, c->path, sizeof zz->path);
         ct__strlcpy(zz->name, text, sizeof zz->name);
         int pkg = -1, die = -1;
-        if (parse_package_name(text, &pkg, &die))
+        if (ct__rapl_parse_package_name(text, &pkg, &die))
             zz->kind = ZONE_PACKAGE;
         else if (strcmp(text, "dram") == 0)
             zz->kind = ZONE_DRAM;
@@ -458,7 +171,7 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
                     if (strcmp(cl.c[j].id, parent) != 0) continue;
                     fmt(path, sizeof path, "%s/name", cl.c[j].path);
                     char pname[128];
-                    if (read_text(path, pname, sizeof pname) > 0) parse_package_name(pname, &zz->pkg, &zz->die);
+                    if (ct__rapl_read_text(path, pname, sizeof pname) > 0) ct__rapl_parse_package_name(pname, &zz->pkg, &zz->die);
                     break;
                 }
             }
@@ -472,22 +185,22 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
                 if (!denied[0]) ct__strlcpy(denied, path, sizeof denied);
             } else {
                 fmt(reason, sizeof reason, "%s (%s): energy_uj: %s", c->id, text, strerror(e));
-                add_reason(skipped, sizeof skipped, reason);
+                ct__rapl_add_reason(skipped, sizeof skipped, reason);
             }
             continue;
         }
         char raw[64];
-        r = read_counter(fd, &zz->last_uj, raw, sizeof raw);
+        r = ct__rapl_read_counter(fd, &zz->last_uj, raw, sizeof raw);
         if (r != 0) {
             if (r == -EACCES || r == -EPERM) {
                 if (!denied[0]) ct__strlcpy(denied, path, sizeof denied);
             } else if (r == CT_EPARSE) {
                 fmt(reason, sizeof reason, "%s (%s): energy_uj %s", c->id, text,
                          raw[0] ? "is not a number" : "is empty");
-                add_reason(skipped, sizeof skipped, reason);
+                ct__rapl_add_reason(skipped, sizeof skipped, reason);
             } else {
                 fmt(reason, sizeof reason, "%s (%s): energy_uj: %s", c->id, text, strerror(-r));
-                add_reason(skipped, sizeof skipped, reason);
+                ct__rapl_add_reason(skipped, sizeof skipped, reason);
             }
             close(fd);
             continue;
@@ -495,8 +208,10 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
         zz->fd = fd;
         fmt(path, sizeof path, "%s/max_energy_range_uj", c->path);
         uint64_t range = 0;
-        if (read_text(path, text, sizeof text) > 0 && parse_uj(text, &range) == 0 && range >= zz->last_uj)
+        if (ct__rapl_read_text(path, text, sizeof text) > 0 && ct__rapl_parse_uj(text, &range) == 0 && range >= zz->last_uj)
             zz->max_range = range;
+        zz->max_power_w = ct__rapl_zone_max_power_w(c->path);
+        zz->bad_since = -1;
         n++;
     }
     free(cl.c);
@@ -530,13 +245,14 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
         ctx->notice(ctx->user, 0, msg);
     }
 
-    drop_mirrors(z, &n, ctx);
-    name_devices(z, n);
+    ct__rapl_drop_mirrors(z, &n, ctx);
+    ct__rapl_name_devices(z, n);
     /* The mirror check read the counters again: start from a fresh reading. */
     for (int i = 0; i < n; i++) {
         char raw[64];
         uint64_t v;
-        if (read_counter(z[i].fd, &v, raw, sizeof raw) == 0) z[i].last_uj = v;
+        if (ct__rapl_read_counter(z[i].fd, &v, raw, sizeof raw) == 0) z[i].last_uj = v;
+        z[i].last_t = ct__monotonic_s();
     }
 
     rapl_state *s = calloc(1, sizeof *s);
@@ -548,10 +264,26 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
     }
     s->n = n;
     s->zones = z;
-    s->max_interval_s = compute_max_interval(z, n);
+    s->max_interval_s = ct__rapl_max_interval(z, n);
     if (ctx) {
         s->notice = ctx->notice;
         s->notice_user = ctx->user;
+    }
+    int have_dram = 0;
+    for (int i = 0; i < n; i++) have_dram |= z[i].kind == ZONE_DRAM;
+    double gb;
+    if (!want_psys && !have_dram && ct__dram_estimate_wanted() && ct__dram_gb(&gb) == 0) {
+        s->dram_est = 1;
+        s->dram_w = CT__DRAM_W_PER_GB * gb;
+        s->t_open = ct__monotonic_s();
+        if (s->notice) {
+            char msg[CT__MSG_LEN];
+            fmt(msg, sizeof msg,
+                "RAPL has no dram zone here: DRAM energy is estimated (CT_DRAM_ESTIMATE) at %.3g W per GB (Cloud "
+                "Carbon Footprint's memory coefficient) x %.1f GB installed = %.3g W",
+                CT__DRAM_W_PER_GB, gb, s->dram_w);
+            s->notice(s->notice_user, 0, msg);
+        }
     }
     *state = s;
     return 0;
@@ -559,13 +291,21 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
 
 static int rapl_device_count(void *state) {
     const rapl_state *s = state;
-    return s ? s->n : 0;
+    return s ? s->n + s->dram_est : 0;
 }
 
 static void rapl_describe(void *state, int index, ct_device_desc *out) {
     const rapl_state *s = state;
-    if (!s || !out || index < 0 || index >= s->n) return;
+    if (!s || !out || index < 0 || index >= s->n + s->dram_est) return;
     memset(out, 0, sizeof *out);
+    if (index == s->n) {
+        out->component = CT_COMPONENT_CPU;
+        ct__strlcpy(out->name, "dram (estimated)", sizeof out->name);
+        ct__strlcpy(out->method, "estimate", sizeof out->method);
+        ct__strlcpy(out->source, "rapl", sizeof out->source);
+        out->estimated = 1;
+        return;
+    }
     out->component = CT_COMPONENT_CPU;
     ct__strlcpy(out->name, s->zones[index].dev_name, sizeof out->name);
     ct__strlcpy(out->method, "counter", sizeof out->method);
@@ -574,7 +314,7 @@ static void rapl_describe(void *state, int index, ct_device_desc *out) {
     out->lost = s->zones[index].lost;
 }
 
-static void zone_lost(rapl_state *s, rapl_zone *z, const char *what) {
+static void zone_lost(rapl_state *s, ct_rapl_zone *z, const char *what) {
     z->lost = 1;
     if (z->fd >= 0) {
         close(z->fd);
@@ -589,27 +329,68 @@ static void zone_lost(rapl_state *s, rapl_zone *z, const char *what) {
     }
 }
 
+/* Energy between two good readings, uJ: a plain delta, a wrap, or (when a
+ * wrap is impossible in the time since the last reading) a reset. */
+static uint64_t zone_delta(rapl_state *s, ct_rapl_zone *z, uint64_t cur, double now_s) {
+    if (cur >= z->last_uj) return cur - z->last_uj;
+    if (z->max_range == 0) {
+        /* Wrapped or reset, but the range is unknown: ct__counter_delta
+         * counts only what came after. Say so once. */
+        if (!s->warned_no_range && s->notice) {
+            char msg[CT__MSG_LEN];
+            fmt(msg, sizeof msg,
+                "RAPL zone %s (%s) wrapped around but has no readable max_energy_range_uj: "
+                "the energy before the wrap in that interval is not counted",
+                z->id, z->name);
+            s->notice(s->notice_user, 1, msg);
+        }
+        s->warned_no_range = 1;
+        return ct__counter_delta(z->last_uj, cur, 0);
+    }
+    uint64_t wrap = ct__counter_delta(z->last_uj, cur, z->max_range);
+    double dt = now_s - z->last_t;
+    double min_wrap_s = (double)wrap * 1e-6 / z->max_power_w;
+    /* dt < 0: the caller's clock is not the one of the last reading (a
+     * contract breach, e.g. a simulation): no time bound, so a wrap. */
+    if (dt < 0 || dt >= min_wrap_s) return wrap;
+    if (s->notice) {
+        char msg[CT__MSG_LEN];
+        fmt(msg, sizeof msg,
+            "RAPL zone %s (%s, device %s) went back from %llu to %llu uJ after %.3f s: a wrap would mean "
+            "%.1f J, more than %.0f W can give in that time, so the counter was reset; only the %.6f J "
+            "since the reset are counted",
+            z->id, z->name, z->dev_name, (unsigned long long)z->last_uj, (unsigned long long)cur, dt,
+            (double)wrap * 1e-6, z->max_power_w, (double)cur * 1e-6);
+        s->notice(s->notice_user, 1, msg);
+    }
+    return cur;
+}
+
 static int rapl_read(void *state, double now_s, double *energy_j) {
-    (void)now_s; /* counters are cumulative: the time does not enter */
     rapl_state *s = state;
     if (!s) return CT_EINVAL;
     int alive = 0;
     for (int i = 0; i < s->n; i++) {
-        rapl_zone *z = &s->zones[i];
+        ct_rapl_zone *z = &s->zones[i];
         if (!z->lost) {
             char raw[64];
             uint64_t cur;
-            int r = read_counter(z->fd, &cur, raw, sizeof raw);
+            int r = ct__rapl_read_counter(z->fd, &cur, raw, sizeof raw);
             if (r < 0 && r != CT_EPARSE) {
                 char what[160];
                 fmt(what, sizeof what, "could not be read (%s)", strerror(-r));
                 zone_lost(s, z, what);
             } else if (r == CT_EPARSE) {
                 /* Skip this reading (the last good one stands); a zone that
-                 * keeps returning garbage is given up. */
-                if (++z->bad_reads >= RAPL_MAX_BAD_READS) zone_lost(s, z, "kept returning malformed readings");
+                 * returns nothing but garbage for RAPL_BAD_READ_S is given up. */
+                if (z->bad_since < 0) z->bad_since = now_s;
+                if (now_s - z->bad_since >= RAPL_BAD_READ_S) {
+                    char what[160];
+                    fmt(what, sizeof what, "returned only malformed readings for %.0f s", now_s - z->bad_since);
+                    zone_lost(s, z, what);
+                }
             } else {
-                z->bad_reads = 0;
+                z->bad_since = -1;
                 /* A zone removed from sysfs while its file is open reads
                  * ENODEV; an unlinked regular file (a fake tree, a
                  * container's copy) still reads: catch that too. */
@@ -617,26 +398,19 @@ static int rapl_read(void *state, double now_s, double *energy_j) {
                 if (fstat(z->fd, &st) == 0 && st.st_nlink == 0) {
                     zone_lost(s, z, "was removed");
                 } else {
-                    if (cur < z->last_uj && z->max_range == 0) {
-                        /* Wrapped, but the range is unknown: ct__counter_delta
-                         * counts only what came after the wrap. Say so once. */
-                        if (!s->warned_no_range && s->notice) {
-                            char msg[CT__MSG_LEN];
-                            fmt(msg, sizeof msg,
-                                "RAPL zone %s (%s) wrapped around but has no readable max_energy_range_uj: "
-                                "the energy before the wrap in that interval is not counted",
-                                z->id, z->name);
-                            s->notice(s->notice_user, 1, msg);
-                        }
-                        s->warned_no_range = 1;
-                    }
-                    z->total_uj += ct__counter_delta(z->last_uj, cur, z->max_range);
+                    z->total_uj += zone_delta(s, z, cur, now_s);
                     z->last_uj = cur;
+                    z->last_t = now_s;
                 }
             }
         }
         if (!z->lost) alive++;
         energy_j[i] = (double)z->total_uj * 1e-6;
+    }
+    if (s->dram_est) {
+        double e = s->dram_w * (now_s - s->t_open);
+        if (e > s->dram_j) s->dram_j = e;
+        energy_j[s->n] = s->dram_j;
     }
     return alive > 0 ? 0 : CT_EIO;
 }

@@ -31,6 +31,43 @@ extern const ct__source_ops ct__source_sim_gpu;
 extern const ct__source_ops ct__source_nvml;
 extern const ct__source_ops ct__source_amdgpu;
 
+/* ------------------------------------------------------------------ */
+/* The table of sources (registry.c)                                   */
+/* ------------------------------------------------------------------ */
+/* One row per source: which component it serves and how it combines with the
+ * others of that component. Rows are tried in table order. */
+typedef struct ct_source_row {
+    const ct__source_ops *ops;
+    ct_component component;
+    /* 1: once this row opens, the later rows of its component are not tried
+     * (RAPL, else the TDP estimate: one CPU source). 0: every row of the
+     * component that opens is added (NVIDIA and AMD GPUs side by side). */
+    int exclusive;
+    /* 1: a simulated source, used only (and alone) when the options ask for
+     * a simulation of that component (sim_cpu / sim_gpu). */
+    int simulated;
+} ct_source_row;
+
+extern const ct_source_row ct__sources[];
+extern const int ct__source_count;
+
+/* What the owner of the sources does with each row it is handed. */
+typedef struct ct_source_opener {
+    /* Opens ops and keeps it: 0, CT_ENOMEM (stops everything) or another
+     * code with a reason in why. */
+    int (*open)(void *user, const ct__source_ops *ops, char *why, size_t whylen);
+    /* A row that did not open, with its reason (for a notice). May be NULL. */
+    void (*skipped)(void *user, const ct_source_row *row, const char *why);
+    void *user;
+} ct_source_opener;
+
+/* Opens the sources of component c in table order: the simulated rows when
+ * simulated is set, else the others. Returns 0 or CT_ENOMEM; *opened gets the
+ * number of sources kept, and reasons the "; "-joined reasons of the rows
+ * that did not open ("" when none failed). */
+int ct__sources_open(ct_component c, int simulated, const ct_source_opener *op, int *opened, char *reasons,
+                     size_t len);
+
 /* CPU TDP in W for a /proc/cpuinfo model name; 0 or CT_ENODATA. matched gets the table's name. */
 int ct__cpu_tdp_lookup(const char *model, double *tdp_w, char *matched, size_t mlen);
 extern const char ct__data_cpu_tdp_csv[];

@@ -1,21 +1,33 @@
 /*
- * tdp_estimate.c - CPU energy ESTIMATED from the processor's TDP and the
- * measured CPU utilisation, for machines without readable RAPL counters.
+ * tdp_estimate.c - CPU energy ESTIMATED from the processor's rating and the
+ * measured CPU use, for machines without readable RAPL counters.
  *
- *   power = TDP per package x packages x utilisation of the interval
- *   energy += power x interval
- *
- * TDP: looked up for the /proc/cpuinfo "model name" in the embedded table
- * data/cpu-tdp.csv (Intel ARK and AMD product pages, compiled by CodeCarbon).
- * Packages: distinct "physical id" values in /proc/cpuinfo (1 when absent).
+ * The power at utilisation u is P(u) = idle + u x (full - idle), integrated
+ * over time; what idle and full are depends on the machine (cpu_host.h):
+ *  - a host: full = TDP per chip x packages (distinct "physical id"), idle 0;
+ *  - a virtual machine (the "hypervisor" cpuinfo flag, or DMI naming a
+ *    hypervisor or cloud): only its share of the chip, full = TDP / hardware
+ *    threads of that model x the vCPUs present (a VM often shows every vCPU
+ *    as its own socket: TDP x "packages" billed an 8-vCPU VM for 8 chips);
+ *    without the model's TDP and threads, the Cloud Carbon Footprint
+ *    per-vCPU min/max watts of its microarchitecture (idle = min x vCPUs,
+ *    full = max x vCPUs);
+ *  - an unknown model: the per-thread default, the median of the Cloud
+ *    Carbon Footprint per-vCPU coefficients, x hardware threads present;
+ *  - a container or job limited by its cgroup (cpu.max, cpuset): billed for
+ *    its own CPU time from the cgroup (cpu.stat / cpuacct.usage) at the
+ *    per-CPU full power above, not for the machine's utilisation.
  * Utilisation: from the aggregate "cpu" line of /proc/stat, differenced
  * between reads: busy = total - idle - iowait. Not a constant 50 %.
  * Root of /proc: env CT_PROC_ROOT (default /proc), so tests build fake trees.
  *
+ * Optional (CT_DRAM_ESTIMATE=1, off by default): a second device "dram
+ * (estimated)" at CT__DRAM_W_PER_GB x installed memory.
+ *
  * Every number from here is an estimate: devices say so (estimated = 1,
  * method "estimate", name "... (estimated)").
  */
-#include "sources/source.h"
+#include "sources/cpu_host.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,10 +38,6 @@
 #include <unistd.h>
 
 #define TDP_DEFAULT_ROOT "/proc"
-/* Unknown model: 85 W per package, the default CodeCarbon uses when a CPU is
- * not in this same table (codecarbon/external/hardware.py, POWER_CONSTANT). */
-#define TDP_DEFAULT_W 85.0
-#define TDP_MAX_PACKAGES 64
 #define TDP_CPUINFO_MAX (16u << 20)
 #define TDP_READ_INTERVAL_S 1.0
 
@@ -39,186 +47,6 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *buf, size_t len, con
     va_start(ap, f);
     vsnprintf(buf, len, f, ap);
     va_end(ap);
-}
-
-/* ------------------------------------------------------------------ */
-/* Model name normalisation and table lookup                           */
-/* ------------------------------------------------------------------ */
-
-/* Lower-cases, drops "(R)", "(TM)", "(C)", the "@ 2.20GHz" tail and the words
- * "cpu", "processor", "intel", "amd"; collapses spaces. Both the /proc name
- * and the table names go through this, so "Intel(R) Xeon(R) Gold 6130 CPU @
- * 2.10GHz" and "Intel Xeon Gold 6130" both become "xeon gold 6130". */
-static void normalise_model(const char *in, char *out, size_t outlen) {
-    char tmp[256];
-    size_t k = 0;
-    for (size_t i = 0; in[i] && k + 1 < sizeof tmp; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '@') break; /* frequency tail */
-        if (c == '(') {
-            const char *marks[] = {"(r)", "(tm)", "(c)"};
-            int skipped = 0;
-            for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
-                size_t ml = strlen(marks[m]);
-                if (strncasecmp(in + i, marks[m], ml) == 0) {
-                    i += ml - 1;
-                    tmp[k++] = ' ';
-                    skipped = 1;
-                    break;
-                }
-            }
-            if (skipped) continue;
-        }
-        /* UTF-8 (R) U+00AE = C2 AE, (TM) U+2122 = E2 84 A2 */
-        if (c == 0xC2 && (unsigned char)in[i + 1] == 0xAE) {
-            i += 1;
-            tmp[k++] = ' ';
-            continue;
-        }
-        if (c == 0xE2 && (unsigned char)in[i + 1] == 0x84 && (unsigned char)in[i + 2] == 0xA2) {
-            i += 2;
-            tmp[k++] = ' ';
-            continue;
-        }
-        tmp[k++] = (char)(isspace(c) ? ' ' : tolower(c));
-    }
-    tmp[k] = '\0';
-
-    static const char *const drop[] = {"cpu", "processor", "intel", "amd"};
-    size_t o = 0;
-    if (outlen == 0) return;
-    char *save = NULL;
-    for (char *tok = strtok_r(tmp, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        int skip = 0;
-        for (size_t d = 0; d < sizeof drop / sizeof drop[0]; d++)
-            if (strcmp(tok, drop[d]) == 0) skip = 1;
-        if (skip) continue;
-        size_t tl = strlen(tok);
-        if (o + tl + (o ? 1 : 0) + 1 > outlen) break;
-        if (o) out[o++] = ' ';
-        memcpy(out + o, tok, tl);
-        o += tl;
-    }
-    out[o] = '\0';
-}
-
-/* Is needle found in hay at word boundaries (space or string ends)? */
-static int contains_words(const char *hay, const char *needle) {
-    size_t nl = strlen(needle);
-    if (nl == 0) return 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
-        int start_ok = p == hay || p[-1] == ' ';
-        int end_ok = p[nl] == '\0' || p[nl] == ' ';
-        if (start_ok && end_ok) return 1;
-    }
-    return 0;
-}
-
-/* Cheap pre-filter (the table has ~4,900 names; normalising each costs
- * ~1.4 ms in all): a table name's last word survives normalisation as its
- * last token unless it is one of the dropped words or marks, so when it is
- * absent from the wanted name the table name cannot match. */
-static int last_token_may_match(const char *name, const char *want) {
-    const char *end = name + strlen(name);
-    while (end > name && isspace((unsigned char)end[-1])) end--;
-    const char *start = end;
-    while (start > name && !isspace((unsigned char)start[-1])) start--;
-    size_t len = (size_t)(end - start);
-    char tok[64];
-    if (len == 0 || len >= sizeof tok) return 1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)start[i];
-        if (c == '(' || c == '@' || c >= 0x80) return 1; /* marks: leave to the full comparison */
-        tok[i] = (char)tolower(c);
-    }
-    tok[len] = '\0';
-    static const char *const dropped[] = {"cpu", "processor", "intel", "amd"};
-    for (size_t d = 0; d < sizeof dropped / sizeof dropped[0]; d++)
-        if (strcmp(tok, dropped[d]) == 0) return 1;
-    return strstr(want, tok) != NULL;
-}
-
-/* Next CSV record of the embedded table: name (quotes handled) and TDP.
- * Returns the position after the record, or NULL at the end. */
-static const char *csv_next(const char *p, char *name, size_t namelen, double *tdp, int *ok) {
-    *ok = 0;
-    if (!p || !*p) return NULL;
-    size_t k = 0;
-    if (*p == '"') {
-        p++;
-        while (*p) {
-            if (*p == '"') {
-                if (p[1] == '"') {
-                    if (k + 1 < namelen) name[k++] = '"';
-                    p += 2;
-                    continue;
-                }
-                p++;
-                break;
-            }
-            if (k + 1 < namelen) name[k++] = *p;
-            p++;
-        }
-    } else {
-        while (*p && *p != ',' && *p != '\n' && *p != '\r') {
-            if (k + 1 < namelen) name[k++] = *p;
-            p++;
-        }
-    }
-    name[k] = '\0';
-    if (*p == ',') {
-        p++;
-        char *end;
-        double v = strtod(p, &end);
-        if (end != p && v > 0 && v < 10000) {
-            *tdp = v;
-            *ok = 1;
-        }
-        p = end;
-    }
-    while (*p && *p != '\n') p++;
-    if (*p == '\n') p++;
-    return p;
-}
-
-int ct__cpu_tdp_lookup(const char *model, double *tdp_w, char *matched, size_t mlen) {
-    if (!model || !tdp_w) return CT_EINVAL;
-    char want[256];
-    normalise_model(model, want, sizeof want);
-    if (want[0] == '\0') return CT_ENODATA;
-
-    /* 1. exact (normalised, case-insensitive) name; 2. the longest table
-     * name contained in the model at word boundaries ("AMD EPYC 7763" in
-     * "AMD EPYC 7763 64-Core Processor"). */
-    const char *p = ct__data_cpu_tdp_csv;
-    char name[256], norm[256];
-    double tdp = 0, best_tdp = 0;
-    size_t best_len = 0;
-    char best_name[256] = "";
-    int ok;
-    /* skip the header line */
-    while (*p && *p != '\n') p++;
-    if (*p) p++;
-    while ((p = csv_next(p, name, sizeof name, &tdp, &ok)) != NULL) {
-        if (!ok || !last_token_may_match(name, want)) continue;
-        normalise_model(name, norm, sizeof norm);
-        if (norm[0] == '\0') continue;
-        if (strcmp(norm, want) == 0) {
-            *tdp_w = tdp;
-            if (matched && mlen) ct__strlcpy(matched, name, mlen);
-            return 0;
-        }
-        size_t nl = strlen(norm);
-        if (nl > best_len && contains_words(want, norm)) {
-            best_len = nl;
-            best_tdp = tdp;
-            ct__strlcpy(best_name, name, sizeof best_name);
-        }
-    }
-    if (best_len == 0) return CT_ENODATA;
-    *tdp_w = best_tdp;
-    if (matched && mlen) ct__strlcpy(matched, best_name, mlen);
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,44 +106,6 @@ static int parse_stat(const char *text, cpu_times *out, char *why, size_t whylen
     return 0;
 }
 
-/* First "model name" and the number of distinct "physical id" values. */
-static void parse_cpuinfo(const char *text, char *model, size_t mlen, int *packages) {
-    int ids[TDP_MAX_PACKAGES];
-    int nids = 0;
-    model[0] = '\0';
-    for (const char *line = text; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        const char *colon = memchr(line, ':', len);
-        if (colon) {
-            size_t klen = (size_t)(colon - line);
-            while (klen > 0 && (line[klen - 1] == ' ' || line[klen - 1] == '\t')) klen--;
-            const char *val = colon + 1;
-            while (val < line + len && (*val == ' ' || *val == '\t')) val++;
-            size_t vlen = (size_t)(line + len - val);
-            while (vlen > 0 && isspace((unsigned char)val[vlen - 1])) vlen--;
-            if (klen == 10 && strncmp(line, "model name", 10) == 0 && model[0] == '\0' && vlen > 0) {
-                size_t c = vlen < mlen - 1 ? vlen : mlen - 1;
-                memcpy(model, val, c);
-                model[c] = '\0';
-            } else if (klen == 11 && strncmp(line, "physical id", 11) == 0 && vlen > 0 && vlen < 12) {
-                char num[16];
-                memcpy(num, val, vlen);
-                num[vlen] = '\0';
-                uint64_t id;
-                if (ct__parse_u64(num, &id) == 0 && id < 1000000) {
-                    int seen = 0;
-                    for (int i = 0; i < nids; i++)
-                        if (ids[i] == (int)id) seen = 1;
-                    if (!seen && nids < TDP_MAX_PACKAGES) ids[nids++] = (int)id;
-                }
-            }
-        }
-        line = end ? end + 1 : NULL;
-    }
-    *packages = nids > 0 ? nids : 1;
-}
-
 /* ------------------------------------------------------------------ */
 /* ops                                                                  */
 /* ------------------------------------------------------------------ */
@@ -323,10 +113,13 @@ static void parse_cpuinfo(const char *text, char *model, size_t mlen, int *packa
 typedef struct tdp_state {
     int stat_fd;
     char stat_path[1024];
-    double power_full_w;   /* TDP x packages: the power at 100 % utilisation */
-    double tdp_w;
+    double idle_w, full_w; /* power at 0 and 100 % utilisation of the machine */
+    int use_cgroup;        /* billed for the cgroup's CPU time */
+    ct_cgroup_cpu cg;
+    double per_cpu_w;      /* W per fully busy logical CPU (cgroup billing) */
+    int logical;           /* logical CPUs of the machine (vCPUs on a VM) */
+    double cg_anchor_s;    /* cgroup CPU time at the anchor */
     int packages;
-    int known_model;
     char dev_name[64];
     /* Integration anchor: the last read at which the tick counters moved. */
     double anchor_t;
@@ -335,6 +128,9 @@ typedef struct tdp_state {
     double last_util;      /* utilisation of the last measured interval */
     double last_out_j;     /* last value returned (cumulative, never decreases) */
     int lost;
+    /* DRAM estimate (device 1 when on) */
+    int dram;
+    double dram_w, t_open, dram_j;
     void (*notice)(void *user, int level, const char *msg);
     void *notice_user;
 } tdp_state;
@@ -364,6 +160,76 @@ static int read_stat(tdp_state *s, cpu_times *out, char *why, size_t whylen) {
         return CT_EPARSE;
     }
     return 0;
+}
+
+/* Decides idle_w / full_w (and per_cpu_w) for the machine; writes what was
+ * decided, for the user, into msg. Returns the notice level: 0 when the model
+ * was found, 1 when a default stands in. */
+static int plan_power(tdp_state *s, const ct_cpu_host *h, int have_info, char *msg, size_t len) {
+    ct_cpu_spec spec;
+    int known = have_info && h->model[0] && ct__cpu_spec_lookup(h->model, &spec) == 0;
+    if (!known) memset(&spec, 0, sizeof spec);
+    const char *arch = spec.arch[0] ? spec.arch : ct__cpu_arch_from_id(h);
+    long online = sysconf(_SC_NPROCESSORS_ONLN); /* without a cpuinfo: the threads the kernel runs */
+    int logical = h->logical > 0 ? h->logical : online > 0 && online < 65536 ? (int)online : 1;
+    const char *model = h->model[0] ? h->model : (have_info ? "unknown" : "unknown (no readable cpuinfo)");
+    double vmin, vmax;
+    char coef[96];
+    int level = 0;
+    s->packages = h->packages;
+    if (h->vm) {
+        const char *why_vm = h->vm_why;
+        s->packages = 1;
+        if (spec.tdp_w > 0 && spec.threads > 0) {
+            double per = spec.tdp_w / spec.threads;
+            s->idle_w = 0;
+            s->full_w = per * logical;
+            snprintf(msg, len,
+                     "CPU energy is estimated, not measured: a virtual machine (%s) with %d vCPU(s) of \"%.120s\" "
+                     "(\"%s\" in the %s: TDP %g W, %d hardware threads per chip): %.3g W per vCPU x %d vCPU(s) x "
+                     "CPU utilisation",
+                     why_vm, logical, model, spec.name, spec.source, spec.tdp_w, spec.threads, per, logical);
+        } else if (arch[0] && ct__cpu_vcpu_power(arch, h->provider, &vmin, &vmax, coef, sizeof coef) == 0) {
+            s->idle_w = vmin * logical;
+            s->full_w = vmax * logical;
+            snprintf(msg, len,
+                     "CPU energy is estimated, not measured: a virtual machine (%s) with %d vCPU(s) of \"%.120s\" "
+                     "(%s): Cloud Carbon Footprint per-vCPU coefficients for %s, %.3g W idle to %.3g W busy per "
+                     "vCPU, x CPU utilisation",
+                     why_vm, logical, model, arch, coef, vmin, vmax);
+        } else {
+            ct__cpu_vcpu_default(&vmin, &vmax);
+            s->idle_w = vmin * logical;
+            s->full_w = vmax * logical;
+            level = 1;
+            snprintf(msg, len,
+                     "CPU energy is estimated, not measured: a virtual machine (%s) with %d vCPU(s) of \"%.120s\", a "
+                     "model without TDP and thread count in the CPU tables, so the per-vCPU default (the median of "
+                     "the Cloud Carbon Footprint coefficients: %.3g W idle to %.3g W busy per vCPU) x CPU "
+                     "utilisation is used",
+                     why_vm, logical, model, vmin, vmax);
+        }
+    } else if (spec.tdp_w > 0) {
+        s->idle_w = 0;
+        s->full_w = spec.tdp_w * h->packages;
+        snprintf(msg, len,
+                 "CPU energy is estimated, not measured: TDP %g W (\"%s\" in the %s, for \"%.200s\") x %d "
+                 "package(s) x CPU utilisation",
+                 spec.tdp_w, spec.name, spec.source, model, h->packages);
+    } else {
+        ct__cpu_vcpu_default(&vmin, &vmax);
+        s->idle_w = vmin * logical;
+        s->full_w = vmax * logical;
+        level = 1;
+        snprintf(msg, len,
+                 "CPU energy is estimated, not measured: CPU model \"%.200s\" has no TDP in the CPU tables, so the "
+                 "per-thread default (the median of the Cloud Carbon Footprint per-vCPU coefficients: %.3g W idle "
+                 "to %.3g W busy per thread) x %d hardware thread(s) x CPU utilisation is used",
+                 model, vmin, vmax, logical);
+    }
+    s->per_cpu_w = s->full_w / logical;
+    s->logical = logical;
+    return level;
 }
 
 static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
@@ -399,61 +265,78 @@ static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t w
     fmt(path, sizeof path, "%s/cpuinfo", root);
     char *info = NULL;
     size_t infolen = 0;
-    char model[256] = "";
-    int packages = 1;
+    ct_cpu_host host;
+    memset(&host, 0, sizeof host);
     int info_rc = ct__read_file(path, TDP_CPUINFO_MAX, &info, &infolen);
-    if (info_rc == 0 && info) parse_cpuinfo(info, model, sizeof model, &packages);
+    if (info_rc == 0 && info)
+        ct__cpuinfo_parse(info, &host);
+    else
+        ct__cpuinfo_parse("", &host);
     free(info);
+    ct__cpu_host_dmi(&host);
 
-    char matched[256] = "";
-    double tdp = 0;
-    if (model[0] && ct__cpu_tdp_lookup(model, &tdp, matched, sizeof matched) == 0) {
-        s->known_model = 1;
-        s->tdp_w = tdp;
+    char msg[3 * CT__MSG_LEN];
+    int level = plan_power(s, &host, info_rc == 0, msg, sizeof msg);
+    size_t used = strlen(msg);
+    if (ct__cgroup_cpu_open(&s->cg, s->logical) == 0 && s->cg.limited &&
+        ct__cgroup_cpu_usage(&s->cg, &s->cg_anchor_s) == 0) {
+        s->use_cgroup = 1;
+        char lim[96] = "";
+        if (s->cg.quota_cpus > 0) snprintf(lim, sizeof lim, "a CPU quota of %.3g CPU(s)", s->cg.quota_cpus);
+        if (s->cg.cpuset_cpus > 0)
+            snprintf(lim + strlen(lim), sizeof lim - strlen(lim), "%sa cpuset of %d CPU(s)", lim[0] ? " and " : "",
+                     s->cg.cpuset_cpus);
+        fmt(msg + used, sizeof msg - used,
+            "; this process runs in a cgroup (v%d) limited to %s, so it is billed for its own CPU time (%s) at "
+            "%.3g W per busy CPU, not for the machine's utilisation",
+            s->cg.version, lim, s->cg.usage_path, s->per_cpu_w);
     } else {
-        s->tdp_w = TDP_DEFAULT_W;
+        fmt(msg + used, sizeof msg - used, " from %.500s", s->stat_path);
     }
-    s->packages = packages;
-    s->power_full_w = s->tdp_w * packages;
-    /* No '.' or ',' in the name: the original's log parser splits device lists there. */
-    if (packages == 1)
+    if (s->packages <= 1)
         fmt(s->dev_name, sizeof s->dev_name, "cpu:0 (estimated)");
     else
-        fmt(s->dev_name, sizeof s->dev_name, "cpu:0-%d (estimated)", packages - 1);
+        fmt(s->dev_name, sizeof s->dev_name, "cpu:0-%d (estimated)", s->packages - 1);
     s->anchor_t = ct__monotonic_s();
+    s->t_open = s->anchor_t;
     s->last_util = 0;
     if (ctx) {
         s->notice = ctx->notice;
         s->notice_user = ctx->user;
     }
-    if (s->notice) {
-        char msg[2 * CT__MSG_LEN];
-        if (s->known_model)
-            fmt(msg, sizeof msg,
-                     "CPU energy is estimated, not measured: TDP %g W (\"%s\" in the CodeCarbon CPU table, "
-                     "for \"%.250s\") x %d package(s) x CPU utilisation from %.500s",
-                     s->tdp_w, matched, model, packages, s->stat_path);
-        else
-            fmt(msg, sizeof msg,
-                     "CPU energy is estimated, not measured: CPU model \"%.250s\" is not in the TDP table, so the "
-                     "default of %g W per package (CodeCarbon's default) x %d package(s) x CPU utilisation "
-                     "from %.500s is used",
-                     model[0] ? model : (info_rc ? "unknown (no readable cpuinfo)" : "unknown"), s->tdp_w,
-                     packages, s->stat_path);
-        s->notice(s->notice_user, s->known_model ? 0 : 1, msg);
+    if (s->notice) s->notice(s->notice_user, level, msg);
+    double gb;
+    if (ct__dram_estimate_wanted()) {
+        if (ct__dram_gb(&gb) == 0) {
+            s->dram = 1;
+            s->dram_w = CT__DRAM_W_PER_GB * gb;
+            if (s->notice) {
+                fmt(msg, sizeof msg,
+                    "DRAM energy is estimated (CT_DRAM_ESTIMATE): %.3g W per GB (Cloud Carbon Footprint's memory "
+                    "coefficient) x %.1f GB installed = %.3g W, whatever the memory does",
+                    CT__DRAM_W_PER_GB, gb, s->dram_w);
+                s->notice(s->notice_user, 0, msg);
+            }
+        } else if (s->notice) {
+            s->notice(s->notice_user, 1, "CT_DRAM_ESTIMATE is set but the installed memory is unknown (no readable "
+                                         "MemTotal in meminfo): no DRAM estimate");
+        }
     }
     *state = s;
     return 0;
 }
 
-static int tdp_device_count(void *state) { return state ? 1 : 0; }
+static int tdp_device_count(void *state) {
+    const tdp_state *s = state;
+    return s ? 1 + s->dram : 0;
+}
 
 static void tdp_describe(void *state, int index, ct_device_desc *out) {
     const tdp_state *s = state;
-    if (!s || !out || index != 0) return;
+    if (!s || !out || index < 0 || index > s->dram) return;
     memset(out, 0, sizeof *out);
     out->component = CT_COMPONENT_CPU;
-    ct__strlcpy(out->name, s->dev_name, sizeof out->name);
+    ct__strlcpy(out->name, index == 0 ? s->dev_name : "dram (estimated)", sizeof out->name);
     ct__strlcpy(out->method, "estimate", sizeof out->method);
     ct__strlcpy(out->source, "tdp", sizeof out->source);
     out->estimated = 1;
@@ -469,16 +352,30 @@ static void tdp_describe(void *state, int index, ct_device_desc *out) {
  * committed, so the next interval with ticks gets its true utilisation over
  * its whole length. Returned values never decrease.
  */
+static double power_at(const tdp_state *s, double util) { return s->idle_w + util * (s->full_w - s->idle_w); }
+
+static void put(tdp_state *s, double now_s, double *energy_j) {
+    energy_j[0] = s->last_out_j;
+    if (s->dram) {
+        double e = s->dram_w * (now_s - s->t_open);
+        if (e > s->dram_j) s->dram_j = e;
+        energy_j[1] = s->dram_j;
+    }
+}
+
 static int tdp_read(void *state, double now_s, double *energy_j) {
     tdp_state *s = state;
     if (!s) return CT_EINVAL;
     if (s->lost) {
-        energy_j[0] = s->last_out_j;
+        put(s, now_s, energy_j);
         return CT_EIO;
     }
     cpu_times cur;
     char why[CT__MSG_LEN];
+    double cg_s = 0;
     int rc = read_stat(s, &cur, why, sizeof why);
+    if (rc == 0 && s->use_cgroup && (rc = ct__cgroup_cpu_usage(&s->cg, &cg_s)) != 0)
+        fmt(why, sizeof why, "cannot read the cgroup's CPU time from %s", s->cg.usage_path);
     if (rc) {
         s->lost = 1;
         if (s->notice) {
@@ -487,34 +384,37 @@ static int tdp_read(void *state, double now_s, double *energy_j) {
                      s->last_out_j);
             s->notice(s->notice_user, 1, msg);
         }
-        energy_j[0] = s->last_out_j;
+        put(s, now_s, energy_j);
         return CT_EIO;
     }
-    double dt = now_s - s->anchor_t;
-    if (dt < 0) dt = 0;
     double e;
-    if (cur.total > s->anchor_ticks.total && cur.busy >= s->anchor_ticks.busy) {
-        double util = (double)(cur.busy - s->anchor_ticks.busy) / (double)(cur.total - s->anchor_ticks.total);
-        if (util > 1) util = 1;
-        e = s->anchor_energy_j + s->power_full_w * util * dt;
-        s->anchor_energy_j = e;
-        s->anchor_t = now_s > s->anchor_t ? now_s : s->anchor_t;
-        s->anchor_ticks = cur;
-        s->last_util = util;
+    if (s->use_cgroup) {
+        /* the cgroup's own CPU time, at the power of a busy CPU */
+        e = s->per_cpu_w * (cg_s - s->cg_anchor_s);
     } else {
-        if (cur.total < s->anchor_ticks.total || cur.busy < s->anchor_ticks.busy) {
+        double dt = now_s - s->anchor_t;
+        if (dt < 0) dt = 0;
+        if (cur.total > s->anchor_ticks.total && cur.busy >= s->anchor_ticks.busy) {
+            double util = (double)(cur.busy - s->anchor_ticks.busy) / (double)(cur.total - s->anchor_ticks.total);
+            if (util > 1) util = 1;
+            e = s->anchor_energy_j + power_at(s, util) * dt;
+            s->anchor_energy_j = e;
+            s->anchor_t = now_s > s->anchor_t ? now_s : s->anchor_t;
+            s->anchor_ticks = cur;
+            s->last_util = util;
+        } else if (cur.total < s->anchor_ticks.total || cur.busy < s->anchor_ticks.busy) {
             /* counters went backwards (not a real kernel): restart from here */
             s->anchor_ticks = cur;
             s->anchor_t = now_s > s->anchor_t ? now_s : s->anchor_t;
             s->anchor_energy_j = s->last_out_j;
             e = s->last_out_j;
         } else {
-            e = s->anchor_energy_j + s->power_full_w * s->last_util * dt;
+            e = s->anchor_energy_j + power_at(s, s->last_util) * dt;
         }
     }
     if (e < s->last_out_j) e = s->last_out_j;
     s->last_out_j = e;
-    energy_j[0] = e;
+    put(s, now_s, energy_j);
     return 0;
 }
 

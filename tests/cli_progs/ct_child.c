@@ -14,6 +14,16 @@
  *   touch FILE    create FILE (marks that the command was started)
  *   repeat TEXT S forever: write TEXT to stdout, sleep S
  *   spin          busy-loop forever
+ *   alternate N   lines "0\n" .. "N-1\n", even ones on stdout, odd ones on stderr, one write(2) each
+ *   stdio TEXT    printf TEXT to stdout through stdio (its own buffering: a line on a terminal, a block
+ *                 in a pipe or file); flushed at exit
+ *   cat FILE N    write FILE's bytes to stdout in writes of N bytes (a recording, replayed)
+ *   pid FILE      write getpid() to FILE
+ *   env NAME FILE write the value of NAME (or "(unset)") to FILE
+ *   waitfor FILE  wait until FILE exists (checked every 10 ms); after 20 s exit 95
+ *   tty FILE      write "out=A err=B rows=R cols=C" (isatty of 1 and 2, stdout's window size) to FILE
+ *   winch FILE    wait (at most 10 s) for a SIGWINCH (handler installed at start), then write
+ *                 "rows=R cols=C" (stdout's window size as read in the handler's wake) to FILE
  *
  * Without an exit action it exits 0.
  */
@@ -24,10 +34,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t counts[65];
+static volatile sig_atomic_t winched;
+
+static void on_winch(int sig)
+{
+    (void)sig;
+    winched = 1;
+}
 
 static void on_count(int sig)
 {
@@ -125,6 +143,10 @@ static void sleep_s(double s)
 
 int main(int argc, char **argv)
 {
+    struct sigaction wa;
+    memset(&wa, 0, sizeof wa);
+    wa.sa_handler = on_winch;
+    sigaction(SIGWINCH, &wa, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -172,6 +194,70 @@ int main(int argc, char **argv)
             if (a[0] == 'c')
                 fprintf(f, "INT=%d TERM=%d HUP=%d QUIT=%d\n", (int)counts[SIGINT], (int)counts[SIGTERM],
                         (int)counts[SIGHUP], (int)counts[SIGQUIT]);
+            fclose(f);
+        } else if (strcmp(a, "alternate") == 0) {
+            long n = atol(v);
+            for (long k = 0; k < n; k++) {
+                char line[32];
+                int len = snprintf(line, sizeof line, "%ld\n", k);
+                write_all(k % 2 ? STDERR_FILENO : STDOUT_FILENO, line, (size_t)len);
+            }
+        } else if (strcmp(a, "stdio") == 0) {
+            char *buf = malloc(strlen(v) + 1);
+            if (!buf)
+                return 97;
+            size_t n = unescape(v, buf);
+            fwrite(buf, 1, n, stdout);
+            free(buf);
+        } else if (strcmp(a, "cat") == 0) {
+            if (i + 1 >= argc)
+                return 99;
+            size_t chunk = (size_t)atol(argv[++i]);
+            FILE *f = fopen(v, "rb");
+            if (!f || chunk == 0)
+                return 96;
+            char buf[4096];
+            size_t n;
+            while ((n = fread(buf, 1, chunk < sizeof buf ? chunk : sizeof buf, f)) > 0)
+                write_all(STDOUT_FILENO, buf, n);
+            fclose(f);
+        } else if (strcmp(a, "pid") == 0 || strcmp(a, "tty") == 0) {
+            FILE *f = fopen(v, "w");
+            if (!f)
+                return 96;
+            if (a[0] == 'p') {
+                fprintf(f, "%ld\n", (long)getpid());
+            } else {
+                struct winsize ws = {0, 0, 0, 0};
+                ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+                fprintf(f, "out=%d err=%d rows=%d cols=%d\n", isatty(STDOUT_FILENO), isatty(STDERR_FILENO),
+                        (int)ws.ws_row, (int)ws.ws_col);
+            }
+            fclose(f);
+        } else if (strcmp(a, "winch") == 0) {
+            for (int k = 0; k < 1000 && !winched; k++)
+                sleep_s(0.01);
+            FILE *f = fopen(v, "w");
+            if (!f)
+                return 96;
+            struct winsize ws = {0, 0, 0, 0};
+            ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+            fprintf(f, "%s rows=%d cols=%d\n", winched ? "winch" : "no-winch", (int)ws.ws_row, (int)ws.ws_col);
+            fclose(f);
+        } else if (strcmp(a, "waitfor") == 0) {
+            int k = 0;
+            for (; k < 2000 && access(v, F_OK) != 0; k++)
+                sleep_s(0.01);
+            if (k == 2000)
+                return 95; /* never came: the test fails on the status */
+        } else if (strcmp(a, "env") == 0) {
+            if (i + 1 >= argc)
+                return 99;
+            FILE *f = fopen(argv[++i], "w");
+            if (!f)
+                return 96;
+            const char *e = getenv(v);
+            fprintf(f, "%s", e ? e : "(unset)");
             fclose(f);
         } else if (strcmp(a, "repeat") == 0) {
             if (i + 1 >= argc)

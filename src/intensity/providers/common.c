@@ -2,8 +2,10 @@
  * choosing a service for a location. Pure code, no I/O. */
 #include "providers.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,14 +112,42 @@ int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecas
     return 0;
 }
 
-void ct__scrub_secret(char *s, const char *secret) {
-    if (!s || !secret || !*secret) return;
-    size_t sl = strlen(secret);
-    char *hit;
-    while ((hit = strstr(s, secret))) {
-        memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
-        memcpy(hit, "***", 3);
+int ct__scrub_copy(char *dst, size_t dstlen, const char *src, const char *secret) {
+    if (!dst || !dstlen) return src && *src;
+    if (!src) src = "";
+    size_t n = 0, sl = secret ? strlen(secret) : 0;
+    int cut = 0;
+    /* One pass over src: every step consumes at least one byte of it, and
+     * nothing is written at or past dst[dstlen - 1]. */
+    while (*src && n + 1 < dstlen) {
+        if (sl && strncmp(src, secret, sl) == 0) {
+            for (const char *r = "***"; *r; r++) {
+                if (n + 1 >= dstlen) {
+                    cut = 1;
+                    break;
+                }
+                dst[n++] = *r;
+            }
+            src += sl;
+        } else {
+            dst[n++] = *src++;
+        }
     }
+    dst[n] = '\0';
+    return cut || *src != '\0';
+}
+
+void ct__scrub_secret(char *buf, size_t size, const char *secret) {
+    if (!buf || !size || !secret || !*secret) return;
+    buf[size - 1] = '\0';
+    if (!strstr(buf, secret)) return;
+    char *copy = ct__strdup(buf);
+    if (!copy) {
+        ct__strlcpy(buf, "(message withheld: it held the key)", size);
+        return;
+    }
+    ct__scrub_copy(buf, size, copy, secret);
+    free(copy);
 }
 
 void ct__intensity_data_free(ct__intensity_data *d) {
@@ -133,29 +163,133 @@ void ct__provider_base(const ct__provider *p, char *buf, size_t len) {
     while (n && buf[n - 1] == '/') buf[--n] = '\0';
 }
 
+/* 1 when code (two letters) is in the space-separated list. */
+static int in_list(const char *list, const char *code) {
+    size_t n = strlen(code);
+    for (const char *p = list; n && *p;) {
+        const char *e = strchr(p, ' ');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, code, n) == 0) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+int ct__provider_serves(const ct__provider *p, const ct__location *loc) {
+    int coords = isfinite(loc->lat) && isfinite(loc->lon);
+    if ((p->serves & CT__SERVES_POSTCODE) && loc->postcode[0]) return 1;
+    if (p->countries) return (p->serves & CT__SERVES_COUNTRY) && loc->country[0] && in_list(p->countries, loc->country);
+    /* any country: whatever form of location the service takes */
+    return ((p->serves & CT__SERVES_COUNTRY) && loc->country[0]) || ((p->serves & CT__SERVES_ZONE) && loc->zone[0]) ||
+           ((p->serves & CT__SERVES_COORDINATES) && coords);
+}
+
 const ct__provider *ct__provider_choose(const ct__location *loc, int have_key, char *why, size_t whylen) {
-    int gb = strcmp(loc->country, "GB") == 0 || loc->postcode[0];
-    int dk = strcmp(loc->country, "DK") == 0;
-    /* An explicit Electricity Maps zone with a key is the user's choice of service,
-     * except for GB/DK zones which the free services cover. */
-    if (gb) return &ct__provider_ukgrid;
-    if (dk) return &ct__provider_energidata;
-    if (have_key && (loc->zone[0] || loc->country[0] || (isfinite(loc->lat) && isfinite(loc->lon))))
-        return &ct__provider_electricitymaps;
-    if (!loc->country[0] && !loc->zone[0] && !(isfinite(loc->lat) && isfinite(loc->lon)))
+    const ct__provider *needs_key = NULL;
+    for (int i = 0; i < ct__nproviders; i++) {
+        const ct__provider *p = &ct__providers[i];
+        if (!ct__provider_serves(p, loc)) continue;
+        if (p->needs_key && !have_key) {
+            if (!needs_key) needs_key = p;
+            continue;
+        }
+        return p;
+    }
+    if (!loc->country[0] && !loc->zone[0] && !loc->postcode[0] && !(isfinite(loc->lat) && isfinite(loc->lon))) {
         snprintf(why, whylen, "no location known");
-    else if (!have_key)
-        snprintf(why, whylen, "no live service without an Electricity Maps key outside GB and DK");
-    else
+    } else if (needs_key) {
+        /* "... outside GB and DK": the countries the services without a key cover */
+        char free_list[128] = "";
+        for (int i = 0; i < ct__nproviders; i++) {
+            const ct__provider *p = &ct__providers[i];
+            if (p->needs_key || !p->countries) continue;
+            size_t n = strlen(free_list);
+            snprintf(free_list + n, sizeof free_list - n, "%s%s", n ? " and " : "", p->countries);
+        }
+        snprintf(why, whylen, "no live service without an %s key%s%s", needs_key->name, free_list[0] ? " outside " : "",
+                 free_list);
+    } else {
         snprintf(why, whylen, "no live service for this location");
+    }
     return NULL;
+}
+
+/* The host of an http(s) URL into buf (brackets of an IPv6 literal removed,
+ * user information skipped); scheme gets "http", "https" or what it was. */
+static int url_host(const char *url, char *scheme, size_t slen, char *host, size_t hlen, char *hostport,
+                    size_t hplen) {
+    const char *sep = strstr(url, "://");
+    if (!sep || (size_t)(sep - url) >= slen) return CT_EINVAL;
+    for (size_t i = 0; url + i < sep; i++) scheme[i] = (char)tolower((unsigned char)url[i]);
+    scheme[sep - url] = '\0';
+    const char *a = sep + 3, *end = a + strcspn(a, "/?#");
+    for (const char *p = a; p < end; p++) /* the last '@' of the authority ends the user information */
+        if (*p == '@') a = p + 1;
+    if ((size_t)(end - a) >= hplen) return CT_EINVAL;
+    memcpy(hostport, a, (size_t)(end - a));
+    hostport[end - a] = '\0';
+    const char *h = a, *he;
+    if (*h == '[') {
+        h++;
+        he = memchr(h, ']', (size_t)(end - h));
+        if (!he) return CT_EINVAL;
+    } else {
+        he = memchr(h, ':', (size_t)(end - h));
+        if (!he) he = end;
+    }
+    if ((size_t)(he - h) >= hlen || he == h) return CT_EINVAL;
+    memcpy(host, h, (size_t)(he - h));
+    host[he - h] = '\0';
+    return 0;
+}
+
+int ct__url_is_loopback(const char *url) {
+    char scheme[16], host[256], hostport[300];
+    if (url_host(url, scheme, sizeof scheme, host, sizeof host, hostport, sizeof hostport)) return 0;
+    if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0) return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+int ct__provider_key_transport(const ct__provider *p, const char *base, int *plain_loopback, char *why,
+                               size_t whylen) {
+    *plain_loopback = 0;
+    if (!p->needs_key) return 0;
+    char scheme[16] = "", host[256] = "", hostport[300] = "";
+    int bad = url_host(base, scheme, sizeof scheme, host, sizeof host, hostport, sizeof hostport);
+    if (!bad && strcmp(scheme, "https") == 0) return 0;
+    if (!bad && strcmp(scheme, "http") == 0) {
+        if (ct__url_is_loopback(base)) {
+            *plain_loopback = 1;
+            snprintf(why, whylen, "the %s key goes over plain http to this machine (%s=http://%s); use https outside tests",
+                     p->name, p->url_env, hostport);
+            return 0;
+        }
+        snprintf(why, whylen, "%s (host %s) is plain http to another machine: the %s key is not sent; use https",
+                 p->url_env, host, p->name);
+        return CT_EINVAL;
+    }
+    snprintf(why, whylen, "%s is not an https URL: the %s key is not sent", p->url_env, p->name);
+    return CT_EINVAL;
 }
 
 #if CT_HAVE_JANSSON
 json_t *ct__provider_json_parse(const char *body, size_t len, const char *what, char *why, size_t whylen) {
     json_error_t err;
     json_t *root = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &err);
-    if (!root) snprintf(why, whylen, "malformed JSON from %s: %s (line %d)", what, err.text, err.line);
+    if (!root) {
+        /* jansson quotes the text near the error ("near 'abc'"), cut to its
+         * own length: it could show part of a key a server echoed, which
+         * scrubbing the whole key cannot find. The position says enough. */
+        char *near = strstr(err.text, " near '");
+        if (near) *near = '\0';
+        snprintf(why, whylen, "malformed JSON from %s: %s (line %d, column %d)", what, err.text, err.line,
+                 err.column);
+    }
     return root;
 }
 
@@ -168,8 +302,10 @@ double ct__provider_json_number(const json_t *obj, const char *key) {
 #if CT__HAVE_LIVE
 #include "../http.h"
 
-/* The server's own error text, made printable and short. */
-static void server_message(const char *body, size_t len, char *buf, size_t buflen) {
+/* The server's own error text: the key scrubbed from the WHOLE text first,
+ * then cut to CT__SERVER_TEXT_MAX characters and made printable. */
+#define CT__SERVER_TEXT_MAX 160
+static void server_message(const char *body, size_t len, const char *secret, char *buf, size_t buflen) {
     buf[0] = '\0';
     json_error_t err;
     json_t *root = body ? json_loadb(body, len, 0, &err) : NULL;
@@ -183,10 +319,14 @@ static void server_message(const char *body, size_t len, char *buf, size_t bufle
             msg = json_string_value(json_object_get(root, "message"));
     }
     if (msg) {
-        size_t n = 0;
-        for (const char *p = msg; *p && n + 1 < buflen && n < 160; p++)
-            buf[n++] = (*p >= 32 && *p < 127) ? *p : '?';
-        buf[n] = '\0';
+        size_t cap = buflen < CT__SERVER_TEXT_MAX + 1 ? buflen : CT__SERVER_TEXT_MAX + 1;
+        int cut = ct__scrub_copy(buf, cap, msg, secret);
+        for (char *p = buf; *p; p++)
+            if (*p < 32 || *p >= 127) *p = '?';
+        if (cut) {
+            size_t n = strlen(buf);
+            snprintf(buf + n, buflen - n, "...");
+        }
     }
     json_decref(root);
 }
@@ -202,7 +342,7 @@ static const char *status_text(long status) {
     }
 }
 
-int ct__provider_get(const char *what, const char *url, const char *const *headers, const char *secret,
+int ct__provider_get(const char *what, const char *url, char *const *headers, const char *secret,
                      const atomic_int *abort_flag, char **body, size_t *len, long *http_status, char *why,
                      size_t whylen) {
     *body = NULL;
@@ -212,17 +352,16 @@ int ct__provider_get(const char *what, const char *url, const char *const *heade
     char reason[512];
     int rc = ct__http_get(url, headers, abort_flag, &r, reason, sizeof reason);
     if (rc) {
+        ct__scrub_secret(reason, sizeof reason, secret); /* curl's text never holds headers; no harm */
         snprintf(why, whylen, "%s: %s", what, reason);
-        ct__scrub_secret(why, secret);
         return rc;
     }
     if (http_status) *http_status = r.status;
     if (r.status < 200 || r.status > 299) {
         char msg[200];
-        server_message(r.body, r.len, msg, sizeof msg);
+        server_message(r.body, r.len, secret, msg, sizeof msg);
         snprintf(why, whylen, "%s: HTTP %ld %s%s%s%s", what, r.status, status_text(r.status), msg[0] ? " (" : "",
                  msg, msg[0] ? ")" : "");
-        ct__scrub_secret(why, secret);
         ct__http_response_free(&r);
         return CT_ENETWORK;
     }

@@ -90,10 +90,11 @@ static int location_query(const ct__location *loc, char *buf, size_t len) {
     return 0;
 }
 
-static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                    size_t whylen) {
-    char q[200], url[1024], header[600];
-    if (!req->key || !*req->key) {
+int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                 size_t whylen) {
+    char q[200], url[1024];
+    ct__secret *sec = req->key;
+    if (!sec || !sec->key[0]) {
         snprintf(why, whylen, EM_NAME ": no API key");
         return CT_EINVAL;
     }
@@ -101,8 +102,11 @@ static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity
         snprintf(why, whylen, EM_NAME ": no zone or coordinates to ask for");
         return CT_EINVAL;
     }
-    snprintf(header, sizeof header, "auth-token: %s", req->key);
-    const char *headers[] = {header, NULL};
+    /* The header is built in the key's own page and handed to libcurl as it
+     * is (no copy on the heap or the stack). */
+    snprintf(sec->header, sizeof sec->header, "auth-token: %s", sec->key);
+    char *const headers[] = {sec->header, NULL};
+    const char *key = sec->key;
     ct__strlcpy(out->provider, EM_NAME, sizeof out->provider);
     snprintf(out->area, sizeof out->area, "zone %s",
              req->loc->zone[0] ? req->loc->zone : req->loc->country[0] ? req->loc->country : "at coordinates");
@@ -111,10 +115,11 @@ static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity
     size_t blen = 0;
     long status = 0;
     snprintf(url, sizeof url, "%s/carbon-intensity/latest?%s", base, q);
-    int rc = ct__provider_get(EM_NAME, url, headers, req->key, req->abort_flag, &body, &blen, &status, why, whylen);
+    int rc = ct__provider_get(EM_NAME, url, headers, key, req->abort_flag, &body, &blen, &status, why, whylen);
     if (!rc) {
         char zone[48] = "";
         rc = ct__em_parse_latest(body, blen, &out->measured, zone, sizeof zone, why, whylen);
+        if (rc) ct__scrub_secret(why, whylen, key); /* a parse error may quote the body */
         if (!rc && zone[0]) snprintf(out->area, sizeof out->area, "zone %s", zone);
         free(body);
     }
@@ -123,36 +128,33 @@ static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity
     char sub[512];
     if (req->want_history) {
         snprintf(url, sizeof url, "%s/carbon-intensity/history?%s", base, q);
-        if (ct__provider_get(EM_NAME " history", url, headers, req->key, req->abort_flag, &body, &blen, &status,
-                             sub, sizeof sub) == 0) {
+        if (ct__provider_get(EM_NAME " history", url, headers, key, req->abort_flag, &body, &blen, &status, sub,
+                             sizeof sub) == 0) {
             ct__em_parse_list(body, blen, "history", &out->measured, sub, sizeof sub);
             free(body);
         }
     }
     if (req->want_forecast) {
         snprintf(url, sizeof url, "%s/carbon-intensity/forecast?%s", base, q);
-        int frc = ct__provider_get(EM_NAME " forecast", url, headers, req->key, req->abort_flag, &body, &blen,
-                                   &status, sub, sizeof sub);
+        int frc = ct__provider_get(EM_NAME " forecast", url, headers, key, req->abort_flag, &body, &blen, &status,
+                                   sub, sizeof sub);
         if (frc == 0) {
             frc = ct__em_parse_list(body, blen, "forecast", &out->forecast, sub, sizeof sub);
+            if (frc) ct__scrub_secret(sub, sizeof sub, key);
             free(body);
         } else if (status == 401 || status == 403) {
             out->forecast_denied = 1;
         }
-        if (frc) {
-            ct__strlcpy(out->note, sub, sizeof out->note);
-            ct__scrub_secret(out->note, req->key);
-        }
+        if (frc) ct__strlcpy(out->note, sub, sizeof out->note);
     }
     ct__iseries_normalize(&out->measured);
 out:
-    memset(header, 0, sizeof header);
-    if (rc) ct__scrub_secret(why, req->key);
+    ct__explicit_zero(sec->header, sizeof sec->header);
     return rc;
 }
 #else
-static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                    size_t whylen) {
+int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                 size_t whylen) {
     (void)req;
     (void)base;
     (void)out;
@@ -160,6 +162,3 @@ static int em_fetch(const ct__provider_req *req, const char *base, ct__intensity
     return CT_ENOTSUP;
 }
 #endif
-
-const ct__provider ct__provider_electricitymaps = {EM_NAME, "CT_ELECTRICITYMAPS_URL",
-                                                   "https://api.electricitymap.org/v3", em_fetch};

@@ -59,8 +59,8 @@ int ct__energidata_parse(const char *body, size_t len, const char *area, ct__ise
 #if CT__HAVE_LIVE
 #include "../http.h"
 
-static int eds_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                     size_t whylen) {
+int ct__energidata_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                         size_t whylen) {
     const char *area = ct__energidata_area(req->loc);
     char filter[128], url[1024];
     snprintf(filter, sizeof filter, "{\"PriceArea\":[%s]}", area ? (strcmp(area, "DK1") ? "\"DK2\"" : "\"DK1\"")
@@ -96,8 +96,8 @@ static int eds_fetch(const ct__provider_req *req, const char *base, ct__intensit
     return 0;
 }
 #else
-static int eds_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                     size_t whylen) {
+int ct__energidata_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                         size_t whylen) {
     (void)req;
     (void)base;
     (void)out;
@@ -105,6 +105,3 @@ static int eds_fetch(const ct__provider_req *req, const char *base, ct__intensit
     return CT_ENOTSUP;
 }
 #endif
-
-const ct__provider ct__provider_energidata = {EDS_NAME, "CT_ENERGIDATA_URL", "https://api.energidataservice.dk",
-                                              eds_fetch};

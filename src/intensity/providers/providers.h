@@ -42,13 +42,35 @@ int ct__location_resolve(const ct_config *cfg, ct__location *loc, char *why, siz
 /* 1 when cfg->offline or env CT_OFFLINE is set (and not "0"). */
 int ct__offline(const ct_config *cfg);
 
+/* The Electricity Maps key, held in one page of its own (secret.c): mmap'd,
+ * left out of core dumps (MADV_DONTDUMP), locked in memory where allowed,
+ * zeroed and unmapped by ct__secret_free. The key is copied nowhere else:
+ * the request header is built in the same page and handed to libcurl without
+ * a copy. */
+#define CT__KEY_MAX 256
+typedef struct ct__secret {
+    char key[CT__KEY_MAX + 1];       /* NUL-terminated; "" none */
+    char header[CT__KEY_MAX + 64];   /* "auth-token: <key>" while a request is built */
+} ct__secret;
+/* NULL when out of memory. */
+ct__secret *ct__secret_new(void);
+/* Zeroes and unmaps; NULL ignored. */
+void ct__secret_free(ct__secret *s);
+/* Zeroes n bytes in a way the compiler keeps. */
+void ct__explicit_zero(void *p, size_t n);
+/* A new page holding key (NULL, "" or longer than CT__KEY_MAX: NULL). */
+ct__secret *ct__secret_from(const char *key);
+
 /* The Electricity Maps key: cfg->electricitymaps_key, env
  * CT_ELECTRICITYMAPS_KEY, cfg->electricitymaps_key_file, env
  * CT_ELECTRICITYMAPS_KEY_FILE, else $XDG_CONFIG_HOME (or ~/.config)
  * /carbontracker/electricitymaps.key when it exists. A key file readable by
  * group or others is refused. Returns 0 (key copied), CT_ENODATA (no key) or
- * CT_EINVAL (refused; why says which file and why, never the key). */
+ * CT_EINVAL (refused; why says which file and why, never the key). Give it
+ * the key field of a ct__secret. */
 int ct__key_resolve(const ct_config *cfg, char *key, size_t keylen, char *why, size_t whylen);
+/* ct__key_resolve into a new protected page: *out NULL when no key. */
+int ct__key_resolve_secret(const ct_config *cfg, ct__secret **out, char *why, size_t whylen);
 
 /* ------------------------------------------------------------------ */
 /* Time series (common.c): piecewise constant, sorted, non-overlapping  */
@@ -83,8 +105,15 @@ int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecas
 /* ISO 8601 UTC: "2026-04-25T18:00Z", "...:00.000Z", "...T22:55:00" (no zone
  * = UTC), "+00:00". 0 or CT_EPARSE. */
 
-/* Replaces every occurrence of secret in s by "***" (in place). */
-void ct__scrub_secret(char *s, const char *secret);
+/* Copies src into dst (dstlen bytes, NUL-terminated when dstlen > 0) with
+ * every occurrence of secret replaced by "***": one pass over src, never a
+ * write past dst[dstlen - 1] whatever the secret's length (1 character, or
+ * "*" itself). secret NULL or "": a plain bounded copy. Returns 1 when src
+ * did not fit (the copy is cut; cut AFTER scrubbing, so a secret across the
+ * cut never shows in part), else 0. */
+int ct__scrub_copy(char *dst, size_t dstlen, const char *src, const char *secret);
+/* The same for a message already in buf (size bytes), through a copy. */
+void ct__scrub_secret(char *buf, size_t size, const char *secret);
 
 /* ------------------------------------------------------------------ */
 /* Providers                                                           */
@@ -102,34 +131,71 @@ void ct__intensity_data_free(ct__intensity_data *d);
 
 typedef struct ct__provider_req {
     const ct__location *loc;
-    const char *key;              /* Electricity Maps key or NULL; never logged */
+    ct__secret *key;              /* Electricity Maps key or NULL; never logged; header built in it */
     double now_unix_s;
     int want_history;             /* also fetch the past 24 h where the service has it */
     int want_forecast;
     const atomic_int *abort_flag; /* may be NULL */
 } ct__provider_req;
 
+/* Fetches current (and forecast) values into out. 0 when a current value
+ * arrived; otherwise CT_ENETWORK / CT_EPARSE / CT_ENODATA / CT_ENOTSUP
+ * with a reason (never the key). */
+typedef int (*ct__fetch_fn)(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                            size_t whylen);
+
+/* What a provider serves (ct__provider.serves). */
+enum {
+    CT__SERVES_COUNTRY = 1u << 0,     /* the countries listed in .countries (any country when NULL) */
+    CT__SERVES_ZONE = 1u << 1,        /* an Electricity Maps zone key ("DE", "US-CAL-CISO") */
+    CT__SERVES_POSTCODE = 1u << 2,    /* a UK outward postcode */
+    CT__SERVES_COORDINATES = 1u << 3, /* latitude and longitude */
+};
+
+/* One row of the providers table (providers/table.c). */
 typedef struct ct__provider {
-    const char *name;         /* "Electricity Maps" */
-    const char *url_env;      /* "CT_ELECTRICITYMAPS_URL" */
+    const char *name;         /* "Electricity Maps": in messages and value sources */
+    const char *url_env;      /* "CT_ELECTRICITYMAPS_URL": overrides the base URL (tests, proxies) */
     const char *default_base; /* "https://api.electricitymap.org/v3" */
-    /* Fetches current (and forecast) values into out. 0 when a current value
-     * arrived; otherwise CT_ENETWORK / CT_EPARSE / CT_ENODATA / CT_ENOTSUP
-     * with a reason (never the key). */
-    int (*fetch)(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen);
+    const char *countries;    /* alpha-2 codes it covers, space-separated ("GB"); NULL: any country */
+    unsigned serves;          /* CT__SERVES_* bits */
+    int needs_key;            /* needs the Electricity Maps key (then https only, see below) */
+    int has_forecast;         /* publishes a forecast (it may still refuse it to a key) */
+    ct__fetch_fn fetch;
 } ct__provider;
 
-extern const ct__provider ct__provider_electricitymaps;
-extern const ct__provider ct__provider_ukgrid;
-extern const ct__provider ct__provider_energidata;
+/* The table, in order of preference: the first row that serves a location
+ * (and has its key, where it needs one) is chosen. */
+extern const ct__provider ct__providers[];
+extern const int ct__nproviders;
+/* The fetch functions of the rows (one file each). */
+int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                     size_t whylen);
+int ct__energidata_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                         size_t whylen);
+int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen);
+/* A row by name, or NULL. */
+const ct__provider *ct__provider_find(const char *name);
+/* 1 when p serves loc (key not considered). */
+int ct__provider_serves(const ct__provider *p, const ct__location *loc);
 
 /* The base URL: the provider's env variable, else its default; no trailing slash. */
 void ct__provider_base(const ct__provider *p, char *buf, size_t len);
 
-/* Which service serves loc: GB -> UK API, DK -> Energi Data Service,
- * elsewhere Electricity Maps when have_key; NULL (static table) otherwise,
- * with the reason in why. */
+/* Which service serves loc: the first row of the table that serves it (rows
+ * needing a key skipped without one); NULL (static table) otherwise, with
+ * the reason in why. */
 const ct__provider *ct__provider_choose(const ct__location *loc, int have_key, char *why, size_t whylen);
+
+/* Whether the key may be sent to base: 0 for https, and for plain http to
+ * this machine (localhost, 127.0.0.0/8, ::1: *plain_loopback = 1 and why
+ * holds a warning to say once); CT_EINVAL (why says so; the key is not sent)
+ * for plain http to any other host or any other scheme. Providers without a
+ * key: always 0. */
+int ct__provider_key_transport(const ct__provider *p, const char *base, int *plain_loopback, char *why,
+                               size_t whylen);
+/* 1 when the URL's host is this machine (localhost, 127.0.0.0/8, ::1). */
+int ct__url_is_loopback(const char *url);
 
 /* Pure parsers (jansson), fed bytes directly by the tests. */
 int ct__em_parse_latest(const char *body, size_t len, ct__iseries *measured, char *zone, size_t zonelen, char *why,
@@ -164,7 +230,7 @@ double ct__provider_json_number(const json_t *obj, const char *key);
  * (server's message)"; secret (may be NULL) is scrubbed from every message.
  * On 0, *body (malloc'd, NUL-terminated) and *len hold the 2xx body.
  * *http_status gets the status (0 when none). */
-int ct__provider_get(const char *what, const char *url, const char *const *headers, const char *secret,
+int ct__provider_get(const char *what, const char *url, char *const *headers, const char *secret,
                      const atomic_int *abort_flag, char **body, size_t *len, long *http_status, char *why,
                      size_t whylen);
 #endif

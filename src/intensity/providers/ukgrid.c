@@ -92,8 +92,8 @@ int ct__ukgrid_parse(const char *body, size_t len, double now_unix_s, ct__iserie
 #if CT__HAVE_LIVE
 #include "../http.h"
 
-static int uk_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                    size_t whylen) {
+int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                     size_t whylen) {
     char url[1024], pc[48] = "", from[32], to[32];
     const ct__location *loc = req->loc;
     if (loc->postcode[0] && ct__url_escape(loc->postcode, pc, sizeof pc)) {
@@ -142,8 +142,8 @@ static int uk_fetch(const ct__provider_req *req, const char *base, ct__intensity
     return 0;
 }
 #else
-static int uk_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                    size_t whylen) {
+int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
+                     size_t whylen) {
     (void)req;
     (void)base;
     (void)out;
@@ -151,5 +151,3 @@ static int uk_fetch(const ct__provider_req *req, const char *base, ct__intensity
     return CT_ENOTSUP;
 }
 #endif
-
-const ct__provider ct__provider_ukgrid = {UK_NAME, "CT_UKGRID_URL", "https://api.carbonintensity.org.uk", uk_fetch};

@@ -1,0 +1,165 @@
+/*
+ * predictor.h - the per-epoch prediction model (issue 12). Pure arithmetic:
+ * no I/O, no clock, no allocation, no threads; the tracker feeds it and owns
+ * the locking. The model is described in docs/prediction.md.
+ *
+ * Series. Every epoch gives 1 + CT_COMPONENT_COUNT numbers, each modelled on
+ * its own: the duration (s) and the energy of each component (J, WITHOUT PUE,
+ * as the hardware saw it). A value that is NaN, infinite or negative (a lost
+ * device, a broken counter) is a gap: it counts as an epoch whose value is
+ * unknown, is left out of the fit, and is estimated like a future epoch.
+ *
+ * Cost. ct__predictor_add_epoch and ct__predictor_progress are O(1) and only
+ * copy numbers. ct__predictor_refit fits the model over at most the last
+ * CT__PRED_WINDOW epochs (a few microseconds, see bench/RESULTS.md) and caches
+ * the fit; ct__predictor_predict then costs a small constant, so calling it at
+ * every progress mark is cheap. Without a current cached fit, predict fits
+ * into a temporary (same answer, the fit's cost).
+ *
+ * Memory. A ct__predictor is one fixed-size struct (no heap), whatever the
+ * number of epochs: the last CT__PRED_WINDOW epochs are kept, older ones
+ * only in running totals.
+ *
+ * Thread safety: none; one caller at a time (the tracker's mutex).
+ */
+#ifndef CT_PREDICT_PREDICTOR_H
+#define CT_PREDICT_PREDICTOR_H
+
+#include "carbontracker.h"
+
+#define CT__PRED_SERIES (1 + CT_COMPONENT_COUNT) /* 0: duration s, 1 + c: energy J of component c */
+#define CT__PRED_WINDOW 64                       /* epochs kept for the fit */
+#define CT__PRED_MODELS 8                        /* candidate models kept per series after a fit */
+#define CT__PRED_GRID 16                         /* progress snapshots per epoch (at k/16) */
+
+/* One candidate model of a series, as the fit left it (internal). */
+typedef struct ct__pred_model {
+    int degree;            /* 0 level, 1 linear trend, 2 quadratic trend */
+    int head;              /* 1: epoch 1 has its own value (warm-up, cold cache) */
+    int seg_start;         /* first epoch number of the segment it was fitted on */
+    double beta[3];        /* coefficients in the scaled time t = (epoch - t_origin) / t_scale */
+    double cov[3][3];      /* (X'X)^-1 of the segment, for the parameter variance */
+    double sigma2;         /* residual variance (normalised units) */
+    double dof;            /* degrees of freedom of sigma2, prior included */
+    double weight;         /* posterior weight among the kept models (sum 1) */
+} ct__pred_model;
+
+/* The fit of one series (internal). Values are normalised: y' = (y - centre) / norm. */
+typedef struct ct__pred_fit {
+    int valid;             /* 0: no usable value yet */
+    int nmodels;
+    ct__pred_model model[CT__PRED_MODELS];
+    double centre, norm;   /* normalisation */
+    double t_origin, t_scale;
+    int head;              /* 1: epoch 1 is modelled apart (warm-up, cold cache) */
+    int period, phase;     /* periodic epochs: epoch % period == phase; period 0 = none */
+    double period_delta;   /* extra value of a periodic epoch (normalised) */
+    double period_var;     /* its variance */
+    int gaps;              /* epochs with an unknown value (NaN) */
+    int last_epoch;        /* last epoch number with a value */
+} ct__pred_fit;
+
+/* Progress marks of the epoch in progress (internal). */
+typedef struct ct__pred_mark {
+    double f, t;                          /* fraction done, s since the epoch started */
+    double e[CT_COMPONENT_COUNT];         /* J so far in this epoch (NaN: unknown) */
+} ct__pred_mark;
+
+typedef struct ct__pred_marks {
+    int n;                                /* marks in this epoch */
+    ct__pred_mark first, last;
+    ct__pred_mark grid[CT__PRED_GRID + 1]; /* first mark at or past k / CT__PRED_GRID */
+    unsigned grid_have;                   /* bit k: grid[k] set */
+} ct__pred_marks;
+
+typedef struct ct__predictor {
+    int epochs;                           /* epochs added */
+    double measured[CT__PRED_SERIES];     /* sum of the known values of all epochs */
+    int gaps[CT__PRED_SERIES];            /* epochs whose value was unknown */
+    /* ring of the last CT__PRED_WINDOW epochs: epoch number and the value used by the fit */
+    int ring_epoch[CT__PRED_WINDOW];
+    double ring_y[CT__PRED_WINDOW][CT__PRED_SERIES];
+    /* Epoch 1 with progress marks: the excess spent before the steady rate began
+     * (warm-up), and the mean such excess of later epochs with marks. */
+    int has_warmup;
+    double warmup[CT__PRED_SERIES];
+    double later_excess_sum[CT__PRED_SERIES];
+    int later_excess_n;
+    /* steady rate (per whole epoch) seen in the marks of the last epoch that had marks */
+    double prev_rate[CT__PRED_SERIES];
+    int has_prev_rate;
+    ct__pred_marks cur;                   /* the epoch in progress */
+    /* fit cache */
+    int fit_epochs;                       /* epochs when fit[] was computed; -1 none */
+    ct__pred_fit fit[CT__PRED_SERIES];
+} ct__predictor;
+
+/* One predicted quantity. Units: s for the duration, J (without PUE) for energy. */
+typedef struct ct__pred_value {
+    double measured;       /* sum over the epochs added (known values only) */
+    double remaining;      /* predicted for the rest: epochs not yet added, the one in progress, gaps */
+    double remaining_low, remaining_high; /* 90 % interval of `remaining` (low >= 0) */
+    double total;          /* measured + remaining */
+    double total_low, total_high;         /* 90 % interval of `total` */
+} ct__pred_value;
+
+typedef struct ct__prediction {
+    int epochs_seen;       /* epochs added */
+    int epochs_total;      /* epochs the prediction is for */
+    int overrun;           /* 1: more epochs added than total_epochs (nothing left to predict) */
+    int partial;           /* 1: the epoch in progress was extrapolated from its progress marks */
+    int warmup_separated;  /* 1: epoch 1's warm-up was measured from its marks and kept apart */
+    int gaps;              /* epochs with an unknown value in some series (estimated) */
+    int from_one_epoch;    /* 1: rests on epoch 1 alone, without marks that separate a warm-up;
+                            * the interval assumes epoch 1 is like the rest (say so to the user) */
+    ct__pred_value duration_s;
+    ct__pred_value energy_j[CT_COMPONENT_COUNT];
+    ct__pred_value energy_total_j; /* sum of the components; interval: their intervals added */
+    char model[96];        /* what the duration model found, e.g. "first epoch apart, period 4" */
+} ct__prediction;
+
+/* Empties the predictor (a new run). No allocation; never fails. */
+void ct__predictor_init(ct__predictor *p);
+void ct__predictor_reset(ct__predictor *p);
+
+/* Forgets the progress marks of the epoch in progress (call at ct_epoch_start). */
+void ct__predictor_begin_epoch(ct__predictor *p);
+
+/*
+ * One finished epoch: its duration (s) and energy per component (J without PUE;
+ * energy_j may be NULL: all unknown). Values that are NaN, infinite or negative
+ * are gaps (see above). The progress marks given since the last add_epoch /
+ * begin_epoch belong to this epoch and are consumed. Returns 0, CT_EINVAL for
+ * p NULL. O(1).
+ */
+int ct__predictor_add_epoch(ct__predictor *p, double duration_s, const double energy_j[CT_COMPONENT_COUNT]);
+
+/*
+ * A progress mark in the epoch in progress: `fraction` (0..1) of it done after
+ * `elapsed_s` s, with energy_j (J per component since the epoch started; NULL
+ * or NaN entries: unknown) spent so far. Returns 0, or CT_EINVAL (nothing is
+ * recorded) when p is NULL, fraction is not in 0..1 or smaller than the
+ * previous mark's, or elapsed_s is not finite, negative or smaller than the
+ * previous mark's. O(1), no system call.
+ */
+int ct__predictor_progress(ct__predictor *p, double fraction, double elapsed_s,
+                           const double energy_j[CT_COMPONENT_COUNT]);
+
+/* Fits the model to the epochs added so far, unless that fit is already
+ * cached (the first call after an epoch: a few microseconds; then nothing). */
+void ct__predictor_refit(ct__predictor *p);
+
+/*
+ * The prediction for a run of total_epochs epochs: what was measured, what
+ * remains (the epoch in progress from its marks, the epochs not yet started,
+ * the gaps) and the whole, each with a 90 % interval. Returns 0,
+ * CT_ENODATA when there is nothing to predict from yet (no epoch and fewer
+ * than 3 progress marks in the first epoch), CT_EINVAL for NULL arguments or
+ * total_epochs < 1. total_epochs smaller than the epochs added is allowed:
+ * out->overrun is set and nothing is left to predict (remaining 0).
+ * Uses the fit cached by ct__predictor_refit when it is current, else fits
+ * into a temporary (same result, a few microseconds); never writes to p.
+ */
+int ct__predictor_predict(const ct__predictor *p, int total_epochs, ct__prediction *out);
+
+#endif
