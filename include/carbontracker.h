@@ -8,13 +8,11 @@
  *  - Error detail, one way: every call that fails records a sentence saying
  *    why in the calling thread, read with ct_last_error_message(). It stays
  *    unchanged until that thread's next library call; after a success its
- *    content is unspecified (it may hold a warning). (ct_parse_dirs,
- *    ct_report_render and ct_plan also fill their err/msg buffers while
- *    those parameters exist.)
+ *    content is unspecified (it may hold a warning).
  *  - NULL pointers where a pointer is required give CT_EINVAL.
  *  - The library never calls exit() and prints only what `verbose` asks for.
- *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_end,
- *    ct_stop, ct_set_confirm_fn) come from one thread at a time, the
+ *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_progress,
+ *    ct_epoch_end, ct_stop, ct_set_confirm_fn) come from one thread at a time, the
  *    training loop's; its getters (ct_get_*, ct_epoch_count, ct_device_count,
  *    ct_log_path, ct_jsonl_path) may be called from any thread at any time
  *    until ct_tracker_free, which must not run concurrently with any other
@@ -258,7 +256,7 @@ typedef struct ct_result {
     double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
     char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
-    /* 90 % interval of a prediction (issue 12; 6 of the reserved doubles); equal to the value for actual results */
+    /* 90 % interval of a prediction (6 of the reserved doubles); equal to the value for actual results */
     double energy_kwh_low, energy_kwh_high; /* kWh, WITH PUE */
     double duration_s_low, duration_s_high; /* s */
     double co2eq_g_low, co2eq_g_high;       /* g CO2eq, WITH PUE */
@@ -530,7 +528,7 @@ CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_
 
 
 /* ------------------------------------------------------------------ */
-/* Cluster and fleet metrics (issue 13)                                */
+/* Cluster and fleet metrics                                           */
 /* ------------------------------------------------------------------ */
 
 /*
