@@ -19,7 +19,7 @@
  * rather than printing "0.000 kWh" or "7.5e-05 kWh". */
 static void fmt_scaled(double v, const char *const units[], const double scale[], int n, char *buf, size_t len)
 {
-    int k = 0;
+    int k = v == 0 ? 1 : 0; /* nothing yet: "0 Wh", "0 g" */
     while (k + 1 < n && fabs(v) < scale[k] && v != 0)
         k++;
     snprintf(buf, len, "%.4g %s", v / scale[k], units[k]);

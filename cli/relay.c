@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,37 @@ void relay_winch(wrap *wr)
 /* Status line.                                                        */
 /* ------------------------------------------------------------------ */
 
+static double clean(double v) { return isfinite(v) && v > 0 ? v : 0.0; }
+
+/* The library's status line (ct_format_status_line) with the energy and the
+ * CO2eq in scaled units that keep their digits: "12.3 mWh 3.7 mg CO2eq",
+ * not "0.0000 kWh 0.0 g CO2eq". */
+static void status_text(const ct_status *st, char *buf, size_t len)
+{
+    char t[32], e[48], c[48];
+    size_t n = 0;
+    ct_format_duration(clean(st->elapsed_s), 0, t, sizeof t);
+    n += (size_t)snprintf(buf + n, len - n, "elapsed %s | epoch %d", t, st->epoch < 0 ? 0 : st->epoch);
+    if (n < len && st->epochs > 0)
+        n += (size_t)snprintf(buf + n, len - n, "/%d", st->epochs);
+    int shown = 0;
+    for (int k = 0; k < CT_COMPONENT_COUNT && n < len; k++) {
+        if (clean(st->power_w[k]) == 0 && clean(st->energy_j[k]) == 0)
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s %.1f W", shown++ ? " " : " | ",
+                              ct_component_name((ct_component)k), clean(st->power_w[k]));
+    }
+    fmt_energy(clean(st->energy_kwh), e, sizeof e);
+    fmt_co2(clean(st->co2eq_g), c, sizeof c);
+    if (n < len)
+        n += (size_t)snprintf(buf + n, len - n, " | %s %s CO2eq", e, c);
+    if (n < len && st->has_prediction) {
+        ct_format_duration(clean(st->predicted_remaining_s), 0, t, sizeof t);
+        fmt_energy(clean(st->predicted_energy_kwh), e, sizeof e);
+        snprintf(buf + n, len - n, " | predicted %s, %s left", e, t);
+    }
+}
+
 void relay_status_draw(wrap *wr, int force)
 {
     if (!wr->status_region || !wr->t)
@@ -217,8 +249,9 @@ void relay_status_draw(wrap *wr, int force)
         return;
     ct_status st;
     char text[512];
-    if (ct_get_status(wr->t, &st) != 0 || ct_format_status_line(&st, text, sizeof text) <= 0)
+    if (ct_get_status(wr->t, &st) != 0)
         return;
+    status_text(&st, text, sizeof text);
     if (wr->cols > 1 && (size_t)wr->cols - 1 < sizeof text)
         text[wr->cols - 1] = '\0';
     char buf[640];

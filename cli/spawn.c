@@ -361,7 +361,18 @@ void spawn_check_child(wrap *wr)
     }
 }
 
-/* Pauses the whole process group (a training's data loader workers too). */
+/* SIGSTOP takes effect when the command next runs: waits until it has (or
+ * has exited meanwhile). WNOWAIT: the state stays for spawn_check_child. */
+static void wait_stopped(wrap *wr)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    while (waitid(P_PID, (id_t)wr->pid, &info, WSTOPPED | WEXITED | WNOWAIT) != 0 && errno == EINTR)
+        ;
+}
+
+/* Pauses the whole process group (a training's data loader workers too), so
+ * that nothing runs while the question is shown. */
 void spawn_pause(wrap *wr)
 {
     if (wr->paused || wr->child_done || wr->pgid <= 0)
@@ -369,13 +380,7 @@ void spawn_pause(wrap *wr)
     if (kill(-wr->pgid, SIGSTOP) != 0)
         return;
     wr->paused = 1;
-    /* SIGSTOP takes effect when the command next runs: wait until it has
-     * (or has exited meanwhile), so that nothing runs while the question is
-     * shown. WNOWAIT: the state stays for spawn_check_child to collect. */
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    while (waitid(P_PID, (id_t)wr->pid, &info, WSTOPPED | WEXITED | WNOWAIT) != 0 && errno == EINTR)
-        ;
+    wait_stopped(wr);
 }
 
 void spawn_resume(wrap *wr)
@@ -415,8 +420,8 @@ void spawn_kill_if_due(wrap *wr, double now)
  * tool (fg, bg), the command goes on too. */
 static void suspend_both(wrap *wr)
 {
-    if (wr->pgid > 0 && !wr->child_done)
-        kill(-wr->pgid, SIGSTOP);
+    if (wr->pgid > 0 && !wr->child_done && kill(-wr->pgid, SIGSTOP) == 0)
+        wait_stopped(wr); /* the command is stopped before the tool is */
     relay_status_clear(wr);
     kill(getpid(), SIGSTOP); /* returns when continued */
     relay_winch(wr);         /* the terminal may have changed meanwhile */

@@ -230,6 +230,8 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
     int out_mode, err_mode;
     if (relay_setup(&wr, opts.pty, &out_mode, &err_mode) != 0)
         goto out_tracker;
+    if (wr.meter) /* from before the command starts to after it ended: all of it */
+        ct_epoch_start(wr.meter);
     status = spawn_start(&wr, argv, out_mode, err_mode);
     if (status != 0)
         goto out_tracker;
@@ -239,8 +241,6 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
      * at the first matching line). */
     if (!wr.ep.start.set && wr.ep.preset != -2)
         epoch_start(&wr);
-    if (wr.meter)
-        ct_epoch_start(wr.meter);
     wr.next_check = wrap_now() + wr.check_period;
     wr.next_redraw = wrap_now();
     spawn_signals_unblock(); /* pending signals arrive now */

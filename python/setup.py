@@ -109,8 +109,13 @@ class build_ext(_build_ext):
         print("carbontracker: " + " ".join(shlex.quote(a) for a in configure), flush=True)
         subprocess.check_call(configure)
         jobs = str(max(1, os.cpu_count() or 1))
-        subprocess.check_call([cmake, "--build", str(build_dir), "--target", "carbontracker", "--target", CLI_TARGET,
-                               "-j", jobs])
+        targets = ["--target", "carbontracker", "--target", CLI_TARGET]
+        # The report's drawing code (cairo) is its own library, loaded by the
+        # library on first use from the folder it lies in: built when cairo was found.
+        with_report = "CT_WITH_CAIRO_PKG_FOUND:INTERNAL=1" in cache.read_text(errors="replace")
+        if with_report:
+            targets += ["--target", "carbontracker_report"]
+        subprocess.check_call([cmake, "--build", str(build_dir)] + targets + ["-j", jobs])
         built = build_dir / "src" / "libcarbontracker.so"
         if not built.exists():
             sys.exit(f"carbontracker: CMake finished but {built} is missing")
@@ -128,6 +133,14 @@ class build_ext(_build_ext):
         if not tool.is_file():
             sys.exit(f"carbontracker: CMake finished but the command-line tool {tool} is missing")
         _install_tool(tool, dest.parent.parent / "_bin" / "carbontracker")
+        if with_report:
+            report = build_dir / "src" / "libcarbontracker-report.so"
+            if not report.exists():
+                sys.exit(f"carbontracker: CMake finished but {report} is missing")
+            # Beside the library (Python's reports) and beside the tool (its `report`).
+            for folder in (dest.parent, dest.parent.parent / "_bin"):
+                shutil.copyfile(os.path.realpath(report), folder / "libcarbontracker-report.so")
+                print(f"carbontracker: {os.path.realpath(report)} -> {folder}", flush=True)
 
 
 def _install_tool(src, dest):

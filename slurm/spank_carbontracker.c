@@ -97,11 +97,11 @@ static double mono_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int opt_cb(int val, const char *optarg, int remote) {
+static int opt_cb(int val, const char *arg, int remote) {
     (void)val;
     (void)remote;
     g_opt_set = 1;
-    snprintf(g_opt_arg, sizeof g_opt_arg, "%s", optarg ? optarg : "");
+    snprintf(g_opt_arg, sizeof g_opt_arg, "%s", arg ? arg : "");
     return 0;
 }
 

@@ -134,7 +134,7 @@ static void test_sigterm_forwarded(void **state)
     if (r.status != 143)
         dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM); /* the command's own death, not the tool's */
-    assert_true(r.elapsed_s < 5.0);
+    assert_true(r.elapsed_s < 8.0);
     assert_true(contains(r.out, r.out_len, "Actual consumption"));
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
@@ -203,7 +203,7 @@ static void test_terminal_ctrl_c_delivered_once(void **state)
     /* A command that dies of it: 130. */
     run_cli(tmp, &o, &r, ARGS(SIM, "--", CT_CHILD_PATH, "out", "ready\\n", "sleep", "10"));
     assert_int_equal(r.status, 128 + SIGINT);
-    assert_true(r.elapsed_s < 5.0);
+    assert_true(r.elapsed_s < 8.0);
     assert_true(contains(r.out, r.out_len, "Actual consumption"));
     result_free(&r);
 }
@@ -247,26 +247,31 @@ static void test_passthrough_byte_exact(void **state)
 /* Each line is passed on when it is printed, not when the command exits. */
 static void test_passthrough_unbuffered(void **state)
 {
+    /* No timing: the command waits (waitfor) for a file that this test creates
+     * only once it has seen the line; a wrapper that held the line back until
+     * the command exits would leave the command waiting (exit 95 after 20 s). */
     const char *tmp = *state;
-    run_opts o = {.timeout_s = 20, .stdout_pipe = 1, .watch_text = "hello\n"};
+    char go[1024];
+    snprintf(go, sizeof go, "%s/go", tmp);
+    run_opts o = {.timeout_s = 40, .stdout_pipe = 1, .ready_text = "hello\n", .ready_touch = go};
     run_result r;
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "sleep", "1.0", "out",
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "waitfor", go, "out",
                  "bye\\n"));
-    assert_int_equal(r.status, 0);
-    assert_true(r.elapsed_s >= 0.95);
-    if (!(r.watch_at_s >= 0 && r.watch_at_s < 0.6))
+    if (r.status != 0)
         dump_on_failure(&r);
-    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 0.6);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(access(go, F_OK), 0);
     result_free(&r);
 
     /* A partial line (a prompt, a progress bar) is not held back either. */
-    o.watch_text = "50%";
+    unlink(go);
+    o.ready_text = "50%";
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "progress 50%", "sleep", "1.0", "out",
+            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "progress 50%", "waitfor", go, "out",
                  "\\n"));
     assert_int_equal(r.status, 0);
-    assert_true(r.watch_at_s >= 0 && r.watch_at_s < 0.6);
+    assert_int_equal(access(go, F_OK), 0);
     result_free(&r);
 }
 
@@ -328,6 +333,10 @@ static void test_status_line_on_terminal(void **state)
     assert_true(contains(r.out, r.out_len, "\033[1;23r"));
     assert_true(contains(r.out, r.out_len, "\0337\033[24;1H\033[2Kelapsed 0:00:0"));
     assert_true(contains(r.out, r.out_len, "epoch 1/3"));
+    /* Small numbers in a unit that keeps their digits. */
+    assert_true(contains(r.out, r.out_len, "Wh "));
+    assert_false(contains(r.out, r.out_len, "0.0000 kWh"));
+    assert_false(contains(r.out, r.out_len, " 0.0 g CO2eq"));
     /* ... and given back at the end. */
     assert_true(contains(r.out, r.out_len, "\033[r"));
     /* Without the status line's drawing, the command's output is whole and
@@ -555,7 +564,7 @@ static void test_budget_stop(void **state)
     if (r.status != 143)
         dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM);
-    assert_true(r.elapsed_s < 3.0);
+    assert_true(r.elapsed_s < 15.0);
     assert_true(contains(r.err, r.err_len, "budget exceeded: the predicted CO2eq for 100 epoch(s)"));
     assert_true(contains(r.err, r.err_len, "(--max-co2-g 0.05)"));
     assert_true(contains(r.err, r.err_len, "stopping the command"));
@@ -578,7 +587,7 @@ static void test_budget_stop(void **state)
     assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
     assert_true(contains(r.err, r.err_len, "sent SIGKILL"));
     /* First epoch 0.2 s + grace 0.5 s, give or take scheduling. */
-    assert_true(r.elapsed_s >= 0.65 && r.elapsed_s < 3.0);
+    assert_true(r.elapsed_s >= 0.65 && r.elapsed_s < 15.0);
     result_free(&r);
 }
 
@@ -621,7 +630,7 @@ static void test_budget_stop_whole_run(void **state)
     if (r.status != 143)
         dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM);
-    assert_true(r.elapsed_s >= 0.7 && r.elapsed_s < 3.0);
+    assert_true(r.elapsed_s >= 0.7 && r.elapsed_s < 8.0);
     assert_true(contains(r.err, r.err_len, "budget exceeded: the energy used so far"));
     assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
     result_free(&r);

@@ -237,11 +237,14 @@ static void test_hanging_server_times_out_and_stop_is_quick(void **state) {
     cfg.country = "GB";
     double t0 = il_mono();
     ct__live *lv = il_start(&cfg, NULL);
-    double started = il_mono() - t0;
-    assert_true(started < 0.05); /* starting never waits for the network */
+    /* Starting never waits for the network: the server never answers, so a
+     * start that waited would return with the request already timed out. */
+    long done = -1;
+    ct__live_counts(lv, &done, NULL);
+    assert_int_equal(done, 0);
     il_wait_done(lv, 1);
     double took = il_mono() - t0;
-    assert_true(took < 2.0);
+    assert_true(took < 5.0); /* 300 ms: not the default 8 s */
     ct__intensity_value v;
     assert_int_equal(ct__live_now(lv, ct__unix_s(), &v), 0);
     ct__live_stop(lv);
@@ -256,7 +259,7 @@ static void test_hanging_server_times_out_and_stop_is_quick(void **state) {
     nanosleep(&ts, NULL); /* the request is now in flight */
     t0 = il_mono();
     ct__live_stop(lv);
-    assert_true(il_mono() - t0 < 0.5);
+    assert_true(il_mono() - t0 < 4.0); /* abandoned: not the 8 s the request may take */
 }
 
 /* A base URL that refuses connections, or is not http(s), fails fast with a reason. */

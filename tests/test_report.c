@@ -318,6 +318,12 @@ static void test_cli_report(void **state) {
     assert_non_null(strstr(e, "-o FILE"));
     free(o);
     free(e);
+    /* the drawing library cannot be loaded: said, not a crash */
+    char *env_bad[] = {"CT_REPORT_LIBRARY=/nonexistent/libcarbontracker-report.so", NULL};
+    assert_int_equal(ts_run(argv, env_bad, &o, &e), 1);
+    assert_non_null(strstr(e, "the report library (libcarbontracker-report.so) cannot be loaded"));
+    free(o);
+    free(e);
     char *argv4[] = {(char *)ts_env("CT_CLI"), "report", "/nonexistent.jsonl", "-o", out, NULL};
     assert_int_equal(ts_run(argv4, NULL, &o, &e), 1);
     assert_non_null(strstr(e, "/nonexistent.jsonl"));
@@ -477,6 +483,48 @@ static void test_last_epoch_markers_not_clipped(void **state) {
     free(dir);
 }
 
+/* Two identical GPUs in a JSON Lines header: told apart by index and UUID end. */
+static void test_identical_gpus_told_apart(void **state) {
+    (void)state;
+    char src[4096];
+    snprintf(src, sizeof src, "%s/fixtures/parse/mixed/22038.777376_2026-11-26T151211Z_carbontracker.jsonl",
+             ts_env("CT_TEST_SOURCE_DIR"));
+    char *text = ts_read(src);
+    assert_non_null(text);
+    const char *old_dev = "{\"component\":\"gpu\",\"name\":\"Sim GPU\",\"uuid\":\"\",\"source\":\"sim\","
+                          "\"method\":\"simulated\",\"estimated\":true}";
+    char *at = strstr(text, old_dev);
+    assert_non_null(at);
+    size_t n = strlen(text);
+    char *mod = malloc(n + 1024);
+    memcpy(mod, text, (size_t)(at - text));
+    int k = sprintf(mod + (at - text),
+                    "{\"component\":\"gpu\",\"name\":\"NVIDIA A100-SXM4-40GB\",\"uuid\":"
+                    "\"GPU-5a3f9c2e-0d1b-4c6e-9f7a-1b2c3d4e5f60\",\"source\":\"nvml\",\"method\":\"counter\","
+                    "\"estimated\":false},{\"component\":\"gpu\",\"name\":\"NVIDIA A100-SXM4-40GB\",\"uuid\":"
+                    "\"GPU-77e0d4b1-2c3a-4f5e-8d9c-0a1b2c3d4e99\",\"source\":\"nvml\",\"method\":\"counter\","
+                    "\"estimated\":false}");
+    strcpy(mod + (at - text) + k, at + strlen(old_dev));
+    char *dir = ts_mkdtemp();
+    ts_write(dir, "two_carbontracker.jsonl", mod);
+    char in[4200], out[4200];
+    snprintf(in, sizeof in, "%s/two_carbontracker.jsonl", dir);
+    snprintf(out, sizeof out, "%s/r.pdf", dir);
+    assert_int_equal(ct_report_render(in, out), 0);
+    char *raw = run_tool("pdftotext", out, "-");
+    char *txt = squeeze(raw);
+    expect_text(txt, "GPU NVIDIA A100-SXM4-40GB #0 (...3d4e5f60)");
+    expect_text(txt, "GPU NVIDIA A100-SXM4-40GB #1 (...2c3d4e99)");
+    /* one estimated device (the simulated CPU), two measured: partly estimated */
+    expect_text(txt, "Energy partly estimated");
+    free(txt);
+    free(raw);
+    free(mod);
+    free(text);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 /* A report from our own text log shows the intensity that log records; a gap
  * record in a JSON Lines log is reported as missing epochs. */
 static void test_text_log_intensity_and_gap(void **state) {
@@ -536,6 +584,7 @@ int main(void) {
         cmocka_unit_test(test_panels),
         cmocka_unit_test(test_last_epoch_markers_not_clipped),
         cmocka_unit_test(test_text_log_intensity_and_gap),
+        cmocka_unit_test(test_identical_gpus_told_apart),
         cmocka_unit_test(test_pdf_from_jsonl),
         cmocka_unit_test(test_png_and_svg),
         cmocka_unit_test(test_pdf_from_python_text_log),

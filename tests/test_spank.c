@@ -46,10 +46,10 @@ spank_err_t spank_option_register(spank_t sp, struct spank_option *opt) {
     g_opt = *opt;
     return ESPANK_SUCCESS;
 }
-spank_err_t spank_option_getopt(spank_t sp, struct spank_option *opt, char **optarg) {
+spank_err_t spank_option_getopt(spank_t sp, struct spank_option *opt, char **arg) {
     (void)sp;
     (void)opt;
-    (void)optarg;
+    (void)arg;
     return ESPANK_ERROR;
 }
 spank_err_t spank_get_item(spank_t sp, spank_item_t item, ...) {
@@ -78,7 +78,7 @@ spank_err_t spank_getenv(spank_t sp, const char *var, char *buf, int len) {
     snprintf(buf, (size_t)len, "%s", v);
     return ESPANK_SUCCESS;
 }
-static void logf_(const char *kind, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void logf_(const char *kind, const char *fmt, va_list ap) {
     size_t n = strlen(g_log);
     n += (size_t)snprintf(g_log + n, sizeof g_log - n, "%s: ", kind);
     if (n < sizeof g_log) vsnprintf(g_log + n, sizeof g_log - n, fmt, ap);

@@ -606,6 +606,27 @@ static void test_arm_without_model_name(void **st) {
     drop_fixture(&p, &dmi);
 }
 
+/* ARM cores by CPU part, and the Graviton generation on AWS. */
+static void test_arm_parts(void **st) {
+    (void)st;
+    static const struct {
+        unsigned impl, part;
+        const char *provider, *arch;
+    } cases[] = {
+        {0x41, 0xd0c, "", "Neoverse-N1"}, {0x41, 0xd40, "", "Neoverse-V1"}, {0x41, 0xd4f, "", "Neoverse-V2"},
+        {0x41, 0xd0c, "aws", "Graviton2"}, {0x41, 0xd40, "aws", "Graviton3"}, {0x41, 0xd4f, "aws", "Graviton4"},
+        {0xc0, 0xac3, "", "AmpereOne"},    {0x41, 0xfff, "", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ct_cpu_host h;
+        memset(&h, 0, sizeof h);
+        h.arm_implementer = cases[i].impl;
+        h.arm_part = cases[i].part;
+        snprintf(h.provider, sizeof h.provider, "%s", cases[i].provider);
+        assert_string_equal(ct__cpu_arch_from_id(&h), cases[i].arch);
+    }
+}
+
 /* The 8-vCPU VM of the issue: a Xeon Gold 6326 (185 W, 16 cores, 32
  * threads, quattor template) with every vCPU its own socket and the
  * hypervisor flag: 185 / 32 x 8 = 46.25 W at full load, not 1,480 W. */
@@ -898,6 +919,7 @@ int main(void) {
         cmocka_unit_test(test_gcp_vm_per_vcpu),
         cmocka_unit_test(test_colab_generic_name),
         cmocka_unit_test(test_arm_without_model_name),
+        cmocka_unit_test(test_arm_parts),
         cmocka_unit_test(test_vm_gold_6326_share),
         cmocka_unit_test(test_cgroup_v2_limited),
         cmocka_unit_test(test_cgroup_v1_and_unlimited),

@@ -266,7 +266,8 @@ def _candidates():
     out = []
     if os.path.isdir(_PKG_LIB_DIR):
         for name in sorted(os.listdir(_PKG_LIB_DIR)):
-            if name.startswith("libcarbontracker") and ".so" in name:
+            # (libcarbontracker-report.so, the report's drawing code, is loaded by the library itself)
+            if name.startswith("libcarbontracker") and ".so" in name and not name.startswith("libcarbontracker-"):
                 out.append(("package", os.path.join(_PKG_LIB_DIR, name)))
     found = ctypes.util.find_library("carbontracker")
     if found:

@@ -255,6 +255,36 @@ class SameAsLibrary(unittest.TestCase):
             self.assertEqual((energy, co2eq), (t.energy_kwh, t.co2eq_g), d)
 
 
+class Bindings(unittest.TestCase):
+    """The results block of _capi: parse with -r, every format, the report."""
+
+    def test_parse_recursive_and_formats(self):
+        from carbontracker import _capi
+
+        doc, warns = _capi.parse_runs([REPO_FIX], recursive=True)
+        self.assertGreaterEqual(doc["total"]["runs"], 8)
+        self.assertTrue(all(r["measurement"] in ("measured", "partly estimated", "estimated", "not stated")
+                            for r in doc["runs"]))
+        text, _ = _capi.parse_runs([os.path.join(REPO_FIX, "python")], fmt=_capi.CT_RUNS_TEXT)
+        self.assertIn("3.560 kWh", text)
+        with self.assertRaises(OSError):
+            _capi.parse_runs(["/nonexistent/ct-dir"])
+
+    def test_report(self):
+        from carbontracker import _capi
+
+        if "cairo" not in _capi._decode(_capi.lib().ct_features()):
+            self.skipTest("built without cairo")
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        out = os.path.join(tmp, "r.pdf")
+        _capi.report_render(std(os.path.join(REPO_FIX, "python"), "4011.abcdef12_2026-11-20T101500Z"), out)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(4), b"%PDF")
+        with self.assertRaises(OSError):
+            _capi.report_render(out, os.path.join(tmp, "r.docx"))
+
+
 class Helpers(unittest.TestCase):
     def test_get_time(self):
         self.assertEqual(parser.get_time("1:02:03"), 3723.0)

@@ -93,7 +93,9 @@ int ct__path_join(char *buf, size_t len, const char *a, const char *b);
     X(POWERCAP_ROOT, "CT_POWERCAP_ROOT", "powercap sysfs root for RAPL (default /sys/class/powercap)")              \
     X(PROC_ROOT, "CT_PROC_ROOT", "procfs root: cpuinfo, stat, process trees (default /proc)")                      \
     X(DRM_ROOT, "CT_DRM_ROOT", "DRM sysfs root for AMD GPUs (default /sys/class/drm)")                             \
-    X(NVML_LIBRARY, "CT_NVML_LIBRARY", "path of libnvidia-ml to load (default libnvidia-ml.so.1 from the loader's path)")
+    X(NVML_LIBRARY, "CT_NVML_LIBRARY", "path of libnvidia-ml to load (default libnvidia-ml.so.1 from the loader's path)") \
+    X(REPORT_LIBRARY, "CT_REPORT_LIBRARY",                                                                         \
+      "path of libcarbontracker-report.so, the report's drawing code (default: next to libcarbontracker.so)")
 
 typedef enum ct__env_id {
 #define CT__ENV_ENUM(id, name, what) CT__ENV_##id,

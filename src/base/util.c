@@ -72,8 +72,7 @@ int ct__open_regular(const char *path, int nofollow, off_t *size) {
         errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; /* callers tell these from a missing file */
         return CT_EIO;
     }
-    int fl = fcntl(fd, F_GETFL); /* a regular file never blocks: plain reads from here */
-    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    /* O_NONBLOCK stays: it has no effect on a regular file */
     if (size) *size = st.st_size;
     return fd;
 }

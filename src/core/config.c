@@ -118,7 +118,7 @@ void ct__config_free(ct_config *c) {
     free((char *)c->postcode);
     free((char *)c->cloud_provider);
     free((char *)c->cloud_region);
-    free((char *)c->electricitymaps_key);
+    /* electricitymaps_key is borrowed, never copied: see ct__config_resolve */
     free((char *)c->electricitymaps_key_file);
     free((char *)c->rapl_zones);
     memset(c, 0, sizeof *c);
@@ -126,7 +126,7 @@ void ct__config_free(ct_config *c) {
 
 /* The tracker's own copy of the options: validated, defaults filled in, the
  * country resolved to alpha-2 (from the option or CT_COUNTRY), every string
- * copied. On any failure out is left empty (all NULL: safe to free) and
+ * copied except the API key (borrowed, see below). On any failure out is left empty (all NULL: safe to free) and
  * nothing is leaked; out never holds a pointer it does not own. */
 int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t len) {
     memset(out, 0, sizeof *out);
@@ -156,12 +156,11 @@ int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t le
                           in->postcode,
                           in->cloud_provider,
                           in->cloud_region,
-                          in->electricitymaps_key,
                           in->electricitymaps_key_file,
                           in->rapl_zones ? in->rapl_zones : "auto"};
     const char **dst[] = {&r.components,     &r.log_dir,    &r.log_file_prefix, &r.sim_cpu,
                           &r.sim_gpu,        &r.country,    &r.zone,            &r.postcode,
-                          &r.cloud_provider, &r.cloud_region, &r.electricitymaps_key,
+                          &r.cloud_provider, &r.cloud_region,
                           &r.electricitymaps_key_file, &r.rapl_zones};
     _Static_assert(sizeof strs / sizeof strs[0] == sizeof dst / sizeof dst[0], "one destination per string");
     /* Borrowed pointers out of r before any copy, so a failure frees only copies. */
@@ -174,6 +173,11 @@ int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t le
         }
     }
     if (ct__getenv("CT_OFFLINE") && strcmp(ct__getenv("CT_OFFLINE"), "0") != 0) r.offline = 1;
+    /* The API key is not copied onto the heap (it would stay readable there,
+     * and in core dumps, for the tracker's life): the caller's string is
+     * borrowed, valid until ct_tracker_new returns; the intensity layer reads
+     * it into its protected page at open and the tracker then drops it. */
+    r.electricitymaps_key = in->electricitymaps_key;
     *out = r;
     return 0;
 }

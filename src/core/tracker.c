@@ -244,6 +244,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
 
     char why[320] = "";
     rc = ct__intensity_open(&t->cfg, &t->ctx, &t->intensity, why, sizeof why);
+    t->cfg.electricitymaps_key = NULL; /* borrowed from the caller: read, now dropped */
     if (rc) {
         set_msg(t, "carbon intensity: %s", why);
         fail_new(t, rc);

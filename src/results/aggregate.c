@@ -112,6 +112,11 @@ static void drop_last(ct_runs *r) {
     r->n--;
 }
 
+/* This thread's error detail, escaped: it may quote a path with control bytes. */
+static const char *why(char *buf, size_t len) {
+    return ct__printable(ct_last_error_message(), buf, len);
+}
+
 static int set_file(run_rec *rec, const char *path) {
     rec->file = ct__strdup(path);
     return rec->file ? 0 : CT_ENOMEM;
@@ -159,21 +164,21 @@ static double used_intensity(double recorded, double co2, double kwh) {
 /* ------------------------------------------------------------------ */
 
 static int read_text_run(ct_runs *r, const char *std_path, const char *out_path, const char *base) {
-    char *std = NULL, *out = NULL;
+    char *std = NULL, *out = NULL, wb[1200];
     size_t stdn = 0, outn = 0;
     char pp[1100];
     int rc = std_path ? ct__read_file(std_path, MAX_TEXT_BYTES, &std, &stdn) : 0;
     if (rc) {
         if (rc == CT_ENOMEM) return rc;
         ct__printable(std_path, pp, sizeof pp);
-        return ct__runs_warn(r, "%s: skipped: cannot read: %s", pp, ct_last_error_message());
+        return ct__runs_warn(r, "%s: skipped: %s", pp, why(wb, sizeof wb));
     }
     rc = ct__read_file(out_path, MAX_TEXT_BYTES, &out, &outn);
     if (rc) {
         free(std);
         if (rc == CT_ENOMEM) return rc;
         ct__printable(out_path, pp, sizeof pp);
-        return ct__runs_warn(r, "%s: skipped: cannot read: %s", pp, ct_last_error_message());
+        return ct__runs_warn(r, "%s: skipped: %s", pp, why(wb, sizeof wb));
     }
     ct__printable(out_path, pp, sizeof pp);
     if (file_is_blank(out, outn)) {
@@ -318,7 +323,8 @@ static int read_jsonl_run(ct_runs *r, ct_json_doc *doc, const char *path, int *c
     ct__printable(path, pp, sizeof pp);
     ct_jsonl_file f;
     int rc = ct__jsonl_open(&f, path);
-    if (rc) return rc == CT_ENOMEM ? rc : ct__runs_warn(r, "%s: skipped: cannot read: %s", pp, ct_last_error_message());
+    char wb[1200];
+    if (rc) return rc == CT_ENOMEM ? rc : ct__runs_warn(r, "%s: skipped: cannot read: %s", pp, why(wb, sizeof wb));
     const char *line = NULL;
     size_t len = 0;
     /* the first non-blank line: the header */
@@ -327,7 +333,7 @@ static int read_jsonl_run(ct_runs *r, ct_json_doc *doc, const char *path, int *c
     if (rc != 1) {
         ct__jsonl_close(&f);
         if (rc == CT_ENOMEM) return rc;
-        return ct__runs_warn(r, "%s: skipped: %s", pp, rc == 0 ? "empty file" : ct_last_error_message());
+        return ct__runs_warn(r, "%s: skipped: %s", pp, rc == 0 ? "empty file" : why(wb, sizeof wb));
     }
     const ct_json *j = ct__json_parse(doc, line, len, err, sizeof err);
     if (ct__jsonl_kind(j) != CT__REC_HEADER) {
@@ -448,7 +454,7 @@ fail:
     ct__jsonl_close(&f);
     drop_last(r);
     if (rc == CT_ENOMEM) return rc;
-    return ct__runs_warn(r, "%s: skipped: cannot read: %s", pp, ct_last_error_message());
+    return ct__runs_warn(r, "%s: skipped: cannot read: %s", pp, why(wb, sizeof wb));
 }
 
 int ct__runs_read_group(ct_runs *r, ct_json_doc *doc, const char *base, const int have[3]) {

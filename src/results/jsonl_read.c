@@ -22,6 +22,10 @@
 
 /* ---- streaming -------------------------------------------------------- */
 
+static int blank(char c) {
+    return c == '\n' || c == '\r' || c == ' ' || c == '\t';
+}
+
 int ct__jsonl_open(ct_jsonl_file *f, const char *path) {
     memset(f, 0, sizeof *f);
     f->fd = -1;
@@ -66,6 +70,8 @@ int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
             f->lineno++;
             return 1;
         }
+        /* the file as fstat saw it is all read: the end (a run still writing is read as it was) */
+        if (!f->eof && f->base_off + (off_t)f->len >= f->size && f->size > 0) f->eof = 1;
         if (f->eof) {
             if (f->pos < f->len) {
                 *line = f->buf + f->pos;
@@ -79,6 +85,7 @@ int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
         /* keep the partial line, read more */
         if (f->pos > 0) {
             memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+            f->base_off += (off_t)f->pos;
             f->len -= f->pos;
             f->pos = 0;
         }
@@ -100,13 +107,26 @@ int ct__jsonl_next(ct_jsonl_file *f, const char **line, size_t *len) {
     }
 }
 
-static int blank(char c) {
-    return c == '\n' || c == '\r' || c == ' ' || c == '\t';
-}
-
 int ct__jsonl_last_line(ct_jsonl_file *f, char **out, size_t *len) {
     *out = NULL;
     *len = 0;
+    if ((f->eof || f->base_off + (off_t)f->len >= f->size) && !f->skipping) {
+        /* the end of the file is in the buffer already (a small file: all of it) */
+        size_t e = f->len;
+        while (e > 0 && blank(f->buf[e - 1])) e--;
+        size_t s = e;
+        while (s > 0 && f->buf[s - 1] != '\n') s--;
+        if (s > 0 || f->base_off == 0) {
+            if (e == 0) return 0;
+            char *b = malloc(e - s + 1);
+            if (!b) return ct__fail(CT_ENOMEM, "out of memory");
+            memcpy(b, f->buf + s, e - s);
+            b[e - s] = '\0';
+            *out = b;
+            *len = e - s;
+            return 1;
+        }
+    }
     size_t want = 4096;
     for (;;) {
         off_t from = f->size > (off_t)want ? f->size - (off_t)want : 0;
@@ -187,7 +207,10 @@ int ct__jsonl_devices_measurement(const ct_json *devs) {
 }
 
 int ct__jsonl_gap_epochs(const ct_json *rec) {
-    int n = ct__json_int(ct__json_get(rec, "epochs_missing"), -1);
+    /* docs/jsonl-schema.md: "epochs_missing" lists the epoch numbers lost; a count is read too */
+    const ct_json *m = ct__json_get(rec, "epochs_missing");
+    if (m && m->type == CT_JSON_ARRAY) return m->count;
+    int n = ct__json_int(m, -1);
     if (n < 0) n = ct__json_int(ct__json_get(rec, "epochs"), 0);
     return n > 0 ? n : 0;
 }

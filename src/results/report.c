@@ -51,8 +51,8 @@ static void *try_open(const char *path) {
 
 static void load_report_library(void) {
     void *h = NULL;
-    const char *env = getenv("CT_REPORT_LIBRARY");
-    if (env && env[0]) {
+    const char *env = ct__env(CT__ENV_REPORT_LIBRARY);
+    if (env) {
         h = try_open(env);
     } else {
         Dl_info info;
@@ -107,12 +107,15 @@ static int render_to(const ct_run_detail *d, const char *path_out, int kind, int
     ct_report_job job;
     memset(&job, 0, sizeof job);
     job.abi = CT__REPORT_ABI;
+    job.job_size = sizeof job;
+    job.detail_size = sizeof *d;
     job.d = d;
     job.kind = kind;
     job.panel = panel;
     job.version = ct_version();
     double km1 = ct_car_km(1000.0);
     job.car_g_per_km = km1 > 0 ? 1000.0 / km1 : 0;
+    if (isfinite(d->start_unix_s)) ct__format_iso8601(d->start_unix_s, job.started, sizeof job.started);
     ct_format_duration(d->actual.duration_s, 0, job.actual_duration, sizeof job.actual_duration);
     ct_format_duration(d->predicted.duration_s, 0, job.predicted_duration, sizeof job.predicted_duration);
     job.write = write_fd;

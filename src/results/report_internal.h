@@ -19,12 +19,14 @@ enum { CT__PANEL_ALL = -1, CT__PANEL_POWER = 0, CT__PANEL_ENERGY, CT__PANEL_CO2,
 
 typedef struct ct_report_job {
     int abi;                       /* CT__REPORT_ABI */
+    size_t job_size, detail_size;  /* sizeof both sides saw: a stale report library is refused */
     const ct_run_detail *d;
     int kind;                      /* CT__OUT_* */
     int panel;                     /* CT__PANEL_ALL: the report (PDF) or the four plots (PNG/SVG); else one panel */
     const char *version;           /* ct_version() */
     double car_g_per_km;
     char actual_duration[32], predicted_duration[32]; /* formatted by the library */
+    char started[40];              /* ISO 8601 UTC (base's formatter), "" unknown */
     /* where the bytes go: 0 or -1 */
     int (*write)(void *user, const unsigned char *data, unsigned int len);
     void *user;

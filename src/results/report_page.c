@@ -14,7 +14,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #if CT_HAVE_CAIRO
 
@@ -127,14 +126,7 @@ static void draw_summary(cairo_t *cr, double W, const ct_report_job *job) {
     row(&t, "Log file", "%s", slash ? slash + 1 : d->path);
     row(&t, "Format", "%s", strcmp(d->format, "jsonl") == 0 ? "JSON Lines" : "text log (the original's format)");
     if (d->host[0]) row(&t, "Host", "%s", d->host);
-    if (isfinite(d->start_unix_s)) {
-        time_t ts = (time_t)d->start_unix_s;
-        struct tm tm;
-        char when[64];
-        gmtime_r(&ts, &tm);
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-        row(&t, "Started", "%s", when);
-    }
+    if (job->started[0]) row(&t, "Started", "%s", job->started);
     if (d->version[0]) row(&t, "Written by", "carbontracker %s", d->version);
     if (d->epochs_planned > 0)
         row(&t, "Epochs", "%d recorded of %d planned%s", d->nepochs, d->epochs_planned,
@@ -231,7 +223,12 @@ static cairo_status_t write_cb(void *closure, const unsigned char *data, unsigne
 
 int ct__report_draw_v1(ct_report_job *job) __attribute__((visibility("default")));
 int ct__report_draw_v1(ct_report_job *job) {
-    if (!job || job->abi != CT__REPORT_ABI) return CT_EINVAL;
+    if (!job || job->abi != CT__REPORT_ABI || job->job_size != sizeof *job ||
+        job->detail_size != sizeof(ct_run_detail)) {
+        if (job && job->abi == CT__REPORT_ABI && job->job_size == sizeof *job)
+            snprintf(job->err, sizeof job->err, "the report library does not match this libcarbontracker");
+        return CT_ENOTSUP;
+    }
     const ct_run_detail *d = job->d;
     const double A4W = 595.28, A4H = 841.89;
     const double FW = 720, FH = 540; /* the figure alone, pt */

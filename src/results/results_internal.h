@@ -102,6 +102,7 @@ typedef struct ct_run_total {
 typedef struct ct_jsonl_file {
     int fd;
     off_t size;
+    off_t base_off;     /* file offset of buf[0] */
     char *buf;
     size_t cap, len, pos;
     int eof;
@@ -126,7 +127,7 @@ typedef enum {
     CT__REC_EPOCH,
     CT__REC_PREDICTION,
     CT__REC_FINAL,
-    CT__REC_GAP,       /* {"type":"gap"} or {"event":"gap"}: records lost (disk full) */
+    CT__REC_GAP,       /* {"event":"gap"} (also "type"): records lost (disk full), docs/jsonl-schema.md */
     CT__REC_INTENSITY
 } ct_rec_kind;
 ct_rec_kind ct__jsonl_kind(const ct_json *rec);
@@ -134,8 +135,8 @@ ct_rec_kind ct__jsonl_kind(const ct_json *rec);
 void ct__jsonl_total(const ct_json *o, ct_run_total *t);
 /* Measurement of a header's devices list (CT__MEAS_*; UNKNOWN without one). */
 int ct__jsonl_devices_measurement(const ct_json *devices);
-/* Epochs a gap record says are missing (its "epochs_missing"/"epochs"
- * count, else 0 = an unknown number). */
+/* Epochs a gap record says are missing (the length of its "epochs_missing"
+ * list, or a count there or in "epochs"; else 0 = an unknown number). */
 int ct__jsonl_gap_epochs(const ct_json *rec);
 
 /* ------------------------------------------------------------------ */

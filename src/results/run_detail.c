@@ -18,7 +18,7 @@
 /* "path: cannot read: <the detail set by the reader>" (copied first: same buffer). */
 static int cannot_read(int rc, const char *path) {
     char detail[512];
-    ct__strlcpy(detail, ct_last_error_message(), sizeof detail);
+    ct__printable(ct_last_error_message(), detail, sizeof detail);
     return ct__fail(rc, "%s: cannot read: %s", path, detail);
 }
 

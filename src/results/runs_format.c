@@ -113,6 +113,12 @@ static void write_json(FILE *f, const ct_runs *runs) {
 }
 
 static void csv_str(FILE *f, const char *s) {
+    char clean[1200];
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) { /* escape codes in a name never reach a terminal raw */
+            s = ct__printable(s, clean, sizeof clean);
+            break;
+        }
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
         return;

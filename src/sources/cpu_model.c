@@ -528,8 +528,13 @@ const char *ct__cpu_arch_from_id(const ct_cpu_host *h) {
     if (h->arm_implementer) {
         const char *core = arm_core(h->arm_implementer, h->arm_part);
         if (!core) return "";
-        /* AWS Graviton generations by core (AWS Graviton technical guide) */
-        if (!strcmp(h->provider, "aws") && !strcmp(core, "Neoverse-N1")) return "Graviton2";
+        /* AWS Graviton generations by core (AWS Graviton technical guide):
+         * N1 = Graviton2, V1 = Graviton3, V2 = Graviton4 */
+        if (!strcmp(h->provider, "aws")) {
+            if (!strcmp(core, "Neoverse-N1")) return "Graviton2";
+            if (!strcmp(core, "Neoverse-V1")) return "Graviton3";
+            if (!strcmp(core, "Neoverse-V2")) return "Graviton4";
+        }
         return core;
     }
     if (!strcmp(h->vendor_id, "GenuineIntel") && h->family == 6) {

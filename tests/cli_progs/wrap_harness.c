@@ -275,12 +275,15 @@ void run_cli(const char *tmp, const run_opts *o, run_result *res, const char *co
                     assert_int_equal(write(master, "\032", 1), 1);
                     char path[64];
                     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-                    for (;;) { /* until the tool has stopped (bounded by the run's timeout) */
+                    for (;;) { /* until the tool and the command have stopped (bounded by the run's
+                                * timeout): the two stop independently, in either order */
                         size_t sl;
                         char *stat_text = read_all(path, &sl);
                         const char *rp = stat_text ? strrchr(stat_text, ')') : NULL;
                         int stopped = rp && rp[1] == ' ' && rp[2] == 'T';
                         free(stat_text);
+                        if (stopped && o->pid_file && proc_state(o->pid_file) != 'T')
+                            stopped = 0;
                         if (stopped || now_s() - t0 > o->timeout_s)
                             break;
                         sleep_s(0.01);
@@ -305,8 +308,10 @@ void run_cli(const char *tmp, const run_opts *o, run_result *res, const char *co
                 free(cur);
                 free(jp);
             } else {
-                char *cur = emaster >= 0 && o->term_rows > 0 ? NULL : read_all(outp, &l);
-                ready = cur ? contains(cur, l, o->ready_text) : contains(res->err, res->err_len, o->ready_text);
+                char *cur = o->stdout_pipe || (emaster >= 0 && o->term_rows > 0) ? NULL : read_all(outp, &l);
+                ready = o->stdout_pipe ? contains(pbuf, got, o->ready_text)
+                        : cur          ? contains(cur, l, o->ready_text)
+                                       : contains(res->err, res->err_len, o->ready_text);
                 free(cur);
             }
             if (ready) {

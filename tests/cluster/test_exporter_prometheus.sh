@@ -8,7 +8,10 @@
 #  - `promtool check metrics` passes; names are in base units; no `job` or
 #    `instance` label of ours; the textfile is written atomically;
 #  - a port in use is a clear error; a run being written or removed is handled.
-# Usage: test_exporter_prometheus.sh CLI HAVE_MICROHTTPD
+#  - a GPU (fake NVML: 40 W for 0.4 s after the exporter loaded it, 16 J) read
+#    back through Prometheus as 16 J; a second GPU of the same model is a
+#    separate series (index label);
+# Usage: test_exporter_prometheus.sh CLI HAVE_MICROHTTPD [FAKE_NVML.so]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -22,12 +25,19 @@ need_cmd curl curl
 work=$(mktemp -d "${TMPDIR:-/tmp}/ct-prom-XXXXXX")
 pids=()
 cleanup() {
+  [ -z "${watchdog:-}" ] || kill $(pgrep -P "$watchdog") "$watchdog" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
+# End before ctest's timeout (150 s; its SIGKILL runs no trap) so that cleanup stops Prometheus and the exporter.
+( sleep "${CT_TEST_WATCHDOG:-130}"; kill -TERM $$ ) 2>/dev/null &
+watchdog=$!
+curl() { command curl --max-time 10 "$@"; }
 export CT_OFFLINE=1 CT_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 CT_DRM_ROOT=/nonexistent
+FAKE_NVML=${3:-}
 export CT_POWERCAP_ROOT=$work/powercap
 fake_zone "$CT_POWERCAP_ROOT" intel-rapl:0 package-0 1000000
 mkdir -p "$work/runs/1234"
@@ -40,7 +50,14 @@ SLURM_JOB_ID='7"odd\id' "$CLI" --log_dir "$work/runs/1234" --components cpu --ve
            echo 'Epoch 2/2'; fake_add '$CT_POWERCAP_ROOT' intel-rapl:0 2000000"
 
 port=$(free_port)
-"$CLI" exporter --listen "127.0.0.1:$port" --runs "$work/runs" --components cpu --interval 1 \
+components=cpu
+if [ -n "$FAKE_NVML" ] && [ -f "$FAKE_NVML" ]; then
+  printf 'device GPU-11111111-2222-3333-4444-555555555555 Fake GPU\nstep 0 0 0.5 40 0.9 0\n' >"$work/nvml.scenario"
+  printf 'device GPU-66666666-2222-3333-4444-555555555555 Fake GPU\nstep 0 0\n' >>"$work/nvml.scenario"
+  components=all
+fi
+CT_NVML_LIBRARY=${FAKE_NVML:-$CT_NVML_LIBRARY} FAKE_NVML_SCENARIO=$work/nvml.scenario \
+  "$CLI" exporter --listen "127.0.0.1:$port" --runs "$work/runs" --components $components --interval 1 \
   --textfile "$work/node.prom" 2>"$work/exporter.err" &
 pids+=($!)
 wait_for 20 curl -sf "http://127.0.0.1:$port/metrics" || { cat "$work/exporter.err"; fail "exporter did not come up"; }
@@ -106,6 +123,12 @@ wait_for 60 has_value 'carbontracker_energy_joules_total{source="rapl",device="c
   tail -5 "$work/prometheus.log"
   fail "Prometheus has $(query 'carbontracker_energy_joules_total{source="rapl",device="cpu:0"}') J for package 0, truth 5 J"
 }
+if [ "$components" = all ]; then
+  wait_for 30 has_value 'carbontracker_energy_joules_total{component="gpu",index="1"}' 16 ||
+    fail "GPU counter through Prometheus: $(query 'carbontracker_energy_joules_total{component="gpu",index="1"}') J, truth 16 J"
+  has_value 'carbontracker_energy_joules_total{component="gpu",index="2"}' 0 || fail "second GPU series"
+  has_value 'count(carbontracker_energy_joules_total{component="gpu",device="Fake GPU"})' 2 || fail "two GPU series"
+fi
 wait_for 30 has_value 'carbontracker_run_energy_joules_total{component="cpu"}' 3 ||
   fail "run energy through Prometheus: $(query 'carbontracker_run_energy_joules_total{component="cpu"}'), truth 3 J"
 label=$(curl -sf --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode 'query=carbontracker_run_energy_joules_total' |
@@ -122,7 +145,7 @@ for p in dash["panels"]:
         q = t["expr"].replace("$host", ".*").replace("$job_id", ".*").replace("$__range", "1m")
         url = "http://127.0.0.1:%s/api/v1/query?" % sys.argv[2] + urllib.parse.urlencode({"query": q})
         for attempt in range(100):  # rate()/increase() need two scrapes in the window: poll, 0.2 s apart
-            r = json.load(urllib.request.urlopen(url))
+            r = json.load(urllib.request.urlopen(url, timeout=10))
             assert r["status"] == "success", (p["title"], r)
             if r["data"]["result"]:
                 break
@@ -143,4 +166,4 @@ wait "${pids[0]}" || fail "exporter exited non-zero on SIGTERM"
 pids=("${pids[@]:1}")
 ls "$work" | grep -q 'node.prom.tmp' && fail "temporary textfile left behind"
 promtool check metrics <"$work/node.prom" || fail "last textfile fails promtool"
-echo "PASS: exporter scraped by Prometheus: 5 J node counter and 3 J run read back exactly"
+echo "PASS: exporter scraped by Prometheus: 5 J node counter, 3 J run ($components) read back exactly"

@@ -41,6 +41,7 @@ stop_all() {
 }
 cleanup() {
   local rc=$?
+  [ -z "${watchdog:-}" ] || kill $(pgrep -P "$watchdog") "$watchdog" 2>/dev/null || true
   stop_all
   if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
     for f in "$work"/log/*.log; do echo "== $f"; tail -20 "$f"; done
@@ -48,6 +49,16 @@ cleanup() {
   [ -n "${CT_TEST_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
+# Never outlive ctest's timeout (170 s) with daemons left behind: ctest kills this script with SIGKILL,
+# which no trap sees. A watchdog ends it with SIGTERM first (the EXIT trap then stops the daemons), and
+# every client command has its own limit, so a stuck job fails the test instead of hanging it.
+( sleep "${CT_TEST_WATCHDOG:-150}"; kill -TERM $$ ) 2>/dev/null &
+watchdog=$!
+srun() { timeout -k 5 60 srun "$@"; }
+sbatch() { timeout -k 5 60 sbatch "$@"; }
+scontrol() { timeout -k 5 20 scontrol "$@"; }
+sinfo() { timeout -k 5 20 sinfo "$@"; }
 
 mkdir -p "$work/munge" "$work/log" "$work/state" "$work/spool/n1" "$work/spool/n2" "$work/site" "$work/out"
 chmod 700 "$work/munge"

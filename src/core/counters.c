@@ -1,5 +1,6 @@
 /* counters.c - live per-device counters and the current carbon intensity
- * for exporters (issue 13): ct_get_device_energy, ct_get_intensity_now. */
+ * for exporters: ct_get_device_energy, ct_get_intensity_now. Getters of the
+ * tracker, so they live in the core beside it. */
 #include "core/tracker_impl.h"
 
 #include <string.h>
