@@ -540,11 +540,11 @@ CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_
  * publish node counters (the `carbontracker exporter` subcommand).
  * Returns 0, CT_EINVAL, or CT_ENODATA for an index out of range.
  */
-CT_API int ct_get_device_energy(ct_tracker *t, int index, double *energy_j);
+CT_API int ct_get_device_energy(const ct_tracker *t, int index, double *energy_j);
 
 /* The carbon intensity in effect now, gCO2eq/kWh, with its kind and source
  * text (source may be NULL). Any thread; never blocks on the network. */
-CT_API int ct_get_intensity_now(ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
+CT_API int ct_get_intensity_now(const ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
                                 size_t source_len);
 
 #ifdef __cplusplus
