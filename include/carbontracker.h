@@ -7,12 +7,12 @@
  *    failure; never a negated errno.
  *  - Error detail, one way: every call that fails records a sentence saying
  *    why in the calling thread, read with ct_last_error_message(). It stays
- *    until the next failing library call in that thread; after a success its
+ *    unchanged until that thread's next library call; after a success its
  *    content is unspecified (it may hold a warning).
  *  - NULL pointers where a pointer is required give CT_EINVAL.
  *  - The library never calls exit() and prints only what `verbose` asks for.
- *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_end,
- *    ct_stop, ct_set_confirm_fn) come from one thread at a time, the
+ *  - Threads: a ct_tracker's epoch calls (ct_epoch_start, ct_epoch_progress,
+ *    ct_epoch_end, ct_stop, ct_set_confirm_fn) come from one thread at a time, the
  *    training loop's; its getters (ct_get_*, ct_epoch_count, ct_device_count,
  *    ct_log_path, ct_jsonl_path) may be called from any thread at any time
  *    until ct_tracker_free, which must not run concurrently with any other
@@ -256,7 +256,7 @@ typedef struct ct_result {
     double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
     char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
-    /* 90 % interval of a prediction (issue 12; 6 of the reserved doubles); equal to the value for actual results */
+    /* 90 % interval of a prediction (6 of the reserved doubles); equal to the value for actual results */
     double energy_kwh_low, energy_kwh_high; /* kWh, WITH PUE */
     double duration_s_low, duration_s_high; /* s */
     double co2eq_g_low, co2eq_g_high;       /* g CO2eq, WITH PUE */
@@ -528,7 +528,7 @@ CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_
 
 
 /* ------------------------------------------------------------------ */
-/* Cluster and fleet metrics (issue 13)                                */
+/* Cluster and fleet metrics                                           */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -540,11 +540,11 @@ CT_API int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_
  * publish node counters (the `carbontracker exporter` subcommand).
  * Returns 0, CT_EINVAL, or CT_ENODATA for an index out of range.
  */
-CT_API int ct_get_device_energy(ct_tracker *t, int index, double *energy_j);
+CT_API int ct_get_device_energy(const ct_tracker *t, int index, double *energy_j);
 
 /* The carbon intensity in effect now, gCO2eq/kWh, with its kind and source
  * text (source may be NULL). Any thread; never blocks on the network. */
-CT_API int ct_get_intensity_now(ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
+CT_API int ct_get_intensity_now(const ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
                                 size_t source_len);
 
 #ifdef __cplusplus

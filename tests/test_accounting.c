@@ -93,7 +93,8 @@ static void test_consumption_block(void **state) {
     (void)state;
     char buf[1024];
     double car = ct__car_g_per_km(NULL);
-    ct__format_consumption(buf, sizeof buf, "Actual consumption for 1 epoch(s):", 10, 0.000038, 0.00313, 6, 1);
+    ct__format_consumption(buf, sizeof buf, "Actual consumption for 1 epoch(s):", 10, 0.000038, 0.00313, 6,
+                           0.00313 / car);
     char want[1024];
     snprintf(want, sizeof want,
              "\nActual consumption for 1 epoch(s):\n\tTime:\t0:00:10\n\tEnergy:\t0.000038 kWh\n\tCO2eq:\t0.003130 g"
@@ -101,7 +102,7 @@ static void test_consumption_block(void **state) {
              0.00313 / car);
     assert_string_equal(buf, want);
     ct__format_consumption(buf, sizeof buf, "Predicted consumption for 1000 epoch(s):", 10342, 0.038168, 4.096665, 3,
-                           0);
+                           -1);
     assert_string_equal(buf, "\nPredicted consumption for 1000 epoch(s):\n\tTime:\t2:52:22\n\tEnergy:\t0.038 kWh\n"
                              "\tCO2eq:\t4.097 g");
 }

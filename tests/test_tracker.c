@@ -128,6 +128,11 @@ static void test_monitor_epochs_and_state_errors(void **state) {
     assert_non_null(strstr(ct_last_error_message(), "no epoch at index 7"));
     assert_int_equal(ct_get_epoch(NULL, 0, &(ct_epoch_info){0}), CT_EINVAL);
     assert_non_null(strstr(ct_last_error_message(), "ct_get_epoch"));
+    double ej;
+    assert_int_equal(ct_get_device_energy(t, 99, &ej), CT_ENODATA);
+    assert_non_null(strstr(ct_last_error_message(), "no device at index 99"));
+    assert_int_equal(ct_get_intensity_now(NULL, &ej, NULL, NULL, 0), CT_EINVAL);
+    assert_non_null(strstr(ct_last_error_message(), "ct_get_intensity_now"));
     assert_int_equal(ct_epoch_start(t), 0);
     assert_int_equal(ct_epoch_start(t), CT_ESTATE);
     assert_int_equal(ct_epoch_end(t), 0);

@@ -20,6 +20,12 @@ double ct__trapezoid_j(double t0_s, double p0_w, double t1_s, double p1_w) {
 
 double ct__j_to_kwh(double joules) { return joules / 3.6e6; }
 
+double ct__energy_kwh(const double energy_j[CT_COMPONENT_COUNT], double pue) {
+    double j = 0;
+    for (int c = 0; c < CT_COMPONENT_COUNT; c++) j += energy_j[c];
+    return ct__j_to_kwh(j) * pue;
+}
+
 void ct__series_reset(ct__series *s) {
     memset(s, 0, sizeof *s);
     s->stride = 1;

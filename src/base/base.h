@@ -4,7 +4,12 @@
  * arithmetic. Includes nothing of the library but the public header.
  * Never installed.
  *
- * Naming: ct_ is public, ct__ is internal across files, static otherwise.
+ * Naming: ct_ is public (include/carbontracker.h), ct__ is internal across
+ * files, static otherwise. A few internal types still carry a single ct_
+ * (ct_intensity, ct_gpu_ident, the results readers' ct_run_* and ct_json*):
+ * they are internal all the same (not in the public header, never exported:
+ * the library is built with hidden visibility) and take ct__ when their
+ * files are next reworked.
  * Layers (a file includes only its own layer and those below):
  *   base/       this floor
  *   sources/    energy sources behind ct__source_ops     (base)
@@ -142,6 +147,9 @@ uint64_t ct__counter_delta(uint64_t prev, uint64_t cur, uint64_t max_range);
 /* Trapezoid area of power samples: (t1-t0) * (p0+p1)/2, J. */
 double ct__trapezoid_j(double t0_s, double p0_w, double t1_s, double p1_w);
 double ct__j_to_kwh(double joules);
+/* kWh WITH PUE of per-component energy in J (WITHOUT PUE): the one formula
+ * for every kWh the tracker reports. */
+double ct__energy_kwh(const double energy_j[CT_COMPONENT_COUNT], double pue);
 
 
 /* Bounded, decimating series of power samples (memory does not grow). */

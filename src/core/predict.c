@@ -22,7 +22,7 @@ void ct__prediction_compute(const ct__epoch_rec *epochs, int nepochs, const ct_r
         out->has_component[c] = actual->has_component[c];
         out->estimated[c] = actual->estimated[c];
     }
-    out->energy_kwh = ct__j_to_kwh(out->energy_j[0] + out->energy_j[1]) * pue;
+    out->energy_kwh = ct__energy_kwh(out->energy_j, pue);
 }
 
 void ct__prediction_add_co2(ct_result *p, const ct_result *actual, double g_per_kwh, ct_intensity_kind kind,

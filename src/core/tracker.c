@@ -1,66 +1,20 @@
-/* The tracker: lifecycle, epoch boundaries and the measurement thread. It
+/* The tracker: lifecycle, epoch boundaries, results and the getters. It
  * computes every number once and hands the values to the reporter
- * (output/reporter.h), which writes every channel; the prediction's
- * arithmetic is in core/predict.c. */
+ * (output/reporter.h), which writes every channel; the measurement thread
+ * is core/measure.c, the prediction's arithmetic core/predict.c. */
 #include "core/tracker_impl.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-
 
 const char *ct_tracker_message(const ct_tracker *t) { return t ? t->msg : ct_last_error_message(); }
 
 /* ------------------------------------------------------------------ */
 /* Printing and notices                                                */
 /* ------------------------------------------------------------------ */
-
-/* The live view from the running totals and the epoch in progress (t->mu held). */
-static void fill_status(const ct_tracker *t, ct_status *st) {
-    memset(st, 0, sizeof *st);
-    double now = ct__monotonic_s();
-    st->elapsed_s = now - t->t0_mono;
-    st->epoch = t->epoch_no;
-    st->epochs = t->cfg.epochs;
-    st->in_epoch = t->in_epoch;
-    double co2 = t->sum_co2_g, done_s = t->sum_duration_s;
-    for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
-        st->power_w[c] = t->power_w[c];
-        st->energy_j[c] = t->sum_energy_j[c];
-    }
-    if (t->in_epoch) {
-        for (int d = 0; d < t->ndev; d++)
-            if (t->cum_j[d] > t->epoch0_j[d]) st->energy_j[t->devs[d].component] += t->cum_j[d] - t->epoch0_j[d];
-        co2 += t->epoch_co2_g * t->cfg.pue;
-        done_s += now - t->epoch_start_mono;
-    }
-    st->energy_kwh = ct__j_to_kwh(st->energy_j[0] + st->energy_j[1]) * t->cfg.pue;
-    st->co2eq_g = co2;
-    if (t->has_prediction) {
-        /* the latest refined prediction (issue 12); computed here when the
-         * measurement thread has not refitted since the last epoch or mark */
-        ct_result fresh;
-        const ct_result *pr = t->has_refined ? &t->refined : &t->predicted;
-        if (t->pred_stale && ct__tracker_prediction(t, &fresh) == 0) pr = &fresh;
-        st->has_prediction = 1;
-        st->predicted_energy_kwh = pr->energy_kwh;
-        st->predicted_co2eq_g = pr->co2eq_g;
-        st->predicted_remaining_s = pr->duration_s > done_s ? pr->duration_s - done_s : 0;
-    }
-    st->budget_exceeded = t->budget_exceeded;
-}
-
-/* The live status line on stderr (measurement thread, t->mu held). */
-static void status_draw(ct_tracker *t) {
-    if (!t->status_enabled || t->finished) return;
-    ct_status st;
-    fill_status(t, &st);
-    ct__report_status(&t->rep, &st);
-}
 
 /* Notices from sources and the intensity service (any thread, lock may be held). */
 static void on_notice(void *user, int level, const char *msg) {
@@ -77,146 +31,6 @@ static void set_msg(ct_tracker *t, const char *fmt, ...) {
     vsnprintf(t->msg, sizeof t->msg, fmt, ap);
     va_end(ap);
     ct__fail(0, "%s", t->msg);
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading the sources (t->mu held)                                    */
-/* ------------------------------------------------------------------ */
-
-/* Reads the sources selected by `due` (NULL = all) at monotonic time now.
- * Energy of each device since its previous reading is charged to the
- * current epoch's CO2eq at the intensity of this moment. */
-static void read_sources(ct_tracker *t, double now_mono, const int *due) {
-    for (int i = 0; i < t->nsrc; i++) {
-        ct__source_inst *s = &t->src[i];
-        if ((due && !due[i]) || s->failed) continue;
-        if (s->ops->read(s->state, now_mono, t->cum_j + s->dev0) != 0) {
-            s->failed = 1;
-            char m[400];
-            snprintf(m, sizeof m, "the %s energy source failed; its devices keep the energy measured so far",
-                     s->ops->name);
-            for (int d = 0; d < s->ndev; d++) t->devs[s->dev0 + d].lost = 1;
-            on_notice(t, 1, m);
-        }
-        s->last_read_mono = now_mono;
-    }
-    double delta_j = 0;
-    for (int d = 0; d < t->ndev; d++) {
-        double dj = t->cum_j[d] - t->prev_j[d];
-        if (dj > 0) delta_j += dj;
-        t->prev_j[d] = t->cum_j[d];
-    }
-    if (t->in_epoch && delta_j > 0) {
-        ct__intensity_value iv;
-        ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
-        t->epoch_co2_g += ct__j_to_kwh(delta_j) * iv.g_per_kwh;
-        if ((unsigned)iv.kind < CT__INTENSITY_KINDS) {
-            t->epoch_kind_j[iv.kind] += delta_j;
-            ct__strlcpy(t->kind_source[iv.kind], iv.source, sizeof t->kind_source[0]);
-        }
-    }
-}
-
-/* Copies the sources' own view of their devices (a device lost mid-run). */
-static void refresh_devices(const ct_tracker *t) {
-    for (int i = 0; i < t->nsrc; i++) {
-        const ct__source_inst *s = &t->src[i];
-        for (int d = 0; d < s->ndev; d++) {
-            ct_device_desc *dv = &t->devs[s->dev0 + d];
-            int lost = dv->lost;
-            s->ops->describe(s->state, d, dv);
-            dv->component = s->ops->component;
-            dv->lost = dv->lost || lost;
-        }
-    }
-}
-
-/* The intensity kind that covered the most energy in j[] (-1 if none). */
-static int dominant_kind(const double j[CT__INTENSITY_KINDS]) {
-    int best = -1;
-    for (int k = 0; k < CT__INTENSITY_KINDS; k++)
-        if (j[k] > 0 && (best < 0 || j[k] > j[best])) best = k;
-    return best;
-}
-
-/* A power sample: average power per component since the last sample. */
-static void take_sample(ct_tracker *t, double now_mono) {
-    double dt = now_mono - t->sample0_mono;
-    if (dt <= 0) return;
-    double p[CT_COMPONENT_COUNT] = {0, 0};
-    for (int d = 0; d < t->ndev; d++) {
-        p[t->devs[d].component] += (t->cum_j[d] - t->sample0_j[d]) / dt;
-        t->sample0_j[d] = t->cum_j[d];
-    }
-    t->sample0_mono = now_mono;
-    memcpy(t->power_w, p, sizeof p);
-    if (t->in_epoch) ct__series_add(&t->series, now_mono - t->t0_mono, p);
-}
-
-/* ------------------------------------------------------------------ */
-/* The measurement thread                                              */
-/* ------------------------------------------------------------------ */
-
-/* A new carbon intensity (a live value arriving, a refresh, a fallback) is
- * one "intensity" record in the JSON Lines log (t->mu held). */
-static void log_intensity_change(ct_tracker *t, double now_mono) {
-    ct__intensity_value iv;
-    ct__intensity_now(t->intensity, t->t0_unix + (now_mono - t->t0_mono), &iv);
-    const ct__intensity_value *last = &t->intensity_logged;
-    if (iv.kind == last->kind && iv.g_per_kwh == last->g_per_kwh && strcmp(iv.source, last->source) == 0) return;
-    t->intensity_logged = iv;
-    ct__report_intensity(&t->rep, ct__unix_s(), iv.g_per_kwh, iv.kind, iv.source);
-}
-
-static void *measure_main(void *arg) {
-    ct_tracker *t = arg;
-    pthread_mutex_lock(&t->mu);
-    double next_sample = ct__monotonic_s() + t->cfg.update_interval;
-    while (!t->thread_stop) {
-        double now = ct__monotonic_s();
-        double wake = next_sample;
-        for (int i = 0; i < t->nsrc; i++) {
-            /* Asked every time: a source may need faster reads later (a GPU that starts being polled). */
-            double iv = t->src[i].max_interval = t->src[i].ops->max_read_interval(t->src[i].state);
-            if (iv > 0 && !t->src[i].failed && t->src[i].last_read_mono + iv < wake)
-                wake = t->src[i].last_read_mono + iv;
-        }
-        if (wake > now) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            double d = wake - now;
-            ts.tv_sec += (time_t)d;
-            ts.tv_nsec += (long)((d - floor(d)) * 1e9);
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
-            continue; /* re-evaluate: woken early, stopped, or due */
-        }
-        if (now >= next_sample) {
-            read_sources(t, now, NULL);
-            take_sample(t, now);
-            log_intensity_change(t, now);
-            /* the refined prediction is refitted here, off the training thread (issue 12) */
-            if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t);
-            status_draw(t);
-            next_sample += t->cfg.update_interval;
-            if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */
-        } else {
-            int due[CT__MAX_SOURCES] = {0};
-            for (int i = 0; i < t->nsrc; i++) {
-                double iv = t->src[i].max_interval;
-                due[i] = iv > 0 && t->src[i].last_read_mono + iv <= now;
-            }
-            read_sources(t, now, due);
-        }
-        pthread_mutex_unlock(&t->mu);
-        ct__intensity_tick(t->intensity, ct__unix_s());
-        pthread_mutex_lock(&t->mu);
-    }
-    pthread_mutex_unlock(&t->mu);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -360,7 +174,8 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
 
     /* Logs first, so every later message is in them. An unwritable log_dir
      * costs the logs, never the training. */
-    ct__reporter_configure(&t->rep, t->cfg.verbose, t->cfg.decimal_precision, t->cfg.interpretable);
+    ct__reporter_configure(&t->rep, t->cfg.verbose, t->cfg.decimal_precision, t->cfg.interpretable,
+                           ct__car_g_per_km(NULL));
     if (t->cfg.log_dir) {
         char m[600];
         if (ct__reporter_open_logs(&t->rep, t->cfg.log_dir, t->cfg.log_file_prefix, t->t0_unix, m, sizeof m) != 0)
@@ -379,12 +194,8 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         t->want[CT_COMPONENT_CPU] = 0;
         if (!t->cfg.devices_by_pid) t->want[CT_COMPONENT_GPU] = 0;
         t->measuring = t->want[CT_COMPONENT_GPU];
-        char m[300];
-        snprintf(m, sizeof m,
-                 "Rank %d (local rank %d, %s): the node's %s measured by local rank 0 only; this rank measures %s.",
-                 t->ranks.rank, t->ranks.local_rank, t->ranks.launcher[0] ? t->ranks.launcher : "launcher",
-                 t->cfg.devices_by_pid ? "CPU is" : "devices are", t->measuring ? "its own GPUs" : "nothing");
-        on_notice(t, 0, m);
+        ct__report_rank_share(&t->rep, t->ranks.rank, t->ranks.local_rank, t->ranks.launcher, t->cfg.devices_by_pid,
+                              t->measuring);
     }
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         if (!t->want[c]) continue;
@@ -411,11 +222,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
             fail_new(t, CT_ENOSOURCE);
             return CT_ENOSOURCE;
         }
-        char m[600];
-        snprintf(m, sizeof m, "No %s energy source available (%s); %s energy is not included.",
-                 c == CT_COMPONENT_CPU ? "CPU" : "GPU", t->reason[c][0] ? t->reason[c] : "none found",
-                 c == CT_COMPONENT_CPU ? "CPU" : "GPU");
-        on_notice(t, c == CT_COMPONENT_GPU ? 0 : 1, m);
+        ct__report_component_missing(&t->rep, (ct_component)c, t->reason[c]);
     }
     if (!any && t->measuring) {
         set_msg(t, "no energy source is available: cpu: %s; gpu: %s", t->reason[0][0] ? t->reason[0] : "not requested",
@@ -452,7 +259,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     /* First readings, then the thread. */
     double now = ct__monotonic_s();
     pthread_mutex_lock(&t->mu);
-    read_sources(t, now, NULL);
+    ct__read_sources(t, now, NULL);
     memcpy(t->sample0_j, t->cum_j, nd * sizeof(double));
     t->sample0_mono = now;
     t->finished = 0;
@@ -460,7 +267,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
     pthread_mutex_unlock(&t->mu);
 
     if (t->nsrc > 0) {
-        if (pthread_create(&t->thread, NULL, measure_main, t) != 0) {
+        if (pthread_create(&t->thread, NULL, ct__measure_main, t) != 0) {
             set_msg(t, "could not start the measurement thread: %s", strerror(errno));
             t->finished = 1;
             fail_new(t, CT_ETHREAD);
@@ -482,14 +289,14 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
     r->duration_s = t->sum_duration_s;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) r->energy_j[c] = t->sum_energy_j[c];
     r->epochs = t->nepochs;
-    r->energy_kwh = ct__j_to_kwh(r->energy_j[0] + r->energy_j[1]) * t->cfg.pue;
+    r->energy_kwh = ct__energy_kwh(r->energy_j, t->cfg.pue);
     r->co2eq_g = t->sum_co2_g;
     r->intensity_g_per_kwh = r->energy_kwh > 0 ? r->co2eq_g / r->energy_kwh : t->intensity_start.g_per_kwh;
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
         r->has_component[c] = t->have[c];
         r->estimated[c] = t->estimated[c];
     }
-    int k = dominant_kind(t->sum_kind_j);
+    int k = ct__dominant_kind(t->sum_kind_j);
     if (k >= 0) {
         r->intensity_kind = (ct_intensity_kind)k;
         ct__strlcpy(r->intensity_source, t->kind_source[k], sizeof r->intensity_source);
@@ -561,7 +368,7 @@ int ct_epoch_start(ct_tracker *t) {
         return soft_error(t, CT_ESTATE);
     }
     double now = ct__monotonic_s();
-    read_sources(t, now, NULL); /* energy before this moment is not the epoch's */
+    ct__read_sources(t, now, NULL); /* energy before this moment is not the epoch's */
     memcpy(t->epoch0_j, t->cum_j, (size_t)t->ndev * sizeof(double));
     t->in_epoch = 1;
     t->epoch_no++;
@@ -671,9 +478,9 @@ int ct_epoch_end(ct_tracker *t) {
         return soft_error(t, CT_ESTATE);
     }
     double now = ct__monotonic_s();
-    read_sources(t, now, NULL);
-    take_sample(t, now);
-    refresh_devices(t);
+    ct__read_sources(t, now, NULL);
+    ct__take_sample(t, now);
+    ct__refresh_devices(t);
     if (grow_epochs(t) != 0) {
         t->in_epoch = 0;
         pthread_mutex_unlock(&t->mu);
@@ -701,11 +508,11 @@ int ct_epoch_end(ct_tracker *t) {
     epoch_info(e, &info);
     ct__epoch_report rep = {.info = &info, .have = t->have, .estimated = t->estimated, .devs = t->devs,
                             .dev_energy_j = devj, .ndev = t->ndev, .series = &t->series};
-    rep.energy_kwh = ct__j_to_kwh(e->energy_j[0] + e->energy_j[1]) * t->cfg.pue;
+    rep.energy_kwh = ct__energy_kwh(e->energy_j, t->cfg.pue);
     for (int c = 0; c < CT_COMPONENT_COUNT; c++)
         rep.power_w[c] = e->duration_s > 0 ? e->energy_j[c] / e->duration_s : 0;
-    ct__intensity_value iv;
-    int k = dominant_kind(t->epoch_kind_j);
+    ct__intensity_value iv = {0};
+    int k = ct__dominant_kind(t->epoch_kind_j);
     if (k < 0 || !(rep.energy_kwh > 0)) ct__intensity_now(t->intensity, e->end_unix_s, &iv);
     if (k >= 0) {
         rep.intensity_kind = (ct_intensity_kind)k;
@@ -826,7 +633,7 @@ int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out) {
 int ct_get_status(const ct_tracker *t, ct_status *out) {
     if (!t || !out) return ct__fail(CT_EINVAL, "ct_get_status: no tracker or no output");
     pthread_mutex_lock(t->lock);
-    fill_status(t, out);
+    ct__fill_status(t, out);
     pthread_mutex_unlock(t->lock);
     return 0;
 }
@@ -838,7 +645,7 @@ int ct_get_device(const ct_tracker *t, int index, ct_device_desc *out) {
     if (index < 0 || index >= t->ndev)
         return ct__fail(CT_ENODATA, "no device at index %d (%d measured)", index, t->ndev);
     pthread_mutex_lock(t->lock);
-    refresh_devices(t);
+    ct__refresh_devices(t);
     *out = t->devs[index];
     pthread_mutex_unlock(t->lock);
     return 0;

@@ -95,6 +95,22 @@ struct ct_tracker {
     char msg[CT__MSG_LEN];
 };
 
+/* core/measure.c (t->mu held unless said otherwise) */
+/* Reads the sources selected by due (NULL = all) at monotonic time now_mono;
+ * energy since the previous read is charged to the epoch in progress at the
+ * intensity of this moment. */
+void ct__read_sources(ct_tracker *t, double now_mono, const int *due);
+/* Copies the sources' own view of their devices (a device lost mid-run). */
+void ct__refresh_devices(const ct_tracker *t);
+/* The intensity kind that covered the most energy in j[] (-1 if none). */
+int ct__dominant_kind(const double j[CT__INTENSITY_KINDS]);
+/* A power sample: mean power per component since the last sample. */
+void ct__take_sample(ct_tracker *t, double now_mono);
+/* The live view from the running totals and the epoch in progress. */
+void ct__fill_status(const ct_tracker *t, ct_status *st);
+/* The measurement thread's body (takes the lock itself). */
+void *ct__measure_main(void *arg);
+
 /* progress.c: ct_epoch_progress and the refined prediction (t->mu held).
  * ct__tracker_prediction: 0 or CT_ENODATA; reads the tracker only (getters of a
  * const tracker call it). ct__tracker_refine: refits the model's cache and

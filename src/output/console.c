@@ -21,12 +21,11 @@ void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t l
 }
 
 void ct__format_consumption(char *buf, size_t len, const char *description, double duration_s, double energy_kwh,
-                            double co2eq_g, int precision, int interpretable) {
+                            double co2eq_g, int precision, double car_km) {
     char dur[48];
     ct_format_duration(duration_s, 0, dur, sizeof dur);
     int n = snprintf(buf, len, "\n%s\n\tTime:\t%s\n\tEnergy:\t%.*f kWh\n\tCO2eq:\t%.*f g", description, dur,
                      precision, energy_kwh, precision, co2eq_g);
-    if (n < 0 || (size_t)n >= len || !interpretable) return;
-    double km = ct_car_km(co2eq_g);
-    snprintf(buf + n, len - (size_t)n, "\n\tThis is equivalent to:\n\t%.*f km travelled by car", precision, km);
+    if (n < 0 || (size_t)n >= len || !(car_km >= 0)) return;
+    snprintf(buf + n, len - (size_t)n, "\n\tThis is equivalent to:\n\t%.*f km travelled by car", precision, car_km);
 }

@@ -6,9 +6,10 @@
 #include "base/base.h"
 
 /* The original's consumption block, without the "CarbonTracker: " prefix:
- * "\n<description>\n\tTime:\t...\n\tEnergy:\t... kWh\n\tCO2eq:\t... g[\n\tThis is equivalent to:\n\t... km travelled by car]" */
+ * "\n<description>\n\tTime:\t...\n\tEnergy:\t... kWh\n\tCO2eq:\t... g[\n\tThis is equivalent to:\n\t... km travelled by car]"
+ * The equivalent is written when car_km >= 0 (pass -1 for none). */
 void ct__format_consumption(char *buf, size_t len, const char *description, double duration_s, double energy_kwh,
-                            double co2eq_g, int precision, int interpretable);
+                            double co2eq_g, int precision, double car_km);
 
 /* The live status line (no newline, no escape codes) into buf; returns the
  * length needed like snprintf. Pure; the tracker's thread calls it. */

@@ -182,8 +182,10 @@ void ct__log_err(ct__logfiles *lf, const char *text) {
     pthread_mutex_unlock(&lf->mu);
 }
 
-/* The whole of p in one write(2) (continued only after a short write). */
-static int write_all(int fd, const char *p, size_t n) {
+/* The whole of p in one write(2) (continued only after a short write);
+ * *done gets the bytes that reached the file. */
+static int write_all(int fd, const char *p, size_t n, size_t *done) {
+    *done = 0;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
@@ -196,6 +198,7 @@ static int write_all(int fd, const char *p, size_t n) {
         }
         p += w;
         n -= (size_t)w;
+        *done += (size_t)w;
     }
     return 0;
 }
@@ -226,6 +229,7 @@ int ct__jsonl_write(ct__logfiles *lf, const char *rec, size_t len, int epoch, do
     }
     /* After lost records: a fresh line if needed, the gap record, then this record. */
     ct__buf b = {0};
+    if (!rec) b.oom = 1; /* the caller ran out of memory formatting it */
     if (lf->jsonl_newline) ct__buf_putc(&b, '\n');
     if (lf->lost_records > 0) {
         ct__record_gap(&b, lf, now);
@@ -234,15 +238,16 @@ int ct__jsonl_write(ct__logfiles *lf, const char *rec, size_t len, int epoch, do
     int rc;
     const char *p = rec;
     size_t n = len;
-    if (b.len > 0 || b.oom) {
+    if (b.len > 0 && !b.oom) {
         ct__buf_putn(&b, rec, len);
         p = b.p;
         n = b.len;
     }
-    if (b.oom || write_all(lf->jsonl, p, n) != 0) {
+    size_t done = 0;
+    if (b.oom || write_all(lf->jsonl, p, n, &done) != 0) {
         int e = b.oom ? ENOMEM : errno;
         /* Remove a cut record; if that fails, the next one starts a new line. */
-        if (ftruncate(lf->jsonl, lf->jsonl_size) != 0) lf->jsonl_newline = 1;
+        if (done > 0 && ftruncate(lf->jsonl, lf->jsonl_size) != 0) lf->jsonl_newline = 1;
         note_lost(lf, epoch, now);
         rc = lf->jsonl_failing ? CT__JSONL_LOST : CT__JSONL_LOST_FIRST;
         lf->jsonl_failing = 1;

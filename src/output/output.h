@@ -55,6 +55,7 @@ void ct__log_err(ct__logfiles *lf, const char *text);
  * the user) or CT__JSONL_LOST; *err gets errno of a failure. */
 enum { CT__JSONL_WRITTEN = 0, CT__JSONL_OFF = 1, CT__JSONL_LOST_FIRST = 2, CT__JSONL_LOST = 3 };
 int ct__jsonl_write(ct__logfiles *lf, const char *rec, size_t len, int epoch, double now, int *err);
+/* rec NULL: the record could not be formatted (out of memory); it counts as lost. */
 
 /* "YYYY-MM-DD HH:MM:SS" in local time, as Python's logging writes it. */
 void ct__format_log_time(double unix_s, char *buf, size_t len);

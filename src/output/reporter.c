@@ -13,8 +13,9 @@ void ct__reporter_init(ct__reporter *r) {
     ct__logfiles_open(&r->logs, NULL, NULL, 0, NULL, 0);
 }
 
-void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable) {
+void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable, double car_g_per_km) {
     r->verbose = verbose;
+    r->car_g_per_km = car_g_per_km;
     r->precision = precision;
     r->interpretable = interpretable;
 }
@@ -83,7 +84,7 @@ static void warn_text(ct__reporter *r, const char *text) {
 static void jsonl(ct__reporter *r, ct__buf *b, int epoch, double now) {
     if (b->len > 0 || b->oom) {
         int err = 0;
-        int rc = ct__jsonl_write(&r->logs, b->oom ? "" : b->p, b->oom ? 0 : b->len, epoch, now, &err);
+        int rc = ct__jsonl_write(&r->logs, b->oom ? NULL : b->p, b->oom ? 0 : b->len, epoch, now, &err);
         if (rc == CT__JSONL_LOST_FIRST) {
             pthread_mutex_lock(&r->mu);
             int tell = !r->jsonl_told;
@@ -124,6 +125,30 @@ void ct__report_notice(ct__reporter *r, int level, const char *text) {
         ct__report_output(r, text, 2);
         ct__log_std(&r->logs, "%s", text);
     }
+}
+
+void ct__report_rank_share(ct__reporter *r, int rank, int local_rank, const char *launcher, int devices_by_pid,
+                           int measuring) {
+    char m[300];
+    snprintf(m, sizeof m,
+             "Rank %d (local rank %d, %s): the node's %s measured by local rank 0 only; this rank measures %s.", rank,
+             local_rank, launcher && launcher[0] ? launcher : "launcher", devices_by_pid ? "CPU is" : "devices are",
+             measuring ? "its own GPUs" : "nothing");
+    ct__report_notice(r, 0, m);
+}
+
+void ct__report_component_missing(ct__reporter *r, ct_component c, const char *reason) {
+    const char *name = c == CT_COMPONENT_CPU ? "CPU" : "GPU";
+    char m[600];
+    snprintf(m, sizeof m, "No %s energy source available (%s); %s energy is not included.", name,
+             reason && reason[0] ? reason : "none found", name);
+    ct__report_notice(r, c == CT_COMPONENT_GPU ? 0 : 1, m);
+}
+
+void ct__report_source_failed(ct__reporter *r, const char *source_name) {
+    char m[400];
+    snprintf(m, sizeof m, "the %s energy source failed; its devices keep the energy measured so far", source_name);
+    ct__report_warning(r, m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -222,8 +247,8 @@ static int any_estimated(const ct_result *res) {
 static void print_result(ct__reporter *r, const char *what, const ct_result *res) {
     char desc[96], block[1024];
     snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, res->epochs);
-    ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision,
-                           r->interpretable);
+    double km = r->interpretable && r->car_g_per_km > 0 ? res->co2eq_g / r->car_g_per_km : -1;
+    ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision, km);
     ct__report_output(r, block, 1);
     int predicted = strcmp(what, "Predicted") == 0;
     if (any_estimated(res)) {

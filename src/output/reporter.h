@@ -22,6 +22,7 @@ typedef struct ct__reporter {
     ct__logfiles logs;
     int verbose;                 /* 0 silent, 1 results, 2 components and intensity */
     int precision, interpretable;
+    double car_g_per_km;         /* for "This is equivalent to ... km travelled by car" */
     int status_drawn;            /* the status line is on the terminal (atomic) */
     pthread_mutex_t mu;          /* guards the members below */
     char pending[CT__REPORT_PENDING][512]; /* warnings before the JSON Lines header */
@@ -31,7 +32,7 @@ typedef struct ct__reporter {
 
 /* Log files closed; console only, silent until configured. */
 void ct__reporter_init(ct__reporter *r);
-void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable);
+void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable, double car_g_per_km);
 /* Opens the log files in dir (see ct__logfiles_open). On failure the reason
  * is in msg and printed as a warning (verbose >= 1); the reporter goes on
  * without files. */
@@ -51,6 +52,15 @@ void ct__report_output(ct__reporter *r, const char *text, int level);
 void ct__report_warning(ct__reporter *r, const char *text);
 /* A notice of a part: level 1 a warning, 0 information (verbose 2 and the standard log). */
 void ct__report_notice(ct__reporter *r, int level, const char *text);
+
+/* What the tracker decided about its sources, in the original's wording:
+ * a rank that leaves the node's devices to local rank 0 (information), a
+ * component with no source (warning for the CPU, information for a GPU),
+ * a source that failed mid-run (warning). */
+void ct__report_rank_share(ct__reporter *r, int rank, int local_rank, const char *launcher, int devices_by_pid,
+                           int measuring);
+void ct__report_component_missing(ct__reporter *r, ct_component c, const char *reason);
+void ct__report_source_failed(ct__reporter *r, const char *source_name);
 
 /* ------------------------------------------------------------------ */
 /* The run                                                             */
