@@ -93,8 +93,10 @@ static void fmt_tick(char *buf, size_t len, double v, double step) {
         snprintf(buf, len, "%.3g", v);
         return;
     }
-    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-    if (dec > 6) dec = 6;
+    /* step <= 0 or NaN (a flat or damaged series): no decimals to derive; the
+     * bound comes before the conversion (-log10(0) is inf, not an int). */
+    double d = step >= 1 ? 0.0 : step > 0 ? ceil(-log10(step) - 1e-9) : 6.0;
+    int dec = d > 6 ? 6 : d < 0 ? 0 : (int)d;
     snprintf(buf, len, "%.*f", dec, v);
 }
 
