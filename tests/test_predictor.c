@@ -175,6 +175,40 @@ static void test_periodic(void **state) {
     assert_true(rel_err(40 * 100.0, sum_d) > 0.05);
 }
 
+/* The profile of the epochs to come (for pricing energy at a forecast): the
+ * periodic epochs show, and the pieces add up to the predicted remainder. */
+static void test_profile(void **state) {
+    (void)state;
+    double d[64], e[64];
+    ct__predictor_init(&P);
+    assert_int_equal(ct__predictor_profile(&P, 1, 10, 8, d, e), 0); /* nothing to predict from */
+    assert_int_equal(ct__predictor_profile(NULL, 1, 10, 8, d, e), CT_EINVAL);
+    assert_int_equal(ct__predictor_profile(&P, 1, 10, 0, d, e), CT_EINVAL);
+    unsigned s = 3;
+    for (int ep = 1; ep <= 16; ep++) {
+        double dur = 100 * (1 + 0.004 * noise(&s)) + (ep % 4 == 0 ? 30 : 0);
+        add(&P, dur, dur * 50, dur * 300);
+    }
+    ct__prediction o = predict(&P, 40);
+    int k = ct__predictor_profile(&P, 17, 40, 64, d, e);
+    assert_int_equal(k, 24);
+    double sd = 0, se = 0;
+    for (int i = 0; i < k; i++) {
+        sd += d[i], se += e[i];
+        int ep = 17 + i;
+        if (ep % 4 == 0) assert_true(d[i] > 120 && e[i] > 120 * 340);
+        else assert_true(d[i] < 110 && e[i] < 110 * 360);
+    }
+    assert_true(fabs(sd - o.duration_s.remaining) < 1e-6 * sd);
+    assert_true(fabs(se - o.energy_total_j.remaining) < 1e-6 * se);
+    k = ct__predictor_profile(&P, 17, 40, 5, d, e); /* grouped: same totals */
+    assert_int_equal(k, 5);
+    double sd5 = 0;
+    for (int i = 0; i < k; i++) sd5 += d[i];
+    assert_true(fabs(sd5 - sd) < 1e-6 * sd);
+    assert_int_equal(ct__predictor_profile(&P, 17, 16, 5, d, e), 0); /* empty range */
+}
+
 /* A level shift (throttling): the epochs after it set the rest. Energy and
  * duration move differently (power capped: longer epochs, less power). */
 static void test_level_shift(void **state) {
@@ -412,7 +446,7 @@ int main(void) {
         cmocka_unit_test(test_level_shift),          cmocka_unit_test(test_trend),
         cmocka_unit_test(test_marks_warmup),         cmocka_unit_test(test_marks_in_later_epoch),
         cmocka_unit_test(test_interval_coverage),    cmocka_unit_test(test_bad_marks),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_bad_input),           cmocka_unit_test(test_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

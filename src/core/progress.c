@@ -62,6 +62,49 @@ int ct__prediction_wanted_now(const ct_tracker *t) {
            t->status_enabled || t->cfg.verbose >= 2;
 }
 
+/*
+ * The mean intensity (g/kWh) for the rest of the run, weighted by the energy
+ * the model predicts for each part of it: the rest of the epoch in progress,
+ * then the epochs to come in up to 32 pieces (periodic epochs and trends
+ * show), from now on; priced by the intensity service (its forecast where
+ * there is one, the current value beyond it). rest_s and rest_j: the predicted
+ * remaining time and energy (J). const tracker: only reads.
+ */
+static void rest_profile_intensity(const ct_tracker *t, double now, double rest_s, double rest_j, double *g,
+                                   ct_intensity_kind *kind, char *source, size_t srclen) {
+    enum { PIECES = 32 };
+    double dur[PIECES], ej[PIECES], pt[PIECES + 2], pw[PIECES + 1];
+    int n = t->pred.epochs, first = n + 1 + (t->in_epoch ? 1 : 0), np = 0;
+    int k = ct__predictor_profile(&t->pred, first, t->cfg.epochs, PIECES, dur, ej);
+    if (k < 0) k = 0;
+    double sum_s = 0, sum_j = 0;
+    for (int i = 0; i < k; i++) sum_s += dur[i], sum_j += ej[i];
+    /* the epoch in progress: the predicted rest less the epochs to come */
+    double cur_s = rest_s - sum_s, cur_j = rest_j - sum_j;
+    double tcur = now;
+    pt[0] = tcur;
+    if (cur_s > 1e-3 && cur_j > 1e-9 * (rest_j + 1)) {
+        pw[np] = cur_j / cur_s;
+        pt[++np] = tcur += cur_s;
+    }
+    for (int i = 0; i < k; i++) {
+        if (!(dur[i] > 1e-3) || !(ej[i] > 0)) continue;
+        pw[np] = ej[i] / dur[i];
+        pt[++np] = tcur += dur[i];
+    }
+    if (np == 0) {
+        ct__intensity_value iv;
+        ct__intensity_over(t->intensity, now, now + rest_s, &iv);
+        *g = iv.g_per_kwh, *kind = iv.kind;
+        ct__strlcpy(source, iv.source, srclen);
+        return;
+    }
+    ct__intensity_mean m;
+    ct__intensity_over_profile(t->intensity, pt, pw, np, &m);
+    *g = m.value.g_per_kwh, *kind = m.value.kind;
+    ct__strlcpy(source, m.value.source, srclen);
+}
+
 void ct__tracker_refine(ct_tracker *t) {
     ct__predictor_refit(&t->pred);
     t->has_refined = ct__tracker_prediction(t, &t->refined) == 0;
@@ -88,13 +131,10 @@ int ct__tracker_prediction(const ct_tracker *t, ct_result *out) {
     out->energy_kwh_low = ct__j_to_kwh(e->total_low) * pue;
     out->energy_kwh_high = ct__j_to_kwh(e->total_high) * pue;
     /* CO2eq: measured so far, plus the rest of the energy at the intensity
-     * expected over the rest of the run (a forecast where a provider gives one) */
+     * expected when it will be used (a forecast where a provider gives one) */
     double now_mono = ct__monotonic_s(), now = t->t0_unix + (now_mono - t->t0_mono);
     double rest_s = p.duration_s.remaining - (t->in_epoch ? now_mono - t->epoch_start_mono : 0);
     if (!(rest_s > 0)) rest_s = 0;
-    ct__intensity_value iv;
-    ct__intensity_over(t->intensity, now, now + rest_s, &iv);
-    double g = iv.g_per_kwh;
     /* the epoch in progress: what it has spent was charged as it was measured */
     double done_g = 0, done_j = 0;
     if (t->in_epoch) {
@@ -103,6 +143,10 @@ int ct__tracker_prediction(const ct_tracker *t, ct_result *out) {
         for (int c = 0; c < CT_COMPONENT_COUNT; c++) done_j += ej[c];
         done_g = t->epoch_co2_g * pue;
     }
+    double g;
+    ct_intensity_kind kind;
+    char source[sizeof out->intensity_source];
+    rest_profile_intensity(t, now, rest_s, e->remaining - done_j, &g, &kind, source, sizeof source);
     const double rem[3] = {e->remaining, e->remaining_low, e->remaining_high};
     double co2[3];
     for (int k = 0; k < 3; k++) {
@@ -111,7 +155,7 @@ int ct__tracker_prediction(const ct_tracker *t, ct_result *out) {
     }
     out->co2eq_g = co2[0], out->co2eq_g_low = co2[1], out->co2eq_g_high = co2[2];
     out->intensity_g_per_kwh = out->energy_kwh > 0 ? out->co2eq_g / out->energy_kwh : g;
-    out->intensity_kind = iv.kind;
-    ct__strlcpy(out->intensity_source, iv.source, sizeof out->intensity_source);
+    out->intensity_kind = kind;
+    ct__strlcpy(out->intensity_source, source, sizeof out->intensity_source);
     return 0;
 }

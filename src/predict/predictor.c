@@ -541,6 +541,33 @@ static void series_sum(const ct__pred_fit *f, int a, int b, double *mean, double
     *mean = mbar, *var = vbar, *dof = dbar > 2 ? dbar : 2;
 }
 
+int ct__predictor_profile(const ct__predictor *p, int first_epoch, int last_epoch, int max_pieces,
+                          double *duration_s, double *energy_j) {
+    if (!p || !duration_s || !energy_j || max_pieces < 1) return CT_EINVAL;
+    if (p->epochs == 0 || first_epoch < 1 || last_epoch < first_epoch) return 0;
+    ct__pred_fit scratch[CT__PRED_SERIES];
+    const ct__pred_fit *fits = p->fit;
+    if (p->fit_epochs != p->epochs) {
+        for (int s = 0; s < CT__PRED_SERIES; s++) fit_series(p, s, &scratch[s]);
+        fits = scratch;
+    }
+    long long n = (long long)last_epoch - first_epoch + 1;
+    int pieces = n < max_pieces ? (int)n : max_pieces;
+    for (int i = 0; i < pieces; i++) {
+        /* piece i: epochs a < e <= b */
+        int a = first_epoch - 1 + (int)(n * i / pieces), b = first_epoch - 1 + (int)(n * (i + 1) / pieces);
+        double m, v, d;
+        series_sum(&fits[0], a, b, &m, &v, &d);
+        duration_s[i] = m;
+        energy_j[i] = 0;
+        for (int c = 0; c < CT_COMPONENT_COUNT; c++) {
+            series_sum(&fits[1 + c], a, b, &m, &v, &d);
+            energy_j[i] += m;
+        }
+    }
+    return pieces;
+}
+
 static void set_value(ct__pred_value *v, double measured, double rem, double sd_lo, double sd_hi, double floor_rem) {
     v->measured = measured;
     if (!(rem >= floor_rem)) rem = floor_rem;

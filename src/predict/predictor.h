@@ -145,6 +145,18 @@ int ct__predictor_add_epoch(ct__predictor *p, double duration_s, const double en
 int ct__predictor_progress(ct__predictor *p, double fraction, double elapsed_s,
                            const double energy_j[CT_COMPONENT_COUNT]);
 
+/*
+ * The predicted shape of the epochs first_epoch .. last_epoch (1-based, not yet
+ * added), in at most max_pieces consecutive pieces of whole epochs: piece i
+ * lasts duration_s[i] (s) and uses energy_j[i] (J, all components, without
+ * PUE). For pricing the energy at the intensity expected when it will be used
+ * (a forecast); periodic epochs and trends show in it. Returns the number of
+ * pieces (0 when there is nothing to predict from or no such epoch), or
+ * CT_EINVAL. Uses the cached fit when current, else fits into a temporary.
+ */
+int ct__predictor_profile(const ct__predictor *p, int first_epoch, int last_epoch, int max_pieces,
+                          double *duration_s, double *energy_j);
+
 /* Fits the model to the epochs added so far, unless that fit is already
  * cached (the first call after an epoch: a few microseconds; then nothing). */
 void ct__predictor_refit(ct__predictor *p);
