@@ -14,7 +14,8 @@ LIB = _support.use_library()
 
 CHILD = r"""
 import sys
-sys.path.insert(0, sys.argv[1])
+if sys.argv[1]:  # the source tree; empty when the installed package is under test
+    sys.path.insert(0, sys.argv[1])
 from carbontracker.tracker import CarbonTracker
 from carbontracker.exceptions import InvalidArgumentError
 try:
@@ -31,8 +32,8 @@ print("tracked")
 
 def run_child(country):
     env = dict(os.environ, CT_COUNTRY=country, CT_OFFLINE="1")
-    return subprocess.run([sys.executable, "-c", CHILD, _support.PYDIR], env=env, capture_output=True, text=True,
-                          timeout=120)
+    src = "" if os.environ.get("CT_TEST_INSTALLED") == "1" else _support.PYDIR
+    return subprocess.run([sys.executable, "-c", CHILD, src], env=env, capture_output=True, text=True, timeout=120)
 
 
 class CountryEnvTest(unittest.TestCase):
