@@ -38,7 +38,7 @@ void ct_config_init(ct_config *cfg) {
 int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *msg, size_t len) {
     want[CT_COMPONENT_CPU] = want[CT_COMPONENT_GPU] = 0;
     if (!spec || !*spec) spec = "all";
-    char buf[64];
+    char buf[64], shown[96];
     size_t n = 0;
     for (const char *p = spec; *p && n + 1 < sizeof buf; p++)
         if (*p != ' ') buf[n++] = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
@@ -59,7 +59,6 @@ int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *m
     }
     if (any) return 0;
 bad:
-    char shown[96];
     snprintf(msg, len, "unknown components \"%s\": use \"all\", \"cpu\", \"gpu\" or \"cpu,gpu\"",
              ct__printable(spec, shown, sizeof shown));
     return CT_EINVAL;
