@@ -48,4 +48,9 @@ else
   echo "=== clang-format not installed: format check NOT run" >&2
   exit 1
 fi
+# Scripts that run where nobody watches them (CI, a lent GPU machine): shellcheck-clean.
+if have shellcheck; then
+  echo "=== shellcheck"
+  shellcheck scripts/test.sh scripts/install-deps.sh bench/device_check.sh
+fi
 echo "=== all test stages passed"

@@ -77,6 +77,7 @@ static void test_invalid(void **state) {
         {"intensity_refresh_s=0", "intensity_refresh_s must be > 0"},
         {"status_line=2", "status_line must be -1"},
         {"country=", "unknown country"},
+        {"components=escape", "unknown components \"\\x1b[2J\""}, /* shown, not sent to the terminal */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ct_config c;
@@ -116,6 +117,7 @@ static void test_invalid(void **state) {
         else if (!strcmp(w, "max_energy_kwh<0")) c.max_energy_kwh = -1;
         else if (!strcmp(w, "intensity_refresh_s=0")) c.intensity_refresh_s = 0;
         else if (!strcmp(w, "status_line=2")) c.status_line = 2;
+        else if (!strcmp(w, "components=escape")) c.components = "\x1b[2J";
         ct_tracker *t = (ct_tracker *)0x1;
         int rc = ct_tracker_new(&c, &t);
         if (rc != CT_EINVAL || t != NULL || !strstr(ct_last_error_message(), cases[i].needle)) {

@@ -190,6 +190,28 @@ static void test_planted_log_name(void **state) {
     ct__log_err(&lf, "an error");
     ct__logfiles_close(&lf);
     assert_int_equal(count_files(dir, "_err.log"), 2);
+
+    /* A planted symlink where the JSON Lines log lands: never written through. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ct__logfiles_open_seeded(&lf, dir, "p", now, 9u, msg, sizeof msg), 0);
+    ct__strlcpy(planted, lf.jsonl_path, sizeof planted);
+    ct__logfiles_close(&lf);
+    char victim[700];
+    snprintf(victim, sizeof victim, "%s/victim", g_dir);
+    assert_int_equal(ts_write(g_dir, "victim", "precious\n"), 0);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/* && ln -s '%s' '%s'", dir, victim, planted);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ct__logfiles_open_seeded(&lf, dir, "p", now, 9u, msg, sizeof msg), 0);
+    assert_string_not_equal(lf.jsonl_path, planted);
+    FILE *j = ct__jsonl_begin(&lf);
+    assert_non_null(j);
+    fputs("{}", j);
+    ct__jsonl_end(&lf);
+    ct__logfiles_close(&lf);
+    char *v = ts_read(victim);
+    assert_string_equal(v, "precious\n");
+    free(v);
 }
 
 /* Every tracker with logs: unix_s * 1e6 does not fit an unsigned (clang UBSan:

@@ -97,8 +97,9 @@ static void test_bad_locations(void **state) {
     struct {
         const char *country, *zone, *postcode, *lat, *lon, *cprov, *creg, *msg;
     } cases[] = {
-        {"DNK", NULL, NULL, NULL, NULL, NULL, NULL,
-         "country must be an ISO 3166-1 alpha-2 code such as \"DK\" (got \"DNK\")"},
+        {"Denmrak", NULL, NULL, NULL, NULL, NULL, NULL,
+         "unknown country \"Denmrak\": did you mean \"Denmark\" (DK)? Give an ISO 3166-1 alpha-2 or alpha-3 code or "
+         "the English name, such as \"DK\", \"DNK\" or \"Denmark\""},
         {NULL, "D", NULL, NULL, NULL, NULL, NULL,
          "zone must be an Electricity Maps zone such as \"DE\" or \"DK-DK1\" (got \"D\")"},
         {NULL, "DE;rm", NULL, NULL, NULL, NULL, NULL,

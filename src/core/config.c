@@ -38,7 +38,7 @@ void ct_config_init(ct_config *cfg) {
 int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *msg, size_t len) {
     want[CT_COMPONENT_CPU] = want[CT_COMPONENT_GPU] = 0;
     if (!spec || !*spec) spec = "all";
-    char buf[64];
+    char buf[64], shown[96];
     size_t n = 0;
     for (const char *p = spec; *p && n + 1 < sizeof buf; p++)
         if (*p != ' ') buf[n++] = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
@@ -59,7 +59,8 @@ int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *m
     }
     if (any) return 0;
 bad:
-    snprintf(msg, len, "unknown components \"%s\": use \"all\", \"cpu\", \"gpu\" or \"cpu,gpu\"", spec);
+    snprintf(msg, len, "unknown components \"%s\": use \"all\", \"cpu\", \"gpu\" or \"cpu,gpu\"",
+             ct__printable(spec, shown, sizeof shown));
     return CT_EINVAL;
 }
 
@@ -71,6 +72,7 @@ bad:
 
 static int check_values(const ct_config *c, char *msg, size_t len) {
     int want[CT_COMPONENT_COUNT];
+    char shown[96]; /* a user's string in a message: escape codes shown, not sent to the terminal */
     if (c->epochs < 1) CT__FAIL("epochs must be at least 1 (got %d)", c->epochs);
     if (c->epochs_before_pred < -1)
         CT__FAIL("epochs_before_pred must be -1 (all), 0 (no prediction) or positive (got %d)",
@@ -89,9 +91,11 @@ static int check_values(const ct_config *c, char *msg, size_t len) {
     if (!(c->pue >= 1.0) || !isfinite(c->pue)) CT__FAIL("pue must be a number >= 1 (got %g)", c->pue);
     if (ct__parse_components(c->components, want, msg, len) != 0) return CT_EINVAL;
     if (c->sim_cpu && !(c->sim_cpu_tdp > 0))
-        CT__FAIL("sim_cpu \"%s\" needs sim_cpu_tdp, the simulated CPU's TDP in W (> 0)", c->sim_cpu);
+        CT__FAIL("sim_cpu \"%s\" needs sim_cpu_tdp, the simulated CPU's TDP in W (> 0)",
+                 ct__printable(c->sim_cpu, shown, sizeof shown));
     if (c->sim_gpu && !(c->sim_gpu_watts > 0))
-        CT__FAIL("sim_gpu \"%s\" needs sim_gpu_watts, the simulated GPU's power in W (> 0)", c->sim_gpu);
+        CT__FAIL("sim_gpu \"%s\" needs sim_gpu_watts, the simulated GPU's power in W (> 0)",
+                 ct__printable(c->sim_gpu, shown, sizeof shown));
     if (c->sim_cpu && !(c->sim_cpu_util >= 0 && c->sim_cpu_util <= 1))
         CT__FAIL("sim_cpu_util must be between 0 and 1 (got %g)", c->sim_cpu_util);
     if (c->sim_gpu && !(c->sim_gpu_util >= 0 && c->sim_gpu_util <= 1))
@@ -102,7 +106,7 @@ static int check_values(const ct_config *c, char *msg, size_t len) {
     if (!(c->intensity_refresh_s > 0)) CT__FAIL("intensity_refresh_s must be > 0 seconds");
     if (c->rapl_zones && strcasecmp(c->rapl_zones, "auto") != 0 && strcasecmp(c->rapl_zones, "psys") != 0)
         CT__FAIL("rapl_zones must be \"auto\" (packages + dram) or \"psys\" (the platform zone), got \"%s\"",
-                 c->rapl_zones);
+                 ct__printable(c->rapl_zones, shown, sizeof shown));
     if (c->status_line < -1 || c->status_line > 1) CT__FAIL("status_line must be -1 (auto), 0 or 1");
     return 0;
 }

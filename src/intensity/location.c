@@ -73,12 +73,9 @@ int ct__location_resolve(const ct_config *cfg, ct__location *loc, char *why, siz
     const char *cregion = opt(cfg->cloud_region, "CT_CLOUD_REGION");
 
     if (country) {
-        if (strlen(country) != 2 || !isalpha((unsigned char)country[0]) || !isalpha((unsigned char)country[1])) {
-            snprintf(why, whylen, "country must be an ISO 3166-1 alpha-2 code such as \"DK\" (got \"%.40s\")",
-                     country);
-            return CT_EINVAL;
-        }
-        set_country(loc, country);
+        char a2[3]; /* alpha-2, alpha-3 or English name, as the tracker's options (static_table.c) */
+        if (ct__country_resolve(country, a2, why, whylen) != 0) return CT_EINVAL;
+        set_country(loc, a2);
         snprintf(loc->origin, sizeof loc->origin, "country %s", loc->country);
     }
     if (zone) {
