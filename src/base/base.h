@@ -94,6 +94,10 @@ int ct__path_join(char *buf, size_t len, const char *a, const char *b);
     X(PROC_ROOT, "CT_PROC_ROOT", "procfs root: cpuinfo, stat, process trees (default /proc)")                      \
     X(DRM_ROOT, "CT_DRM_ROOT", "DRM sysfs root for AMD GPUs (default /sys/class/drm)")                             \
     X(NVML_LIBRARY, "CT_NVML_LIBRARY", "path of libnvidia-ml to load (default libnvidia-ml.so.1 from the loader's path)") \
+    X(CGROUP_ROOT, "CT_CGROUP_ROOT", "cgroup filesystem root for a container's CPU limit and time (default /sys/fs/cgroup)") \
+    X(DMI_ROOT, "CT_DMI_ROOT", "DMI sysfs root: the machine's vendor and product (default /sys/class/dmi/id)")       \
+    X(DRAM_ESTIMATE, "CT_DRAM_ESTIMATE", "1: estimate DRAM energy where no dram RAPL zone exists (labelled estimated)") \
+    X(CURL_LIBRARY, "CT_CURL_LIBRARY", "path of libcurl to load on the first live request (default libcurl.so.4)")  \
     X(REPORT_LIBRARY, "CT_REPORT_LIBRARY",                                                                         \
       "path of libcarbontracker-report.so, the report's drawing code (default: next to libcarbontracker.so)")
 

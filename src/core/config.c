@@ -136,7 +136,7 @@ int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t le
     memset(out, 0, sizeof *out);
     int rc = check_values(in, msg, len);
     if (rc) return rc;
-    const char *country = in->country ? in->country : ct__getenv("CT_COUNTRY");
+    const char *country = in->country ? in->country : ct__env(CT__ENV_COUNTRY);
     char cc[3] = {0};
     if (country) {
         char why[400];
@@ -176,7 +176,7 @@ int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t le
             return CT_ENOMEM;
         }
     }
-    if (ct__getenv("CT_OFFLINE") && strcmp(ct__getenv("CT_OFFLINE"), "0") != 0) r.offline = 1;
+    if (ct__env(CT__ENV_OFFLINE) && strcmp(ct__env(CT__ENV_OFFLINE), "0") != 0) r.offline = 1;
     /* The API key is not copied onto the heap (it would stay readable there,
      * and in core dumps, for the tracker's life): the caller's string is
      * borrowed, valid until ct_tracker_new returns; the intensity layer reads

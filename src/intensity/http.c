@@ -14,7 +14,7 @@
 
 void ct__http_timeouts(long *connect_ms, long *total_ms) {
     long c = CT__HTTP_CONNECT_MS_DEFAULT, t = CT__HTTP_TOTAL_MS_DEFAULT;
-    const char *env = ct__getenv("CT_HTTP_TIMEOUT_MS");
+    const char *env = ct__env(CT__ENV_HTTP_TIMEOUT_MS);
     if (env) {
         char *end = NULL;
         long v = strtol(env, &end, 10);
@@ -100,7 +100,7 @@ static char g_curl_why[300];
     } while (0)
 
 static void curl_load_once(void) {
-    const char *env = ct__getenv("CT_CURL_LIBRARY");
+    const char *env = ct__env(CT__ENV_CURL_LIBRARY);
     const char *path = env ? env : CT__CURL_SONAME;
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {

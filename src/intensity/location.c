@@ -16,11 +16,11 @@
 
 int ct__offline(const ct_config *cfg) {
     if (cfg && cfg->offline) return 1;
-    const char *e = ct__getenv("CT_OFFLINE");
+    const char *e = ct__env(CT__ENV_OFFLINE);
     return e && strcmp(e, "0") != 0;
 }
 
-static const char *opt(const char *field, const char *env) { return field ? field : ct__getenv(env); }
+static const char *opt(const char *field, ct__env_id env) { return field ? field : ct__env(env); }
 
 static int parse_degrees(const char *s, double lim, double *out) {
     char *end = NULL;
@@ -66,11 +66,11 @@ int ct__location_resolve(const ct_config *cfg, ct__location *loc, char *why, siz
     memset(loc, 0, sizeof *loc);
     loc->lat = loc->lon = NAN;
     loc->cloud_g_per_kwh = -1;
-    const char *country = opt(cfg->country, "CT_COUNTRY");
-    const char *zone = opt(cfg->zone, "CT_ZONE");
-    const char *postcode = opt(cfg->postcode, "CT_POSTCODE");
-    const char *cprov = opt(cfg->cloud_provider, "CT_CLOUD_PROVIDER");
-    const char *cregion = opt(cfg->cloud_region, "CT_CLOUD_REGION");
+    const char *country = opt(cfg->country, CT__ENV_COUNTRY);
+    const char *zone = opt(cfg->zone, CT__ENV_ZONE);
+    const char *postcode = opt(cfg->postcode, CT__ENV_POSTCODE);
+    const char *cprov = opt(cfg->cloud_provider, CT__ENV_CLOUD_PROVIDER);
+    const char *cregion = opt(cfg->cloud_region, CT__ENV_CLOUD_REGION);
 
     if (country) {
         char a2[3]; /* alpha-2, alpha-3 or English name, as the tracker's options (static_table.c) */
@@ -104,7 +104,7 @@ int ct__location_resolve(const ct_config *cfg, ct__location *loc, char *why, siz
     }
 
     double lat = cfg->latitude, lon = cfg->longitude;
-    const char *elat = ct__getenv("CT_LATITUDE"), *elon = ct__getenv("CT_LONGITUDE");
+    const char *elat = ct__env(CT__ENV_LATITUDE), *elon = ct__env(CT__ENV_LONGITUDE);
     if (isnan(lat) && elat && parse_degrees(elat, 90, &lat)) {
         snprintf(why, whylen, "CT_LATITUDE must be degrees between -90 and 90 (got \"%.40s\")", elat);
         return CT_EINVAL;
@@ -204,7 +204,7 @@ static int key_from_file(const char *path, int must_exist, char *key, size_t key
 
 int ct__key_resolve(const ct_config *cfg, char *key, size_t keylen, char *why, size_t whylen) {
     key[0] = '\0';
-    const char *k = cfg->electricitymaps_key ? cfg->electricitymaps_key : ct__getenv("CT_ELECTRICITYMAPS_KEY");
+    const char *k = cfg->electricitymaps_key ? cfg->electricitymaps_key : ct__env(CT__ENV_ELECTRICITYMAPS_KEY);
     if (k) {
         if (!valid_key(k) || strlen(k) + 1 > keylen) {
             snprintf(why, whylen, "the Electricity Maps key is not a single printable token");
@@ -214,7 +214,7 @@ int ct__key_resolve(const ct_config *cfg, char *key, size_t keylen, char *why, s
         return 0;
     }
     const char *path = cfg->electricitymaps_key_file ? cfg->electricitymaps_key_file
-                                                     : ct__getenv("CT_ELECTRICITYMAPS_KEY_FILE");
+                                                     : ct__env(CT__ENV_ELECTRICITYMAPS_KEY_FILE);
     if (path) return key_from_file(path, 1, key, keylen, why, whylen);
     char def[1024];
     const char *xdg = ct__getenv("XDG_CONFIG_HOME"), *home = ct__getenv("HOME");

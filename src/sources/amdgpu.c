@@ -210,7 +210,7 @@ static void free_state(amd_state *s) {
 
 static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     *state = NULL;
-    const char *root = ct__getenv("CT_DRM_ROOT");
+    const char *root = ct__env(CT__ENV_DRM_ROOT);
     if (!root) root = "/sys/class/drm";
     DIR *dr = opendir(root);
     if (!dr) {

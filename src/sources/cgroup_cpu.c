@@ -98,8 +98,8 @@ static void v1_limits(ct_cgroup_cpu *cg, const char *cpu_dir, const char *cpuset
 
 int ct__cgroup_cpu_open(ct_cgroup_cpu *cg, int host_cpus) {
     memset(cg, 0, sizeof *cg);
-    const char *proc = ct__getenv("CT_PROC_ROOT");
-    const char *root = ct__getenv("CT_CGROUP_ROOT");
+    const char *proc = ct__env(CT__ENV_PROC_ROOT);
+    const char *root = ct__env(CT__ENV_CGROUP_ROOT);
     if (!root) root = "/sys/fs/cgroup";
     char path[1024], *buf = NULL;
     size_t n = 0;

@@ -575,7 +575,7 @@ static void read_dmi(const char *root, const char *file, char *out, size_t len) 
 }
 
 void ct__cpu_host_dmi(ct_cpu_host *h) {
-    const char *root = ct__getenv("CT_DMI_ROOT");
+    const char *root = ct__env(CT__ENV_DMI_ROOT);
     if (!root) root = "/sys/class/dmi/id";
     read_dmi(root, "sys_vendor", h->dmi_vendor, sizeof h->dmi_vendor);
     read_dmi(root, "product_name", h->dmi_product, sizeof h->dmi_product);
@@ -596,7 +596,7 @@ void ct__cpu_host_dmi(ct_cpu_host *h) {
     /* A Xen PV guest: old kernels show no hypervisor flag, but /proc/xen
      * exists and its capabilities lack "control_d" (dom0 has it). */
     int xen_guest = 0;
-    const char *proc = ct__getenv("CT_PROC_ROOT");
+    const char *proc = ct__env(CT__ENV_PROC_ROOT);
     char path[1024], *buf = NULL;
     size_t n = 0;
     snprintf(path, sizeof path, "%s/xen/capabilities", proc ? proc : "/proc");
@@ -633,12 +633,12 @@ void ct__cpu_host_dmi(ct_cpu_host *h) {
 /* DRAM estimate                                                         */
 /* ------------------------------------------------------------------ */
 int ct__dram_estimate_wanted(void) {
-    const char *v = ct__getenv("CT_DRAM_ESTIMATE");
+    const char *v = ct__env(CT__ENV_DRAM_ESTIMATE);
     return v && (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "on"));
 }
 
 int ct__dram_gb(double *gb) {
-    const char *root = ct__getenv("CT_PROC_ROOT");
+    const char *root = ct__env(CT__ENV_PROC_ROOT);
     char path[1024], *buf = NULL;
     size_t n = 0;
     snprintf(path, sizeof path, "%s/meminfo", root ? root : "/proc");

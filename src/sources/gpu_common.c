@@ -44,7 +44,7 @@ void ct__gpu_claims_init(ct_gpu_claims *c, const ct__source_ctx *ctx, double int
     memset(c, 0, sizeof *c);
     c->by_pid = ctx && ctx->cfg ? ctx->cfg->devices_by_pid : 0;
     c->interval_s = interval_s;
-    const char *root = ct__getenv("CT_PROC_ROOT");
+    const char *root = ct__env(CT__ENV_PROC_ROOT);
     ct__strlcpy(c->proc_root, root ? root : "/proc", sizeof c->proc_root);
 }
 

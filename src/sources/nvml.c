@@ -380,7 +380,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
     if (ctx) s->ctx = *ctx;
     ct__gpu_claims_init(&s->claims, ctx, PID_CHECK_INTERVAL_S);
 
-    const char *path = ct__getenv("CT_NVML_LIBRARY");
+    const char *path = ct__env(CT__ENV_NVML_LIBRARY);
     if (!path) path = "libnvidia-ml.so.1";
     dlerror();
     s->api.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -104,7 +104,7 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
         return CT_EINVAL;
     }
 
-    const char *root = ct__getenv("CT_POWERCAP_ROOT");
+    const char *root = ct__env(CT__ENV_POWERCAP_ROOT);
     if (!root) root = RAPL_DEFAULT_ROOT;
 
     ct_rapl_cand_list cl = {0};

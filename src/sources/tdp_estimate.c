@@ -235,7 +235,7 @@ static int plan_power(tdp_state *s, const ct_cpu_host *h, int have_info, char *m
 static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t whylen) {
     *state = NULL;
     if (why && whylen) why[0] = '\0';
-    const char *root = ct__getenv("CT_PROC_ROOT");
+    const char *root = ct__env(CT__ENV_PROC_ROOT);
     if (!root) root = TDP_DEFAULT_ROOT;
 
     tdp_state *s = calloc(1, sizeof *s);

@@ -157,7 +157,7 @@ void ct__intensity_data_free(ct__intensity_data *d) {
 }
 
 void ct__provider_base(const ct__provider *p, char *buf, size_t len) {
-    const char *env = ct__getenv(p->url_env);
+    const char *env = ct__env(p->url_env);
     ct__strlcpy(buf, env ? env : p->default_base, len);
     size_t n = strlen(buf);
     while (n && buf[n - 1] == '/') buf[--n] = '\0';
@@ -266,14 +266,14 @@ int ct__provider_key_transport(const ct__provider *p, const char *base, int *pla
         if (ct__url_is_loopback(base)) {
             *plain_loopback = 1;
             snprintf(why, whylen, "the %s key goes over plain http to this machine (%s=http://%s); use https outside tests",
-                     p->name, p->url_env, hostport);
+                     p->name, ct__env_name(p->url_env), hostport);
             return 0;
         }
         snprintf(why, whylen, "%s (host %s) is plain http to another machine: the %s key is not sent; use https",
-                 p->url_env, host, p->name);
+                 ct__env_name(p->url_env), host, p->name);
         return CT_EINVAL;
     }
-    snprintf(why, whylen, "%s is not an https URL: the %s key is not sent", p->url_env, p->name);
+    snprintf(why, whylen, "%s is not an https URL: the %s key is not sent", ct__env_name(p->url_env), p->name);
     return CT_EINVAL;
 }
 

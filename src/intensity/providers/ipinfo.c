@@ -40,7 +40,7 @@ int ct__ipinfo_parse(const char *body, size_t len, ct__location *loc, char *why,
 
 #if CT__HAVE_LIVE
 int ct__ipinfo_locate(const atomic_int *abort_flag, ct__location *loc, char *why, size_t whylen) {
-    const char *env = ct__getenv("CT_IPINFO_URL");
+    const char *env = ct__env(CT__ENV_IPINFO_URL);
     char base[512], url[600];
     ct__strlcpy(base, env ? env : "https://ipinfo.io", sizeof base);
     size_t n = strlen(base);

@@ -155,7 +155,7 @@ enum {
 /* One row of the providers table (providers/table.c). */
 typedef struct ct__provider {
     const char *name;         /* "Electricity Maps": in messages and value sources */
-    const char *url_env;      /* "CT_ELECTRICITYMAPS_URL": overrides the base URL (tests, proxies) */
+    ct__env_id url_env;       /* CT__ENV_ELECTRICITYMAPS_URL: overrides the base URL (tests, proxies) */
     const char *default_base; /* "https://api.electricitymap.org/v3" */
     const char *countries;    /* alpha-2 codes it covers, space-separated ("GB"); NULL: any country */
     unsigned serves;          /* CT__SERVES_* bits */

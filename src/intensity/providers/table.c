@@ -11,7 +11,7 @@
 const ct__provider ct__providers[] = {
     {
         .name = "UK Carbon Intensity API",
-        .url_env = "CT_UKGRID_URL",
+        .url_env = CT__ENV_UKGRID_URL,
         .default_base = "https://api.carbonintensity.org.uk",
         .countries = "GB",
         .serves = CT__SERVES_COUNTRY | CT__SERVES_POSTCODE,
@@ -21,7 +21,7 @@ const ct__provider ct__providers[] = {
     },
     {
         .name = "Energi Data Service",
-        .url_env = "CT_ENERGIDATA_URL",
+        .url_env = CT__ENV_ENERGIDATA_URL,
         .default_base = "https://api.energidataservice.dk",
         .countries = "DK",
         .serves = CT__SERVES_COUNTRY, /* price area DK1/DK2 from the zone or the coordinates */
@@ -31,7 +31,7 @@ const ct__provider ct__providers[] = {
     },
     {
         .name = "Electricity Maps",
-        .url_env = "CT_ELECTRICITYMAPS_URL",
+        .url_env = CT__ENV_ELECTRICITYMAPS_URL,
         .default_base = "https://api.electricitymap.org/v3",
         .countries = NULL, /* any zone it knows */
         .serves = CT__SERVES_COUNTRY | CT__SERVES_ZONE | CT__SERVES_COORDINATES,
