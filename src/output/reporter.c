@@ -313,13 +313,21 @@ static int any_estimated(const ct_result *res) {
 /* The consumption block, the estimate note and the mean intensity. */
 static void print_result(ct__reporter *r, const char *what, const ct_result *res) {
     char desc[96], block[1024];
-    if (r->no_prediction && strcmp(what, "Actual") == 0) /* the original's wording without a prediction */
-        snprintf(desc, sizeof desc, "Actual consumption:");
-    else
-        snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, res->epochs);
+    snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, res->epochs);
     double km = r->interpretable && r->car_g_per_km > 0 ? res->co2eq_g / r->car_g_per_km : -1;
     ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision, km);
-    ct__report_output(r, block, 1);
+    if (r->no_prediction && strcmp(what, "Actual") == 0) {
+        /* Without a prediction the original prints "Actual consumption:"; its
+         * own parser cannot read that block (it wants "for N epoch(s)") and
+         * would leave the run out of its totals, so the output log keeps the
+         * count and only the console has the original's words. */
+        ct__log_out(&r->logs, block);
+        ct__format_consumption(block, sizeof block, "Actual consumption:", res->duration_s, res->energy_kwh,
+                               res->co2eq_g, r->precision, km);
+        console(r, 1, block);
+    } else {
+        ct__report_output(r, block, 1);
+    }
     int predicted = strcmp(what, "Predicted") == 0;
     if (any_estimated(res)) {
         char m[300];
