@@ -83,6 +83,7 @@ void ct__reporter_flush(ct__reporter *r) {
         }
         pthread_mutex_unlock(&r->mu);
         if (!m) break;
+        ct__report_status_clear(r); /* a status line on the terminal goes first, as before stdout text */
         r->out_fn(r->out_user, m->level, m->text);
         free(m);
     }
