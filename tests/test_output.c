@@ -383,12 +383,14 @@ static void test_time_rounding(void **state) {
 }
 
 /* The original's parser totals our logs as we do: a completed, an
- * early-stopped, a one-epoch run without prediction and a prediction-only
- * run (its process ended without stopping the tracker) in one directory. */
-static void one_run(const char *dir, int epochs, int run_epochs, int stop) {
+ * early-stopped, a one-epoch run without prediction, a run monitored for
+ * fewer epochs than it has, and a prediction-only run (its process ended
+ * without stopping the tracker) in one directory. */
+static void one_run(const char *dir, int epochs, int run_epochs, int stop, int monitor) {
     ct_config c;
     ct_config_init(&c);
     c.epochs = epochs;
+    c.monitor_epochs = monitor;
     if (epochs == 1) c.epochs_before_pred = 0; /* as the CLI wraps one command */
     c.verbose = 0;
     c.log_dir = dir;
@@ -411,13 +413,14 @@ static void one_run(const char *dir, int epochs, int run_epochs, int stop) {
 static void test_original_parser_totals(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
-    one_run(dir, 3, 3, 1); /* completed */
-    one_run(dir, 6, 2, 1); /* stopped early */
-    one_run(dir, 1, 1, 1); /* one epoch, no prediction */
+    one_run(dir, 3, 3, 1, -1); /* completed */
+    one_run(dir, 6, 2, 1, -1); /* stopped early */
+    one_run(dir, 1, 1, 1, -1); /* one epoch, no prediction */
+    one_run(dir, 5, 2, 1, 2);  /* monitored 2 of 5 epochs: the prediction counts */
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) one_run(dir, 5, 2, 0); /* prediction only */
+    if (pid == 0) one_run(dir, 5, 2, 0, -1); /* prediction only */
     int status = 0;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -428,7 +431,7 @@ static void test_original_parser_totals(void **state) {
     int rc = ts_run(argv, NULL, &out, &err);
     if (rc != 0) fprintf(stderr, "totals check failed (%d):\n%s%s\n", rc, out, err);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "over 4 runs"));
+    assert_non_null(strstr(out, "over 5 runs"));
     free(out);
     free(err);
     ts_rmtree(dir);
