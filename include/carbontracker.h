@@ -95,6 +95,9 @@ typedef enum { CT_COMPONENT_CPU = 0, CT_COMPONENT_GPU = 1, CT_COMPONENT_COUNT = 
 /* Name of a component: "cpu" or "gpu" ("unknown" otherwise). Static string; any thread. */
 CT_API const char *ct_component_name(ct_component c);
 
+/* Receives the console text when ct_config.output_fn is set (see there). */
+typedef void (*ct_output_fn)(void *user, int level, const char *text);
+
 /*
  * Options. Field names follow the original carbontracker's constructor.
  * Always start from ct_config_init(). Strings are borrowed: they need to live
@@ -147,8 +150,22 @@ typedef struct ct_config {
      * -1 = when verbose >= 1 and stderr is a terminal (default), 0 = never, 1 = always. */
     int status_line;
 
-    double ct_reserved[8];   /* room to grow; zeroed by ct_config_init */
+    /* Console text to a function instead of stdout (NULL = stdout, default):
+     * every message the library would print with level <= verbose, without
+     * the "CarbonTracker: " prefix and without the trailing newline (a
+     * consumption block spans several lines). level: 1 results and
+     * warnings, 2 details. May be called from the measurement thread, never
+     * with the tracker's lock held; calls are serialised and in order. Not
+     * the status line (stderr) or the stop_and_confirm question. */
+    ct_output_fn output_fn;
+    void *output_user;       /* passed to output_fn */
+
+    double ct_reserved[6];   /* room to grow; zeroed by ct_config_init (2 taken by output_fn, output_user) */
 } ct_config;
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(ct_output_fn) == sizeof(double) && sizeof(void *) == sizeof(double),
+               "ct_config: output_fn and output_user take the place of two ct_reserved doubles");
+#endif
 
 /* Sets the original's defaults (see each field) and zeroes the rest. */
 CT_API void ct_config_init(ct_config *cfg);

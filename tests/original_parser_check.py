@@ -5,6 +5,13 @@ and used by carbontracker 2.x) and checks the numbers against our JSON Lines
 file of the same run. Exit 0 when every check holds; prints what failed.
 
 usage: original_parser_check.py LOG_DIR
+       original_parser_check.py --totals LOG_DIR CLI
+The second form totals every run in LOG_DIR as the original's
+aggregate_consumption() does (its rule, re-implemented from its documented
+behaviour: pairs of sorted output/standard logs; the actual block when the
+standard log says "Training was interrupted" or the actual and predicted
+epoch counts are equal, else the prediction; only one of them: that one)
+and compares the totals with `CLI parse LOG_DIR --format json`.
 """
 import json
 import math
@@ -60,6 +67,9 @@ def main():
     out = open(os.path.join(d, outs[0])).read()
     records = [json.loads(line) for line in open(os.path.join(d, jl[0]))]
     check(stds[0].split("_carbontracker")[0] == outs[0].split("_carbontracker")[0], "std/output logs do not pair")
+    for line in out.splitlines():
+        if re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} - ", line) and " - CarbonTracker: " not in line:
+            failures.append(f"output log record without the original's 'CarbonTracker: ' prefix: {line!r}")
     for line in std.splitlines() + out.splitlines():
         if re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} - ", line) is None and not line.startswith(("\t", "Actual", "Predicted")):
             failures.append(f"line without the log prefix: {line!r}")
@@ -114,9 +124,58 @@ def main():
             check(old is not None, f"{kind}: the older aggregate expression does not match")
 
 
+def original_totals(d):
+    """The original's aggregate_consumption() over d: (energy kWh, CO2eq g, runs counted)."""
+    files = [os.path.join(d, f) for f in os.listdir(d)
+             if os.path.isfile(os.path.join(d, f)) and os.path.getsize(os.path.join(d, f)) > 0]
+    outs = sorted(filter(re.compile(r".*carbontracker_output.log").match, files))
+    stds = sorted(filter(re.compile(r".*carbontracker.log").match, files))
+    check(len(outs) == len(stds), f"{len(outs)} output logs, {len(stds)} standard logs")
+    energy = co2 = 0.0
+    runs = 0
+    for out_path, std_path in zip(outs, stds):
+        out = open(out_path).read()
+        std = open(std_path).read()
+        actual, pred = block_re("Actual").search(out), block_re("Predicted").search(out)
+        early = bool(EARLY_RE.findall(std))
+        if actual is None and pred is None:
+            continue
+        if actual is None:
+            use = pred
+        elif pred is None:
+            use = actual
+        else:
+            use = actual if early or int(actual.group(1)) == int(pred.group(1)) else pred
+        energy += float(use.group(3))
+        co2 += float(use.group(4))
+        runs += 1
+    return energy, co2, runs
+
+
+def totals_main(d, cli):
+    import subprocess
+    energy, co2, runs = original_totals(d)
+    res = subprocess.run([cli, "parse", d, "--format", "json"], capture_output=True, text=True)
+    check(res.returncode == 0, f"parse failed: {res.stderr}")
+    if failures:
+        return
+    ours = json.loads(res.stdout)["total"]
+    check(runs == ours["runs"], f"the original's parser counts {runs} runs, ours {ours['runs']}")
+    check(near(energy, ours["energy_kwh"], rel=1e-6, abs_=1e-11),
+          f"energy: the original's parser {energy!r} kWh, ours {ours['energy_kwh']!r} kWh")
+    check(near(co2, ours["co2eq_g"], rel=1e-6, abs_=1e-9),
+          f"CO2eq: the original's parser {co2!r} g, ours {ours['co2eq_g']!r} g")
+    print(f"totals: original parser {energy!r} kWh {co2!r} g over {runs} runs; ours {ours['energy_kwh']!r} kWh")
+    return True
+
+
 if __name__ == "__main__":
-    main()
+    totals = len(sys.argv) == 4 and sys.argv[1] == "--totals"
+    if totals:
+        totals_main(sys.argv[2], sys.argv[3])
+    else:
+        main()
     if failures:
         print("\n".join("FAIL: " + f for f in failures))
         sys.exit(1)
-    print("original parser expressions: all checks passed")
+    print("original parser totals: all checks passed" if totals else "original parser expressions: all checks passed")

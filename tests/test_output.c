@@ -16,6 +16,8 @@
 #include "test_support.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,6 +243,201 @@ static void test_planted_log_name(void **state) {
     free(dir);
 }
 
+/* ---- issue 11 item 2: console output to a callback, the original's wording ---- */
+
+static pthread_mutex_t cb_mu = PTHREAD_MUTEX_INITIALIZER;
+static char cb_text[16384];
+static int cb_calls, cb_bad;
+static ct_tracker *cb_tracker;
+
+static void collect(void *user, int level, const char *text) {
+    (void)user;
+    /* Never called with the tracker's lock held: a getter from here would
+     * deadlock (the test would time out) if it were. */
+    ct_tracker *t = __atomic_load_n(&cb_tracker, __ATOMIC_ACQUIRE);
+    if (t) {
+        ct_status st;
+        ct_get_status(t, &st);
+    }
+    pthread_mutex_lock(&cb_mu);
+    cb_calls++;
+    size_t n = strlen(text);
+    if (strncmp(text, "CarbonTracker: ", 15) == 0 || (n > 0 && text[n - 1] == '\n') || level < 1 || level > 2)
+        cb_bad++;
+    size_t used = strlen(cb_text);
+    snprintf(cb_text + used, sizeof cb_text - used, "[%d]%s|", level, text);
+    pthread_mutex_unlock(&cb_mu);
+}
+
+static void callback_run(int verbose, int epochs_before_pred, const char *log_dir, double max_energy_kwh) {
+    memset(cb_text, 0, sizeof cb_text);
+    cb_calls = cb_bad = 0;
+    ct_config c;
+    ct_config_init(&c);
+    c.epochs = 3;
+    c.epochs_before_pred = epochs_before_pred;
+    c.verbose = verbose;
+    c.log_dir = log_dir;
+    c.sim_cpu = "Simulated Xeon";
+    c.sim_cpu_tdp = 120;
+    c.country = "DK";
+    c.update_interval = 0.02;
+    c.max_energy_kwh = max_energy_kwh;
+    c.output_fn = collect;
+    /* stdout must stay untouched: point it at a file for the run */
+    fflush(stdout);
+    char *dir = ts_mkdtemp();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    int saved = dup(1), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 1);
+    close(fd);
+    ct_tracker *t = NULL;
+    int rc = ct_tracker_new(&c, &t);
+    if (rc == 0) {
+        __atomic_store_n(&cb_tracker, t, __ATOMIC_RELEASE);
+        for (int e = 0; e < 3; e++) {
+            ct_epoch_start(t);
+            usleep(60000);
+            ct_epoch_end(t);
+        }
+        ct_stop(t);
+        __atomic_store_n(&cb_tracker, NULL, __ATOMIC_RELEASE);
+        ct_tracker_free(t);
+    }
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    assert_int_equal(rc, 0);
+    char *printed = ts_read(path);
+    assert_string_equal(printed, "");
+    free(printed);
+    ts_rmtree(dir);
+    free(dir);
+    assert_int_equal(cb_bad, 0);
+}
+
+static void test_console_callback(void **state) {
+    (void)state;
+    /* a log_dir that cannot be created (under a regular file): the warning goes to the callback too */
+    char *dir = ts_mkdtemp();
+    assert_int_equal(ts_write(dir, "file", "x"), 0);
+    char bad[4200];
+    snprintf(bad, sizeof bad, "%s/file/logs", dir);
+    callback_run(1, 1, bad, 1e-12);
+    assert_non_null(strstr(cb_text, "[1]WARNING - cannot create log_dir"));
+    assert_non_null(strstr(cb_text, "[1]The following components were found: CPU with device(s) Simulated Xeon.|"));
+    assert_non_null(strstr(cb_text, "[1]\nPredicted consumption for 3 epoch(s):\n\tTime:\t0:00:00\n\tEnergy:\t"));
+    assert_non_null(strstr(cb_text, "[1]\nActual consumption for 3 epoch(s):\n"));
+    assert_non_null(strstr(cb_text, "[1]WARNING - actual energy")); /* the budget warning, reported under the lock */
+    assert_non_null(strstr(cb_text, "[1]Finished monitoring.|"));
+    assert_null(strstr(cb_text, "[2]")); /* verbose 1: no level-2 text */
+    /* in order: components, prediction, actual, finished */
+    assert_true(strstr(cb_text, "components were found") < strstr(cb_text, "Predicted consumption"));
+    assert_true(strstr(cb_text, "Predicted consumption") < strstr(cb_text, "Actual consumption"));
+    assert_true(strstr(cb_text, "Actual consumption") < strstr(cb_text, "Finished monitoring."));
+    /* verbose 2: the details too; verbose 0: nothing at all */
+    callback_run(2, 1, NULL, 0);
+    assert_non_null(strstr(cb_text, "[2]Carbon intensity at start: "));
+    callback_run(0, 1, NULL, 0);
+    assert_int_equal(cb_calls, 0);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+/* "Actual consumption:" without a prediction (epochs_before_pred = 0) on the
+ * console, as the original; the output log keeps "for N epoch(s)", which the
+ * original's parser needs to count the run (test_original_parser_totals). */
+static void test_actual_wording_without_prediction(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    callback_run(1, 0, dir, 0);
+    assert_non_null(strstr(cb_text, "[1]\nActual consumption:\n\tTime:\t"));
+    assert_null(strstr(cb_text, "epoch(s)"));
+    char *out_log = ts_find_suffix(dir, "_carbontracker_output.log");
+    char *text = ts_read(out_log);
+    assert_non_null(strstr(text, " - CarbonTracker: \nActual consumption for 3 epoch(s):\n\tTime:\t"));
+    assert_null(strstr(text, "Actual consumption:"));
+    free(text);
+    free(out_log);
+    ts_rmtree(dir);
+    free(dir);
+}
+
+/* Time: rounded as the original's round(): nearest second, half to even */
+static void test_time_rounding(void **state) {
+    (void)state;
+    static const struct {
+        double s;
+        const char *want;
+    } cases[] = {{7.907, "0:00:08"}, {7.4, "0:00:07"}, {2.5, "0:00:02"}, {3.5, "0:00:04"},
+                 {0.5, "0:00:00"},   {59.5, "0:01:00"}, {10342.9, "2:52:23"}, {3599.5, "1:00:00"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[512], expect[128];
+        ct__format_consumption(buf, sizeof buf, "Actual consumption:", cases[i].s, 1, 1, 0, -1);
+        snprintf(expect, sizeof expect, "\nActual consumption:\n\tTime:\t%s\n", cases[i].want);
+        if (strncmp(buf, expect, strlen(expect)) != 0) fprintf(stderr, "%g s: %s\n", cases[i].s, buf);
+        assert_memory_equal(buf, expect, strlen(expect));
+    }
+}
+
+/* The original's parser totals our logs as we do: a completed, an
+ * early-stopped, a one-epoch run without prediction, a run monitored for
+ * fewer epochs than it has, and a prediction-only run (its process ended
+ * without stopping the tracker) in one directory. */
+static void one_run(const char *dir, int epochs, int run_epochs, int stop, int monitor) {
+    ct_config c;
+    ct_config_init(&c);
+    c.epochs = epochs;
+    c.monitor_epochs = monitor;
+    if (epochs == 1) c.epochs_before_pred = 0; /* as the CLI wraps one command */
+    c.verbose = 0;
+    c.log_dir = dir;
+    c.sim_cpu = "Simulated Xeon";
+    c.sim_cpu_tdp = 120;
+    c.country = "DK";
+    c.update_interval = 0.02;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    for (int e = 0; e < run_epochs; e++) {
+        ct_epoch_start(t);
+        usleep(40000 + 20000 * e);
+        ct_epoch_end(t);
+    }
+    if (!stop) _exit(0); /* a killed run: the prediction is all its logs have */
+    ct_stop(t);
+    ct_tracker_free(t);
+}
+
+static void test_original_parser_totals(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    one_run(dir, 3, 3, 1, -1); /* completed */
+    one_run(dir, 6, 2, 1, -1); /* stopped early */
+    one_run(dir, 1, 1, 1, -1); /* one epoch, no prediction */
+    one_run(dir, 5, 2, 1, 2);  /* monitored 2 of 5 epochs: the prediction counts */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) one_run(dir, 5, 2, 0, -1); /* prediction only */
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char script[1024];
+    snprintf(script, sizeof script, "%s/original_parser_check.py", ts_env("CT_TEST_SOURCE_DIR"));
+    char *argv[] = {"python3", script, "--totals", dir, (char *)ts_env("CT_CLI"), NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_run(argv, NULL, &out, &err);
+    if (rc != 0) fprintf(stderr, "totals check failed (%d):\n%s%s\n", rc, out, err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "over 5 runs"));
+    free(out);
+    free(err);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_completed_run),
@@ -249,6 +446,10 @@ int main(void) {
         cmocka_unit_test(test_checker_detects_corruption),
         cmocka_unit_test(test_reporter_from_values),
         cmocka_unit_test(test_planted_log_name),
+        cmocka_unit_test(test_console_callback),
+        cmocka_unit_test(test_actual_wording_without_prediction),
+        cmocka_unit_test(test_time_rounding),
+        cmocka_unit_test(test_original_parser_totals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

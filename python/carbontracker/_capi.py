@@ -86,6 +86,9 @@ CT_ENODATA = -10
 CT_ENETWORK = -11
 CT_EPARSE = -12
 CT_ENOTSUP = -13
+# ct_status.budget_exceeded bits (carbontracker.h)
+CT_BUDGET_ENERGY = 1
+CT_BUDGET_CO2 = 2
 
 _N = COMPONENT_COUNT
 
@@ -135,7 +138,10 @@ class ct_config(Structure):
         ("all_ranks", c_int),
         # live status line on stderr: -1 auto (verbose >= 1 and a terminal), 0 never, 1 always
         ("status_line", c_int),
-        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
+        # console text to a callback instead of stdout: OUTPUT_FN(user, level, text)
+        ("output_fn", c_void_p),
+        ("output_user", c_void_p),
+        ("ct_reserved", c_double * 6),  # room to grow (carbontracker.h)
     ]
 
 
@@ -246,6 +252,8 @@ _PROTOTYPES = {
 
 # int (*ct_confirm_fn)(void *user)
 CONFIRM_FN = ctypes.CFUNCTYPE(c_int, c_void_p)
+# ct_output_fn: void (*)(void *user, int level, const char *text)
+OUTPUT_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
 
 class LibraryError(ImportError):

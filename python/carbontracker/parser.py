@@ -280,14 +280,15 @@ def aggregate_consumption(log_dir):
     return energy, co2eq, equivalents
 
 
-def format_aggregate(energy, co2eq, equivalents, measurement="measured"):
-    """The aggregate sentence for given totals (kWh, g, {unit: value}).
+def format_aggregate(energy, co2eq, equivalents, measurement="measured", decimals=3):
+    """The aggregate sentence for given totals (kWh, g, {unit: value}) with
+    `decimals` digits after the point (3: the sentence for a paper).
     measurement: "measured", "partly estimated" or "estimated" (says so)."""
     text = (
-        f"The training of models in this work is estimated to use {energy:.3f} kWh of electricity "
-        f"contributing to {co2eq / 1000:.3f} kg of CO2eq. "
+        f"The training of models in this work is estimated to use {energy:.{decimals}f} kWh of electricity "
+        f"contributing to {co2eq / 1000:.{decimals}f} kg of CO2eq. "
     )
-    eq = " or ".join(f"{v:.3f} {k}" for k, v in equivalents.items() if not math.isnan(v))
+    eq = " or ".join(f"{v:.{decimals}f} {k}" for k, v in equivalents.items() if not math.isnan(v))
     if eq:
         text += f"This is equivalent to {eq}. "
     by = {"estimated": "Estimated (not measured) by carbontracker",
@@ -297,9 +298,11 @@ def format_aggregate(energy, co2eq, equivalents, measurement="measured"):
 
 
 def print_aggregate(log_dir):
-    """Prints the aggregate sentence for every run in log_dir."""
+    """Prints the aggregate sentence for every run in log_dir with the
+    original's 16 decimals (energy in kWh, CO2eq in kg, the equivalents);
+    format_aggregate() gives the rounded sentence."""
     energy, co2eq, equivalents, measurement = _aggregate(log_dir)
-    print(format_aggregate(energy, co2eq, equivalents, measurement))
+    print(format_aggregate(energy, co2eq, equivalents, measurement, decimals=16))
 
 
 if __name__ == "__main__":  # python -m carbontracker.parser LOG_DIR

@@ -332,7 +332,6 @@ class CarbonTracker:
         self.sim_gpu_watts = sim_gpu_watts
         self.sim_gpu_util = sim_gpu_util
         self.strict = bool(strict)
-        self._reporter = None
         # The original's checks, with its messages (before the library's own).
         if sim_cpu is not None and sim_cpu_tdp is None:
             raise InvalidArgumentError("When using simulated CPU (sim_cpu), you must also specify the CPU TDP "
@@ -390,9 +389,12 @@ class CarbonTracker:
         if log_file_prefix is not None:
             cfg.log_file_prefix = text(log_file_prefix)
         # The library prints with C stdio, which redirect_stdout and notebooks
-        # do not see: it stays silent (it still writes the output log) and
-        # this package prints the original's text through sys.stdout.
-        cfg.verbose = 0
+        # do not see: it hands its console text to a Python function instead,
+        # which writes it to sys.stdout (_console). The function lives as long
+        # as the C tracker (the finalizer holds it).
+        cfg.verbose = console_verbose
+        output = _console.Output()
+        cfg.output_fn = ctypes.cast(output.fn, ctypes.c_void_p)
         cfg.decimal_precision = min(precision, 64)
         for name, value, is_text in (
             ("sim_cpu", sim_cpu, True),
@@ -444,11 +446,9 @@ class CarbonTracker:
 
         self._lib = lib
         self._h = handle
-        self._reporter = _console.Reporter(lib, handle, console_verbose, precision, bool(interpretable),
-                                           epochs_before_pred == 0)
         # Frees the C tracker (which stops it; what was measured is reported)
         # when this object is collected or at interpreter exit.
-        self._finalizer = weakref.finalize(self, _console.free_tracker, self._reporter, lib.ct_tracker_free, handle,
+        self._finalizer = weakref.finalize(self, _console.free_tracker, output, lib.ct_tracker_free, handle,
                                            os.getpid())
         self._pid = os.getpid()
         self._c_start = lib.ct_epoch_start
@@ -461,11 +461,6 @@ class CarbonTracker:
         self._active = True
         self._stopped = False
         self.deleted = False
-        if components is None or str(components).strip().lower() == "all":
-            requested = {"cpu", "gpu"}
-        else:
-            requested = {c.strip().lower() for c in str(components).split(",")}
-        self._reporter.components([(d.component, d.name) for d in self.devices], requested)
 
     # ------------------------------------------------------------------
     # The original's methods
@@ -486,14 +481,11 @@ class CarbonTracker:
         rc = self._c_end(self._h)
         if rc == 0 or rc == _EBUDGET:
             self.epoch_counter += 1
-            self._report_lost()
-            self._reporter.prediction()
             if self.epoch_counter >= self._monitor:
                 # The library has stopped monitoring (as the original's _delete()).
                 self._active = False
                 self._stopped = True
                 self.deleted = True
-                self._reporter.final()
             if rc:
                 self._on_budget()
             return
@@ -503,7 +495,6 @@ class CarbonTracker:
             self._active = False
             self._stopped = True
             self.deleted = True
-            self._reporter.final()
             exc, self._confirm_exc = self._confirm_exc, None
             if exc is not None:
                 raise exc
@@ -528,9 +519,6 @@ class CarbonTracker:
         self._active = False
         self.deleted = True
         rc = self._lib.ct_stop(self._h)
-        self._report_lost()
-        self._reporter.prediction()  # an epoch closed by stop() may have completed the prediction's epochs
-        self._reporter.final()
         if rc and rc != _ESTOPPED:
             self._on_error(rc, "stop")
 
@@ -677,8 +665,8 @@ class CarbonTracker:
             predicted_energy_kwh=st.predicted_energy_kwh,
             predicted_co2eq_g=st.predicted_co2eq_g,
             predicted_remaining_s=st.predicted_remaining_s,
-            energy_budget_exceeded=bool(st.budget_exceeded & 1),
-            co2_budget_exceeded=bool(st.budget_exceeded & 2),
+            energy_budget_exceeded=bool(st.budget_exceeded & _capi.CT_BUDGET_ENERGY),
+            co2_budget_exceeded=bool(st.budget_exceeded & _capi.CT_BUDGET_CO2),
         )
 
     @property
@@ -706,12 +694,6 @@ class CarbonTracker:
 
     # ------------------------------------------------------------------
     # Internals
-
-    def _report_lost(self):
-        try:
-            self._reporter.lost([(d.component, d.name, d.source, d.lost) for d in self.devices])
-        except CarbonTrackerError:  # pragma: no cover - reading the device list never fails the training
-            pass
 
     def _measured_components(self):
         comps = set()
@@ -834,10 +816,6 @@ class CarbonTracker:
         """The stop_and_confirm prompt, called by the library after the
         prediction: asks on stdin through input() (terminal or Jupyter).
         Returns 1 to continue, 0 to stop."""
-        try:
-            self._reporter.prediction()
-        except Exception:  # pragma: no cover - never lose the question over output
-            pass
         try:
             _flush_c_stdout()
             sys.stdout.flush()

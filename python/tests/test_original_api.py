@@ -301,9 +301,13 @@ class Console(RaplCase):
             t.epoch_end()
             t.stop()
         self.addCleanup(t.close)
+        # The library's own warnings (from its output function), each once.
         lines = [ln for ln in buf.getvalue().splitlines() if "WARNING" in ln]
-        self.assertEqual(lines, ["CarbonTracker: WARNING - the rapl energy source of CPU device cpu:0 failed; "
-                                 "the energy measured before is kept."])
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith("CarbonTracker: WARNING - RAPL zone intel-rapl:0 (package-0, device cpu:0) "
+                                            "was removed: its energy so far ("), lines)
+        self.assertEqual(lines[1], "CarbonTracker: WARNING - the rapl energy source failed; its devices keep the "
+                                   "energy measured so far")
 
     def test_missing_gpu_said_at_verbose_2(self):
         empty = tempfile.mkdtemp()
@@ -316,8 +320,44 @@ class Console(RaplCase):
                 with contextlib.redirect_stdout(buf):
                     t = tracker(components="all", verbose=verbose)
                     t.close()
-                self.assertEqual("CarbonTracker: WARNING - No GPU energy source available" in buf.getvalue(), expect,
+                # the library's information (level 2), with the reason
+                self.assertEqual("CarbonTracker: No GPU energy source available (NVIDIA GPU: " in buf.getvalue(), expect,
                                  buf.getvalue())
+
+    def test_library_warnings_reach_sys_stdout(self):
+        # A warning the library prints while it creates the tracker (an
+        # unusable log_dir) arrives through sys.stdout, not file descriptor 1.
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        with open(os.path.join(d, "file"), "w") as f:
+            f.write("x")
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            t = tracker(log_dir=os.path.join(d, "file", "logs"))
+            t.close()
+        self.assertIn("CarbonTracker: WARNING - cannot create log_dir", buf.getvalue())
+
+    def test_verbose_2_intensity_at_start(self):
+        _, out = self.run_two_epochs(verbose=2)
+        self.assertIn("CarbonTracker: Carbon intensity at start: 200.00 gCO2eq/kWh", out)
+
+    def test_output_function_outlives_the_object(self):
+        # Collected without stop(): the library reports the actual consumption
+        # while it frees the tracker, through the output function, which must
+        # still be alive then.
+        import gc
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            t = tracker(epochs=3)
+            t.epoch_start()
+            self.rapl.add_uj(1_000_000)
+            t.epoch_end()
+            del t
+            gc.collect()
+        out = buf.getvalue()
+        self.assertIn("CarbonTracker: \nActual consumption for 1 epoch(s):\n", out)
+        self.assertTrue(out.endswith("CarbonTracker: Finished monitoring.\n"), out)
 
     def test_time_rounded_as_the_original(self):
         from carbontracker._console import timestring

@@ -180,11 +180,22 @@ class Aggregate(unittest.TestCase):
         with redirect_stdout(buf), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parser.print_aggregate(MIXED)
+            (energy, co2eq, eq), _ = quiet(parser.aggregate_consumption, MIXED)
+        # the original's print_aggregate: 16 decimals
+        km = eq["km travelled by car"]
         self.assertEqual(
             buf.getvalue(),
+            f"The training of models in this work is estimated to use {energy:.16f} kWh of electricity contributing "
+            f"to {co2eq / 1000:.16f} kg of CO2eq. This is equivalent to {km:.16f} km travelled by car. Measured by "
+            "carbontracker (https://github.com/lfwa/carbontracker).\n",
+        )
+        self.assertIn("use 1.47000000000000", buf.getvalue())
+        # format_aggregate keeps the rounded sentence
+        self.assertEqual(
+            parser.format_aggregate(energy, co2eq, eq),
             "The training of models in this work is estimated to use 1.470 kWh of electricity contributing "
             "to 0.129 kg of CO2eq. This is equivalent to 0.950 km travelled by car. Measured by carbontracker "
-            "(https://github.com/lfwa/carbontracker).\n",
+            "(https://github.com/lfwa/carbontracker).",
         )
 
     def test_actual_without_epoch_count(self):
@@ -205,8 +216,9 @@ class Aggregate(unittest.TestCase):
             parser.print_aggregate(tmp)
         self.assertEqual(
             buf.getvalue(),
-            "The training of models in this work is estimated to use 0.090 kWh of electricity contributing "
-            "to 0.007 kg of CO2eq. Measured by carbontracker (https://github.com/lfwa/carbontracker).\n",
+            "The training of models in this work is estimated to use 0.0900000000000000 kWh of electricity "
+            "contributing to 0.0070000000000000 kg of CO2eq. Measured by carbontracker "
+            "(https://github.com/lfwa/carbontracker).\n",
         )
 
 

@@ -427,10 +427,16 @@ class Budgets(RaplCase):
             t.epoch_end()
 
     def test_warn(self):
-        t = rapl_tracker(epochs=4, pue=1.0, max_energy_kwh=0.0003)
-        with warnings.catch_warnings(record=True) as w:
+        import contextlib
+        import io
+
+        buf = io.StringIO()
+        with warnings.catch_warnings(record=True) as w, contextlib.redirect_stdout(buf):
             warnings.simplefilter("always")
+            t = rapl_tracker(epochs=4, pue=1.0, max_energy_kwh=0.0003, verbose=1)
             self.run_epochs(t)
+        self.assertNotIn("budget", buf.getvalue())  # one warning (the Python one), not two
+        self.assertIn("CarbonTracker: \nPredicted consumption for 4 epoch(s):", buf.getvalue())
         self.assertTrue(t.budget_exceeded)
         self.assertEqual([x.category for x in w], [BudgetExceededWarning])
         self.assertEqual(str(w[0].message),
@@ -439,6 +445,19 @@ class Budgets(RaplCase):
         st = t.status()
         self.assertEqual((st.energy_budget_exceeded, st.co2_budget_exceeded), (True, False))
         t.close()
+
+    def test_budget_bits_are_the_headers(self):
+        # ct_status.budget_exceeded is tested against the header's named bits
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(root, "include", "carbontracker.h")) as f:
+            header = f.read()
+        for name in ("CT_BUDGET_ENERGY", "CT_BUDGET_CO2"):
+            m = re.search(r"#define " + name + r" (\d+)", header)
+            self.assertIsNotNone(m, name)
+            self.assertEqual(getattr(_capi, name), int(m.group(1)), name)
+        with open(tracker_mod.__file__) as f:
+            src = f.read()
+        self.assertNotRegex(src, r"budget_exceeded & [0-9]")
 
     def test_within_budget(self):
         t = rapl_tracker(epochs=4, pue=1.0, max_energy_kwh=0.0005)

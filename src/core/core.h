@@ -1,4 +1,5 @@
-/* core.h - options, ranks and prediction arithmetic of the core (internal). */
+/* core.h - options and ranks of the core (internal); the prediction is
+ * src/predict/ (the per-epoch model) through core/progress.c. */
 #ifndef CT_CORE_H
 #define CT_CORE_H
 
@@ -24,11 +25,8 @@ typedef struct ct__rank_info {
 void ct__ranks_detect(ct__rank_info *out);
 
 /* ------------------------------------------------------------------ */
-/* Prediction (core/predict.c)                                         */
+/* Epochs                                                              */
 /* ------------------------------------------------------------------ */
-/* Linear prediction: mean per-epoch value over `measured` epochs x total. */
-double ct__predict_total(double sum_measured, int measured, int total);
-
 /* One finished epoch as the tracker keeps it (56 bytes; ct_get_epoch copies
  * it out as a ct_epoch_info). label: the intensity kind that covered most
  * of its energy (top 4 bits) and the index of its intensity-source text in
@@ -46,19 +44,5 @@ typedef struct ct__epoch_rec {
 
 /* Raw power samples taken in the current epoch (for bench/bench_core.c). */
 double ct__tracker_samples_in_epoch(ct_tracker *t);
-
-/* The prediction of the whole training: the seam where a predictor plugs in.
- * In: the finished epochs (energy WITHOUT PUE), `actual` their totals as
- * ct_get_actual gives them, total_epochs of the training, pue. Out: epochs,
- * duration, energy per component and in kWh (WITH PUE), components; the
- * CO2eq is left to ct__prediction_add_co2 because the intensity expected
- * over the rest of the run depends on the predicted duration. */
-void ct__prediction_compute(const ct__epoch_rec *epochs, int nepochs, const ct_result *actual, int total_epochs,
-                            double pue, ct_result *out);
-/* CO2eq = measured so far + the rest of the energy at g_per_kwh, the mean
- * intensity expected from now to the predicted end; the label is that
- * intensity's. */
-void ct__prediction_add_co2(ct_result *p, const ct_result *actual, double g_per_kwh, ct_intensity_kind kind,
-                            const char *source);
 
 #endif /* CT_CORE_H */

@@ -180,7 +180,9 @@ void *ct__measure_main(void *arg) {
             ct__read_sources(t, now, due);
         }
         pthread_mutex_unlock(&t->mu);
+        ct__reporter_flush(&t->rep); /* console text queued under the lock */
         ct__intensity_tick(t->intensity, ct__unix_s());
+        ct__reporter_flush(&t->rep);
         pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);

@@ -176,6 +176,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
      * costs the logs, never the training. */
     ct__reporter_configure(&t->rep, t->cfg.verbose, t->cfg.decimal_precision, t->cfg.interpretable,
                            ct__car_g_per_km(NULL));
+    ct__reporter_set_output(&t->rep, t->cfg.output_fn, t->cfg.output_user);
     if (t->cfg.log_dir) {
         char m[600];
         if (ct__reporter_open_logs(&t->rep, t->cfg.log_dir, t->cfg.log_file_prefix, t->t0_unix, m, sizeof m) != 0)
@@ -275,6 +276,7 @@ int ct_tracker_new(const ct_config *cfg, ct_tracker **out) {
         }
         t->thread_started = 1;
     }
+    ct__reporter_flush(&t->rep); /* what came under the lock (first readings) */
     *out = t;
     return 0;
 }
@@ -379,6 +381,7 @@ int ct_epoch_start(ct_tracker *t) {
     ct__series_reset(&t->series);
     ct__predictor_begin_epoch(&t->pred);
     pthread_mutex_unlock(&t->mu);
+    ct__reporter_flush(&t->rep);
     return 0;
 }
 
@@ -542,6 +545,7 @@ int ct_epoch_end(ct_tracker *t) {
     ct__report_epoch(&t->rep, &rep); /* under t->mu: it reads the power series */
     int after = t->nepochs;
     pthread_mutex_unlock(&t->mu);
+    ct__reporter_flush(&t->rep); /* warnings reported under the lock (budgets, sources) */
     if (devj != dev_j) free(devj);
 
     int rc = budget;

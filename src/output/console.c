@@ -23,6 +23,10 @@ void ct_format_duration(double seconds, int with_hundredths, char *buf, size_t l
 void ct__format_consumption(char *buf, size_t len, const char *description, double duration_s, double energy_kwh,
                             double co2eq_g, int precision, double car_km) {
     char dur[48];
+    /* The original prints str(round(s)) of the seconds: to the nearest second,
+     * half to even (7.907 s -> 0:00:08, 2.5 s -> 0:00:02); rint() rounds so in
+     * the default rounding mode. The standard log's "Duration:" keeps hundredths. */
+    if (isfinite(duration_s) && duration_s > 0 && duration_s < 1e15) duration_s = rint(duration_s);
     ct_format_duration(duration_s, 0, dur, sizeof dur);
     int n = snprintf(buf, len, "\n%s\n\tTime:\t%s\n\tEnergy:\t%.*f kWh\n\tCO2eq:\t%.*f g", description, dur,
                      precision, energy_kwh, precision, co2eq_g);

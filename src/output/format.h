@@ -7,7 +7,8 @@
 
 /* The original's consumption block, without the "CarbonTracker: " prefix:
  * "\n<description>\n\tTime:\t...\n\tEnergy:\t... kWh\n\tCO2eq:\t... g[\n\tThis is equivalent to:\n\t... km travelled by car]"
- * The equivalent is written when car_km >= 0 (pass -1 for none). */
+ * The equivalent is written when car_km >= 0 (pass -1 for none). Time is
+ * rounded to the nearest second, half to even, as the original's round(). */
 void ct__format_consumption(char *buf, size_t len, const char *description, double duration_s, double energy_kwh,
                             double co2eq_g, int precision, double car_km);
 

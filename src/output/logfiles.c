@@ -145,14 +145,16 @@ void ct__logfiles_close(ct__logfiles *lf) {
     pthread_mutex_destroy(&lf->mu);
 }
 
-static void write_record(FILE *f, const char *text) {
+static void write_record_prefixed(FILE *f, const char *prefix, const char *text) {
     char ts[32];
     ct__format_log_time(ct__unix_s(), ts, sizeof ts);
-    fprintf(f, "%s - ", ts);
+    fprintf(f, "%s - %s", ts, prefix);
     ct__fput_clean(f, text); /* names from outside may hold escape codes */
     fputc('\n', f);
     fflush(f);
 }
+
+static void write_record(FILE *f, const char *text) { write_record_prefixed(f, "", text); }
 
 void ct__log_std(ct__logfiles *lf, const char *fmt, ...) {
     if (!lf->enabled) return;
@@ -169,7 +171,7 @@ void ct__log_std(ct__logfiles *lf, const char *fmt, ...) {
 void ct__log_out(ct__logfiles *lf, const char *text) {
     if (!lf->enabled) return;
     pthread_mutex_lock(&lf->mu);
-    if (lf->out) write_record(lf->out, text);
+    if (lf->out) write_record_prefixed(lf->out, "CarbonTracker: ", text); /* as the original's output logger */
     pthread_mutex_unlock(&lf->mu);
 }
 

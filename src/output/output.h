@@ -41,7 +41,8 @@ int ct__logfiles_open_seeded(ct__logfiles *lf, const char *dir, const char *pref
 void ct__logfiles_close(ct__logfiles *lf);
 /* One record to the standard log, "YYYY-MM-DD HH:MM:SS - <text>\n". */
 void ct__log_std(ct__logfiles *lf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* One record to the output log (what is printed on the console). */
+/* One record to the output log (what is printed on the console), with the
+ * console's "CarbonTracker: " prefix as the original writes it. */
 void ct__log_out(ct__logfiles *lf, const char *text);
 /* One record to the error log (created on first use) and the standard log. */
 void ct__log_err(ct__logfiles *lf, const char *text);

@@ -7,9 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
+struct ct__console_msg {
+    struct ct__console_msg *next;
+    int level;
+    char text[];
+};
+
 void ct__reporter_init(ct__reporter *r) {
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->deliver_mu, NULL);
     ct__logfiles_open(&r->logs, NULL, NULL, 0, NULL, 0);
 }
 
@@ -20,21 +27,86 @@ void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int int
     r->interpretable = interpretable;
 }
 
+void ct__reporter_set_output(ct__reporter *r, ct_output_fn fn, void *user) {
+    r->out_fn = fn;
+    r->out_user = user;
+}
+
+/* One console message: stdout, or queued for the output function (control
+ * characters other than newline and tab shown as \xNN, as on stdout). */
+static void console(ct__reporter *r, int level, const char *text) {
+    if (r->verbose < level) return;
+    if (!r->out_fn) {
+        ct__report_status_clear(r);
+        fputs("CarbonTracker: ", stdout);
+        ct__fput_clean(stdout, text); /* names from outside may hold escape codes */
+        fputc('\n', stdout);
+        fflush(stdout);
+        return;
+    }
+    size_t n = 0;
+    for (const char *p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        n += (c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t' ? 1 : 4;
+    }
+    struct ct__console_msg *m = malloc(sizeof *m + n + 1);
+    if (!m) return; /* out of memory: the text is still in the output log */
+    static const char hex[] = "0123456789abcdef";
+    char *o = m->text;
+    for (const char *p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '\\', *o++ = 'x', *o++ = hex[c >> 4], *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    m->level = level;
+    m->next = NULL;
+    pthread_mutex_lock(&r->mu);
+    if (r->q_tail) r->q_tail->next = m;
+    else r->q_head = m;
+    r->q_tail = m;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void ct__reporter_flush(ct__reporter *r) {
+    if (!r->out_fn) return;
+    pthread_mutex_lock(&r->deliver_mu);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        struct ct__console_msg *m = r->q_head;
+        if (m) {
+            r->q_head = m->next;
+            if (!r->q_head) r->q_tail = NULL;
+        }
+        pthread_mutex_unlock(&r->mu);
+        if (!m) break;
+        ct__report_status_clear(r); /* a status line on the terminal goes first, as before stdout text */
+        r->out_fn(r->out_user, m->level, m->text);
+        free(m);
+    }
+    pthread_mutex_unlock(&r->deliver_mu);
+}
+
 int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix, double unix_s, char *msg,
                            size_t len) {
     ct__logfiles_close(&r->logs);
     int rc = ct__logfiles_open(&r->logs, dir, prefix, unix_s, msg, len);
-    if (rc != 0 && r->verbose >= 1) {
-        fputs("CarbonTracker: WARNING - ", stdout);
-        ct__fput_clean(stdout, msg); /* names from outside may hold escape codes */
-        fputc('\n', stdout);
-        fflush(stdout);
+    if (rc != 0) {
+        char line[1100];
+        snprintf(line, sizeof line, "WARNING - %s", msg);
+        console(r, 1, line);
+        ct__reporter_flush(r);
     }
     return rc;
 }
 
 void ct__reporter_close(ct__reporter *r) {
+    ct__reporter_flush(r);
     ct__logfiles_close(&r->logs);
+    pthread_mutex_destroy(&r->deliver_mu);
     pthread_mutex_destroy(&r->mu);
 }
 
@@ -63,13 +135,7 @@ void ct__report_status(ct__reporter *r, const ct_status *st) {
 
 void ct__report_output(ct__reporter *r, const char *text, int level) {
     ct__log_out(&r->logs, text);
-    if (r->verbose >= level) {
-        ct__report_status_clear(r);
-        fputs("CarbonTracker: ", stdout);
-        ct__fput_clean(stdout, text); /* names from outside may hold escape codes */
-        fputc('\n', stdout);
-        fflush(stdout);
-    }
+    console(r, level, text);
 }
 
 /* Console and the error log, without a JSON Lines record. */
@@ -183,6 +249,7 @@ static void components_line(const ct__run_header *h, char *buf, size_t len) {
 }
 
 void ct__report_header(ct__reporter *r, const ct__run_header *h) {
+    r->no_prediction = h->epochs_before_pred == 0;
     char line[2048];
     components_line(h, line, sizeof line);
     ct__log_std(&r->logs, "%s", line);
@@ -206,6 +273,7 @@ void ct__report_header(ct__reporter *r, const ct__run_header *h) {
         ct__record_warning(&b, now, r->pending[i]);
         jsonl(r, &b, 0, now);
     }
+    ct__reporter_flush(r);
 }
 
 void ct__report_intensity(ct__reporter *r, double unix_s, double g_per_kwh, ct_intensity_kind kind,
@@ -249,7 +317,18 @@ static void print_result(ct__reporter *r, const char *what, const ct_result *res
     snprintf(desc, sizeof desc, "%s consumption for %d epoch(s):", what, res->epochs);
     double km = r->interpretable && r->car_g_per_km > 0 ? res->co2eq_g / r->car_g_per_km : -1;
     ct__format_consumption(block, sizeof block, desc, res->duration_s, res->energy_kwh, res->co2eq_g, r->precision, km);
-    ct__report_output(r, block, 1);
+    if (r->no_prediction && strcmp(what, "Actual") == 0) {
+        /* Without a prediction the original prints "Actual consumption:"; its
+         * own parser cannot read that block (it wants "for N epoch(s)") and
+         * would leave the run out of its totals, so the output log keeps the
+         * count and only the console has the original's words. */
+        ct__log_out(&r->logs, block);
+        ct__format_consumption(block, sizeof block, "Actual consumption:", res->duration_s, res->energy_kwh,
+                               res->co2eq_g, r->precision, km);
+        console(r, 1, block);
+    } else {
+        ct__report_output(r, block, 1);
+    }
     int predicted = strcmp(what, "Predicted") == 0;
     if (any_estimated(res)) {
         char m[300];
@@ -273,6 +352,7 @@ void ct__report_prediction(ct__reporter *r, const ct_result *predicted, int afte
     ct__buf b = {0};
     ct__record_prediction(&b, predicted, after_epochs);
     jsonl(r, &b, 0, ct__unix_s());
+    ct__reporter_flush(r);
 }
 
 int ct__report_ask_continue(ct__reporter *r) {
@@ -302,4 +382,5 @@ void ct__report_finish(ct__reporter *r, const ct__run_finish *f) {
     jsonl(r, &b, 0, f->end_unix_s);
     ct__log_std(&r->logs, "Monitoring thread ended.");
     ct__report_output(r, "Finished monitoring.", 1);
+    ct__reporter_flush(r);
 }

@@ -28,11 +28,24 @@ typedef struct ct__reporter {
     char pending[CT__REPORT_PENDING][512]; /* warnings before the JSON Lines header */
     int npending, header_written;
     int jsonl_told;              /* the user was told the JSON Lines log lost records */
+    int no_prediction;           /* epochs_before_pred == 0: "Actual consumption:" as the original */
+    /* Console text to a function (ct_config.output_fn): queued under mu by
+     * whoever reports (perhaps under the tracker's lock), handed over in
+     * order by ct__reporter_flush (never under the tracker's lock). */
+    ct_output_fn out_fn;
+    void *out_user;
+    struct ct__console_msg *q_head, *q_tail;
+    pthread_mutex_t deliver_mu;  /* one delivery at a time, in order */
 } ct__reporter;
 
 /* Log files closed; console only, silent until configured. */
 void ct__reporter_init(ct__reporter *r);
 void ct__reporter_configure(ct__reporter *r, int verbose, int precision, int interpretable, double car_g_per_km);
+/* Console text to fn instead of stdout (before any thread uses r). */
+void ct__reporter_set_output(ct__reporter *r, ct_output_fn fn, void *user);
+/* Hands queued console text to the output function; call without the
+ * tracker's lock. No-op without an output function. */
+void ct__reporter_flush(ct__reporter *r);
 /* Opens the log files in dir (see ct__logfiles_open). On failure the reason
  * is in msg and printed as a warning (verbose >= 1); the reporter goes on
  * without files. */
