@@ -188,7 +188,9 @@ class ct_status(Structure):
         ("predicted_co2eq_g", c_double),
         ("predicted_remaining_s", c_double),
         ("budget_exceeded", c_int),  # bit 0: energy budget, bit 1: CO2eq budget
-        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
+        ("predicted_energy_kwh_low", c_double),  # the 90 % interval (issue 12)
+        ("predicted_energy_kwh_high", c_double),
+        ("ct_reserved", c_double * 6),  # room to grow (carbontracker.h)
     ]
 
 
