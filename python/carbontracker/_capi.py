@@ -490,3 +490,9 @@ def report_render(path_in, path_out, panels=False):
     rc = fn(_fsencode(path_in), _fsencode(path_out))
     if rc:
         raise _error(rc, "report")
+
+
+# ---------------------------------------------------------------------------
+# Progress within an epoch (issue 12): int ct_epoch_progress(ct_tracker *, double fraction)
+
+_PROTOTYPES["ct_epoch_progress"] = (c_int, [_T, c_double])
