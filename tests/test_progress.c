@@ -257,7 +257,29 @@ static void test_prediction_records(void **state) {
     assert_true(jnum(pred, "energy_kwh") == jnum(recs[0], "energy_kwh"));
     /* the prediction moved from 6 x almost nothing to about 5 x 100 ms */
     assert_true(jnum(recs[4], "energy_kwh") > 2 * jnum(recs[0], "energy_kwh"));
+    double last_kwh = jnum(recs[n - 1], "energy_kwh");
     free(text);
+
+    /* A run that crashed (no final record): readers take its last prediction
+     * record, not the first. */
+    text = ts_read(jsonl_path);
+    char *cut = strstr(text, "{\"event\":\"final\"");
+    assert_non_null(cut);
+    *cut = '\0';
+    char *crashed = ts_mkdtemp();
+    ts_write(crashed, "1.x_2026-11-26T151211Z_carbontracker.jsonl", text);
+    free(text);
+    const char *paths[] = {crashed};
+    ct_runs *runs = NULL;
+    assert_int_equal(ct_parse_paths(paths, 1, 0, &runs), 0);
+    assert_int_equal(ct_runs_count(runs), 1);
+    ct_run_info ri;
+    assert_int_equal(ct_runs_get(runs, 0, &ri), 0);
+    assert_int_equal(ri.predicted, 1);
+    assert_true(fabs(ri.energy_kwh - last_kwh) <= 1e-9 * last_kwh);
+    ct_runs_free(runs);
+    ts_rmtree(crashed);
+    free(crashed);
 
     char *out = ts_find_suffix(dir, "_carbontracker_output.log");
     assert_non_null(out);
