@@ -373,8 +373,10 @@ int ct_epoch_start(ct_tracker *t) {
         return soft_error(t, CT_ESTATE);
     }
     /* the refinement after the last epoch, when the measurement thread has not
-     * made it yet: every epoch gets its prediction record (issue 12) */
-    if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t, 1);
+     * made it yet (epochs shorter than update_interval): every epoch gets its
+     * prediction record (issue 12). Only with a JSON Lines log, which already
+     * costs a write per epoch: without one, the fit stays off this thread. */
+    if (t->has_prediction && t->pred_stale && ct__reporter_jsonl_path(&t->rep)) ct__tracker_refine(t, 1);
     double now = ct__monotonic_s();
     ct__read_sources(t, now, NULL); /* energy before this moment is not the epoch's */
     memcpy(t->epoch0_j, t->cum_j, (size_t)t->ndev * sizeof(double));
