@@ -325,7 +325,9 @@ typedef struct ct_status {
     double predicted_co2eq_g;
     double predicted_remaining_s;         /* s left per the prediction */
     int budget_exceeded;                  /* CT_BUDGET_ENERGY | CT_BUDGET_CO2: budgets exceeded (actual or predicted) */
-    double ct_reserved[8];
+    double predicted_energy_kwh_low;      /* the 90 % interval of predicted_energy_kwh (issue 12) */
+    double predicted_energy_kwh_high;
+    double ct_reserved[6];
 } ct_status;
 
 /* Copies the live view into *out. Any thread, cheap (one lock, no I/O). */

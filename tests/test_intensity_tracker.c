@@ -227,6 +227,14 @@ static void test_tracker_uses_live_and_forecast(void **state) {
     fclose(jf);
     assert_true(header_static);
     assert_true(live_event);
+    /* The block says which intensity priced the predicted CO2eq (issue 12). */
+    char *out = ts_find_suffix(logdir, "_carbontracker_output.log");
+    assert_non_null(out);
+    assert_int_equal(ts_count_lines_with(out, "\tIntensity:\tthe forecast (UK Carbon Intensity API forecast, national, "
+                                              "mean "),
+                     1);
+    assert_int_equal(ts_count_lines_with(out, "\t90 % interval:\t"), 1);
+    free(out);
     unlink(jsonl);
     free(jsonl);
     char cmd[128];

@@ -22,12 +22,14 @@
 #include <string.h>
 #include <unistd.h>
 
+static int run_verbose = 0;
+
 static void run_and_check(int epochs, int run_epochs, int interpretable, int stop_early, int gpu) {
     char *dir = ts_mkdtemp();
     ct_config c;
     ct_config_init(&c);
     c.epochs = epochs;
-    c.verbose = 0;
+    c.verbose = run_verbose;
     c.log_dir = dir;
     c.interpretable = interpretable;
     c.sim_cpu = "Simulated Xeon";
@@ -73,6 +75,17 @@ static void test_interrupted_run(void **state) {
 static void test_cpu_only_without_equivalents(void **state) {
     (void)state;
     run_and_check(2, 2, 0, 0, 0);
+}
+
+/* At verbose 2 the output log also holds the lines of the refined prediction
+ * (issue 12: "Prediction for N epoch(s) after ...") and the block's interval
+ * and intensity lines: the original's expressions still read it. */
+static void test_verbose2_run_with_refined_predictions(void **state) {
+    (void)state;
+    run_verbose = 2;
+    run_and_check(4, 4, 1, 0, 1);
+    run_and_check(3, 3, 0, 0, 0);
+    run_verbose = 0;
 }
 
 /* A checker that cannot fail would prove nothing: corrupt a log and see it fail. */
@@ -443,6 +456,7 @@ int main(void) {
         cmocka_unit_test(test_completed_run),
         cmocka_unit_test(test_interrupted_run),
         cmocka_unit_test(test_cpu_only_without_equivalents),
+        cmocka_unit_test(test_verbose2_run_with_refined_predictions),
         cmocka_unit_test(test_checker_detects_corruption),
         cmocka_unit_test(test_reporter_from_values),
         cmocka_unit_test(test_planted_log_name),

@@ -8,8 +8,11 @@
 #include <cmocka.h>
 
 #include "carbontracker.h"
+#include "test_support.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +144,13 @@ static void test_budget_on_refined_prediction(void **state) {
     }
     assert_int_equal(rc, CT_EBUDGET);
     assert_non_null(strstr(ct_tracker_message(t), "predicted energy"));
+    /* how sure: "predicted energy X kWh (L-H) exceeds the energy budget of ..." (issue 12) */
+    double v = 0, lo = 0, hi = 0;
+    int got = sscanf(ct_tracker_message(t), "predicted energy %lf kWh (%lf-%lf) exceeds the energy budget of", &v, &lo,
+                     &hi);
+    assert_int_equal(got, 3);
+    assert_true(lo > 0 && lo < hi);
+    assert_true(lo <= v * 1.001 && v <= hi * 1.001); /* the interval is printed to 3 digits */
     ct_result a;
     assert_int_equal(ct_get_actual(t, &a), 0);
     assert_true(a.energy_kwh < limit_kwh);
@@ -151,11 +161,144 @@ static void test_budget_on_refined_prediction(void **state) {
     ct_tracker_free(t);
 }
 
+
+/* A number after "key": in a JSON line; NAN when absent. */
+static double jnum(const char *line, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = strstr(line, k);
+    return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+/* The prediction records of a JSON Lines text, in order (at most max). */
+static int prediction_records(char *text, char **out, int max) {
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, "\"event\":\"prediction\"") && n < max) out[n++] = line;
+    return n;
+}
+
+static void assert_interval(const char *rec, const char *v, const char *lo, const char *hi) {
+    double x = jnum(rec, v), l = jnum(rec, lo), h = jnum(rec, hi);
+    assert_true(isfinite(x) && isfinite(l) && isfinite(h));
+    assert_true(l <= x && x <= h);
+    assert_true(l < h); /* a refined prediction has a real interval */
+}
+
+/* Every refinement is a "prediction" record with its interval and after how
+ * many epochs (and how far into the next) it was made; the block is printed
+ * once, with its interval and the intensity its CO2eq used on lines of their
+ * own; at verbose 2 a line when the prediction moved by more than 5 % (issue
+ * 12). Epoch 1 is almost empty, the next ones 100 ms: the prediction moves. */
+static void test_prediction_records(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ct_config c;
+    ct_config_init(&c);
+    c.epochs = 6;
+    c.verbose = 2;
+    c.log_dir = dir;
+    c.sim_cpu = "Simulated CPU";
+    c.sim_cpu_tdp = 100;
+    c.sim_gpu = "Simulated GPU";
+    c.sim_gpu_watts = 300;
+    c.carbon_intensity = 200;
+    c.update_interval = 0.02;
+    c.pue = 1;
+    ct_tracker *t = NULL;
+    assert_int_equal(ct_tracker_new(&c, &t), 0);
+    char *jsonl_path = strdup(ct_jsonl_path(t));
+    assert_int_equal(ct_epoch_start(t), 0);
+    assert_int_equal(ct_epoch_end(t), 0);
+    for (int e = 2; e <= 4; e++) {
+        assert_int_equal(ct_epoch_start(t), 0);
+        sleep_ms(50);
+        if (e == 3) {
+            /* a mark: the measurement thread refines and records it (waited
+             * for, not timed: up to 20 s on a loaded machine) */
+            assert_int_equal(ct_epoch_progress(t, 0.5), 0);
+            int seen = 0;
+            for (int i = 0; i < 2000 && !seen; i++) {
+                char *text = ts_read(jsonl_path);
+                seen = text && strstr(text, "\"after_epochs\":2,\"progress\":0.5,") != NULL;
+                free(text);
+                if (!seen) sleep_ms(10);
+            }
+            assert_true(seen);
+        }
+        sleep_ms(50);
+        assert_int_equal(ct_epoch_end(t), 0);
+    }
+    ct_result r;
+    assert_int_equal(ct_get_predicted(t, &r), 0);
+    assert_int_equal(ct_stop(t), 0);
+    ct_tracker_free(t);
+
+    char *text = ts_read(jsonl_path);
+    assert_non_null(text);
+    char *recs[64];
+    int n = prediction_records(text, recs, 64);
+    /* after epochs 1 (the block's), 2, 3 and 4, and the mark in epoch 3 */
+    assert_int_equal(n, 5);
+    const double after[5] = {1, 2, 2, 3, 4};
+    for (int i = 0; i < n; i++) {
+        assert_true(jnum(recs[i], "after_epochs") == after[i]);
+        assert_true(jnum(recs[i], "epochs") == 6);
+        assert_interval(recs[i], "energy_kwh", "energy_kwh_low", "energy_kwh_high");
+        assert_interval(recs[i], "duration_s", "duration_s_low", "duration_s_high");
+        assert_interval(recs[i], "co2eq_g", "co2eq_g_low", "co2eq_g_high");
+        assert_true((i == 2) == isfinite(jnum(recs[i], "progress")));
+    }
+    /* the first is the block's and the final record's */
+    const char *fin = strstr(recs[n - 1] + strlen(recs[n - 1]) + 1, "\"event\":\"final\"");
+    assert_non_null(fin);
+    const char *pred = strstr(fin, "\"predicted\":");
+    assert_non_null(pred);
+    assert_true(jnum(pred, "energy_kwh") == jnum(recs[0], "energy_kwh"));
+    /* the prediction moved from 6 x almost nothing to about 5 x 100 ms */
+    assert_true(jnum(recs[4], "energy_kwh") > 2 * jnum(recs[0], "energy_kwh"));
+    double last_kwh = jnum(recs[n - 1], "energy_kwh");
+    free(text);
+
+    /* A run that crashed (no final record): readers take its last prediction
+     * record, not the first. */
+    text = ts_read(jsonl_path);
+    char *cut = strstr(text, "{\"event\":\"final\"");
+    assert_non_null(cut);
+    *cut = '\0';
+    char *crashed = ts_mkdtemp();
+    ts_write(crashed, "1.x_2026-11-26T151211Z_carbontracker.jsonl", text);
+    free(text);
+    const char *paths[] = {crashed};
+    ct_runs *runs = NULL;
+    assert_int_equal(ct_parse_paths(paths, 1, 0, &runs), 0);
+    assert_int_equal(ct_runs_count(runs), 1);
+    ct_run_info ri;
+    assert_int_equal(ct_runs_get(runs, 0, &ri), 0);
+    assert_int_equal(ri.predicted, 1);
+    assert_true(fabs(ri.energy_kwh - last_kwh) <= 1e-9 * last_kwh);
+    ct_runs_free(runs);
+    ts_rmtree(crashed);
+    free(crashed);
+
+    char *out = ts_find_suffix(dir, "_carbontracker_output.log");
+    assert_non_null(out);
+    assert_int_equal(ts_count_lines_with(out, "Predicted consumption for 6 epoch(s):"), 1);
+    assert_int_equal(ts_count_lines_with(out, "\t90 % interval:\t"), 1);
+    assert_int_equal(ts_count_lines_with(out, "\tIntensity:\tthe current value (fixed: "), 1);
+    assert_true(ts_count_lines_with(out, "Prediction for 6 epoch(s) after 2 epoch(s): ") == 1);
+    free(out);
+    free(jsonl_path);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_bad_input),
         cmocka_unit_test(test_prediction_before_epoch_one_ends),
         cmocka_unit_test(test_budget_on_refined_prediction),
+        cmocka_unit_test(test_prediction_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -483,6 +483,60 @@ static void test_last_epoch_markers_not_clipped(void **state) {
     free(dir);
 }
 
+/* Plot (d) shows how the prediction evolved (issue 12): one point per
+ * prediction record, its 90 % interval as a band. run_detail reads the
+ * records; the PNG has the band's colour inside plot (d) (none before), the
+ * panel's PDF the legend. */
+static void test_prediction_history_band(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    char *in = jsonl_run(dir, 6);
+    ct_run_detail d;
+    assert_int_equal(ct__run_detail_load(in, &d), 0);
+    assert_int_equal(d.npreds, 6); /* after epochs 1 (the block's) .. 6 */
+    for (int i = 0; i < d.npreds; i++) {
+        assert_true(d.preds[i].at_epochs == i + 1);
+        assert_true(d.preds[i].energy_kwh_low <= d.preds[i].energy_kwh);
+        assert_true(d.preds[i].energy_kwh <= d.preds[i].energy_kwh_high);
+    }
+    assert_true(d.preds[0].energy_kwh_low < d.preds[0].energy_kwh_high);
+    ct__run_detail_free(&d);
+    char png[4200];
+    snprintf(png, sizeof png, "%s/plots.png", dir);
+    assert_int_equal(ct_report_render(in, png), 0);
+    cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    const unsigned char *px = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    /* plot (d): outer box x 360..714 pt, y 270..534 pt (2 px per pt); the band
+     * is (224, 212, 236), the rest of the figure has no such colour */
+    int band = 0, elsewhere = 0;
+    for (int y = 0; y < cairo_image_surface_get_height(s); y++)
+        for (int x = 0; x < cairo_image_surface_get_width(s); x++) {
+            uint32_t v = *(const uint32_t *)(px + (size_t)y * (size_t)stride + (size_t)x * 4);
+            int r = (int)(v >> 16 & 0xff), g = (int)(v >> 8 & 0xff), b = (int)(v & 0xff);
+            if (abs(r - 224) > 1 || abs(g - 212) > 1 || abs(b - 236) > 1) continue;
+            if (x >= 720 && x < 1428 && y >= 540 && y < 1068) band++;
+            else elsewhere++;
+        }
+    cairo_surface_destroy(s);
+    assert_true(band > 1000);
+    assert_int_equal(elsewhere, 0);
+    char out[4200], p[4200];
+    snprintf(out, sizeof out, "%s/fig.pdf", dir);
+    assert_int_equal(ct_report_render_panels(in, out), 0);
+    snprintf(p, sizeof p, "%s/fig-prediction.pdf", dir);
+    char *raw = run_tool("pdftotext", p, "-");
+    char *txt = squeeze(raw);
+    expect_text(txt, "predicted total, as refined");
+    expect_text(txt, "its 90 % interval");
+    free(txt);
+    free(raw);
+    free(in);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 /* Two identical GPUs in a JSON Lines header: told apart by index and UUID end. */
 static void test_identical_gpus_told_apart(void **state) {
     (void)state;
@@ -587,6 +641,7 @@ int main(void) {
         cmocka_unit_test(test_identical_gpus_told_apart),
         cmocka_unit_test(test_pdf_from_jsonl),
         cmocka_unit_test(test_png_and_svg),
+        cmocka_unit_test(test_prediction_history_band),
         cmocka_unit_test(test_pdf_from_python_text_log),
         cmocka_unit_test(test_bad_input_and_output),
         cmocka_unit_test(test_cli_report),

@@ -77,6 +77,14 @@ static void test_variants(void **state) {
     assert_string_equal(buf, "elapsed 0:01:23 | epoch 3/10 | gpu 250.1 W | 0.0123 kWh 4.1 g CO2eq | predicted 0.041 "
                              "kWh, 0:03:10 left");
 
+    /* the predicted total with its 90 % interval (issue 12) */
+    st = sample();
+    st.predicted_energy_kwh_low = 0.039;
+    st.predicted_energy_kwh_high = 0.043;
+    ct_format_status_line(&st, buf, sizeof buf);
+    assert_string_equal(buf, "elapsed 0:01:23 | epoch 3/10 | cpu 45.2 W gpu 250.1 W | 0.0123 kWh 4.1 g CO2eq | "
+                             "predicted 0.041 kWh (0.039-0.043), 0:03:10 left");
+
     /* before anything: zeros, never garbage; NaN and negative readings show as 0 */
     memset(&st, 0, sizeof st);
     st.epochs = 5;

@@ -194,7 +194,10 @@ static void test_stop_in_epoch_and_logs(void **state) {
     assert_int_equal(ts_count_lines_with(out, "Predicted consumption for 4 epoch(s):"), 1);
     assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"header\""), 1);
     assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"epoch\""), 2);
-    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"prediction\""), 1);
+    /* the prediction after epoch 1 (the block's), its refinement after epoch 2 (issue 12) */
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"prediction\""), 2);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"prediction\",\"after_epochs\":1,"), 1);
+    assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"prediction\",\"after_epochs\":2,"), 1);
     assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"final\""), 1);
     assert_int_equal(ts_count_lines_with(jsonl, "\"early_stop\":true"), 1);
     free(std);

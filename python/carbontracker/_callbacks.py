@@ -54,6 +54,29 @@ class TrackerDriver:
             self.begin()
         self.tracker.epoch_start()
         self._in_epoch = True
+        self._progress = 0.0
+
+    def batch_end(self, done, per_epoch):
+        """A batch ended: done batches of this epoch out of per_epoch (the
+        framework's own count) go to the tracker as the epoch's progress
+        (issue 12). Unknown or infinite counts, or a count that went back, are
+        left out: progress never stops the training."""
+        if self.tracker is None or not self._in_epoch:
+            return
+        try:
+            done, per_epoch = float(done), float(per_epoch)
+        except (TypeError, ValueError):
+            return
+        if not (per_epoch > 0) or per_epoch == float("inf") or not (done > 0):
+            return
+        f = min(1.0, done / per_epoch)
+        if f < getattr(self, "_progress", 0.0):
+            return
+        self._progress = f
+        try:
+            self.tracker.epoch_progress(f)
+        except ValueError:
+            pass
 
     def epoch_end(self):
         """Ends the epoch; returns True when the trainer should stop."""

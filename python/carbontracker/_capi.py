@@ -194,7 +194,9 @@ class ct_status(Structure):
         ("predicted_co2eq_g", c_double),
         ("predicted_remaining_s", c_double),
         ("budget_exceeded", c_int),  # bit 0: energy budget, bit 1: CO2eq budget
-        ("ct_reserved", c_double * 8),  # room to grow (carbontracker.h)
+        ("predicted_energy_kwh_low", c_double),  # the 90 % interval (issue 12)
+        ("predicted_energy_kwh_high", c_double),
+        ("ct_reserved", c_double * 6),  # room to grow (carbontracker.h)
     ]
 
 
@@ -496,3 +498,9 @@ def report_render(path_in, path_out, panels=False):
     rc = fn(_fsencode(path_in), _fsencode(path_out))
     if rc:
         raise _error(rc, "report")
+
+
+# ---------------------------------------------------------------------------
+# Progress within an epoch (issue 12): int ct_epoch_progress(ct_tracker *, double fraction)
+
+_PROTOTYPES["ct_epoch_progress"] = (c_int, [_T, c_double])

@@ -6,6 +6,7 @@ class is first used, not when this module is imported. The class subclasses
 
 Hooks: on_train_begin creates the tracker (epochs from ``fit(epochs=...)``
 unless given), on_epoch_begin / on_epoch_end measure each epoch, and
+on_train_batch_end tells the epoch's progress (batch + 1 of ``params["steps"]``),
 on_train_end (also reached after EarlyStopping or ``model.stop_training``)
 stops it and reports the actual consumption. Keras has no hook for an
 exception inside ``fit``: the tracker is then stopped when it is collected or
@@ -60,6 +61,11 @@ def _build():
 
         def on_epoch_begin(self, epoch, logs=None):
             self.driver.epoch_start()
+
+        def on_train_batch_end(self, batch, logs=None):
+            # batch: the index within the epoch; params["steps"]: batches per epoch (issue 12)
+            params = getattr(self, "params", None) or {}
+            self.driver.batch_end(batch + 1, params.get("steps"))
 
         def on_epoch_end(self, epoch, logs=None):
             if self.driver.epoch_end():

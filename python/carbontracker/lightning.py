@@ -5,7 +5,8 @@ the callback class is first used, not when this module is imported.
 
 Hooks: on_train_start creates the tracker (epochs = ``trainer.max_epochs``
 unless given), on_train_epoch_start / on_train_epoch_end measure each epoch
-(validation inside the epoch included), on_train_end (also reached after
+(validation inside the epoch included), on_train_batch_end tells the epoch's
+progress (batch_idx + 1 of ``trainer.num_training_batches``), on_train_end (also reached after
 EarlyStopping or ``trainer.should_stop``) and on_exception stop it and report
 the actual consumption.
 
@@ -58,6 +59,10 @@ def _build():
 
         def on_train_epoch_start(self, trainer, pl_module):
             self.driver.epoch_start()
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, *args):
+            # batch_idx within the epoch of trainer.num_training_batches (issue 12)
+            self.driver.batch_end(batch_idx + 1, getattr(trainer, "num_training_batches", None))
 
         def on_train_epoch_end(self, trainer, pl_module):
             if self.driver.epoch_end():

@@ -842,6 +842,46 @@ class CarbonTracker:
             self._confirm_exc = e
             return 0
 
+    # ------------------------------------------------------------------
+    # Progress within an epoch (issue 12)
+
+    def epoch_progress(self, fraction):
+        """Tells how much of the current epoch is done (0..1, e.g. batches done
+        / batches per epoch). Cheap enough for every batch; the prediction is
+        refined with it (a first one before epoch 1 ends, from 3 marks) and a
+        warm-up at the start of epoch 1 is told from the steady rate. A fraction
+        outside 0..1 or smaller than the previous one raises ValueError (nothing
+        is recorded); called outside an epoch, it warns (StateError if strict)."""
+        if not self._active:
+            return
+        f = float(fraction)
+        rc = self._lib.ct_epoch_progress(self._h, f)
+        if rc == 0:
+            return
+        if rc == _capi.CT_EINVAL and not self.ignore_errors:
+            raise ValueError(f"CarbonTracker: {self._message(rc)}")
+        self._on_error(rc, "epoch_progress")
+
+    def step(self, n=1, batches_per_epoch=None):
+        """Counts n batches of the current epoch; with the number of batches per
+        epoch (given here once, or as the attribute ``batches_per_epoch``) it
+        calls epoch_progress(batches done / batches per epoch). Returns the
+        fraction told, or None when the number per epoch is unknown. The count
+        starts again with each epoch."""
+        if batches_per_epoch is not None:
+            self.batches_per_epoch = batches_per_epoch
+        bpe = getattr(self, "batches_per_epoch", None)
+        epoch = self.epoch_counter
+        if getattr(self, "_step_epoch", None) != epoch:
+            self._step_epoch = epoch
+            self._step_count = 0
+        self._step_count += n
+        if not bpe or bpe <= 0 or not self._active:
+            return None
+        f = min(1.0, self._step_count / float(bpe))
+        self.epoch_progress(f)
+        return f
+
     def __repr__(self):
         state = "active" if self._active else ("freed" if self._h is None else "stopped")
         return f"<CarbonTracker epochs={self.epochs} done={self.epoch_counter} {state}>"

@@ -86,11 +86,12 @@ class FakeModel:
         self.stop_training = False
 
 
-def keras_fit(callbacks, epochs, work):
-    """What keras.Model.fit does with callbacks (CallbackList)."""
+def keras_fit(callbacks, epochs, work, batches=0):
+    """What keras.Model.fit does with callbacks (CallbackList); with batches,
+    on_train_batch_end(batch) for each (params["steps"] = batches)."""
     model = FakeModel()
     for cb in callbacks:
-        cb.set_params({"epochs": epochs, "steps": 10, "verbose": 0})
+        cb.set_params({"epochs": epochs, "steps": batches or 10, "verbose": 0})
         cb.set_model(model)
     for cb in callbacks:
         cb.on_train_begin(logs={})
@@ -98,6 +99,10 @@ def keras_fit(callbacks, epochs, work):
         for cb in callbacks:
             cb.on_epoch_begin(epoch, logs={})
         work(epoch)
+        for batch in range(batches):
+            for cb in callbacks:
+                if hasattr(cb, "on_train_batch_end"):
+                    cb.on_train_batch_end(batch, logs={"loss": 1.0})
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs={"loss": 1.0 / (epoch + 1)})
         if model.stop_training:
@@ -196,8 +201,9 @@ class FakeTrainer:
         self.should_stop = False
 
 
-def lightning_fit(callbacks, trainer, work):
-    """What lightning's fit loop does with callbacks."""
+def lightning_fit(callbacks, trainer, work, batches=0):
+    """What lightning's fit loop does with callbacks; with batches,
+    on_train_batch_end(..., batch_idx) for each (trainer.num_training_batches)."""
     module = object()
     try:
         for cb in callbacks:
@@ -208,6 +214,10 @@ def lightning_fit(callbacks, trainer, work):
             for cb in callbacks:
                 cb.on_train_epoch_start(trainer, module)
             work(epoch)
+            for i in range(batches):
+                for cb in callbacks:
+                    if hasattr(cb, "on_train_batch_end"):
+                        cb.on_train_batch_end(trainer, module, {"loss": 1.0}, ("x", "y"), i)
             for cb in callbacks:
                 cb.on_train_epoch_end(trainer, module)
             epoch += 1
@@ -291,9 +301,12 @@ class Args:
 
 
 class State:
-    def __init__(self, num_train_epochs=0):
+    def __init__(self, num_train_epochs=0, steps_per_epoch=0):
         self.num_train_epochs = num_train_epochs
         self.epoch = 0.0
+        self.global_step = 0
+        self.steps_per_epoch = steps_per_epoch  # the stand-in's, not transformers'
+        self.max_steps = steps_per_epoch * num_train_epochs
 
 
 class Control:
@@ -311,6 +324,11 @@ def hf_train(callbacks, args, state, work):
         for cb in callbacks:
             cb.on_epoch_begin(args, state, control)
         work(epoch, control)
+        for _ in range(getattr(state, "steps_per_epoch", 0)):
+            state.global_step += 1
+            for cb in callbacks:
+                if hasattr(cb, "on_step_end"):
+                    cb.on_step_end(args, state, control)
         for cb in callbacks:
             r = cb.on_epoch_end(args, state, control)
             if r is not None:
@@ -360,6 +378,104 @@ class Transformers(CallbackCase):
         self.assertEqual(cb.driver.stop_reason, "declined")
         self.assertEqual(cb.tracker.actual.epochs, 1)
         self.assertTrue(cb.tracker.deleted)
+
+
+# ---------------------------------------------------------------------------
+# Progress within an epoch (issue 12): every batch end tells the tracker
+
+
+class Spy:
+    """Records the fractions a tracker's epoch_progress is given (the call goes on)."""
+
+    def __init__(self, tracker):
+        self.calls = []
+        real = tracker.epoch_progress
+
+        def spy(f):
+            self.calls.append((tracker.epoch_counter, round(f, 9)))
+            return real(f)
+
+        tracker.epoch_progress = spy
+
+
+class Progress(CallbackCase):
+    def check(self, spy, t, epochs, batches):
+        want = [(e, round((b + 1) / batches, 9)) for e in range(epochs) for b in range(batches)]
+        self.assertEqual(spy.calls, want)
+        self.assertEqual(t.actual.epochs, epochs)
+
+    def test_keras_batches(self):
+        ck = Keras.keras(self)
+        t = CarbonTracker(epochs=3, **TRACKER_KW)
+        spy = Spy(t)
+        cb = ck.CarbonTrackerCallback(tracker=t)
+        keras_fit([cb], 2, lambda e: self.work(1_000_000), batches=4)
+        self.check(spy, t, 2, 4)
+        t.close()
+
+    def test_lightning_batches(self):
+        cl = Lightning.lightning(self)
+        t = CarbonTracker(epochs=2, **TRACKER_KW)
+        spy = Spy(t)
+        cb = cl.CarbonTrackerCallback(tracker=t)
+        trainer = FakeTrainer(max_epochs=2)
+        trainer.num_training_batches = 5
+        lightning_fit([cb], trainer, lambda e: self.work(1_000_000), batches=5)
+        self.check(spy, t, 2, 5)
+        t.close()
+
+    def test_lightning_unknown_batches(self):
+        cl = Lightning.lightning(self)
+        t = CarbonTracker(epochs=2, **TRACKER_KW)
+        spy = Spy(t)
+        cb = cl.CarbonTrackerCallback(tracker=t)
+        trainer = FakeTrainer(max_epochs=1)
+        trainer.num_training_batches = float("inf")  # an iterable dataset without a length
+        lightning_fit([cb], trainer, lambda e: self.work(1_000_000), batches=3)
+        self.assertEqual(spy.calls, [])
+        t.close()
+
+    def test_transformers_steps(self):
+        ct = Transformers.transformers(self)
+        t = CarbonTracker(epochs=3, **TRACKER_KW)
+        spy = Spy(t)
+        cb = ct.CarbonTrackerCallback(tracker=t)
+        hf_train([cb], Args(3), State(num_train_epochs=3, steps_per_epoch=4), lambda e, c: self.work(1_000_000))
+        self.check(spy, t, 3, 4)
+        t.close()
+
+    def test_marks_reach_the_library(self):
+        # 3 marks in epoch 1: a prediction before epoch 1 ends (ct_epoch_progress)
+        t = CarbonTracker(epochs=4, **TRACKER_KW)
+        t.epoch_start()
+        self.assertIsNone(t.predicted)
+        for k in range(1, 4):
+            self.work(1_000_000)
+            t.epoch_progress(k / 4)
+        p = t.predicted
+        self.assertIsNotNone(p)
+        self.assertEqual(p.epochs, 4)
+        with self.assertRaises(ValueError):
+            t.epoch_progress(0.5)  # went back: nothing recorded
+        with self.assertRaises(ValueError):
+            t.epoch_progress(1.5)
+        t.epoch_end()
+        t.close()
+
+    def test_step_counts_batches(self):
+        t = CarbonTracker(epochs=2, **TRACKER_KW)
+        spy = Spy(t)
+        t.epoch_start()
+        self.assertIsNone(t.step())  # the number per epoch is not known yet
+        self.assertEqual(t.step(batches_per_epoch=4), 0.5)
+        self.assertEqual(t.step(), 0.75)
+        self.assertEqual(t.step(2), 1.0)  # never past the end
+        t.epoch_end()
+        t.epoch_start()
+        self.assertEqual(t.step(), 0.25)  # counted again from the start of each epoch
+        t.epoch_end()
+        self.assertEqual(spy.calls, [(0, 0.5), (0, 0.75), (0, 1.0), (1, 0.25)])
+        t.close()
 
 
 class LazyImports(unittest.TestCase):

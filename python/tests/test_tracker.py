@@ -440,7 +440,8 @@ class Budgets(RaplCase):
         self.assertTrue(t.budget_exceeded)
         self.assertEqual([x.category for x in w], [BudgetExceededWarning])
         self.assertEqual(str(w[0].message),
-                         "CarbonTracker: predicted energy 0.0004 kWh exceeds the energy budget of 0.0003 kWh by 33.3 %")
+                         "CarbonTracker: predicted energy 0.0004 kWh (0.000387-0.000413) exceeds the energy budget of "
+                         "0.0003 kWh by 33.3 %")  # with its 90 % interval (issue 12)
         self.assertEqual(t.epoch_results[0].epoch, 1)  # the epoch was recorded
         st = t.status()
         self.assertEqual((st.energy_budget_exceeded, st.co2_budget_exceeded), (True, False))
@@ -473,7 +474,7 @@ class Budgets(RaplCase):
         t = rapl_tracker(epochs=4, pue=1.0, max_co2_g=0.05, on_budget="raise")
         with self.assertRaises(BudgetExceededError) as cm:
             self.run_epochs(t)
-        self.assertEqual(str(cm.exception), "predicted CO2eq 0.08 g exceeds the CO2eq budget of 0.05 g by 60.0 %")
+        self.assertEqual(str(cm.exception), "predicted CO2eq 0.08 g (0.0773-0.0827) exceeds the CO2eq budget of 0.05 g by 60.0 %")
         self.assertEqual(cm.exception.name, "EBUDGET")
         self.assertEqual(len(t.epoch_results), 1)
         st = t.status()

@@ -37,6 +37,8 @@ void ct__fill_status(const ct_tracker *t, ct_status *st) {
         st->has_prediction = 1;
         st->predicted_energy_kwh = pr->energy_kwh;
         st->predicted_co2eq_g = pr->co2eq_g;
+        st->predicted_energy_kwh_low = pr->energy_kwh_low;
+        st->predicted_energy_kwh_high = pr->energy_kwh_high;
         st->predicted_remaining_s = pr->duration_s > done_s ? pr->duration_s - done_s : 0;
     }
     st->budget_exceeded = t->budget_exceeded;
@@ -167,7 +169,7 @@ void *ct__measure_main(void *arg) {
             ct__take_sample(t, now);
             log_intensity_change(t, now);
             /* the refined prediction is refitted here, off the training thread (issue 12) */
-            if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t);
+            if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t, 1);
             status_draw(t);
             next_sample += t->cfg.update_interval;
             if (next_sample < now) next_sample = now + t->cfg.update_interval; /* we were late: do not burst */

@@ -105,10 +105,22 @@ static void rest_profile_intensity(const ct_tracker *t, double now, double rest_
     ct__strlcpy(source, m.value.source, srclen);
 }
 
-void ct__tracker_refine(ct_tracker *t) {
+void ct__tracker_refine(ct_tracker *t, int record) {
     ct__predictor_refit(&t->pred);
     t->has_refined = ct__tracker_prediction(t, &t->refined) == 0;
     t->pred_stale = 0;
+    if (!record || !t->has_refined) return;
+    /* one record per epoch, and within an epoch one per 10 % of progress at
+     * most (a mark on every batch would otherwise log at every sample) */
+    double f = t->in_epoch && t->pred.cur.n > 0 ? t->pred.cur.last.f : -1;
+    int n = t->nepochs;
+    if (n == t->pred_rec_epochs && (f < 0 || f < t->pred_rec_progress + 0.1)) return;
+    t->pred_rec_epochs = n;
+    t->pred_rec_progress = f;
+    double kwh = t->refined.energy_kwh, said = t->pred_said_kwh;
+    int announce = said > 0 && isfinite(kwh) && fabs(kwh / said - 1.0) > 0.05;
+    if (announce) t->pred_said_kwh = kwh;
+    ct__report_prediction_update(&t->rep, &t->refined, n, f, announce);
 }
 
 int ct__tracker_prediction(const ct_tracker *t, ct_result *out) {

@@ -320,10 +320,13 @@ static void compute_actual(const ct_tracker *t, ct_result *r) {
 static void compute_prediction(ct_tracker *t, const ct_result *a) {
     (void)a;
     t->pred_stale = 1;
-    ct__tracker_refine(t);
+    ct__tracker_refine(t, 0); /* its record is the block's (ct__report_prediction) */
     if (!t->has_refined) return;
     t->predicted = t->refined;
     t->has_prediction = 1;
+    t->pred_rec_epochs = t->nepochs;
+    t->pred_rec_progress = -1;
+    t->pred_said_kwh = t->refined.energy_kwh;
 }
 
 /* Ends monitoring (t->mu NOT held). */
@@ -337,6 +340,8 @@ static void finish(ct_tracker *t, const char *reason) {
     t->thread_stop = 1;
     ct__report_status_clear(&t->rep);
     pthread_cond_signal(&t->cv);
+    /* the last refinement, when the thread has not made it yet (issue 12) */
+    if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t, 1);
     ct_result a;
     compute_actual(t, &a);
     ct__run_finish f = {&a, t->has_prediction ? &t->predicted : NULL, reason, t->nepochs < t->cfg.monitor_epochs,
@@ -369,6 +374,11 @@ int ct_epoch_start(ct_tracker *t) {
         set_msg(t, "epoch_start called twice without epoch_end (epoch %d is still running)", t->epoch_no);
         return soft_error(t, CT_ESTATE);
     }
+    /* the refinement after the last epoch, when the measurement thread has not
+     * made it yet (epochs shorter than update_interval): every epoch gets its
+     * prediction record (issue 12). Only with a JSON Lines log, which already
+     * costs a write per epoch: without one, the fit stays off this thread. */
+    if (t->has_prediction && t->pred_stale && ct__reporter_jsonl_path(&t->rep)) ct__tracker_refine(t, 1);
     double now = ct__monotonic_s();
     ct__read_sources(t, now, NULL); /* energy before this moment is not the epoch's */
     memcpy(t->epoch0_j, t->cum_j, (size_t)t->ndev * sizeof(double));
@@ -415,8 +425,13 @@ static int check_budgets(ct_tracker *t, const ct_result *actual) {
         if (!which) continue;
         exceeded = 1;
         t->budget_exceeded |= bits[k];
-        set_msg(t, "%s %s %.6g %s exceeds the %s budget of %.6g %s by %.1f %%", which, names[k], v, units[k], names[k],
-                lim[k], units[k], (v / lim[k] - 1.0) * 100.0);
+        /* how sure: the prediction's 90 % interval (issue 12) */
+        char sure[80] = "";
+        double lo = k == 0 ? pr->energy_kwh_low : pr->co2eq_g_low, hi = k == 0 ? pr->energy_kwh_high : pr->co2eq_g_high;
+        if (which[0] == 'p' && hi > lo)
+            snprintf(sure, sizeof sure, hi >= 100 ? " (%.0f-%.0f)" : " (%.3g-%.3g)", lo, hi);
+        set_msg(t, "%s %s %.6g %s%s exceeds the %s budget of %.6g %s by %.1f %%", which, names[k], v, units[k], sure,
+                names[k], lim[k], units[k], (v / lim[k] - 1.0) * 100.0);
         if (!t->budget_warned[k]) {
             t->budget_warned[k] = 1;
             ct__report_warning(&t->rep, t->msg);

@@ -82,6 +82,9 @@ struct ct_tracker {
     ct_result refined;      /* its latest prediction: ct_get_predicted, status, budgets */
     int has_refined;
     int pred_stale;         /* an epoch or a mark arrived since `refined` was computed */
+    int pred_rec_epochs;    /* the last "prediction" record: after so many epochs, */
+    double pred_rec_progress; /* and this fraction of the next (-1: none) */
+    double pred_said_kwh;   /* the prediction last told (block or verbose-2 line) */
     /* `predicted` stays the prediction printed after epochs_before_pred (the
      * original's block, and the final JSON Lines record) */
     int finished;           /* monitoring ended (monitor_epochs reached or stop) */
@@ -114,11 +117,14 @@ void *ct__measure_main(void *arg);
 /* progress.c: ct_epoch_progress and the refined prediction (t->mu held).
  * ct__tracker_prediction: 0 or CT_ENODATA; reads the tracker only (getters of a
  * const tracker call it). ct__tracker_refine: refits the model's cache and
- * keeps the result in t->refined (the measurement thread, ct_epoch_end).
+ * keeps the result in t->refined (the measurement thread, ct_epoch_end);
+ * with record, a refinement with new input (an epoch, or 10 % more of the
+ * epoch in progress since the last record) becomes a "prediction" record, and
+ * a move of more than 5 % since the prediction last told a verbose-2 line.
  * ct__prediction_wanted_now: 1 when something uses the prediction at every
  * epoch (budgets, log files, the status line, verbose 2). */
 int ct__tracker_prediction(const ct_tracker *t, ct_result *out);
-void ct__tracker_refine(ct_tracker *t);
+void ct__tracker_refine(ct_tracker *t, int record);
 int ct__prediction_wanted_now(const ct_tracker *t);
 
 #endif

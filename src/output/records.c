@@ -207,6 +207,13 @@ static void result_members(ct__buf *b, const ct_result *r) {
     kv_num(b, "energy_kwh", r->energy_kwh);
     per_component(b, "energy_j", r->has_component, r->energy_j);
     kv_num(b, "co2eq_g", r->co2eq_g);
+    /* the 90 % interval (issue 12; equal to the value for actual results) */
+    kv_num(b, "energy_kwh_low", r->energy_kwh_low);
+    kv_num(b, "energy_kwh_high", r->energy_kwh_high);
+    kv_num(b, "duration_s_low", r->duration_s_low);
+    kv_num(b, "duration_s_high", r->duration_s_high);
+    kv_num(b, "co2eq_g_low", r->co2eq_g_low);
+    kv_num(b, "co2eq_g_high", r->co2eq_g_high);
     kv_num(b, "intensity_g_per_kwh", r->intensity_g_per_kwh);
     kv_str(b, "intensity_kind", ct_intensity_kind_name(r->intensity_kind));
     kv_str(b, "intensity_source", r->intensity_source);
@@ -219,10 +226,11 @@ static void result_obj(ct__buf *b, const ct_result *r) {
     close_obj(b);
 }
 
-void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs) {
+void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs, double progress) {
     ct__buf_putc(b, '{');
     kv_str(b, "event", "prediction");
     kv_int(b, "after_epochs", after_epochs);
+    if (progress >= 0) kv_num(b, "progress", progress); /* of epoch after_epochs + 1 (issue 12) */
     result_members(b, predicted);
     close_obj(b);
     end_line(b);

@@ -311,6 +311,8 @@ static int any_estimated(const ct_result *res) {
     return (res->has_component[0] && res->estimated[0]) || (res->has_component[1] && res->estimated[1]);
 }
 
+static void ct__report_prediction_interval(ct__reporter *r, const ct_result *p);
+
 /* The consumption block, the estimate note and the mean intensity. */
 static void print_result(ct__reporter *r, const char *what, const ct_result *res) {
     char desc[96], block[1024];
@@ -330,6 +332,7 @@ static void print_result(ct__reporter *r, const char *what, const ct_result *res
         ct__report_output(r, block, 1);
     }
     int predicted = strcmp(what, "Predicted") == 0;
+    if (predicted) ct__report_prediction_interval(r, res);
     if (any_estimated(res)) {
         char m[300];
         snprintf(m, sizeof m, "The %s consumption above is partly estimated (%s%s%s energy), not measured.",
@@ -348,9 +351,9 @@ static void print_result(ct__reporter *r, const char *what, const ct_result *res
 }
 
 void ct__report_prediction(ct__reporter *r, const ct_result *predicted, int after_epochs) {
-    print_result(r, "Predicted", predicted);
+    print_result(r, "Predicted", predicted); /* with its interval (issue 12) */
     ct__buf b = {0};
-    ct__record_prediction(&b, predicted, after_epochs);
+    ct__record_prediction(&b, predicted, after_epochs, -1);
     jsonl(r, &b, 0, ct__unix_s());
     ct__reporter_flush(r);
 }
@@ -383,4 +386,59 @@ void ct__report_finish(ct__reporter *r, const ct__run_finish *f) {
     ct__log_std(&r->logs, "Monitoring thread ended.");
     ct__report_output(r, "Finished monitoring.", 1);
     ct__reporter_flush(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The refined prediction (issue 12)                                   */
+/* ------------------------------------------------------------------ */
+
+/* "0.80-0.88 kWh, 0:09:00-0:10:00, 300.1-330.2 g CO2eq" */
+static void interval_text(const ct__reporter *r, const ct_result *p, char *buf, size_t len) {
+    char d0[48], d1[48];
+    ct_format_duration(p->duration_s_low, 0, d0, sizeof d0);
+    ct_format_duration(p->duration_s_high, 0, d1, sizeof d1);
+    snprintf(buf, len, "%.*f-%.*f kWh, %s-%s, %.*f-%.*f g CO2eq", r->precision, p->energy_kwh_low, r->precision,
+             p->energy_kwh_high, d0, d1, r->precision, p->co2eq_g_low, r->precision, p->co2eq_g_high);
+}
+
+/* The lines under the "Predicted consumption" block: its 90 % interval and
+ * the intensity its CO2eq used. A record of their own in the output log, after
+ * the block and its equivalents, so that the original's expressions (which
+ * read up to the next time stamp) still read the block. */
+static void ct__report_prediction_interval(ct__reporter *r, const ct_result *p) {
+    char iv[256], m[700];
+    interval_text(r, p, iv, sizeof iv);
+    if (p->intensity_kind == CT_INTENSITY_FORECAST)
+        snprintf(m, sizeof m,
+                 "\t90 %% interval:\t%s\n\tIntensity:\tthe forecast (%s) for the predicted remaining time, "
+                 "%.2f gCO2eq/kWh on average",
+                 iv, p->intensity_source, p->intensity_g_per_kwh);
+    else
+        snprintf(m, sizeof m,
+                 "\t90 %% interval:\t%s\n\tIntensity:\tthe current value (%s: %s), no forecast; %.2f gCO2eq/kWh on "
+                 "average",
+                 iv, ct_intensity_kind_name(p->intensity_kind), p->intensity_source, p->intensity_g_per_kwh);
+    ct__report_output(r, m, 1);
+}
+
+void ct__report_prediction_update(ct__reporter *r, const ct_result *predicted, int after_epochs, double progress,
+                                  int announce) {
+    if (announce && r->verbose >= 2) {
+        /* "Prediction for 10 epoch(s) after 3 epoch(s): 0.84 kWh (0.80-0.88), 0:10:00, 331.2 g CO2eq." */
+        char when[96], dur[48], m[500];
+        const ct_result *p = predicted;
+        if (progress >= 0)
+            snprintf(when, sizeof when, "%d epoch(s) and %.0f %% of epoch %d", after_epochs, progress * 100.0,
+                     after_epochs + 1);
+        else
+            snprintf(when, sizeof when, "%d epoch(s)", after_epochs);
+        ct_format_duration(p->duration_s, 0, dur, sizeof dur);
+        int d = r->precision;
+        snprintf(m, sizeof m, "Prediction for %d epoch(s) after %s: %.*f kWh (%.*f-%.*f), %s, %.*f g CO2eq.",
+                 p->epochs, when, d, p->energy_kwh, d, p->energy_kwh_low, d, p->energy_kwh_high, dur, d, p->co2eq_g);
+        ct__report_output(r, m, 2);
+    }
+    ct__buf b = {0};
+    ct__record_prediction(&b, predicted, after_epochs, progress);
+    jsonl(r, &b, 0, ct__unix_s());
 }

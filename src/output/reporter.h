@@ -131,6 +131,12 @@ void ct__report_epoch(ct__reporter *r, const ct__epoch_report *e);
 /* The prediction after after_epochs epochs: console, output log, JSON Lines. */
 void ct__report_prediction(ct__reporter *r, const ct_result *predicted, int after_epochs);
 
+/* A refinement of the prediction (issue 12): a JSON Lines "prediction" record
+ * (progress: the fraction of epoch after_epochs + 1 done, < 0 between epochs)
+ * and, when announce (it moved by more than 5 %), a short line at verbose 2. */
+void ct__report_prediction_update(ct__reporter *r, const ct_result *predicted, int after_epochs, double progress,
+                                  int announce);
+
 /* The stop_and_confirm question on the console; 1 continue, 0 stop. Blocks on stdin. */
 int ct__report_ask_continue(ct__reporter *r);
 /* "Session ended by user." */
@@ -159,7 +165,7 @@ void ct__record_header(ct__buf *b, const ct__run_header *h);
 void ct__record_warning(ct__buf *b, double unix_s, const char *message);
 void ct__record_intensity(ct__buf *b, double unix_s, double g_per_kwh, ct_intensity_kind kind, const char *source);
 void ct__record_epoch(ct__buf *b, const ct__epoch_report *e);
-void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs);
+void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs, double progress);
 void ct__record_final(ct__buf *b, const ct__run_finish *f);
 
 #endif /* CT_OUTPUT_REPORTER_H */

@@ -1,6 +1,7 @@
 /*
  * status_line.c - the live status line, a pure renderer:
  *   "elapsed 0:01:23 | epoch 3/10 | cpu 45.2 W gpu 250.1 W | 0.0123 kWh 4.1 g CO2eq | predicted 0.041 kWh, 0:03:10 left"
+ *   (with its 90 % interval when known: "predicted 0.041 kWh (0.039-0.043), 0:03:10 left")
  * The tracker's thread (verbose >= 1, stderr a terminal) and the CLI wrapper
  * print it in place with "\r\033[K"; this file only formats.
  */
@@ -51,7 +52,10 @@ int ct__status_line_render(const ct_status *st, char *buf, size_t len) {
     put(&b, " | %.4f kWh %.1f g CO2eq", clean(st->energy_kwh), clean(st->co2eq_g));
     if (st->has_prediction) {
         ct_format_duration(clean(st->predicted_remaining_s), 0, t, sizeof t);
-        put(&b, " | predicted %.3f kWh, %s left", clean(st->predicted_energy_kwh), t);
+        put(&b, " | predicted %.3f kWh", clean(st->predicted_energy_kwh));
+        double lo = clean(st->predicted_energy_kwh_low), hi = clean(st->predicted_energy_kwh_high);
+        if (hi > lo) put(&b, " (%.3f-%.3f)", lo, hi); /* the 90 % interval (issue 12) */
+        put(&b, ", %s left", t);
     }
     return b.need > 2147483647u ? 2147483647 : (int)b.need;
 }

@@ -269,7 +269,8 @@ int ct__report_draw_v1(ct_report_job *job) {
         ct__rp_text_at(cr, 50, 615, 0,
                        "Figure 1: (a) power per component over time; (b) energy per epoch without PUE;");
         ct__rp_text_at(cr, 50, 627, 0,
-                       "(c) CO2eq per epoch with PUE; (d) cumulative energy with PUE against the prediction.");
+                       "(c) CO2eq per epoch with PUE; (d) cumulative energy with PUE against the prediction");
+        ct__rp_text_at(cr, 50, 639, 0, "(and the predicted total as it was refined, with its 90 % interval).");
     } else {
         ct__rp_plots(cr, 6, 6, FW - 12, FH - 12, d);
     }

@@ -22,6 +22,9 @@
 static const double COL_COMP[CT_COMPONENT_COUNT][3] = {{0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}};
 static const double COL_CO2[3] = {0.173, 0.627, 0.173};
 static const double COL_PRED[3] = {0.45, 0.45, 0.45};
+/* the prediction as it was refined (issue 12), and its 90 % interval */
+static const double COL_REFINED[3] = {0.580, 0.404, 0.741};
+static const double COL_BAND[3] = {0.878, 0.831, 0.925};
 
 typedef ct_rp_box box;
 
@@ -180,6 +183,7 @@ typedef struct legend_item {
     int kind; /* 0 line, 1 box, 2 dashed line, 3 cross */
 } legend_item;
 
+/* left: 1 top left, 0 top right, 2 bottom right */
 static void draw_legend(cairo_t *cr, const box *in, const legend_item *items, int n, int left) {
     ct__rp_font(cr, 7.5, 0);
     double w = 0;
@@ -188,7 +192,7 @@ static void draw_legend(cairo_t *cr, const box *in, const legend_item *items, in
         if (tw > w) w = tw;
     }
     double bw = w + 28, bh = n * 11 + 6;
-    double x = left ? in->x + 6 : in->x + in->w - bw - 6, y = in->y + 6;
+    double x = left == 1 ? in->x + 6 : in->x + in->w - bw - 6, y = left == 2 ? in->y + in->h - bh - 6 : in->y + 6;
     cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
     cairo_rectangle(cr, x, y, bw, bh);
     cairo_fill_preserve(cr);
@@ -403,6 +407,60 @@ static void plot_co2(cairo_t *cr, box outer, const ct_run_detail *d) {
     draw_legend(cr, &in, &li, 1, 0);
 }
 
+/* How the prediction evolved (issue 12): the predicted total of each
+ * prediction record at the epoch it was made (after_epochs + progress), its
+ * 90 % interval as a band (a bar where a record stands alone). Clipped by the
+ * caller. Returns the legend items added to li (0..2). */
+static int plot_refined(cairo_t *cr, const box *in, const axis *xa, const axis *ya, double div, const ct_run_detail *d,
+                        legend_item *li) {
+    if (d->npreds < 1) return 0;
+    int nband = 0, n = 0;
+    cairo_set_source_rgb(cr, COL_BAND[0], COL_BAND[1], COL_BAND[2]);
+    for (int i = 0; i < d->npreds; i++) { /* the upper edge forward, the lower edge back */
+        const ct_run_pred *q = &d->preds[i];
+        if (!isfinite(q->energy_kwh_low) || !isfinite(q->energy_kwh_high)) continue;
+        double x = px(in, xa, q->at_epochs), y = py(in, ya, clamp_value(q->energy_kwh_high / div));
+        nband++ ? cairo_line_to(cr, x, y) : cairo_move_to(cr, x, y);
+    }
+    for (int i = d->npreds - 1; i >= 0 && nband > 1; i--) {
+        const ct_run_pred *q = &d->preds[i];
+        if (!isfinite(q->energy_kwh_low) || !isfinite(q->energy_kwh_high)) continue;
+        cairo_line_to(cr, px(in, xa, q->at_epochs), py(in, ya, clamp_value(q->energy_kwh_low / div)));
+    }
+    if (nband > 1) {
+        cairo_close_path(cr);
+        cairo_fill(cr);
+    } else {
+        cairo_new_path(cr);
+    }
+    cairo_set_line_width(cr, 2.5); /* each record's interval as a bar: a lone record shows too */
+    for (int i = 0; i < d->npreds; i++) {
+        const ct_run_pred *q = &d->preds[i];
+        if (!isfinite(q->energy_kwh_low) || !isfinite(q->energy_kwh_high)) continue;
+        double x = px(in, xa, q->at_epochs);
+        cairo_move_to(cr, x, py(in, ya, clamp_value(q->energy_kwh_low / div)));
+        cairo_line_to(cr, x, py(in, ya, clamp_value(q->energy_kwh_high / div)));
+    }
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, COL_REFINED[0], COL_REFINED[1], COL_REFINED[2]);
+    cairo_set_line_width(cr, 1.2);
+    for (int i = 0; i < d->npreds; i++) {
+        const ct_run_pred *q = &d->preds[i];
+        double x = px(in, xa, q->at_epochs), y = py(in, ya, clamp_value(q->energy_kwh / div));
+        n++ ? cairo_line_to(cr, x, y) : cairo_move_to(cr, x, y);
+    }
+    cairo_stroke(cr);
+    for (int i = 0; i < d->npreds && d->npreds <= 120; i++) {
+        const ct_run_pred *q = &d->preds[i];
+        cairo_arc(cr, px(in, xa, q->at_epochs), py(in, ya, clamp_value(q->energy_kwh / div)), 1.6, 0, 2 * M_PI);
+        cairo_fill(cr);
+    }
+    li[0] = (legend_item){"predicted total, as refined", COL_REFINED, 0};
+    if (nband == 0) return 1;
+    li[1] = (legend_item){"its 90 % interval", COL_BAND, 1};
+    return 2;
+}
+
 /* Cumulative energy (kWh with PUE) per epoch against the linear prediction. */
 static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
     double pue = isfinite(d->pue) && d->pue >= 1 ? d->pue : 1.0;
@@ -416,6 +474,12 @@ static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
     maxe = cum;
     if (d->predicted.valid && d->predicted.energy_kwh > maxe) maxe = d->predicted.energy_kwh;
     if (d->actual.valid && d->actual.energy_kwh > maxe) maxe = d->actual.energy_kwh;
+    for (int i = 0; i < d->npreds; i++) {
+        const ct_run_pred *q = &d->preds[i];
+        double hi = isfinite(q->energy_kwh_high) ? q->energy_kwh_high : q->energy_kwh;
+        if (isfinite(hi) && hi > maxe && hi < 4 * (maxe > 0 ? maxe : hi)) maxe = hi; /* a wild early one is clipped */
+        if (q->at_epochs > total) total = (int)ceil(q->at_epochs);
+    }
     double div = 1;
     const char *yl = "Cumulative energy (kWh, with PUE)";
     if (maxe < 0.01) div = 1e-3, yl = "Cumulative energy (Wh, with PUE)";
@@ -423,7 +487,7 @@ static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
     if (xa.step < 1) xa.step = 1, xa.hi = ceil(xa.hi);
     axis ya = make_axis(0, maxe / div * 1.15, 5, 1);
     box in = draw_axes(cr, outer, &xa, &ya, "(d) Predicted against actual", "Epoch", yl);
-    legend_item li[3];
+    legend_item li[5];
     int nl = 0;
     int pred = d->predicted.valid && d->predicted.epochs > 0;
     /* lines clipped to the frame; markers drawn after, unclipped (a marker at
@@ -442,6 +506,7 @@ static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
         cairo_set_dash(cr, NULL, 0, 0);
         li[nl++] = (legend_item){"predicted (linear)", COL_PRED, 2};
     }
+    nl += plot_refined(cr, &in, &xa, &ya, div, d, li + nl);
     cairo_set_source_rgb(cr, COL_COMP[0][0], COL_COMP[0][1], COL_COMP[0][2]);
     cairo_set_line_width(cr, 1.5);
     cum = 0;
@@ -486,7 +551,8 @@ static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
         cairo_stroke(cr);
         li[nl++] = (legend_item){"actual total (reported)", black, 3};
     }
-    draw_legend(cr, &in, li, nl, 1);
+    /* the refined predictions run along the top: the legend goes below the cumulative line */
+    draw_legend(cr, &in, li, nl, d->npreds > 0 ? 2 : 1);
 }
 
 const char *ct__rp_component_label(const ct_run_detail *d, int c) {

@@ -226,6 +226,13 @@ typedef struct ct_run_point {
     double p_w[CT_COMPONENT_COUNT];         /* NaN when that component has no value */
 } ct_run_point;
 
+/* One prediction record of a JSON Lines log (issue 12): when it was made and
+ * the predicted total with its 90 % interval (NaN when the record has none). */
+typedef struct ct_run_pred {
+    double at_epochs;                       /* after_epochs + progress */
+    double energy_kwh, energy_kwh_low, energy_kwh_high; /* with PUE */
+} ct_run_pred;
+
 typedef struct ct_run_detail {
     char path[512];
     char format[8];                         /* "jsonl" / "text" */
@@ -250,6 +257,8 @@ typedef struct ct_run_detail {
     int early_stop;
     int gaps;                               /* gap records: epochs missing (disk full) */
     int gap_epochs;                         /* epochs they say are missing (0 unknown) */
+    int npreds;                             /* prediction records, in order: how the prediction evolved */
+    ct_run_pred *preds;
 } ct_run_detail;
 
 /* Loads one run for the report. 0, or CT_EIO / CT_EPARSE / CT_ENOMEM with

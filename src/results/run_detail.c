@@ -55,10 +55,12 @@ void ct__run_detail_free(ct_run_detail *d) {
     free(d->devices);
     free(d->epochs);
     free(d->points);
+    free(d->preds);
     d->devices = NULL;
     d->epochs = NULL;
     d->points = NULL;
-    d->ndevices = d->nepochs = d->npoints = 0;
+    d->preds = NULL;
+    d->ndevices = d->nepochs = d->npoints = d->npreds = 0;
 }
 
 static int is_dram(const char *name) {
@@ -68,7 +70,7 @@ static int is_dram(const char *name) {
 /* ---- JSON Lines --------------------------------------------------------- */
 
 typedef struct caps {
-    int e, p, d;
+    int e, p, d, q; /* q: prediction records */
 } caps;
 
 static int jsonl_header(const ct_json *j, ct_run_detail *d, caps *cp) {
@@ -98,6 +100,21 @@ static int jsonl_header(const ct_json *j, ct_run_detail *d, caps *cp) {
         if (c >= 0) d->has_component[c] = 1;
         if (c == CT_COMPONENT_CPU && is_dram(dv->name)) d->dram = 1;
     }
+    return 0;
+}
+
+/* A prediction record: one point of the prediction's history (issue 12). */
+static int jsonl_prediction(const ct_json *j, ct_run_detail *d, caps *cp) {
+    double after = ct__json_num(ct__json_get(j, "after_epochs"), NAN);
+    double kwh = ct__json_num(ct__json_get(j, "energy_kwh"), NAN);
+    if (!isfinite(after) || !isfinite(kwh)) return 0; /* nothing to draw */
+    if (grow((void **)&d->preds, &cp->q, d->npreds + 1, sizeof *d->preds)) return CT_ENOMEM;
+    double f = ct__json_num(ct__json_get(j, "progress"), 0);
+    ct_run_pred *p = &d->preds[d->npreds++];
+    p->at_epochs = after + (isfinite(f) && f > 0 && f <= 1 ? f : 0);
+    p->energy_kwh = kwh;
+    p->energy_kwh_low = ct__json_num(ct__json_get(j, "energy_kwh_low"), NAN);
+    p->energy_kwh_high = ct__json_num(ct__json_get(j, "energy_kwh_high"), NAN);
     return 0;
 }
 
@@ -163,7 +180,7 @@ static int load_jsonl(const char *path, ct_run_detail *d) {
         ct__jsonl_close(&f);
         return ct__fail(CT_ENOMEM, "out of memory");
     }
-    caps cp = {0, 0, 0};
+    caps cp = {0, 0, 0, 0};
     int header = 0;
     const char *line;
     size_t len;
@@ -176,7 +193,10 @@ static int load_jsonl(const char *path, ct_run_detail *d) {
             rc = jsonl_header(j, d, &cp);
             break;
         case CT__REC_EPOCH: rc = jsonl_epoch(j, d, &cp); break;
-        case CT__REC_PREDICTION: ct__jsonl_total(j, &d->predicted); break;
+        case CT__REC_PREDICTION:
+            ct__jsonl_total(j, &d->predicted);
+            rc = jsonl_prediction(j, d, &cp);
+            break;
         case CT__REC_GAP:
             d->gaps++;
             d->gap_epochs += ct__jsonl_gap_epochs(j);
