@@ -52,7 +52,7 @@ def emit(text):
 # The library's budget warning: the package reports a budget as a Python
 # warning (BudgetExceededWarning) or error instead, with the same text, so it
 # is said once.
-_BUDGET_WARNING = re.compile(r"WARNING - (actual|predicted) (energy|CO2eq) \S+ \S+ exceeds the \2 budget of ")
+_BUDGET_WARNING = re.compile(r"WARNING - (actual|predicted) (energy|CO2eq) \S+ \S+ (\(\S+\) )?exceeds the \2 budget of ")
 
 
 def _on_output(_user, _level, text):
