@@ -15,30 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Numbers with their significant digits: the unit is scaled (kWh, Wh, mWh)
- * rather than printing "0.000 kWh" or "7.5e-05 kWh". */
-static void fmt_scaled(double v, const char *const units[], const double scale[], int n, char *buf, size_t len)
-{
-    int k = v == 0 ? 1 : 0; /* nothing yet: "0 Wh", "0 g" */
-    while (k + 1 < n && fabs(v) < scale[k] && v != 0)
-        k++;
-    snprintf(buf, len, "%.4g %s", v / scale[k], units[k]);
-}
-
-void fmt_energy(double kwh, char *buf, size_t len)
-{
-    static const char *const units[] = {"kWh", "Wh", "mWh"};
-    static const double scale[] = {1.0, 1e-3, 1e-6};
-    fmt_scaled(kwh, units, scale, 3, buf, len);
-}
-
-void fmt_co2(double g, char *buf, size_t len)
-{
-    static const char *const units[] = {"kg", "g", "mg"};
-    static const double scale[] = {1000.0, 1.0, 1e-3};
-    fmt_scaled(g, units, scale, 3, buf, len);
-}
-
 static const char *const budget_name[N_BUDGETS] = {"energy", "CO2eq"};
 static const char *const budget_flag[N_BUDGETS] = {"--max-energy-kwh", "--max-co2-g"};
 

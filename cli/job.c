@@ -18,7 +18,7 @@
  * metrics.c). Formats: docs/cluster.md.
  */
 #include "cli.h"
-#include "metrics.h"
+#include "run_logs.h"
 
 #include <dirent.h>
 #include <math.h>

@@ -422,9 +422,9 @@ static void suspend_both(wrap *wr)
 {
     if (wr->pgid > 0 && !wr->child_done && kill(-wr->pgid, SIGSTOP) == 0)
         wait_stopped(wr); /* the command is stopped before the tool is */
-    relay_status_clear(wr);
+    term_status_clear(wr);
     kill(getpid(), SIGSTOP); /* returns when continued */
-    relay_winch(wr);         /* the terminal may have changed meanwhile */
+    term_winch(wr);         /* the terminal may have changed meanwhile */
     if (wr->pgid > 0 && !wr->child_done && !wr->paused)
         kill(-wr->pgid, SIGCONT);
 }
@@ -436,7 +436,7 @@ static void handle_signal(wrap *wr, const struct sig_note *n)
         return;
     }
     if (n->signo == SIGWINCH) {
-        relay_winch(wr);
+        term_winch(wr);
         return;
     }
     if (wr->child_done || wr->pid <= 0)

@@ -2,9 +2,9 @@
  * wrap.c - `carbontracker [options] [--] COMMAND [ARGS...]`: runs a command
  * under a tracker (public API only). This file is the orchestration: the
  * tracker, the loop, the results and the clean-up. The pieces are in
- * spawn.c (starting the command, signals), relay.c (its output, the
- * terminal), epochs.c (epochs from the output) and budget.c (budgets); see
- * wrap_int.h.
+ * relay.c (its output), epochs.c (epochs from the output), budget.c
+ * (budgets), spawn.c (starting the command, signals) and term.c (the
+ * terminal, the tool's messages); see wrap_int.h for their order.
  *
  * Without an epoch pattern or preset the whole run is one epoch. With one,
  * the command's output goes through the tool, is passed on unchanged as soon
@@ -24,54 +24,12 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-double wrap_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Before the tool or the library prints: the library's stdio output in order
- * with our direct writes, and on a terminal never glued to the end of a
- * partial line of the command's (a progress bar). */
-void wrap_before_print(wrap *wr, int will_print)
-{
-    fflush(stdout);
-    for (int i = 0; will_print && i < wr->nst; i++) {
-        wrap_stream *s = &wr->st[i];
-        if (s->is_pty && wr->term_fd >= 0 && s->out_fd == wr->term_fd && !wr->at_bol[s->out_fd]) {
-            ssize_t r = write(s->out_fd, "\n", 1);
-            (void)r;
-            wr->at_bol[s->out_fd] = 1;
-        }
-    }
-}
-
-void wrap_after_print(wrap *wr)
-{
-    fflush(stdout);
-    fflush(stderr);
-    relay_status_draw(wr, 1);
-}
-
-void wrap_say(wrap *wr, const char *fmt, ...)
-{
-    va_list ap;
-    wrap_before_print(wr, 1);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    wrap_after_print(wr);
-}
 
 static void loop(wrap *wr)
 {
@@ -84,7 +42,7 @@ static void loop(wrap *wr)
                 budget_check(wr, 0);
             wr->next_check = now + wr->check_period;
         }
-        relay_status_draw(wr, 0);
+        term_status_draw(wr, 0);
         if (wr->child_done)
             break;
 
@@ -228,7 +186,7 @@ int ct_cli_wrap(const ct_config *cfg, const ct_wrap_opts *w, char *const argv[])
     }
 
     int out_mode, err_mode;
-    if (relay_setup(&wr, opts.pty, &out_mode, &err_mode) != 0)
+    if (term_setup(&wr, opts.pty, &out_mode, &err_mode) != 0)
         goto out_tracker;
     if (wr.meter) /* from before the command starts to after it ended: all of it */
         ct_epoch_start(wr.meter);
@@ -268,7 +226,7 @@ out_tracker:
     }
     ct_tracker_free(wr.meter);
     wr.meter = NULL;
-    relay_term_close(&wr);
+    term_close(&wr);
     for (int i = 0; i < wr.nst; i++)
         relay_close(&wr.st[i]);
     if (wr.pty_slave >= 0)

@@ -1,15 +1,18 @@
 /*
  * wrap_int.h - the pieces of `carbontracker COMMAND` (cli/wrap.c), shared by
- * its files and by nothing else:
+ * its files and by nothing else. From the top down; each file calls only the
+ * ones below it:
  *
  *   wrap.c    orchestration: tracker, the loop, results, clean-up
- *   spawn.c   starting the command (pipes or a pseudo-terminal, scrubbed
- *             environment, own session), signals, pausing and stopping it
- *   relay.c   passing the command's output on, byte for byte and in order,
- *             and the status line on the terminal's last row
+ *   relay.c   passing the command's output on, byte for byte and in order;
+ *             its lines go to epochs.c
  *   epochs.c  epoch boundaries from the output: lines split at \r and \n,
  *             ANSI codes ignored, patterns and framework presets
  *   budget.c  budgets against the prediction and the actual so far
+ *   spawn.c   starting the command (pipes or a pseudo-terminal, scrubbed
+ *             environment, own session), signals, pausing and stopping it
+ *   term.c    the terminal: the pseudo-terminal, its size, the status line
+ *             on the last row; the tool's own messages, the clock, numbers
  *
  * Public API only (include/carbontracker.h).
  */
@@ -94,7 +97,7 @@ typedef struct wrap {
     double next_check;
     double check_period;
 
-    /* The terminal (relay.c): the tool's stdout or stderr when it is one. */
+    /* The terminal (term.c): the tool's stdout or stderr when it is one. */
     int term_fd;          /* -1: no terminal */
     int pty_slave;        /* in the parent until the command started */
     int rows, cols;       /* the terminal's size */
@@ -105,12 +108,27 @@ typedef struct wrap {
     double next_redraw;
 } wrap;
 
-double wrap_now(void);
-void wrap_say(wrap *wr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* will_print: text follows (else only stdio is flushed and nothing is added
- * to the terminal: a \r progress bar stays one line). */
-void wrap_before_print(wrap *wr, int will_print);
-void wrap_after_print(wrap *wr);
+/* wrap.c: ct_cli_wrap (cli.h) */
+
+/* relay.c */
+int relay_read(wrap *wr, wrap_stream *s);
+void relay_finish(wrap *wr, wrap_stream *s);
+void relay_close(wrap_stream *s);
+
+/* epochs.c */
+int epochs_init(wrap *wr, const ct_wrap_opts *w);
+void epochs_free(wrap *wr);
+void epochs_feed_byte_state(wrap_stream *s, unsigned char c, int *visible);
+int epochs_match_line(wrap *wr, wrap_stream *s);
+int epochs_partial_ok(const wrap *wr);
+void epochs_apply(wrap *wr, int m);
+void epoch_start(wrap *wr);
+void epoch_end(wrap *wr);
+void epochs_report(wrap *wr);
+const char *epochs_preset_names(void);
+
+/* budget.c */
+void budget_check(wrap *wr, int lib_said_budget);
 
 /* spawn.c */
 int spawn_lookup(const char *name);
@@ -130,33 +148,21 @@ void spawn_kill_if_due(wrap *wr, double now);
 int spawn_exit_status(int st);
 char **spawn_scrubbed_env(void);
 
-/* How a standard stream of the command is connected (spawn_start). */
+/* How a standard stream of the command is connected (term_setup, spawn_start). */
 enum { CONN_INHERIT = 0, CONN_PTY = 1, CONN_PIPE = 2, CONN_SAME_PIPE = 3 };
 
-/* relay.c */
-int relay_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode);
-void relay_term_close(wrap *wr);
-void relay_winch(wrap *wr);
-int relay_read(wrap *wr, wrap_stream *s);
-void relay_finish(wrap *wr, wrap_stream *s);
-void relay_close(wrap_stream *s);
-void relay_status_draw(wrap *wr, int force);
-void relay_status_clear(wrap *wr);
-
-/* epochs.c */
-int epochs_init(wrap *wr, const ct_wrap_opts *w);
-void epochs_free(wrap *wr);
-void epochs_feed_byte_state(wrap_stream *s, unsigned char c, int *visible);
-int epochs_match_line(wrap *wr, wrap_stream *s);
-int epochs_partial_ok(const wrap *wr);
-void epochs_apply(wrap *wr, int m);
-void epoch_start(wrap *wr);
-void epoch_end(wrap *wr);
-void epochs_report(wrap *wr);
-const char *epochs_preset_names(void);
-
-/* budget.c */
-void budget_check(wrap *wr, int lib_said_budget);
+/* term.c */
+int term_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode);
+void term_close(wrap *wr);
+void term_winch(wrap *wr);
+void term_status_draw(wrap *wr, int force);
+void term_status_clear(wrap *wr);
+double wrap_now(void);
+void wrap_say(wrap *wr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* will_print: text follows (else only stdio is flushed and nothing is added
+ * to the terminal: a \r progress bar stays one line). */
+void wrap_before_print(wrap *wr, int will_print);
+void wrap_after_print(wrap *wr);
 void fmt_energy(double kwh, char *buf, size_t len);
 void fmt_co2(double g, char *buf, size_t len);
 

@@ -17,17 +17,29 @@ only converts arguments, results and errors.
 
 import builtins
 import ctypes
-import math
-import operator
 import os
 import sys
 import warnings
 import weakref
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from . import _capi, _console
-from ._capi import COMPONENT_NAMES, INTENSITY_KINDS
+from ._args import integer as _int
+from ._args import number as _num
+from ._args import whole as _whole
+from ._capi import COMPONENT_NAMES
+from ._values import (  # the value types are this module's names too (the original's paths)
+    ComponentEnergy,
+    Device,
+    EpochResult,
+    Result,
+    Status,
+    _device,
+    _epoch_result,
+    _result,
+    _s,
+    _status,
+)
 from .exceptions import (
     BudgetExceededError,
     BudgetExceededWarning,
@@ -59,125 +71,6 @@ _ESTATE = _capi.CT_ESTATE
 # fetcher), they apply to every tracker created afterwards.
 _API_KEYS: Dict[str, str] = {}
 _API_NAMES = ("electricitymaps",)
-
-
-def _s(b):
-    return b.decode("utf-8", "replace") if b else ""
-
-
-@dataclass(frozen=True)
-class ComponentEnergy:
-    """Energy of one component (cpu or gpu) in J, without PUE."""
-
-    energy_j: float
-    estimated: bool
-
-
-@dataclass(frozen=True)
-class Result:
-    """The actual (measured) or predicted consumption.
-
-    ``energy_kwh`` and ``co2eq_g`` include the PUE; ``components`` maps "cpu"
-    and/or "gpu" to their energy in J without PUE.
-    """
-
-    kind: str  # "actual" or "predicted"
-    epochs: int
-    duration_s: float
-    energy_kwh: float
-    co2eq_g: float
-    intensity_g_per_kwh: float
-    intensity_kind: str  # "default", "static", "fixed", "live", "forecast"
-    intensity_source: str
-    components: Dict[str, ComponentEnergy] = field(default_factory=dict)
-
-    @property
-    def estimated(self) -> bool:
-        """True when any component's energy is an estimate (TDP) rather than measured."""
-        return any(c.estimated for c in self.components.values())
-
-    @property
-    def equivalents(self) -> Dict[str, float]:
-        """As the original's parser returns them: {"km travelled by car": km}."""
-        return {"km travelled by car": _capi.lib().ct_car_km(self.co2eq_g)}
-
-    def as_dict(self):
-        """The original parser's keys plus this package's."""
-        return {
-            "epochs": self.epochs,
-            "duration (s)": self.duration_s,
-            "energy (kWh)": self.energy_kwh,
-            "co2eq (g)": self.co2eq_g,
-            "equivalents": self.equivalents,
-            "intensity (gCO2eq/kWh)": self.intensity_g_per_kwh,
-            "intensity_kind": self.intensity_kind,
-            "intensity_source": self.intensity_source,
-            "components (J)": {k: v.energy_j for k, v in self.components.items()},
-        }
-
-
-@dataclass(frozen=True)
-class EpochResult:
-    """One finished epoch: Unix times in s, energy per component in J without PUE."""
-
-    epoch: int
-    start_unix_s: float
-    end_unix_s: float
-    duration_s: float
-    energy_j: Dict[str, float]
-    co2eq_g: float
-
-    @property
-    def total_energy_j(self) -> float:
-        return sum(self.energy_j.values())
-
-
-@dataclass(frozen=True)
-class Device:
-    component: str
-    name: str
-    uuid: str
-    method: str  # "counter", "power-polling", "estimate", "simulated"
-    source: str  # "rapl", "nvml", "amdgpu", "tdp", "sim"
-    estimated: bool
-    lost: bool
-
-
-@dataclass(frozen=True)
-class Status:
-    elapsed_s: float
-    epoch: int
-    epochs: int
-    in_epoch: bool
-    power_w: Dict[str, float]
-    energy_j: Dict[str, float]
-    energy_kwh: float
-    co2eq_g: float
-    has_prediction: bool
-    predicted_energy_kwh: float
-    predicted_co2eq_g: float
-    predicted_remaining_s: float
-    energy_budget_exceeded: bool = False
-    co2_budget_exceeded: bool = False
-
-
-def _result(kind, r):
-    comps = {}
-    for i, name in enumerate(COMPONENT_NAMES):
-        if r.has_component[i]:
-            comps[name] = ComponentEnergy(r.energy_j[i], bool(r.estimated[i]))
-    ik = r.intensity_kind
-    return Result(
-        kind=kind,
-        epochs=r.epochs,
-        duration_s=r.duration_s,
-        energy_kwh=r.energy_kwh,
-        co2eq_g=r.co2eq_g,
-        intensity_g_per_kwh=r.intensity_g_per_kwh,
-        intensity_kind=INTENSITY_KINDS[ik] if 0 <= ik < len(INTENSITY_KINDS) else str(ik),
-        intensity_source=_s(r.intensity_source),
-        components=comps,
-    )
 
 
 def _flush_c_stdout():
@@ -308,9 +201,9 @@ class CarbonTracker:
         # epochs runs ceil(epochs) epoch loops, which is what is measured and
         # predicted.
         self.epochs = epochs
-        self._c_epochs = self._whole("epochs", epochs, fraction_up=True)
-        c_before = self._whole("epochs_before_pred", epochs_before_pred)
-        c_monitor = self._whole("monitor_epochs", monitor_epochs)
+        self._c_epochs = _whole("epochs", epochs, fraction_up=True)
+        c_before = _whole("epochs_before_pred", epochs_before_pred)
+        c_monitor = _whole("monitor_epochs", monitor_epochs)
         self.epochs_before_pred = epochs_before_pred
         self.monitor_epochs = monitor_epochs
         # Resolved as the library does (-1 = all epochs).
@@ -339,10 +232,10 @@ class CarbonTracker:
         if sim_gpu is not None and sim_gpu_watts is None:
             raise InvalidArgumentError("When using simulated GPU (sim_gpu), you must also specify the GPU power "
                                        "consumption (sim_gpu_watts)", -1, "EINVAL")
-        console_verbose = self._int("verbose", verbose)
+        console_verbose = _int("verbose", verbose)
         if console_verbose not in (0, 1, 2):
             raise InvalidArgumentError(f"verbose must be 0, 1 or 2 (got {verbose!r})", -1, "EINVAL")
-        precision = self._int("decimal_precision", decimal_precision)
+        precision = _int("decimal_precision", decimal_precision)
         if precision < 0:
             raise InvalidArgumentError(f"decimal_precision must be >= 0 (got {decimal_precision!r})", -1, "EINVAL")
 
@@ -370,7 +263,7 @@ class CarbonTracker:
         cfg.epochs = self._c_epochs
         cfg.epochs_before_pred = c_before
         cfg.monitor_epochs = c_monitor
-        cfg.update_interval = self._num("update_interval", update_interval)
+        cfg.update_interval = _num("update_interval", update_interval)
         cfg.interpretable = 1 if interpretable else 0
         # The library asks through a Python callback (ct_set_confirm_fn), so
         # input() serves a terminal and Jupyter alike, and the library still
@@ -419,7 +312,7 @@ class CarbonTracker:
         ):
             if value is None:
                 continue
-            setattr(cfg, name, text(value) if is_text else self._num(name, value))
+            setattr(cfg, name, text(value) if is_text else _num(name, value))
         if electricitymaps_key_file is not None:
             cfg.electricitymaps_key_file = text(electricitymaps_key_file, path=True)
         if offline is not None:
@@ -606,16 +499,7 @@ class CarbonTracker:
             rc = lib.ct_get_epoch(h, i, ctypes.byref(info))
             if rc:
                 self._raise(rc)
-            out.append(
-                EpochResult(
-                    epoch=info.epoch,
-                    start_unix_s=info.start_unix_s,
-                    end_unix_s=info.end_unix_s,
-                    duration_s=info.duration_s,
-                    energy_j={COMPONENT_NAMES[c]: info.energy_j[c] for c in comps},
-                    co2eq_g=info.co2eq_g,
-                )
-            )
+            out.append(_epoch_result(info, comps))
         return out
 
     @property
@@ -630,18 +514,7 @@ class CarbonTracker:
             rc = lib.ct_get_device(h, i, ctypes.byref(d))
             if rc:
                 self._raise(rc)
-            c = d.component
-            out.append(
-                Device(
-                    component=COMPONENT_NAMES[c] if 0 <= c < len(COMPONENT_NAMES) else str(c),
-                    name=_s(d.name),
-                    uuid=_s(d.uuid),
-                    method=_s(d.method),
-                    source=_s(d.source),
-                    estimated=bool(d.estimated),
-                    lost=bool(d.lost),
-                )
-            )
+            out.append(_device(d))
         return out
 
     def status(self) -> Optional[Status]:
@@ -652,22 +525,7 @@ class CarbonTracker:
         rc = self._lib.ct_get_status(self._h, ctypes.byref(st))
         if rc:
             self._raise(rc)
-        return Status(
-            elapsed_s=st.elapsed_s,
-            epoch=st.epoch,
-            epochs=st.epochs,
-            in_epoch=bool(st.in_epoch),
-            power_w={n: st.power_w[i] for i, n in enumerate(COMPONENT_NAMES)},
-            energy_j={n: st.energy_j[i] for i, n in enumerate(COMPONENT_NAMES)},
-            energy_kwh=st.energy_kwh,
-            co2eq_g=st.co2eq_g,
-            has_prediction=bool(st.has_prediction),
-            predicted_energy_kwh=st.predicted_energy_kwh,
-            predicted_co2eq_g=st.predicted_co2eq_g,
-            predicted_remaining_s=st.predicted_remaining_s,
-            energy_budget_exceeded=bool(st.budget_exceeded & _capi.CT_BUDGET_ENERGY),
-            co2_budget_exceeded=bool(st.budget_exceeded & _capi.CT_BUDGET_CO2),
-        )
+        return _status(st)
 
     @property
     def log_path(self) -> Optional[str]:
@@ -703,47 +561,6 @@ class CarbonTracker:
             if lib.ct_get_device(h, i, ctypes.byref(d)) == 0 and 0 <= d.component < len(COMPONENT_NAMES):
                 comps.add(d.component)
         return sorted(comps)
-
-    @staticmethod
-    def _whole(name, value, fraction_up=False):
-        """A count of epochs as the library takes it: an int, or a float with a
-        whole value; with fraction_up a fractional float is rounded up."""
-        if isinstance(value, bool):
-            return int(value)
-        try:
-            return operator.index(value)
-        except TypeError:
-            pass
-        try:
-            if isinstance(value, (str, bytes)):
-                raise TypeError(value)
-            v = float(value)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"{name} must be a number of epochs (got {value!r})", -1, "EINVAL") from None
-        if not math.isfinite(v):
-            raise InvalidArgumentError(f"{name} must be finite (got {value!r})", -1, "EINVAL")
-        if v.is_integer():
-            return int(v)
-        if fraction_up:
-            return int(math.ceil(v))
-        raise InvalidArgumentError(f"{name} must be a whole number of epochs (got {value!r})", -1, "EINVAL")
-
-    @staticmethod
-    def _int(name, value):
-        try:
-            return operator.index(value)
-        except TypeError:
-            raise InvalidArgumentError(f"{name} must be an integer (got {value!r})", -1, "EINVAL") from None
-
-    @staticmethod
-    def _num(name, value):
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"{name} must be a number (got {value!r})", -1, "EINVAL") from None
-        if math.isinf(v):
-            raise InvalidArgumentError(f"{name} must be finite (got {value!r})", -1, "EINVAL")
-        return v
 
     def _check_api_keys(self, api_dict):
         if not isinstance(api_dict, dict):

@@ -176,6 +176,12 @@ class ExactEnergy(RaplCase):
         self.assertEqual(p.epochs, 4)
         # refined at every epoch (issue 12): with all 4 epochs measured, the prediction is what was measured
         self.assertAlmostEqual(p.components["cpu"].energy_j, total_j, delta=1e-9)
+        # the interval is the value for an actual result, and holds the prediction
+        self.assertEqual((a.energy_kwh_low, a.energy_kwh_high), (a.energy_kwh, a.energy_kwh))
+        self.assertEqual((a.co2eq_g_low, a.co2eq_g_high), (a.co2eq_g, a.co2eq_g))
+        self.assertLessEqual(p.energy_kwh_low, p.energy_kwh)
+        self.assertGreaterEqual(p.energy_kwh_high, p.energy_kwh)
+        self.assertLessEqual(p.duration_s_low, p.duration_s_high)
         t.close()
 
     def test_logs_read_back_by_the_parser(self):

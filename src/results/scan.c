@@ -14,9 +14,6 @@
 
 #define MAX_DEPTH 64
 
-const char *const ct__kind_suffix[CT__K_COUNT] = {"_carbontracker.jsonl", "_carbontracker.log",
-                                                  "_carbontracker_output.log"};
-
 typedef struct entry {
     char *base; /* path up to _carbontracker */
     int kind;
