@@ -24,6 +24,7 @@ import weakref
 from typing import Dict, List, Optional
 
 from . import _capi, _console
+from ._epoch import EpochContext
 from ._args import integer as _int
 from ._args import number as _num
 from ._args import whole as _whole
@@ -79,27 +80,6 @@ def _flush_c_stdout():
         ctypes.CDLL(None).fflush(None)
     except Exception:  # pragma: no cover - not fatal
         pass
-
-
-class _Epoch:
-    __slots__ = ("_t",)
-
-    def __init__(self, tracker):
-        self._t = tracker
-
-    def __enter__(self):
-        self._t.epoch_start()
-        return self._t
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self._t.epoch_end()
-        else:
-            try:
-                self._t.stop()
-            except CarbonTrackerError:
-                pass  # do not hide the training's own exception
-        return False
 
 
 class CarbonTracker:
@@ -400,7 +380,7 @@ class CarbonTracker:
         Calls epoch_start() on entry and epoch_end() on a normal exit. When the
         body raises, the tracker is stopped (the epoch in progress is counted and
         the actual consumption reported) and the exception goes on."""
-        return _Epoch(self)
+        return EpochContext(self)
 
     def stop(self):
         """Ends monitoring and reports the actual consumption of the epochs so
