@@ -68,6 +68,9 @@ char *ct__printable(const char *s, char *out, size_t len);
 void ct__fput_clean(FILE *f, const char *s);
 /* Path join into buf; returns CT_EINVAL if it does not fit. */
 int ct__path_join(char *buf, size_t len, const char *a, const char *b);
+/* Grows the array *arr of *cap elements of elem bytes to hold at least need
+ * (doubling, from 16); 0, or CT_ENOMEM with *arr and *cap unchanged. */
+int ct__grow(void **arr, int *cap, int need, size_t elem);
 
 /* ------------------------------------------------------------------ */
 /* Environment variables (base/env.c): every CT_ variable, read in one  */

@@ -2,6 +2,8 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +198,16 @@ void ct__fput_clean(FILE *f, const char *s) {
         run = s + 1;
     }
     if (run && s > run) fwrite(run, 1, (size_t)(s - run), f);
+}
+
+int ct__grow(void **arr, int *cap, int need, size_t elem) {
+    if (need <= *cap) return 0;
+    if (need < 0 || (size_t)need > SIZE_MAX / 2 / (elem ? elem : 1)) return CT_ENOMEM;
+    int nc = *cap > 0 ? *cap : 16;
+    while (nc < need) nc = nc > INT_MAX / 2 ? need : nc * 2;
+    void *p = realloc(*arr, (size_t)nc * elem);
+    if (!p) return CT_ENOMEM;
+    *arr = p;
+    *cap = nc;
+    return 0;
 }

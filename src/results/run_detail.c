@@ -29,16 +29,6 @@ static int component_index(const char *name) {
     return -1;
 }
 
-static int grow(void **arr, int *cap, int need, size_t elem) {
-    if (need <= *cap) return 0;
-    int nc = *cap ? *cap : 16;
-    while (nc < need) nc *= 2;
-    void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p) return CT_ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
 
 static void init_detail(ct_run_detail *d, const char *path) {
     memset(d, 0, sizeof *d);
@@ -87,7 +77,7 @@ static int jsonl_header(const ct_json *j, ct_run_detail *d, caps *cp) {
     d->measurement = ct__jsonl_devices_measurement(devs);
     if (!devs || devs->type != CT_JSON_ARRAY) return 0;
     for (const ct_json *v = devs->child; v; v = v->next) {
-        if (grow((void **)&d->devices, &cp->d, d->ndevices + 1, sizeof *d->devices)) return CT_ENOMEM;
+        if (ct__grow((void **)&d->devices, &cp->d, d->ndevices + 1, sizeof *d->devices)) return CT_ENOMEM;
         ct_run_device *dv = &d->devices[d->ndevices++];
         memset(dv, 0, sizeof *dv);
         ct__strlcpy(dv->component, ct__json_str(ct__json_get(v, "component"), ""), sizeof dv->component);
@@ -108,7 +98,7 @@ static int jsonl_prediction(const ct_json *j, ct_run_detail *d, caps *cp) {
     double after = ct__json_num(ct__json_get(j, "after_epochs"), NAN);
     double kwh = ct__json_num(ct__json_get(j, "energy_kwh"), NAN);
     if (!isfinite(after) || !isfinite(kwh)) return 0; /* nothing to draw */
-    if (grow((void **)&d->preds, &cp->q, d->npreds + 1, sizeof *d->preds)) return CT_ENOMEM;
+    if (ct__grow((void **)&d->preds, &cp->q, d->npreds + 1, sizeof *d->preds)) return CT_ENOMEM;
     double f = ct__json_num(ct__json_get(j, "progress"), 0);
     ct_run_pred *p = &d->preds[d->npreds++];
     p->at_epochs = after + (isfinite(f) && f > 0 && f <= 1 ? f : 0);
@@ -119,7 +109,7 @@ static int jsonl_prediction(const ct_json *j, ct_run_detail *d, caps *cp) {
 }
 
 static int jsonl_epoch(const ct_json *j, ct_run_detail *d, caps *cp) {
-    if (grow((void **)&d->epochs, &cp->e, d->nepochs + 1, sizeof *d->epochs)) return CT_ENOMEM;
+    if (ct__grow((void **)&d->epochs, &cp->e, d->nepochs + 1, sizeof *d->epochs)) return CT_ENOMEM;
     ct_run_epoch *e = &d->epochs[d->nepochs];
     memset(e, 0, sizeof *e);
     e->epoch = ct__json_int(ct__json_get(j, "epoch"), d->nepochs + 1);
@@ -157,7 +147,7 @@ static int jsonl_epoch(const ct_json *j, ct_run_detail *d, caps *cp) {
             cs[c] = ct__json_get(ps, ct_component_name((ct_component)c));
             cs[c] = (cs[c] && cs[c]->type == CT_JSON_ARRAY && cs[c]->count == ts->count) ? cs[c]->child : NULL;
         }
-        if (grow((void **)&d->points, &cp->p, d->npoints + ts->count, sizeof *d->points)) return CT_ENOMEM;
+        if (ct__grow((void **)&d->points, &cp->p, d->npoints + ts->count, sizeof *d->points)) return CT_ENOMEM;
         for (const ct_json *t = ts->child; t; t = t->next) {
             ct_run_point *p = &d->points[d->npoints];
             p->t_s = ct__json_num(t, NAN);
@@ -240,7 +230,7 @@ static int load_text(const char *std, size_t stdn, const char *out, size_t outn,
     d->intensity_g_per_kwh = isfinite(tl.intensity_start) ? tl.intensity_start : tl.intensity_avg;
     int rc = 0, cap_d = 0, cap_e = 0;
     for (int i = 0; i < tl.ndevices; i++) {
-        if ((rc = grow((void **)&d->devices, &cap_d, d->ndevices + 1, sizeof *d->devices))) goto out;
+        if ((rc = ct__grow((void **)&d->devices, &cap_d, d->ndevices + 1, sizeof *d->devices))) goto out;
         ct_run_device *dv = &d->devices[d->ndevices++];
         memset(dv, 0, sizeof *dv);
         ct__strlcpy(dv->component, tl.comp_names[tl.devices[i].comp], sizeof dv->component);
@@ -252,7 +242,7 @@ static int load_text(const char *std, size_t stdn, const char *out, size_t outn,
     }
     /* Epochs: one per duration; the k-th power line of a component is its k-th epoch. */
     if (tl.ndurations > 0) {
-        if ((rc = grow((void **)&d->epochs, &cap_e, tl.ndurations, sizeof *d->epochs))) goto out;
+        if ((rc = ct__grow((void **)&d->epochs, &cap_e, tl.ndurations, sizeof *d->epochs))) goto out;
         for (int i = 0; i < tl.ndurations; i++) {
             ct_run_epoch *e = &d->epochs[i];
             memset(e, 0, sizeof *e);

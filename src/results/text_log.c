@@ -135,16 +135,6 @@ static const char *message(const char *s, const char *e) {
 
 /* ---- growing arrays (detail only) ------------------------------------- */
 
-static int grow(void **arr, int *cap, int need, size_t elem) {
-    if (need <= *cap) return 0;
-    int nc = *cap ? *cap : 16;
-    while (nc < need) nc *= 2;
-    void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p) return CT_ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
 
 typedef struct caps {
     int dev, dur, pow, val;
@@ -206,7 +196,7 @@ static int read_devices(ct_text_log *tl, const char *s, const char *e, unsigned 
                 for (;;) {
                     const char *c = memchr(p, ',', (size_t)(lend - p));
                     const char *de = c ? c : lend;
-                    if (grow((void **)&tl->devices, &cp->dev, tl->ndevices + 1, sizeof *tl->devices)) return CT_ENOMEM;
+                    if (ct__grow((void **)&tl->devices, &cp->dev, tl->ndevices + 1, sizeof *tl->devices)) return CT_ENOMEM;
                     ct_text_device *d = &tl->devices[tl->ndevices++];
                     d->comp = ci;
                     const char *ds = skip_ws(p, de);
@@ -233,7 +223,7 @@ static int read_power(ct_text_log *tl, const char *name_s, const char *name_e, c
     if (!(flags & CT__TL_DETAIL)) return 0;
     int ci = comp_index(tl, name_s, name_e);
     if (ci < 0) return 0;
-    if (grow((void **)&tl->power, &cp->pow, tl->npower + 1, sizeof *tl->power)) return CT_ENOMEM;
+    if (ct__grow((void **)&tl->power, &cp->pow, tl->npower + 1, sizeof *tl->power)) return CT_ENOMEM;
     ct_text_power *pw = &tl->power[tl->npower++];
     pw->comp = ci;
     pw->value0 = tl->nvalues;
@@ -261,7 +251,7 @@ static int read_power(ct_text_log *tl, const char *name_s, const char *name_e, c
             if (p >= pe) break;
             const char *te = p;
             while (te < pe && *te != ' ' && *te != ',' && *te != '\t') te++;
-            if (grow((void **)&tl->values, &cp->val, tl->nvalues + 1, sizeof *tl->values)) return CT_ENOMEM;
+            if (ct__grow((void **)&tl->values, &cp->val, tl->nvalues + 1, sizeof *tl->values)) return CT_ENOMEM;
             tl->values[tl->nvalues++] = token_num(p, te);
             pw->nvalues++;
             p = te;
@@ -272,7 +262,7 @@ static int read_power(ct_text_log *tl, const char *name_s, const char *name_e, c
         }
     }
     for (int i = 0; i < nv; i++) {
-        if (grow((void **)&tl->values, &cp->val, tl->nvalues + 1, sizeof *tl->values)) return CT_ENOMEM;
+        if (ct__grow((void **)&tl->values, &cp->val, tl->nvalues + 1, sizeof *tl->values)) return CT_ENOMEM;
         tl->values[tl->nvalues++] = one[i];
         pw->nvalues++;
     }
@@ -304,7 +294,7 @@ static int read_std(ct_text_log *tl, const char *text, size_t n, unsigned flags,
             double d = ct__parse_hms(m + 10);
             if (d >= 0) {
                 if ((flags & CT__TL_DETAIL) &&
-                    grow((void **)&tl->durations, &cp->dur, tl->ndurations + 1, sizeof *tl->durations))
+                    ct__grow((void **)&tl->durations, &cp->dur, tl->ndurations + 1, sizeof *tl->durations))
                     return CT_ENOMEM;
                 if (flags & CT__TL_DETAIL) tl->durations[tl->ndurations] = d;
                 tl->ndurations++;
