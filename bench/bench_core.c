@@ -88,13 +88,12 @@ static double samples_in_epoch(ct_tracker *t) { return ct__tracker_samples_in_ep
 static fake_tree tree;
 
 static void build_tree(void) {
-    const char *ids[] = {"intel-rapl:0", "intel-rapl:0:0", "intel-rapl:1", "intel-rapl:1:0",
-                         "intel-rapl:2", "intel-rapl:2:0"};
+    const char *ids[] = {"intel-rapl:0",   "intel-rapl:0:0", "intel-rapl:1",
+                         "intel-rapl:1:0", "intel-rapl:2",   "intel-rapl:2:0"};
     const char *names[] = {"package-0", "dram", "package-1", "dram", "package-2", "dram"};
     if (fake_tree_init(&tree, "bench-core")) exit(1);
     for (int i = 0; i < 6; i++)
-        if (fake_powercap_add_zone(&tree, ids[i], names[i], 1000000ull * (uint64_t)(i + 1), 262143328850ull))
-            exit(1);
+        if (fake_powercap_add_zone(&tree, ids[i], names[i], 1000000ull * (uint64_t)(i + 1), 262143328850ull)) exit(1);
     setenv("CT_POWERCAP_ROOT", tree.root, 1);
 }
 
@@ -152,10 +151,9 @@ int main(int argc, char **argv) {
     qsort(warm, WARM, sizeof warm[0], cmp_double);
     ct_tracker_free(first);
     printf("1. ct_tracker_new -> first ct_epoch_start (6 RAPL zones, components=cpu, offline, country DK)\n");
-    printf("   cold (first in process): %.3f ms; warm: median %.3f ms, max %.3f ms over %d\n", cold_ms,
-           warm[WARM / 2], warm[WARM - 1], WARM);
-    printf("   resident memory added by the first tracker: %ld KiB (VmRSS %ld -> %ld KiB)\n", rss1 - rss0, rss0,
-           rss1);
+    printf("   cold (first in process): %.3f ms; warm: median %.3f ms, max %.3f ms over %d\n", cold_ms, warm[WARM / 2],
+           warm[WARM - 1], WARM);
+    printf("   resident memory added by the first tracker: %ld KiB (VmRSS %ld -> %ld KiB)\n", rss1 - rss0, rss0, rss1);
 
     /* 1b. the same where RAPL is absent: the TDP estimate opens instead
      * (model lookup in the embedded table, /proc/stat). */
@@ -235,20 +233,19 @@ int main(int argc, char **argv) {
            rss_a, sa, rss_b, sb, rss_b - rss_a, took, took / sb * 1e6);
 
     /* 4. memory per epoch */
-per_epoch:
-    {
-        const int n_epochs = 1 << 17;
-        ct_tracker *te = new_tracker_epochs(1000.0, n_epochs);
-        struct mallinfo2 m0 = mallinfo2();
-        for (int e = 0; e < n_epochs; e++)
-            if (ct_epoch_start(te) != 0 || ct_epoch_end(te) < 0) return 1;
-        struct mallinfo2 m1 = mallinfo2();
-        double heap = (double)(m1.uordblks + m1.hblkhd) - (double)(m0.uordblks + m0.hblkhd);
-        printf("4. memory per epoch (%d epochs, heap in use by mallinfo2)\n", ct_epoch_count(te));
-        printf("   %.1f B per epoch in the heap; the record kept per epoch is %zu B\n", heap / n_epochs,
-               sizeof(ct__epoch_rec));
-        ct_tracker_free(te);
-    }
+per_epoch : {
+    const int n_epochs = 1 << 17;
+    ct_tracker *te = new_tracker_epochs(1000.0, n_epochs);
+    struct mallinfo2 m0 = mallinfo2();
+    for (int e = 0; e < n_epochs; e++)
+        if (ct_epoch_start(te) != 0 || ct_epoch_end(te) < 0) return 1;
+    struct mallinfo2 m1 = mallinfo2();
+    double heap = (double)(m1.uordblks + m1.hblkhd) - (double)(m0.uordblks + m0.hblkhd);
+    printf("4. memory per epoch (%d epochs, heap in use by mallinfo2)\n", ct_epoch_count(te));
+    printf("   %.1f B per epoch in the heap; the record kept per epoch is %zu B\n", heap / n_epochs,
+           sizeof(ct__epoch_rec));
+    ct_tracker_free(te);
+}
     fake_tree_destroy(&tree);
     return 0;
 }

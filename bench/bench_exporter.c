@@ -122,8 +122,8 @@ int main(int argc, char **argv) {
     for (const char *p = b.s; *p; p++) lines += *p == '\n';
     printf("devices %d, runs %d, /metrics %zu bytes, %d lines\n", ct_device_count(tr), ct_metrics_run_count(m), b.len,
            lines);
-    printf("scrape (render) over %d: median %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", scrapes,
-           ms[scrapes / 2], ms[scrapes * 9 / 10], ms[scrapes * 99 / 100], ms[scrapes - 1]);
+    printf("scrape (render) over %d: median %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", scrapes, ms[scrapes / 2],
+           ms[scrapes * 9 / 10], ms[scrapes * 99 / 100], ms[scrapes - 1]);
 
     /* Idle: the measurement thread alone (8 GPUs + 4 zones every 1 s), one scrape every 15 s. */
     double c0 = cpu_s(), w0 = now_s();

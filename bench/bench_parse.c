@@ -71,32 +71,35 @@ static void write_jsonl(const char *path, int idx, int epochs, int points, int c
         exit(1);
     }
     double t0 = 1795000000.0 + idx * 1000.0;
-    fprintf(f,
-            "{\"event\":\"header\",\"schema\":1,\"version\":\"0.3.0\",\"host\":\"node%d\",\"pid\":%d,\"start\":%.6f,"
-            "\"job_id\":\"\",\"rank\":-1,\"local_rank\":-1,\"world_size\":-1,\"launcher\":\"\",\"measuring\":true,"
-            "\"epochs\":%d,\"epochs_before_pred\":1,\"monitor_epochs\":%d,\"pue\":1.58,\"intensity\":{\"g_per_kwh\":"
-            "108.5,\"kind\":\"static\",\"source\":\"Denmark (DK)\"},\"components\":[],\"devices\":[{\"component\":"
-            "\"cpu\",\"name\":\"cpu:0\",\"uuid\":\"\",\"source\":\"rapl\",\"method\":\"counter\",\"estimated\":false}]}\n",
-            idx % 50, 1000 + idx, t0, epochs, epochs);
+    fprintf(
+        f,
+        "{\"event\":\"header\",\"schema\":1,\"version\":\"0.3.0\",\"host\":\"node%d\",\"pid\":%d,\"start\":%.6f,"
+        "\"job_id\":\"\",\"rank\":-1,\"local_rank\":-1,\"world_size\":-1,\"launcher\":\"\",\"measuring\":true,"
+        "\"epochs\":%d,\"epochs_before_pred\":1,\"monitor_epochs\":%d,\"pue\":1.58,\"intensity\":{\"g_per_kwh\":"
+        "108.5,\"kind\":\"static\",\"source\":\"Denmark (DK)\"},\"components\":[],\"devices\":[{\"component\":"
+        "\"cpu\",\"name\":\"cpu:0\",\"uuid\":\"\",\"source\":\"rapl\",\"method\":\"counter\",\"estimated\":false}]}\n",
+        idx % 50, 1000 + idx, t0, epochs, epochs);
     for (int e = 1; e <= epochs; e++) {
         write_epoch(f, e, t0, points);
         if (e == 1)
-            fprintf(f,
-                    "{\"event\":\"prediction\",\"after_epochs\":1,\"epochs\":%d,\"duration_s\":%.1f,\"energy_kwh\":%.6f,"
-                    "\"energy_j\":{\"cpu\":1500,\"gpu\":9000},\"co2eq_g\":%.6f,\"intensity_g_per_kwh\":108.5,"
-                    "\"intensity_kind\":\"static\",\"intensity_source\":\"Denmark (DK)\",\"estimated\":false}\n",
-                    epochs, 30.0 * epochs, 0.004608 * epochs, 0.5 * epochs);
+            fprintf(
+                f,
+                "{\"event\":\"prediction\",\"after_epochs\":1,\"epochs\":%d,\"duration_s\":%.1f,\"energy_kwh\":%.6f,"
+                "\"energy_j\":{\"cpu\":1500,\"gpu\":9000},\"co2eq_g\":%.6f,\"intensity_g_per_kwh\":108.5,"
+                "\"intensity_kind\":\"static\",\"intensity_source\":\"Denmark (DK)\",\"estimated\":false}\n",
+                epochs, 30.0 * epochs, 0.004608 * epochs, 0.5 * epochs);
     }
     if (complete)
-        fprintf(f,
-                "{\"event\":\"final\",\"end\":%.6f,\"reason\":\"completed\",\"early_stop\":false,\"actual\":{\"epochs\":%d,"
-                "\"duration_s\":%.1f,\"energy_kwh\":%.6f,\"energy_j\":{\"cpu\":1,\"gpu\":1},\"co2eq_g\":%.6f,"
-                "\"intensity_g_per_kwh\":108.5,\"intensity_kind\":\"static\",\"intensity_source\":\"Denmark (DK)\","
-                "\"estimated\":false},\"predicted\":{\"epochs\":%d,\"duration_s\":%.1f,\"energy_kwh\":%.6f,\"energy_j\":"
-                "{\"cpu\":1,\"gpu\":1},\"co2eq_g\":%.6f,\"intensity_g_per_kwh\":108.5,\"intensity_kind\":\"static\","
-                "\"intensity_source\":\"Denmark (DK)\",\"estimated\":false}}\n",
-                t0 + 30.0 * epochs, epochs, 30.0 * epochs, 0.004608 * epochs, 0.5 * epochs, epochs, 30.0 * epochs,
-                0.004608 * epochs, 0.5 * epochs);
+        fprintf(
+            f,
+            "{\"event\":\"final\",\"end\":%.6f,\"reason\":\"completed\",\"early_stop\":false,\"actual\":{\"epochs\":%d,"
+            "\"duration_s\":%.1f,\"energy_kwh\":%.6f,\"energy_j\":{\"cpu\":1,\"gpu\":1},\"co2eq_g\":%.6f,"
+            "\"intensity_g_per_kwh\":108.5,\"intensity_kind\":\"static\",\"intensity_source\":\"Denmark (DK)\","
+            "\"estimated\":false},\"predicted\":{\"epochs\":%d,\"duration_s\":%.1f,\"energy_kwh\":%.6f,\"energy_j\":"
+            "{\"cpu\":1,\"gpu\":1},\"co2eq_g\":%.6f,\"intensity_g_per_kwh\":108.5,\"intensity_kind\":\"static\","
+            "\"intensity_source\":\"Denmark (DK)\",\"estimated\":false}}\n",
+            t0 + 30.0 * epochs, epochs, 30.0 * epochs, 0.004608 * epochs, 0.5 * epochs, epochs, 30.0 * epochs,
+            0.004608 * epochs, 0.5 * epochs);
     fclose(f);
 }
 
@@ -169,7 +172,7 @@ static double bench_parse_once(const char *dir, int *runs_out, long *rss_growth_
         exit(1);
     }
     *rss_growth_kb = rss_kb() - before; /* resident growth (includes freed heap not returned) */
-    kept_bytes = heap_in_use() - heap0;  /* heap the result holds */
+    kept_bytes = heap_in_use() - heap0; /* heap the result holds */
     *runs_out = ct_runs_count(r);
     ct_runs_free(r);
     return dt;
@@ -248,8 +251,8 @@ int main(int argc, char **argv) {
         }
         struct stat so;
         stat(out, &so);
-        printf("report 1000 epochs x 128 points (%.1f MB JSONL) -> %s: best of 3 %.3f s, %lld kB\n",
-               st.st_size / 1e6, ext[i], best, (long long)so.st_size / 1024);
+        printf("report 1000 epochs x 128 points (%.1f MB JSONL) -> %s: best of 3 %.3f s, %lld kB\n", st.st_size / 1e6,
+               ext[i], best, (long long)so.st_size / 1024);
     }
     printf("peak RSS %ld kB\n", peak_kb());
     if (keep) printf("kept %s\n", dir);

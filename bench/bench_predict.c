@@ -41,11 +41,13 @@ enum { STEADY, WARMUP, COLD, PERIODIC, RESIZE, THROTTLE, NSHAPES };
 static const char *shape_name[NSHAPES] = {"steady", "warmup", "cold", "periodic", "resize", "throttle"};
 
 enum { CP_E1_10, CP_E1, CP_E2, CP_E3, CP_25, CP_50, NCP };
-static const char *cp_name[NCP] = {"epoch 1 at 10 %", "after epoch 1", "after epoch 2", "after epoch 3",
-                                   "at 25 %", "at 50 %"};
+static const char *cp_name[NCP] = {"epoch 1 at 10 %", "after epoch 1", "after epoch 2",
+                                   "after epoch 3",   "at 25 %",       "at 50 %"};
 
 /* splitmix64 */
-typedef struct { unsigned long long s; } rng;
+typedef struct {
+    unsigned long long s;
+} rng;
 static unsigned long long next_u64(rng *r) {
     unsigned long long z = (r->s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -93,7 +95,7 @@ static void draw_params(int shape, unsigned long long seed, run_params *rp) {
  * At each checkpoint epoch, calls back. Returns the true totals. */
 typedef struct checkpoint_sink {
     ct__predictor *pn, *pm;
-    int cp_epoch[NCP];            /* epoch after which the checkpoint is taken (CP_E1_10: during epoch 1) */
+    int cp_epoch[NCP]; /* epoch after which the checkpoint is taken (CP_E1_10: during epoch 1) */
     ct__prediction got_n[NCP], got_m[NCP];
     int ok_n[NCP], ok_m[NCP];
     double paper_energy, paper_duration;

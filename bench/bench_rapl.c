@@ -70,9 +70,9 @@ static double urand(void) { /* xorshift64*, [0,1) */
 
 typedef struct trace {
     int n;
-    double *t0;  /* segment start, s */
-    double *p;   /* W */
-    double *e0;  /* energy at segment start, J */
+    double *t0; /* segment start, s */
+    double *p;  /* W */
+    double *e0; /* energy at segment start, J */
 } trace;
 
 static void trace_make(trace *tr, double length_s, double lo_min, double lo_max, double hi_min, double hi_max,
@@ -166,8 +166,7 @@ static int faults(void) {
     fake_tree t;
     /* a counter at 5 kJ that steps back to 2.5 J: as a wrap, 257 kJ */
     const uint64_t range = 262143328850ull, top = 5000000000ull;
-    if (fake_tree_init(&t, "bench-rapl-faults") ||
-        fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", top, range))
+    if (fake_tree_init(&t, "bench-rapl-faults") || fake_powercap_add_zone(&t, "intel-rapl:0", "package-0", top, range))
         return 1;
     setenv("CT_POWERCAP_ROOT", t.root, 1);
     ct_config cfg;
@@ -224,7 +223,8 @@ int main(int argc, char **argv) {
 
     printf("bench_rapl: %d epochs per length, seed %llu\n", per_len, (unsigned long long)seed);
     printf("host: 2 packages (20-200 W) + 2 dram (5-40 W) counted, 2 core zones present; "
-           "counters 61.035 uJ units, %g ms updates, 32-bit wrap\n\n", tick_s * 1e3);
+           "counters 61.035 uJ units, %g ms updates, 32-bit wrap\n\n",
+           tick_s * 1e3);
 
     for (size_t sc = 0; sc < sizeof scen / sizeof scen[0]; sc++) {
         rng_state = seed * 2654435761ull + sc + 1;
@@ -232,10 +232,8 @@ int main(int argc, char **argv) {
         for (int l = 0; l < nlen; l++) total_s += per_len * (lengths[l] + 0.37);
         trace tr[NZ];
         for (int z = 0; z < NZ; z++) {
-            if (z < 2)
-                trace_make(&tr[z], total_s, 20, 60, 120, 200, scen[sc].seg_min, scen[sc].seg_max);
-            else
-                trace_make(&tr[z], total_s, 5, 12, 25, 40, scen[sc].seg_min, scen[sc].seg_max);
+            if (z < 2) trace_make(&tr[z], total_s, 20, 60, 120, 200, scen[sc].seg_min, scen[sc].seg_max);
+            else trace_make(&tr[z], total_s, 5, 12, 25, 40, scen[sc].seg_min, scen[sc].seg_max);
             /* start 0-3 minutes of full power before the wrap */
             raw0[z] = RAW_WRAP - (30000.0 + 30000.0 * urand()) / (UNIT_UJ * 1e-6);
         }
@@ -271,7 +269,7 @@ int main(int argc, char **argv) {
                "| original, one zone: err min..max | wraps |\n");
         printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
 
-        double now = 0.0;   /* simulated time of the last source read */
+        double now = 0.0; /* simulated time of the last source read */
         double e[NZ];
         int wraps_total = 0;
         uint64_t last_c[NZ];
@@ -279,19 +277,19 @@ int main(int argc, char **argv) {
         /* the original's sampler: windows [ts, ts+1], next at ts+2 */
         double next_sample = 0.3;
 
-#define READ_AT(tt)                                                                                     \
-    do {                                                                                                \
-        for (int z_ = 0; z_ < NZ; z_++) {                                                               \
-            uint64_t c_ = counter_uj(&tr[z_], z_, (tt));                                                \
-            if (c_ < last_c[z_]) wraps_total++;                                                         \
-            last_c[z_] = c_;                                                                            \
-            fake_powercap_set(&t, zone_ids[z_], c_);                                                    \
-        }                                                                                               \
-        if (ct__source_rapl.read(st, (tt), e) != 0) {                                                   \
-            fprintf(stderr, "read failed\n");                                                           \
-            return 1;                                                                                   \
-        }                                                                                               \
-        now = (tt);                                                                                     \
+#define READ_AT(tt)                                      \
+    do {                                                 \
+        for (int z_ = 0; z_ < NZ; z_++) {                \
+            uint64_t c_ = counter_uj(&tr[z_], z_, (tt)); \
+            if (c_ < last_c[z_]) wraps_total++;          \
+            last_c[z_] = c_;                             \
+            fake_powercap_set(&t, zone_ids[z_], c_);     \
+        }                                                \
+        if (ct__source_rapl.read(st, (tt), e) != 0) {    \
+            fprintf(stderr, "read failed\n");            \
+            return 1;                                    \
+        }                                                \
+        now = (tt);                                      \
     } while (0)
 
         READ_AT(0.0);
@@ -349,11 +347,12 @@ int main(int argc, char **argv) {
                     stats_add(&orig_one, sum_dev[0] / ns * lengths[l], truth0);
                 }
             }
-            printf("| %g s | %d | %.4f %% | %.4f %% | %.0f uJ | %.1f %%%s | %+.1f %% .. %+.1f %% | %+.1f %% .. %+.1f %% "
-                   "| %d |\n",
-                   lengths[l], per_len, ours.sum_abs / ours.n, fmax(fabs(ours.min), fabs(ours.max)), max_vs_counter_uj,
-                   orig.sum_ratio / orig.n * 100.0, no_samples ? " (some epochs had no sample: 0 W)" : "",
-                   orig_sum.min, orig_sum.max, orig_one.min, orig_one.max, wraps_total - wraps_before);
+            printf(
+                "| %g s | %d | %.4f %% | %.4f %% | %.0f uJ | %.1f %%%s | %+.1f %% .. %+.1f %% | %+.1f %% .. %+.1f %% "
+                "| %d |\n",
+                lengths[l], per_len, ours.sum_abs / ours.n, fmax(fabs(ours.min), fabs(ours.max)), max_vs_counter_uj,
+                orig.sum_ratio / orig.n * 100.0, no_samples ? " (some epochs had no sample: 0 W)" : "", orig_sum.min,
+                orig_sum.max, orig_one.min, orig_one.max, wraps_total - wraps_before);
         }
         printf("\n");
         ct__source_rapl.close(st);

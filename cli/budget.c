@@ -18,27 +18,19 @@
 static const char *const budget_name[N_BUDGETS] = {"energy", "CO2eq"};
 static const char *const budget_flag[N_BUDGETS] = {"--max-energy-kwh", "--max-co2-g"};
 
-static void fmt_budget(int b, double v, char *buf, size_t len)
-{
-    if (b == 0)
-        fmt_energy(v, buf, len);
-    else
-        fmt_co2(v, buf, len);
+static void fmt_budget(int b, double v, char *buf, size_t len) {
+    if (b == 0) fmt_energy(v, buf, len);
+    else fmt_co2(v, buf, len);
 }
 
 /* Warns once per budget; returns 1 if value exceeds limit. */
-static int compare(wrap *wr, int b, int predicted, double value, double limit, int epochs)
-{
-    if (!(limit > 0) || !(value > limit))
-        return 0;
-    if (wr->budget_warned[b])
-        return 1;
+static int compare(wrap *wr, int b, int predicted, double value, double limit, int epochs) {
+    if (!(limit > 0) || !(value > limit)) return 0;
+    if (wr->budget_warned[b]) return 1;
     wr->budget_warned[b] = 1;
     char what[96], v[48], l[48], by[48];
-    if (predicted)
-        snprintf(what, sizeof what, "the predicted %s for %d epoch(s)", budget_name[b], epochs);
-    else
-        snprintf(what, sizeof what, "the %s used so far", budget_name[b]);
+    if (predicted) snprintf(what, sizeof what, "the predicted %s for %d epoch(s)", budget_name[b], epochs);
+    else snprintf(what, sizeof what, "the %s used so far", budget_name[b]);
     fmt_budget(b, value, v, sizeof v);
     fmt_budget(b, limit, l, sizeof l);
     fmt_budget(b, value - limit, by, sizeof by);
@@ -50,14 +42,11 @@ static int compare(wrap *wr, int b, int predicted, double value, double limit, i
     return 1;
 }
 
-void budget_check(wrap *wr, int lib_said_budget)
-{
+void budget_check(wrap *wr, int lib_said_budget) {
     (void)lib_said_budget;
-    if (!wr->t)
-        return;
+    if (!wr->t) return;
     const double lim[N_BUDGETS] = {wr->cfg->max_energy_kwh, wr->cfg->max_co2_g};
-    if (!(lim[0] > 0) && !(lim[1] > 0))
-        return;
+    if (!(lim[0] > 0) && !(lim[1] > 0)) return;
     int exceeded[N_BUDGETS] = {0, 0};
     ct_result r;
     if (ct_get_predicted(wr->t, &r) == 0) {
@@ -71,10 +60,8 @@ void budget_check(wrap *wr, int lib_said_budget)
     }
     ct_status s;
     if (ct_get_status(wr->t, &s) == 0) { /* includes the epoch in progress */
-        if (s.energy_kwh > used[0])
-            used[0] = s.energy_kwh;
-        if (s.co2eq_g > used[1])
-            used[1] = s.co2eq_g;
+        if (s.energy_kwh > used[0]) used[0] = s.energy_kwh;
+        if (s.co2eq_g > used[1]) used[1] = s.co2eq_g;
     }
     exceeded[0] |= compare(wr, 0, 0, used[0], lim[0], 0);
     exceeded[1] |= compare(wr, 1, 0, used[1], lim[1], 0);

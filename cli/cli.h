@@ -6,7 +6,7 @@
 
 /* How a wrapped command is turned into epochs and what budgets do. */
 typedef struct ct_wrap_opts {
-    const char *epoch_pattern;     /* POSIX ERE: a matching output line starts an epoch; NULL = whole run is one epoch */
+    const char *epoch_pattern; /* POSIX ERE: a matching output line starts an epoch; NULL = whole run is one epoch */
     const char *epoch_end_pattern; /* POSIX ERE: a matching output line ends an epoch */
     const char *epoch_preset;      /* "keras", "lightning", "transformers", "ultralytics", "auto"; NULL none */
     int on_budget_stop;            /* 0 = warn, 1 = stop the program (SIGTERM, then SIGKILL) */

@@ -29,9 +29,9 @@
 
 typedef struct preset {
     const char *name;
-    const char *start;  /* start rule (group: the epoch's number) */
-    const char *end;    /* end rule */
-    int end_is_count;   /* the end rule's group counts completed epochs */
+    const char *start; /* start rule (group: the epoch's number) */
+    const char *end;   /* end rule */
+    int end_is_count;  /* the end rule's group counts completed epochs */
     const char *looks_like;
 } preset;
 
@@ -53,8 +53,7 @@ enum { LINE_ENDS_EPOCH = 1, LINE_STARTS_EPOCH = 2 };
 
 const char *epochs_preset_names(void) { return "keras, lightning, transformers, ultralytics, auto"; }
 
-static int compile_rule(wrap_rule *r, const char *pattern, const char *flag)
-{
+static int compile_rule(wrap_rule *r, const char *pattern, const char *flag) {
     int rc = regcomp(&r->re, pattern, REG_EXTENDED);
     if (rc != 0) {
         char msg[256];
@@ -70,29 +69,23 @@ static int compile_rule(wrap_rule *r, const char *pattern, const char *flag)
     return 0;
 }
 
-static void free_rule(wrap_rule *r)
-{
-    if (r->set)
-        regfree(&r->re);
+static void free_rule(wrap_rule *r) {
+    if (r->set) regfree(&r->re);
     r->set = 0;
 }
 
-static int use_preset(wrap *wr, int k)
-{
+static int use_preset(wrap *wr, int k) {
     wrap_epochs *e = &wr->ep;
     free_rule(&e->start);
     free_rule(&e->end);
     e->preset = k;
     e->end_is_count = presets[k].end_is_count;
-    if (presets[k].start && compile_rule(&e->start, presets[k].start, "preset") != 0)
-        return -1;
-    if (presets[k].end && compile_rule(&e->end, presets[k].end, "preset") != 0)
-        return -1;
+    if (presets[k].start && compile_rule(&e->start, presets[k].start, "preset") != 0) return -1;
+    if (presets[k].end && compile_rule(&e->end, presets[k].end, "preset") != 0) return -1;
     return 0;
 }
 
-int epochs_init(wrap *wr, const ct_wrap_opts *w)
-{
+int epochs_init(wrap *wr, const ct_wrap_opts *w) {
     wrap_epochs *e = &wr->ep;
     memset(e, 0, sizeof *e);
     e->preset = -1;
@@ -113,8 +106,7 @@ int epochs_init(wrap *wr, const ct_wrap_opts *w)
         return -1;
     }
     if (w->epoch_pattern) {
-        if (compile_rule(&e->start, w->epoch_pattern, "--epoch-pattern") != 0)
-            return -1;
+        if (compile_rule(&e->start, w->epoch_pattern, "--epoch-pattern") != 0) return -1;
         e->pattern_text = w->epoch_pattern;
     }
     if (w->epoch_end_pattern) {
@@ -122,14 +114,12 @@ int epochs_init(wrap *wr, const ct_wrap_opts *w)
             free_rule(&e->start);
             return -1;
         }
-        if (!e->pattern_text)
-            e->pattern_text = w->epoch_end_pattern;
+        if (!e->pattern_text) e->pattern_text = w->epoch_end_pattern;
     }
     return 0;
 }
 
-void epochs_free(wrap *wr)
-{
+void epochs_free(wrap *wr) {
     free_rule(&wr->ep.start);
     free_rule(&wr->ep.end);
 }
@@ -139,55 +129,40 @@ void epochs_free(wrap *wr)
  * byte), OSC (ESC ] ... BEL or ESC \) and two-byte ESC x sequences.
  * s->esc: 0 text, 1 after ESC, 2 in CSI, 3 in OSC, 4 ESC within OSC.
  */
-void epochs_feed_byte_state(wrap_stream *s, unsigned char c, int *visible)
-{
+void epochs_feed_byte_state(wrap_stream *s, unsigned char c, int *visible) {
     *visible = 0;
     switch (s->esc) {
     case 0:
-        if (c == 0x1b)
-            s->esc = 1;
-        else
-            *visible = 1;
+        if (c == 0x1b) s->esc = 1;
+        else *visible = 1;
         return;
-    case 1:
-        s->esc = c == '[' ? 2 : c == ']' ? 3 : 0;
-        return;
+    case 1: s->esc = c == '[' ? 2 : c == ']' ? 3 : 0; return;
     case 2:
-        if (c >= 0x40 && c <= 0x7e)
-            s->esc = 0;
+        if (c >= 0x40 && c <= 0x7e) s->esc = 0;
         return;
     case 3:
-        if (c == 0x07)
-            s->esc = 0;
-        else if (c == 0x1b)
-            s->esc = 4;
+        if (c == 0x07) s->esc = 0;
+        else if (c == 0x1b) s->esc = 4;
         return;
-    default:
-        s->esc = c == '\\' ? 0 : 3;
-        return;
+    default: s->esc = c == '\\' ? 0 : 3; return;
     }
 }
 
 /* The group's text (or "" without a group), for a rule that matched. */
-static void group_text(const wrap_rule *r, const char *line, const regmatch_t *m, char *out, size_t len)
-{
+static void group_text(const wrap_rule *r, const char *line, const regmatch_t *m, char *out, size_t len) {
     out[0] = '\0';
-    if (!r->has_group || m[1].rm_so < 0)
-        return;
+    if (!r->has_group || m[1].rm_so < 0) return;
     size_t n = (size_t)(m[1].rm_eo - m[1].rm_so);
-    if (n >= len)
-        n = len - 1;
+    if (n >= len) n = len - 1;
     memcpy(out, line + m[1].rm_so, n);
     out[n] = '\0';
     /* "00003" and "3" are the same epoch. */
     char *end;
     long v = strtol(out, &end, 10);
-    if (out[0] && !*end)
-        snprintf(out, len, "%ld", v);
+    if (out[0] && !*end) snprintf(out, len, "%ld", v);
 }
 
-static int try_rules(wrap *wr, const char *line)
-{
+static int try_rules(wrap *wr, const char *line) {
     wrap_epochs *e = &wr->ep;
     regmatch_t m[2];
     char id[64];
@@ -212,8 +187,7 @@ static int try_rules(wrap *wr, const char *line)
             r |= LINE_STARTS_EPOCH;
         }
     }
-    if ((r & LINE_ENDS_EPOCH) && !e->start.set && !e->end_is_count)
-        e->seen++;
+    if ((r & LINE_ENDS_EPOCH) && !e->start.set && !e->end_is_count) e->seen++;
     return r;
 }
 
@@ -221,44 +195,34 @@ static int try_rules(wrap *wr, const char *line)
  * match cannot count twice, i.e. the rules name their epochs (a group) or
  * count them. A tqdm bar is written as "\rEpoch 3:   0%|...", and its end
  * (the next redraw's \r) can come a whole training step later. */
-int epochs_partial_ok(const wrap *wr)
-{
+int epochs_partial_ok(const wrap *wr) {
     const wrap_epochs *e = &wr->ep;
-    if (e->preset == PRESET_AUTO)
-        return 1; /* every preset's rules are of that kind */
-    if (e->end.set && !e->end_is_count)
-        return 0;
+    if (e->preset == PRESET_AUTO) return 1; /* every preset's rules are of that kind */
+    if (e->end.set && !e->end_is_count) return 0;
     return (!e->start.set || e->start.has_group) && (e->start.set || e->end.set);
 }
 
 /* Matches the line collected in s (\r or \n excluded). */
-int epochs_match_line(wrap *wr, wrap_stream *s)
-{
+int epochs_match_line(wrap *wr, wrap_stream *s) {
     s->line[s->len] = '\0';
-    if (s->len == 0)
-        return 0;
+    if (s->len == 0) return 0;
     wrap_epochs *e = &wr->ep;
     if (e->preset == PRESET_AUTO) {
         /* The first preset that recognises a line is the framework. */
         for (int k = 0; k < N_PRESETS; k++) {
             regex_t re;
             const char *p = presets[k].start ? presets[k].start : presets[k].end;
-            if (regcomp(&re, p, REG_EXTENDED | REG_NOSUB) != 0)
-                continue;
+            if (regcomp(&re, p, REG_EXTENDED | REG_NOSUB) != 0) continue;
             int hit = regexec(&re, s->line, 0, NULL, 0) == 0;
             regfree(&re);
             if (hit) {
-                if (use_preset(wr, k) != 0)
-                    return 0;
-                wrap_say(wr, "CarbonTracker: epochs are read from %s output (--epoch-preset auto).",
-                         presets[k].name);
-                if (!e->start.set)
-                    epoch_start(wr); /* an end rule: the epoch in progress started (at the latest) now */
+                if (use_preset(wr, k) != 0) return 0;
+                wrap_say(wr, "CarbonTracker: epochs are read from %s output (--epoch-preset auto).", presets[k].name);
+                if (!e->start.set) epoch_start(wr); /* an end rule: the epoch in progress started (at the latest) now */
                 break;
             }
         }
-        if (e->preset == PRESET_AUTO)
-            return 0;
+        if (e->preset == PRESET_AUTO) return 0;
     }
     return try_rules(wr, s->line);
 }
@@ -267,19 +231,15 @@ int epochs_match_line(wrap *wr, wrap_stream *s)
 /* Epochs on the tracker.                                              */
 /* ------------------------------------------------------------------ */
 
-static void report_error(wrap *wr, const char *what, int rc)
-{
-    if (wr->error_reported || wr->cfg->ignore_errors)
-        return;
+static void report_error(wrap *wr, const char *what, int rc) {
+    if (wr->error_reported || wr->cfg->ignore_errors) return;
     wr->error_reported = 1;
     wrap_say(wr, "carbontracker: %s failed: %s (%s); the command keeps running, tracking has stopped.", what,
              ct_strerror(rc), ct_tracker_message(wr->t));
 }
 
-void epoch_start(wrap *wr)
-{
-    if (!wr->t || !wr->tracking || wr->in_epoch || wr->stopping)
-        return;
+void epoch_start(wrap *wr) {
+    if (!wr->t || !wr->tracking || wr->in_epoch || wr->stopping) return;
     wrap_before_print(wr, 0); /* the tracker says nothing when an epoch starts */
     int rc = ct_epoch_start(wr->t);
     wrap_after_print(wr);
@@ -288,48 +248,40 @@ void epoch_start(wrap *wr)
         wr->epochs_started++;
     } else {
         wr->tracking = 0;
-        if (rc != CT_ESTOPPED)
-            report_error(wr, "ct_epoch_start", rc);
+        if (rc != CT_ESTOPPED) report_error(wr, "ct_epoch_start", rc);
     }
 }
 
 /* Whether ending the next epoch makes the prediction (and so the question of
  * --stop-and-confirm). */
-static int prediction_due(const wrap *wr)
-{
+static int prediction_due(const wrap *wr) {
     const ct_config *c = wr->cfg;
     int monitor = c->monitor_epochs == -1 || c->monitor_epochs > c->epochs ? c->epochs : c->monitor_epochs;
     int before = c->epochs_before_pred == -1 ? c->epochs : c->epochs_before_pred;
-    if (before > monitor)
-        before = monitor;
+    if (before > monitor) before = monitor;
     return before > 0 && wr->epochs_ended + 1 == before;
 }
 
 /* Whether ending the next epoch ends monitoring (the actual is printed). */
-static int last_monitored(const wrap *wr)
-{
+static int last_monitored(const wrap *wr) {
     const ct_config *c = wr->cfg;
     int monitor = c->monitor_epochs == -1 || c->monitor_epochs > c->epochs ? c->epochs : c->monitor_epochs;
     return wr->epochs_ended + 1 >= monitor;
 }
 
-void epoch_end(wrap *wr)
-{
-    if (!wr->t || !wr->tracking || !wr->in_epoch)
-        return;
+void epoch_end(wrap *wr) {
+    if (!wr->t || !wr->tracking || !wr->in_epoch) return;
     /* The question waits for the user: the command waits with it, so that
      * what the log records is what ran. */
     int ask = wr->cfg->stop_and_confirm && prediction_due(wr);
-    if (ask)
-        spawn_pause(wr);
+    if (ask) spawn_pause(wr);
     /* The tracker prints at the prediction and when monitoring ends (budgets
      * are the tool's): only then is its text given a line of its own. */
     wrap_before_print(wr, wr->cfg->verbose >= 1 && (prediction_due(wr) || last_monitored(wr)));
     int rc = ct_epoch_end(wr->t);
     wrap_after_print(wr);
     wr->in_epoch = 0;
-    if (rc == 0 || rc == CT_EBUDGET || rc == CT_EDECLINED)
-        wr->epochs_ended++;
+    if (rc == 0 || rc == CT_EBUDGET || rc == CT_EDECLINED) wr->epochs_ended++;
     if (rc == CT_EDECLINED) {
         spawn_stop_child(wr, "continuing was declined after the prediction");
     } else if (rc == CT_ESTOPPED) {
@@ -338,16 +290,13 @@ void epoch_end(wrap *wr)
         wr->tracking = 0;
         report_error(wr, "ct_epoch_end", rc);
     }
-    if (ask && rc != CT_EDECLINED)
-        spawn_resume(wr);
+    if (ask && rc != CT_EDECLINED) spawn_resume(wr);
     budget_check(wr, rc == CT_EBUDGET);
 }
 
-static void warn_beyond(wrap *wr)
-{
+static void warn_beyond(wrap *wr) {
     wrap_epochs *e = &wr->ep;
-    if (e->warned_beyond || e->seen <= wr->cfg->epochs)
-        return;
+    if (e->warned_beyond || e->seen <= wr->cfg->epochs) return;
     e->warned_beyond = 1;
     wrap_say(wr,
              "CarbonTracker: WARNING - the output shows epoch %d, more than %s %d: the prediction and the actual "
@@ -355,29 +304,24 @@ static void warn_beyond(wrap *wr)
              e->seen, e->epochs_flag, wr->cfg->epochs, wr->cfg->epochs);
 }
 
-void epochs_apply(wrap *wr, int m)
-{
+void epochs_apply(wrap *wr, int m) {
     if (m & LINE_ENDS_EPOCH) {
         epoch_end(wr);
         /* With only an end rule the next epoch starts right away, unless
          * all planned epochs are done (then the rest is not an epoch). */
-        if (!wr->ep.start.set && wr->epochs_ended < wr->cfg->epochs)
-            epoch_start(wr);
+        if (!wr->ep.start.set && wr->epochs_ended < wr->cfg->epochs) epoch_start(wr);
     }
     if (m & LINE_STARTS_EPOCH) {
         epoch_end(wr);
         epoch_start(wr);
     }
-    if (m)
-        warn_beyond(wr);
+    if (m) warn_beyond(wr);
 }
 
 /* At the end: epochs the tracker did not see are reported, never dropped. */
-void epochs_report(wrap *wr)
-{
+void epochs_report(wrap *wr) {
     wrap_epochs *e = &wr->ep;
-    if (!wr->piped || !wr->t)
-        return;
+    if (!wr->piped || !wr->t) return;
     int none = e->seen == 0;
     if (none) {
         if (e->preset == PRESET_AUTO)
@@ -406,8 +350,7 @@ void epochs_report(wrap *wr)
         return;
     }
     ct_result r, tr;
-    if (!wr->meter || ct_get_actual(wr->meter, &r) != 0)
-        return;
+    if (!wr->meter || ct_get_actual(wr->meter, &r) != 0) return;
     /* The carbon intensity the tracker used (live, where it has a key),
      * else the meter's own (offline) one. */
     double co2 = r.co2eq_g;

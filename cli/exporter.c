@@ -74,8 +74,7 @@ static int write_textfile(exp_state *s, const char *path) {
     int err = errno;
     pthread_mutex_unlock(&s->mu);
     if (!ok) {
-        fprintf(stderr, "carbontracker exporter: cannot write %s: %s\n", path,
-                rc ? ct_strerror(rc) : strerror(err));
+        fprintf(stderr, "carbontracker exporter: cannot write %s: %s\n", path, rc ? ct_strerror(rc) : strerror(err));
         unlink(tmp);
         return -1;
     }

@@ -31,14 +31,14 @@
 typedef struct item {
     ct_jsonl_run r;
     char node[128], step[64];
-    int covered;            /* index+1 of the step that covers it; 0 = counted */
-    int rank_file;          /* a training's own per-rank log (not the plugin's per-step one) */
+    int covered;   /* index+1 of the step that covers it; 0 = counted */
+    int rank_file; /* a training's own per-rank log (not the plugin's per-step one) */
 } item;
 
 typedef struct job {
     item *it;
     int n, cap;
-    char **expected;        /* node names from the .nodes files */
+    char **expected; /* node names from the .nodes files */
     int nexp, capexp;
     char warn[16][400];
     int nwarn;
@@ -143,7 +143,8 @@ static int add_item(job *j, const char *path, const char *job_id, int plugin_dir
     memset(&it, 0, sizeof it);
     int rc = ct_jsonl_run_read(path, &it.r);
     if (rc != 0) {
-        add_warning(j, "%s: %s", path, rc == CT_EPARSE ? "no header line (empty or damaged); skipped" : "unreadable; skipped");
+        add_warning(j, "%s: %s", path,
+                    rc == CT_EPARSE ? "no header line (empty or damaged); skipped" : "unreadable; skipped");
         return 0;
     }
     if (!plugin_dir && strcmp(it.r.job_id, job_id) != 0) return 0;
@@ -154,7 +155,9 @@ static int add_item(job *j, const char *path, const char *job_id, int plugin_dir
         if (it.r.rank >= 0) snprintf(it.step, sizeof it.step, "rank%d", it.r.rank);
         else snprintf(it.step, sizeof it.step, "%s", it.r.run_id);
     }
-    if (!it.r.finished) add_warning(j, "%s: no final record (the step is still running or was killed); counted as far as written", path);
+    if (!it.r.finished)
+        add_warning(j, "%s: no final record (the step is still running or was killed); counted as far as written",
+                    path);
     if (j->n == j->cap) {
         int cap = j->cap ? j->cap * 2 : 16;
         item *ni = realloc(j->it, (size_t)cap * sizeof *ni);
@@ -198,9 +201,7 @@ static int by_node_time(const void *a, const void *b) {
     return strcmp(x->step, y->step);
 }
 
-static double item_end(const item *it) {
-    return isnan(it->r.end_unix_s) ? it->r.start_unix_s : it->r.end_unix_s;
-}
+static double item_end(const item *it) { return isnan(it->r.end_unix_s) ? it->r.start_unix_s : it->r.end_unix_s; }
 
 /* Marks steps inside another step of the same node; warns about partial overlaps. */
 static void resolve_overlaps(job *j) {
@@ -227,8 +228,9 @@ static void resolve_overlaps(job *j) {
                 add_warning(j, "node %s: %s and %s both measured the node at the same time; counted once (%s)", x->node,
                             x->step, y->step, y->step);
             } else if (partly && b > a && !(x->rank_file && y->rank_file))
-                add_warning(j, "node %s: steps %s and %s overlap in time; node-level energy of the overlap is counted in both",
-                            x->node, x->step, y->step);
+                add_warning(
+                    j, "node %s: steps %s and %s overlap in time; node-level energy of the overlap is counted in both",
+                    x->node, x->step, y->step);
         }
     }
 }
@@ -432,9 +434,8 @@ int ct_cli_parse_job(int argc, char **argv) {
             csv_s(job_id);
             putchar(',');
             csv_s(s->node);
-            printf(",%.9g,%.9g,%.9g,%.12g,%.9g,%.6g,%s,%d,%d,%d\n", s->j[0] + s->j[1], s->j[0], s->j[1], s->kwh,
-                   s->co2, s->duration_s, s->estimated ? "estimated" : "measured", s->steps, s->counted,
-                   !s->incomplete);
+            printf(",%.9g,%.9g,%.9g,%.12g,%.9g,%.6g,%s,%d,%d,%d\n", s->j[0] + s->j[1], s->j[0], s->j[1], s->kwh, s->co2,
+                   s->duration_s, s->estimated ? "estimated" : "measured", s->steps, s->counted, !s->incomplete);
         }
         for (int m = 0; m < nmiss; m++) {
             csv_s(job_id);
@@ -446,8 +447,8 @@ int ct_cli_parse_job(int argc, char **argv) {
         printf(",TOTAL,%.9g,%.9g,%.9g,%.12g,%.9g,%.6g,%s,%d,,\n", tot.j[0] + tot.j[1], tot.j[0], tot.j[1], tot.kwh,
                tot.co2, tot.duration_s, tot.estimated ? "estimated" : "measured", j.n);
     } else {
-        printf("Job %s: %.6f kWh (with PUE), %.3f g CO2eq, %.1f J measured on %d node(s)%s\n", job_id, tot.kwh,
-               tot.co2, tot.j[0] + tot.j[1], nn, tot.estimated ? " (partly estimated)" : "");
+        printf("Job %s: %.6f kWh (with PUE), %.3f g CO2eq, %.1f J measured on %d node(s)%s\n", job_id, tot.kwh, tot.co2,
+               tot.j[0] + tot.j[1], nn, tot.estimated ? " (partly estimated)" : "");
         printf("%-24s %14s %14s %14s %12s %6s %s\n", "node", "cpu_J", "gpu_J", "kWh", "gCO2eq", "steps", "");
         for (int i = 0; i < nn; i++) {
             node_sum *s = &ns[i];
@@ -456,11 +457,13 @@ int ct_cli_parse_job(int argc, char **argv) {
             printf("%-24s %14.3f %14.3f %14.9f %12.4f %6s %s%s\n", s->node, s->j[0], s->j[1], s->kwh, s->co2, steps,
                    s->estimated ? "estimated" : "measured", s->incomplete ? ", incomplete" : "");
         }
-        for (int m = 0; m < nmiss; m++) printf("%-24s %14s %14s %14s %12s %6s missing: no records\n", missing[m], "-", "-", "-", "-", "-");
+        for (int m = 0; m < nmiss; m++)
+            printf("%-24s %14s %14s %14s %12s %6s missing: no records\n", missing[m], "-", "-", "-", "-", "-");
         if (nmiss) printf("Missing nodes (in the job's node lists, no records): %d\n", nmiss);
         if (tot.attributed)
             printf("Attributed to the job (its CPU-time share of each node's CPU energy, its own GPUs in full): "
-                   "cpu %.3f J, gpu %.3f J\n", tot.cpu_j_attributed, tot.j[1]);
+                   "cpu %.3f J, gpu %.3f J\n",
+                   tot.cpu_j_attributed, tot.j[1]);
     }
     if (j.n == 0) {
         fprintf(stderr, "carbontracker parse --job: no records of job %s found\n", job_id);

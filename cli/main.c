@@ -14,76 +14,120 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fputs("Usage: carbontracker [options] [--] COMMAND [ARGS...]\n"
-          "       carbontracker parse DIR... [--format text|json|csv] [--latex]   (also --parse DIR)\n"
-          "       carbontracker report RUN -o report.pdf|.png|.svg                (also --report LOG [--output FILE])\n"
-          "       carbontracker plan --duration 6h [--within 48h] [location options] [--json]\n"
-          "       carbontracker exporter [--listen 127.0.0.1:9464] [--textfile PATH] [--runs DIR]  (Prometheus)\n"
-          "\n"
-          "Runs COMMAND (no shell) as a training, measures the energy of CPU, DRAM and GPUs while it runs,\n"
-          "and prints its energy and carbon footprint. Exits with COMMAND's exit code (128+N if killed by signal N).\n"
-          "Options end at the first word that is not one (or at --). Without a COMMAND an empty run is measured.\n"
-          "\n"
-          "Measurement:\n"
-          "  --components all|cpu|gpu|cpu,gpu   components to measure (default all)\n"
-          "  --update-interval S                seconds between background measurements (default 1)\n"
-          "  --devices-by-pid                   only GPUs running this command's processes\n"
-          "  --rapl-zones auto|psys             RAPL zones: packages+dram (default) or the platform zone\n"
-          "  --all-ranks                        measure on every rank, not only local rank 0\n"
-          "  --sim-cpu NAME --sim-cpu-tdp W [--sim-cpu-util U]     simulated CPU (power = W x U)\n"
-          "  --sim-gpu NAME --sim-gpu-watts W [--sim-gpu-util U]   simulated GPU\n"
-          "Epochs and prediction:\n"
-          "  --epochs N                         epochs of the training (default 1: the whole command)\n"
-          "  --epochs-before-pred N             epochs before the prediction (default 1; -1 all, 0 none;\n"
-          "                                     no prediction when the training is one epoch)\n"
-          "  --monitor-epochs N                 epochs monitored (default -1: all)\n"
-          "  --epoch-preset NAME                epochs from a framework's output: keras, lightning,\n"
-          "                                     transformers, ultralytics, or auto\n"
-          "  --epoch-pattern REGEX              an output line matching REGEX (POSIX ERE) starts an epoch; lines end\n"
-          "                                     at \\n or \\r, ANSI codes are ignored; with a (group), a new epoch\n"
-          "                                     starts only when the group's text changes\n"
-          "  --epoch-end-pattern REGEX          an output line matching REGEX ends an epoch\n"
-          "  --stop-and-confirm                 after the prediction, pause the command and ask whether to go on\n"
-          "Carbon:\n"
-          "  --country CC                       country: ISO 3166-1 alpha-2/alpha-3 code or English name (default: env\n"
-          "                                     CT_COUNTRY, else world average)\n"
-          "  --carbon-intensity G               fixed carbon intensity, gCO2eq/kWh (>= 0)\n"
-          "  --pue X                            power usage effectiveness (default 1.58)\n"
-          "  --zone Z --postcode PC --lat X --lon Y --cloud PROVIDER:REGION   location for live intensity\n"
-          "  --offline                          no network at all\n"
-          "  --electricitymaps-key-file F       file holding the Electricity Maps key (not readable by others)\n"
-          "  --api_keys JSON                    e.g. '{\"electricitymaps\": \"KEY\"}' (the original's option; the key is\n"
-          "                                     then visible in the process list: prefer CT_ELECTRICITYMAPS_KEY or a key file)\n"
-          "                                     The key is never passed on to COMMAND's environment.\n"
-          "Budgets:\n"
-          "  --max-energy-kwh X --max-co2-g X   budgets checked against the prediction and the actual\n"
-          "  --on-budget warn|stop              warn (default) or stop the command (SIGTERM, SIGKILL after --grace S)\n"
-          "Output:\n"
-          "  --log_dir DIR                      where the log files go (text logs + JSON Lines; default ./logs)\n"
-          "  --no-logs                          write no log files\n"
-          "  --log_file_prefix P                prefix of the log file names\n"
-          "  --verbose 0|1|2                    (default 1)\n"
-          "  --decimal-precision N              digits after the point (default 12)\n"
-          "  --no-interpretable                 do not print km-by-car equivalents\n"
-          "  --pty auto|always|never            run COMMAND on a pseudo-terminal: when the output is a terminal\n"
-          "                                     (auto, default), also into a pipe or file (always), or never\n"
-          "  --no-status-line                   no status line on the terminal's last row\n"
-          "  --ignore-errors                    internal errors stop monitoring, never the command\n"
-          "  -h, --help                         this help\n"
-          "  --version                          version and compiled-in features\n",
-          f);
+    fputs(
+        "Usage: carbontracker [options] [--] COMMAND [ARGS...]\n"
+        "       carbontracker parse DIR... [--format text|json|csv] [--latex]   (also --parse DIR)\n"
+        "       carbontracker report RUN -o report.pdf|.png|.svg                (also --report LOG [--output FILE])\n"
+        "       carbontracker plan --duration 6h [--within 48h] [location options] [--json]\n"
+        "       carbontracker exporter [--listen 127.0.0.1:9464] [--textfile PATH] [--runs DIR]  (Prometheus)\n"
+        "\n"
+        "Runs COMMAND (no shell) as a training, measures the energy of CPU, DRAM and GPUs while it runs,\n"
+        "and prints its energy and carbon footprint. Exits with COMMAND's exit code (128+N if killed by signal N).\n"
+        "Options end at the first word that is not one (or at --). Without a COMMAND an empty run is measured.\n"
+        "\n"
+        "Measurement:\n"
+        "  --components all|cpu|gpu|cpu,gpu   components to measure (default all)\n"
+        "  --update-interval S                seconds between background measurements (default 1)\n"
+        "  --devices-by-pid                   only GPUs running this command's processes\n"
+        "  --rapl-zones auto|psys             RAPL zones: packages+dram (default) or the platform zone\n"
+        "  --all-ranks                        measure on every rank, not only local rank 0\n"
+        "  --sim-cpu NAME --sim-cpu-tdp W [--sim-cpu-util U]     simulated CPU (power = W x U)\n"
+        "  --sim-gpu NAME --sim-gpu-watts W [--sim-gpu-util U]   simulated GPU\n"
+        "Epochs and prediction:\n"
+        "  --epochs N                         epochs of the training (default 1: the whole command)\n"
+        "  --epochs-before-pred N             epochs before the prediction (default 1; -1 all, 0 none;\n"
+        "                                     no prediction when the training is one epoch)\n"
+        "  --monitor-epochs N                 epochs monitored (default -1: all)\n"
+        "  --epoch-preset NAME                epochs from a framework's output: keras, lightning,\n"
+        "                                     transformers, ultralytics, or auto\n"
+        "  --epoch-pattern REGEX              an output line matching REGEX (POSIX ERE) starts an epoch; lines end\n"
+        "                                     at \\n or \\r, ANSI codes are ignored; with a (group), a new epoch\n"
+        "                                     starts only when the group's text changes\n"
+        "  --epoch-end-pattern REGEX          an output line matching REGEX ends an epoch\n"
+        "  --stop-and-confirm                 after the prediction, pause the command and ask whether to go on\n"
+        "Carbon:\n"
+        "  --country CC                       country: ISO 3166-1 alpha-2/alpha-3 code or English name (default: env\n"
+        "                                     CT_COUNTRY, else world average)\n"
+        "  --carbon-intensity G               fixed carbon intensity, gCO2eq/kWh (>= 0)\n"
+        "  --pue X                            power usage effectiveness (default 1.58)\n"
+        "  --zone Z --postcode PC --lat X --lon Y --cloud PROVIDER:REGION   location for live intensity\n"
+        "  --offline                          no network at all\n"
+        "  --electricitymaps-key-file F       file holding the Electricity Maps key (not readable by others)\n"
+        "  --api_keys JSON                    e.g. '{\"electricitymaps\": \"KEY\"}' (the original's option; the key "
+        "is\n"
+        "                                     then visible in the process list: prefer CT_ELECTRICITYMAPS_KEY or a key "
+        "file)\n"
+        "                                     The key is never passed on to COMMAND's environment.\n"
+        "Budgets:\n"
+        "  --max-energy-kwh X --max-co2-g X   budgets checked against the prediction and the actual\n"
+        "  --on-budget warn|stop              warn (default) or stop the command (SIGTERM, SIGKILL after --grace S)\n"
+        "Output:\n"
+        "  --log_dir DIR                      where the log files go (text logs + JSON Lines; default ./logs)\n"
+        "  --no-logs                          write no log files\n"
+        "  --log_file_prefix P                prefix of the log file names\n"
+        "  --verbose 0|1|2                    (default 1)\n"
+        "  --decimal-precision N              digits after the point (default 12)\n"
+        "  --no-interpretable                 do not print km-by-car equivalents\n"
+        "  --pty auto|always|never            run COMMAND on a pseudo-terminal: when the output is a terminal\n"
+        "                                     (auto, default), also into a pipe or file (always), or never\n"
+        "  --no-status-line                   no status line on the terminal's last row\n"
+        "  --ignore-errors                    internal errors stop monitoring, never the command\n"
+        "  -h, --help                         this help\n"
+        "  --version                          version and compiled-in features\n",
+        f);
 }
 
 enum opt_kind { K_FLAG, K_STR, K_NUM, K_INT };
 
 enum opt_id {
-    O_HELP, O_VERSION, O_DEVICES_BY_PID, O_ALL_RANKS, O_OFFLINE, O_NO_INTERPRETABLE, O_IGNORE_ERRORS,
-    O_STOP_AND_CONFIRM, O_NO_LOGS, O_NO_STATUS_LINE, O_LOG_DIR, O_LOG_FILE_PREFIX, O_COMPONENTS,
-    O_UPDATE_INTERVAL, O_RAPL_ZONES, O_SIM_CPU, O_SIM_CPU_TDP, O_SIM_CPU_UTIL, O_SIM_GPU, O_SIM_GPU_WATTS,
-    O_SIM_GPU_UTIL, O_EPOCHS, O_EPOCHS_BEFORE_PRED, O_MONITOR_EPOCHS, O_EPOCH_PATTERN, O_EPOCH_END_PATTERN,
-    O_EPOCH_PRESET, O_COUNTRY, O_CARBON_INTENSITY, O_PUE, O_ZONE, O_POSTCODE, O_LAT, O_LON, O_CLOUD,
-    O_API_KEYS, O_KEY_FILE, O_MAX_ENERGY, O_MAX_CO2, O_ON_BUDGET, O_GRACE, O_VERBOSE, O_DECIMAL_PRECISION,
-    O_PTY, O_PARSE, O_REPORT, O_OUTPUT, N_OPTS
+    O_HELP,
+    O_VERSION,
+    O_DEVICES_BY_PID,
+    O_ALL_RANKS,
+    O_OFFLINE,
+    O_NO_INTERPRETABLE,
+    O_IGNORE_ERRORS,
+    O_STOP_AND_CONFIRM,
+    O_NO_LOGS,
+    O_NO_STATUS_LINE,
+    O_LOG_DIR,
+    O_LOG_FILE_PREFIX,
+    O_COMPONENTS,
+    O_UPDATE_INTERVAL,
+    O_RAPL_ZONES,
+    O_SIM_CPU,
+    O_SIM_CPU_TDP,
+    O_SIM_CPU_UTIL,
+    O_SIM_GPU,
+    O_SIM_GPU_WATTS,
+    O_SIM_GPU_UTIL,
+    O_EPOCHS,
+    O_EPOCHS_BEFORE_PRED,
+    O_MONITOR_EPOCHS,
+    O_EPOCH_PATTERN,
+    O_EPOCH_END_PATTERN,
+    O_EPOCH_PRESET,
+    O_COUNTRY,
+    O_CARBON_INTENSITY,
+    O_PUE,
+    O_ZONE,
+    O_POSTCODE,
+    O_LAT,
+    O_LON,
+    O_CLOUD,
+    O_API_KEYS,
+    O_KEY_FILE,
+    O_MAX_ENERGY,
+    O_MAX_CO2,
+    O_ON_BUDGET,
+    O_GRACE,
+    O_VERBOSE,
+    O_DECIMAL_PRECISION,
+    O_PTY,
+    O_PARSE,
+    O_REPORT,
+    O_OUTPUT,
+    N_OPTS
 };
 
 /* name: as --help writes it; field: the library's name for it, which its
@@ -221,7 +265,8 @@ static void say_in_flags(const cli_state *s, const char *msg, char *out, size_t 
             if (!f) continue;
             size_t fl = strlen(f);
             char after = p[fl];
-            if (strncmp(p, f, fl) == 0 && !(after == '_' || (after >= 'a' && after <= 'z') || (after >= '0' && after <= '9'))) {
+            if (strncmp(p, f, fl) == 0 &&
+                !(after == '_' || (after >= 'a' && after <= 'z') || (after >= '0' && after <= '9'))) {
                 const char *flag = flag_of(s, opts[i].id);
                 size_t n = strlen(flag);
                 if (k + n >= len) n = len - 1 - k;
@@ -324,10 +369,8 @@ static int main_wrap(int argc, char **argv) {
         const struct opt *o = a[1] == '-' ? find_opt(name) : NULL;
         if (!o) {
             const char *near = a[1] == '-' ? nearest_opt(name) : NULL;
-            if (near)
-                fprintf(stderr, "carbontracker: unknown option %s; did you mean %s? (see --help)\n", name, near);
-            else
-                fprintf(stderr, "carbontracker: unknown option %s (see --help)\n", name);
+            if (near) fprintf(stderr, "carbontracker: unknown option %s; did you mean %s? (see --help)\n", name, near);
+            else fprintf(stderr, "carbontracker: unknown option %s (see --help)\n", name);
             goto out;
         }
         snprintf(st.typed_buf[o->id], sizeof st.typed_buf[o->id], "%s", name);
@@ -348,7 +391,10 @@ static int main_wrap(int argc, char **argv) {
             goto out;
         }
         switch (o->id) {
-        case O_HELP: usage(stdout); rc = 0; goto out;
+        case O_HELP:
+            usage(stdout);
+            rc = 0;
+            goto out;
         case O_VERSION: {
             const char *f = ct_features();
             printf("carbontracker %s\nfeatures: %s\n", ct_version(), f && *f ? f : "(none: core only)");
@@ -416,8 +462,10 @@ static int main_wrap(int argc, char **argv) {
             cfg.electricitymaps_key = api_key;
             /* Blank our copy in the argument vector so /proc/PID/cmdline stops showing it. */
             memset((char *)val, 'x', strlen(val));
-            fprintf(stderr, "carbontracker: warning: %s puts the key in the process list, visible to other users; "
-                            "use CT_ELECTRICITYMAPS_KEY or --electricitymaps-key-file instead\n", flag);
+            fprintf(stderr,
+                    "carbontracker: warning: %s puts the key in the process list, visible to other users; "
+                    "use CT_ELECTRICITYMAPS_KEY or --electricitymaps-key-file instead\n",
+                    flag);
             break;
         case O_KEY_FILE: cfg.electricitymaps_key_file = val; break;
         case O_MAX_ENERGY:
@@ -505,12 +553,8 @@ static const struct subcommand {
     const char *name;
     subcommand_fn fn;
 } subcommands[] = {
-    {"plan", ct_cli_plan},
-    {"parse", ct_cli_parse},
-    {"--parse", ct_cli_parse},
-    {"report", ct_cli_report},
-    {"--report", report_original},
-    {"exporter", ct_cli_exporter},
+    {"plan", ct_cli_plan},     {"parse", ct_cli_parse},       {"--parse", ct_cli_parse},
+    {"report", ct_cli_report}, {"--report", report_original}, {"exporter", ct_cli_exporter},
 };
 
 int main(int argc, char **argv) {

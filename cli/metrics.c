@@ -110,14 +110,14 @@ struct ct_metrics {
     char host[256];
     run *runs;
     int nruns, cap;
-    double *base_j;          /* per device: power estimate state */
+    double *base_j; /* per device: power estimate state */
     double *last_j, *power_w;
     double last_mono;
     int ndev;
     ct_device_desc desc[64]; /* device descriptions, refreshed at most once a second */
     double desc_mono;
-    double max_age_s;        /* 0 = keep all */
-    char *line;              /* scratch for reading */
+    double max_age_s; /* 0 = keep all */
+    char *line;       /* scratch for reading */
     size_t line_cap;
 };
 
@@ -242,7 +242,8 @@ static void render_node(ct_metrics *m, ct_sbuf *b) {
         if (update_desc && ct_get_device(t, i, &d[i]) != 0) memset(&d[i], 0, sizeof d[i]);
         if (ct_get_device_energy(t, i, &e[i]) != 0) e[i] = NAN;
         if (update_power && isfinite(e[i])) {
-            if (m->last_mono > 0) m->power_w[i] = e[i] >= m->last_j[i] ? (e[i] - m->last_j[i]) / (now - m->last_mono) : 0;
+            if (m->last_mono > 0)
+                m->power_w[i] = e[i] >= m->last_j[i] ? (e[i] - m->last_j[i]) / (now - m->last_mono) : 0;
             m->last_j[i] = e[i];
         }
     }
@@ -257,7 +258,8 @@ static void render_node(ct_metrics *m, ct_sbuf *b) {
             sbuf_value(b, e[i]);
             ct_sbuf_add(b, "\n", 1);
         }
-        help(b, "carbontracker_power_watts", "gauge", "Average power of a device over the last second or more, in watts.");
+        help(b, "carbontracker_power_watts", "gauge",
+             "Average power of a device over the last second or more, in watts.");
         for (int i = 0; i < n; i++) {
             if (!isfinite(e[i])) continue;
             ct_sbuf_add(b, "carbontracker_power_watts", 25);

@@ -48,9 +48,8 @@ static void parse_usage(FILE *f) {
           "estimated or estimated.\n",
           f);
     for (int i = 0; i < NOPTS; i++)
-        fprintf(f, "  %s%s%s%s  %s\n", parse_opts[i].alias ? parse_opts[i].alias : "",
-                parse_opts[i].alias ? ", " : "", parse_opts[i].name, parse_opts[i].takes_value ? " VALUE" : "",
-                parse_opts[i].help);
+        fprintf(f, "  %s%s%s%s  %s\n", parse_opts[i].alias ? parse_opts[i].alias : "", parse_opts[i].alias ? ", " : "",
+                parse_opts[i].name, parse_opts[i].takes_value ? " VALUE" : "", parse_opts[i].help);
     fputs("  --job JOBID  one job's totals with a row per node (DIR/JOBID/ of the SLURM plugin, or logs in\n"
           "               DIR whose job id is JOBID); names nodes without records (text, json, csv)\n",
           f);

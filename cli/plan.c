@@ -78,12 +78,9 @@ static void iso_utc(double t, char *buf, size_t len) {
 static void json_str(const char *s) {
     putchar('"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
+        if (*p == '"' || *p == '\\') printf("\\%c", *p);
+        else if (*p < 0x20) printf("\\u%04x", *p);
+        else putchar(*p);
     }
     putchar('"');
 }
@@ -122,8 +119,10 @@ static int submit(char **cmd, int ncmd, double start_unix_s, int execute) {
     const char *base = strrchr(cmd[0], '/');
     base = base ? base + 1 : cmd[0];
     if (strcmp(base, "sbatch") && strcmp(base, "salloc") && strcmp(base, "srun"))
-        fprintf(stderr, "carbontracker plan: warning: --begin is SLURM's option (sbatch, salloc, srun); \"%s\" may not "
-                        "take it\n", base);
+        fprintf(stderr,
+                "carbontracker plan: warning: --begin is SLURM's option (sbatch, salloc, srun); \"%s\" may not "
+                "take it\n",
+                base);
     printf("Submit: ");
     print_command(argv);
     if (!execute) {
@@ -264,12 +263,10 @@ int ct_cli_plan(int argc, char **argv) {
     ct_format_duration(duration, 0, dur, sizeof dur);
     ct_format_duration(wait_s > 0 ? wait_s : 0, 0, wait, sizeof wait);
     printf("Best start:   %s (in %s), ends %s\n", start, wait, end);
-    printf("Mean carbon intensity over %s: %.1f gCO2eq/kWh (starting now: %.1f gCO2eq/kWh)\n", dur,
-           r.mean_g_per_kwh, r.now_g_per_kwh);
-    if (r.savings_percent > 0.05)
-        printf("Saving against starting now: %.1f%%\n", r.savings_percent);
-    else
-        printf("Starting now is as good as any time in the forecast.\n");
+    printf("Mean carbon intensity over %s: %.1f gCO2eq/kWh (starting now: %.1f gCO2eq/kWh)\n", dur, r.mean_g_per_kwh,
+           r.now_g_per_kwh);
+    if (r.savings_percent > 0.05) printf("Saving against starting now: %.1f%%\n", r.savings_percent);
+    else printf("Starting now is as good as any time in the forecast.\n");
     printf("Source: %s\n", r.source);
     return do_submit ? submit(cmd, ncmd, r.start_unix_s, execute) : 0;
 }

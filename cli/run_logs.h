@@ -16,26 +16,26 @@
 /* One run's JSON Lines log, summed as far as it is written (complete lines only). */
 typedef struct ct_jsonl_run {
     char path[1024];
-    char run_id[256];        /* file name without _carbontracker.jsonl */
+    char run_id[256]; /* file name without _carbontracker.jsonl */
     char host[128], job_id[64];
-    int rank;                /* -1 when none */
+    int rank;                        /* -1 when none */
     double start_unix_s, end_unix_s; /* header start; end of the last epoch or final record; NaN unknown */
-    double pue;              /* from the header; NaN unknown */
+    double pue;                      /* from the header; NaN unknown */
     dev_t dev;
     ino_t ino;
-    off_t offset;            /* after the last complete line read */
-    int seen;                /* found in this scan */
+    off_t offset; /* after the last complete line read */
+    int seen;     /* found in this scan */
     int has_header;
     int epochs;
-    double duration_s;       /* s, summed over epochs */
+    double duration_s;                   /* s, summed over epochs */
     double energy_j[CT_COMPONENT_COUNT]; /* J without PUE, summed over epochs */
     int has_component[CT_COMPONENT_COUNT];
     int estimated[CT_COMPONENT_COUNT];
-    double co2eq_g;          /* g, with PUE */
+    double co2eq_g; /* g, with PUE */
     int has_prediction;
     double predicted_j, predicted_co2eq_g;
-    int finished;            /* the final record was written */
-    int attributed;          /* BASE_attribution.json beside the log (SLURM plugin): the step's share of the node */
+    int finished;   /* the final record was written */
+    int attributed; /* BASE_attribution.json beside the log (SLURM plugin): the step's share of the node */
     double share, cpu_j_attributed; /* CPU-time share 0..1, share x node-level CPU energy (J) */
 } ct_jsonl_run;
 

@@ -40,8 +40,7 @@
 /* The clock, numbers for people.                                      */
 /* ------------------------------------------------------------------ */
 
-double wrap_now(void)
-{
+double wrap_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
@@ -49,23 +48,19 @@ double wrap_now(void)
 
 /* Numbers with their significant digits: the unit is scaled (kWh, Wh, mWh)
  * rather than printing "0.000 kWh" or "7.5e-05 kWh". */
-static void fmt_scaled(double v, const char *const units[], const double scale[], int n, char *buf, size_t len)
-{
+static void fmt_scaled(double v, const char *const units[], const double scale[], int n, char *buf, size_t len) {
     int k = v == 0 ? 1 : 0; /* nothing yet: "0 Wh", "0 g" */
-    while (k + 1 < n && fabs(v) < scale[k] && v != 0)
-        k++;
+    while (k + 1 < n && fabs(v) < scale[k] && v != 0) k++;
     snprintf(buf, len, "%.4g %s", v / scale[k], units[k]);
 }
 
-void fmt_energy(double kwh, char *buf, size_t len)
-{
+void fmt_energy(double kwh, char *buf, size_t len) {
     static const char *const units[] = {"kWh", "Wh", "mWh"};
     static const double scale[] = {1.0, 1e-3, 1e-6};
     fmt_scaled(kwh, units, scale, 3, buf, len);
 }
 
-void fmt_co2(double g, char *buf, size_t len)
-{
+void fmt_co2(double g, char *buf, size_t len) {
     static const char *const units[] = {"kg", "g", "mg"};
     static const double scale[] = {1000.0, 1.0, 1e-3};
     fmt_scaled(g, units, scale, 3, buf, len);
@@ -75,45 +70,35 @@ void fmt_co2(double g, char *buf, size_t len)
 /* The pseudo-terminal, its size, the scroll region.                  */
 /* ------------------------------------------------------------------ */
 
-static int same_file(int a, int b)
-{
+static int same_file(int a, int b) {
     struct stat sa, sb;
     return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-static void write_str(int fd, const char *s)
-{
+static void write_str(int fd, const char *s) {
     size_t n = strlen(s);
     while (n > 0) {
         ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
         s += w;
         n -= (size_t)w;
     }
 }
 
 /* The pty's size: the terminal's, less the status line's row. */
-static void set_pty_size(wrap *wr)
-{
-    if (wr->st[0].fd < 0 || !wr->st[0].is_pty || wr->term_fd < 0)
-        return;
+static void set_pty_size(wrap *wr) {
+    if (wr->st[0].fd < 0 || !wr->st[0].is_pty || wr->term_fd < 0) return;
     struct winsize ws;
-    if (ioctl(wr->term_fd, TIOCGWINSZ, &ws) != 0)
-        return;
+    if (ioctl(wr->term_fd, TIOCGWINSZ, &ws) != 0) return;
     wr->rows = ws.ws_row;
     wr->cols = ws.ws_col;
-    if (wr->status_enabled && ws.ws_row >= 3)
-        ws.ws_row--;
+    if (wr->status_enabled && ws.ws_row >= 3) ws.ws_row--;
     ioctl(wr->st[0].fd, TIOCSWINSZ, &ws);
 }
 
-static void region_set(wrap *wr)
-{
-    if (!wr->status_enabled || wr->rows < 3)
-        return;
+static void region_set(wrap *wr) {
+    if (!wr->status_enabled || wr->rows < 3) return;
     char buf[64];
     /* Make room for the status line (scrolls when the cursor is on the last
      * row), keep the cursor where it was, then reserve the last row. */
@@ -122,10 +107,8 @@ static void region_set(wrap *wr)
     wr->status_region = 1;
 }
 
-static void region_reset(wrap *wr)
-{
-    if (!wr->status_region)
-        return;
+static void region_reset(wrap *wr) {
+    if (!wr->status_region) return;
     char buf[64];
     snprintf(buf, sizeof buf, "\0337\033[r\033[%d;1H\033[2K\0338", wr->rows);
     write_str(wr->term_fd, buf);
@@ -138,8 +121,7 @@ static void region_reset(wrap *wr)
  * terminal, 0 never, 1 always. Returns 0; without a pseudo-terminal (none can
  * be opened) the command gets pipes or the tool's files, with a warning.
  */
-int term_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
-{
+int term_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode) {
     int tty1 = isatty(STDOUT_FILENO), tty2 = isatty(STDERR_FILENO);
     wr->term_fd = tty1 ? STDOUT_FILENO : tty2 ? STDERR_FILENO : -1;
     wr->pty_slave = -1;
@@ -159,12 +141,12 @@ int term_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
         if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name, sizeof name) != 0 ||
             (wr->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
             /* Not fatal: the command runs with pipes (or the tool's files) instead. */
-            fprintf(stderr, "carbontracker: warning: cannot open a pseudo-terminal (%s); the command's output "
-                            "goes through pipes\n", strerror(errno));
-            if (m >= 0)
-                close(m);
-            if (wr->pty_slave >= 0)
-                close(wr->pty_slave);
+            fprintf(stderr,
+                    "carbontracker: warning: cannot open a pseudo-terminal (%s); the command's output "
+                    "goes through pipes\n",
+                    strerror(errno));
+            if (m >= 0) close(m);
+            if (wr->pty_slave >= 0) close(wr->pty_slave);
             wr->pty_slave = -1;
             to_pty[1] = to_pty[2] = 0;
             goto modes;
@@ -186,8 +168,7 @@ int term_setup(wrap *wr, int want_pty, int *out_mode, int *err_mode)
         s->out_fd = out_fd;
         s->is_pty = 1;
         int fl = fcntl(m, F_GETFL);
-        if (fl >= 0)
-            fcntl(m, F_SETFL, fl | O_NONBLOCK);
+        if (fl >= 0) fcntl(m, F_SETFL, fl | O_NONBLOCK);
         if (wr->term_fd >= 0) {
             struct winsize ws;
             if (ioctl(wr->term_fd, TIOCGWINSZ, &ws) == 0) {
@@ -212,32 +193,25 @@ modes:
     return 0;
 }
 
-void term_close(wrap *wr)
-{
-    region_reset(wr);
-}
+void term_close(wrap *wr) { region_reset(wr); }
 
 /* The terminal changed size (SIGWINCH, or continued after Ctrl-Z): the pty
  * gets the new size first, then the command hears of it. */
-void term_winch(wrap *wr)
-{
+void term_winch(wrap *wr) {
     if (wr->nst == 0 || wr->st[0].fd < 0 || !wr->st[0].is_pty) {
         /* No pty: the command may still write to the terminal directly; it
          * is in a session of its own, so the terminal's SIGWINCH comes from us. */
-        if (wr->pgid > 0 && !wr->child_done)
-            kill(-wr->pgid, SIGWINCH);
+        if (wr->pgid > 0 && !wr->child_done) kill(-wr->pgid, SIGWINCH);
         return;
     }
     int had_region = wr->status_region;
     set_pty_size(wr);
     if (had_region || wr->status_enabled) {
         wr->status_region = 0;
-        if (wr->rows >= 3)
-            region_set(wr);
+        if (wr->rows >= 3) region_set(wr);
         term_status_draw(wr, 1);
     }
-    if (wr->pgid > 0 && !wr->child_done)
-        kill(-wr->pgid, SIGWINCH);
+    if (wr->pgid > 0 && !wr->child_done) kill(-wr->pgid, SIGWINCH);
 }
 
 /* ------------------------------------------------------------------ */
@@ -249,25 +223,21 @@ static double clean(double v) { return isfinite(v) && v > 0 ? v : 0.0; }
 /* The library's status line (ct_format_status_line) with the energy and the
  * CO2eq in scaled units that keep their digits: "12.3 mWh 3.7 mg CO2eq",
  * not "0.0000 kWh 0.0 g CO2eq". */
-static void status_text(const ct_status *st, char *buf, size_t len)
-{
+static void status_text(const ct_status *st, char *buf, size_t len) {
     char t[32], e[48], c[48];
     size_t n = 0;
     ct_format_duration(clean(st->elapsed_s), 0, t, sizeof t);
     n += (size_t)snprintf(buf + n, len - n, "elapsed %s | epoch %d", t, st->epoch < 0 ? 0 : st->epoch);
-    if (n < len && st->epochs > 0)
-        n += (size_t)snprintf(buf + n, len - n, "/%d", st->epochs);
+    if (n < len && st->epochs > 0) n += (size_t)snprintf(buf + n, len - n, "/%d", st->epochs);
     int shown = 0;
     for (int k = 0; k < CT_COMPONENT_COUNT && n < len; k++) {
-        if (clean(st->power_w[k]) == 0 && clean(st->energy_j[k]) == 0)
-            continue;
+        if (clean(st->power_w[k]) == 0 && clean(st->energy_j[k]) == 0) continue;
         n += (size_t)snprintf(buf + n, len - n, "%s%s %.1f W", shown++ ? " " : " | ",
                               ct_component_name((ct_component)k), clean(st->power_w[k]));
     }
     fmt_energy(clean(st->energy_kwh), e, sizeof e);
     fmt_co2(clean(st->co2eq_g), c, sizeof c);
-    if (n < len)
-        n += (size_t)snprintf(buf + n, len - n, " | %s %s CO2eq", e, c);
+    if (n < len) n += (size_t)snprintf(buf + n, len - n, " | %s %s CO2eq", e, c);
     if (n < len && st->has_prediction) {
         ct_format_duration(clean(st->predicted_remaining_s), 0, t, sizeof t);
         fmt_energy(clean(st->predicted_energy_kwh), e, sizeof e);
@@ -275,33 +245,24 @@ static void status_text(const ct_status *st, char *buf, size_t len)
     }
 }
 
-void term_status_draw(wrap *wr, int force)
-{
-    if (!wr->status_region || !wr->t)
-        return;
+void term_status_draw(wrap *wr, int force) {
+    if (!wr->status_region || !wr->t) return;
     /* Never inside an escape sequence or a character of the command's. */
-    if (wr->st[0].esc != 0 || wr->utf8_left[wr->term_fd] > 0)
-        return;
+    if (wr->st[0].esc != 0 || wr->utf8_left[wr->term_fd] > 0) return;
     double now = wrap_now();
-    if (!force && now < wr->next_redraw)
-        return;
+    if (!force && now < wr->next_redraw) return;
     ct_status st;
     char text[512];
-    if (ct_get_status(wr->t, &st) != 0)
-        return;
+    if (ct_get_status(wr->t, &st) != 0) return;
     status_text(&st, text, sizeof text);
-    if (wr->cols > 1 && (size_t)wr->cols - 1 < sizeof text)
-        text[wr->cols - 1] = '\0';
+    if (wr->cols > 1 && (size_t)wr->cols - 1 < sizeof text) text[wr->cols - 1] = '\0';
     char buf[640];
     snprintf(buf, sizeof buf, "\0337\033[%d;1H\033[2K%s\0338", wr->rows, text);
     write_str(wr->term_fd, buf);
     wr->next_redraw = now + 1.0;
 }
 
-void term_status_clear(wrap *wr)
-{
-    region_reset(wr);
-}
+void term_status_clear(wrap *wr) { region_reset(wr); }
 
 /* ------------------------------------------------------------------ */
 /* The tool's own messages.                                           */
@@ -310,8 +271,7 @@ void term_status_clear(wrap *wr)
 /* Before the tool or the library prints: the library's stdio output in order
  * with our direct writes, and on a terminal never glued to the end of a
  * partial line of the command's (a progress bar). */
-void wrap_before_print(wrap *wr, int will_print)
-{
+void wrap_before_print(wrap *wr, int will_print) {
     fflush(stdout);
     for (int i = 0; will_print && i < wr->nst; i++) {
         wrap_stream *s = &wr->st[i];
@@ -323,15 +283,13 @@ void wrap_before_print(wrap *wr, int will_print)
     }
 }
 
-void wrap_after_print(wrap *wr)
-{
+void wrap_after_print(wrap *wr) {
     fflush(stdout);
     fflush(stderr);
     term_status_draw(wr, 1);
 }
 
-void wrap_say(wrap *wr, const char *fmt, ...)
-{
+void wrap_say(wrap *wr, const char *fmt, ...) {
     va_list ap;
     wrap_before_print(wr, 1);
     va_start(ap, fmt);

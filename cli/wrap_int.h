@@ -45,52 +45,52 @@ typedef struct wrap_rule {
 
 /* Epoch detection state (epochs.c). */
 typedef struct wrap_epochs {
-    wrap_rule start, end;   /* --epoch-pattern / --epoch-end-pattern, or a preset's */
-    int preset;             /* index into the preset table; -1 none; auto: -2 until one matched */
-    int end_is_count;       /* the end rule's group counts completed epochs (transformers' 'epoch': 1.0) */
-    char current_id[64];    /* group text of the epoch in progress ("" none) */
-    int seen;               /* distinct epochs seen in the output */
-    int warned_beyond;      /* told that the output has more epochs than --epochs */
+    wrap_rule start, end; /* --epoch-pattern / --epoch-end-pattern, or a preset's */
+    int preset;           /* index into the preset table; -1 none; auto: -2 until one matched */
+    int end_is_count;     /* the end rule's group counts completed epochs (transformers' 'epoch': 1.0) */
+    char current_id[64];  /* group text of the epoch in progress ("" none) */
+    int seen;             /* distinct epochs seen in the output */
+    int warned_beyond;    /* told that the output has more epochs than --epochs */
     const char *epochs_flag;
     const char *pattern_text; /* what the user gave, for messages */
 } wrap_epochs;
 
 /* One stream of the command's output that goes through the tool. */
 typedef struct wrap_stream {
-    int fd;                       /* read end (pipe or pty master); -1 when closed */
-    int out_fd;                   /* where its bytes go (1 or 2) */
+    int fd;     /* read end (pipe or pty master); -1 when closed */
+    int out_fd; /* where its bytes go (1 or 2) */
     int is_pty;
     char line[WRAP_LINE_MAX + 1]; /* the current line without ANSI codes, for matching */
     size_t len;
     int overflow;
-    int esc;                      /* ANSI parser state, see epochs.c */
-    int last_cr;                  /* the previous byte was \r (so "\r\n" is one end of line) */
+    int esc;     /* ANSI parser state, see epochs.c */
+    int last_cr; /* the previous byte was \r (so "\r\n" is one end of line) */
 } wrap_stream;
 
 typedef struct wrap {
     const ct_config *cfg;
     const ct_wrap_opts *opts;
-    ct_tracker *t;        /* NULL when running untracked (ignore_errors) */
-    ct_tracker *meter;    /* the whole run as one epoch, quiet (pattern mode); NULL otherwise */
+    ct_tracker *t;     /* NULL when running untracked (ignore_errors) */
+    ct_tracker *meter; /* the whole run as one epoch, quiet (pattern mode); NULL otherwise */
     wrap_epochs ep;
-    int piped;            /* epochs come from the output */
-    wrap_stream st[3];    /* pty master, stdout pipe, stderr pipe (or both in one) */
+    int piped;         /* epochs come from the output */
+    wrap_stream st[3]; /* pty master, stdout pipe, stderr pipe (or both in one) */
     int nst;
 
     pid_t pid;
-    pid_t pgid;           /* the command's process group (its own session) */
+    pid_t pgid; /* the command's process group (its own session) */
     int child_done;
     int child_status;
-    int paused;           /* SIGSTOP sent to its group, SIGCONT not yet */
+    int paused; /* SIGSTOP sent to its group, SIGCONT not yet */
 
-    int tracking;         /* 0 once monitoring ended or failed: no more epoch calls */
+    int tracking; /* 0 once monitoring ended or failed: no more epoch calls */
     int in_epoch;
     int epochs_ended;
     int epochs_started;
     int error_reported;
 
-    int stopping;         /* SIGTERM sent by us */
-    double kill_at;       /* monotonic s for SIGKILL; 0 = none */
+    int stopping;   /* SIGTERM sent by us */
+    double kill_at; /* monotonic s for SIGKILL; 0 = none */
     int killed;
     int budget_warned[N_BUDGETS];
     int warned_unknown;
@@ -98,13 +98,13 @@ typedef struct wrap {
     double check_period;
 
     /* The terminal (term.c): the tool's stdout or stderr when it is one. */
-    int term_fd;          /* -1: no terminal */
-    int pty_slave;        /* in the parent until the command started */
-    int rows, cols;       /* the terminal's size */
-    int status_enabled;   /* draw the status line on the last row */
-    int status_region;    /* the scroll region is set (rows 1..rows-1) */
-    int at_bol[3];        /* per output fd: its last byte passed through ended a line */
-    int utf8_left[3];     /* continuation bytes still due on that fd */
+    int term_fd;        /* -1: no terminal */
+    int pty_slave;      /* in the parent until the command started */
+    int rows, cols;     /* the terminal's size */
+    int status_enabled; /* draw the status line on the last row */
+    int status_region;  /* the scroll region is set (rows 1..rows-1) */
+    int at_bol[3];      /* per output fd: its last byte passed through ended a line */
+    int utf8_left[3];   /* continuation bytes still due on that fd */
     double next_redraw;
 } wrap;
 

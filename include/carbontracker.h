@@ -57,20 +57,20 @@ extern "C" {
 #define CT_VERSION "0.3.0"
 
 /* Error codes: one list, append-only. X(name, value, message) */
-#define CT_ERRNO_MAP(X)                                                                 \
-    X(OK, 0, "success")                                                                 \
-    X(EINVAL, -1, "invalid argument or option")                                         \
-    X(ENOMEM, -2, "out of memory")                                                      \
-    X(ENOSOURCE, -3, "no energy source is available for a requested component")        \
-    X(ESTATE, -4, "call out of order (e.g. epoch_end without epoch_start)")             \
-    X(EIO, -5, "input/output error")                                                    \
-    X(ETHREAD, -6, "could not start the measurement thread")                            \
+#define CT_ERRNO_MAP(X)                                                                  \
+    X(OK, 0, "success")                                                                  \
+    X(EINVAL, -1, "invalid argument or option")                                          \
+    X(ENOMEM, -2, "out of memory")                                                       \
+    X(ENOSOURCE, -3, "no energy source is available for a requested component")          \
+    X(ESTATE, -4, "call out of order (e.g. epoch_end without epoch_start)")              \
+    X(EIO, -5, "input/output error")                                                     \
+    X(ETHREAD, -6, "could not start the measurement thread")                             \
     X(ESTOPPED, -7, "monitoring has stopped (monitor_epochs reached or ct_stop called)") \
-    X(EBUDGET, -8, "an energy or CO2eq budget is exceeded (the epoch was recorded)")    \
-    X(EDECLINED, -9, "the user declined to continue after the prediction")              \
-    X(ENODATA, -10, "no such result yet")                                               \
-    X(ENETWORK, -11, "network or service error")                                        \
-    X(EPARSE, -12, "malformed input")                                                   \
+    X(EBUDGET, -8, "an energy or CO2eq budget is exceeded (the epoch was recorded)")     \
+    X(EDECLINED, -9, "the user declined to continue after the prediction")               \
+    X(ENODATA, -10, "no such result yet")                                                \
+    X(ENETWORK, -11, "network or service error")                                         \
+    X(EPARSE, -12, "malformed input")                                                    \
     X(ENOTSUP, -13, "feature not compiled in or not supported here")
 
 typedef enum {
@@ -104,47 +104,47 @@ typedef void (*ct_output_fn)(void *user, int level, const char *text);
  * only until ct_tracker_new() returns (they are copied inside). NULL = unset.
  */
 typedef struct ct_config {
-    int epochs;              /* total epochs of the training, >= 1 (required) */
-    int epochs_before_pred;  /* epochs before the prediction: -1 all, 0 none (default 1) */
-    int monitor_epochs;      /* epochs monitored before actual is reported: -1 all (default -1) */
-    double update_interval;  /* s between background measurements (default 1.0, > 0) */
-    int interpretable;       /* print equivalents (km by car) (default 1) */
-    int stop_and_confirm;    /* ask "Continue training (y/n)?" after the prediction (default 0) */
-    int ignore_errors;       /* on an internal error stop monitoring silently (default 0) */
-    const char *components;  /* "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (default "all") */
-    int devices_by_pid;      /* only GPUs running a process of this process tree (default 0) */
-    const char *log_dir;     /* directory for log files; NULL = no files */
+    int epochs;                  /* total epochs of the training, >= 1 (required) */
+    int epochs_before_pred;      /* epochs before the prediction: -1 all, 0 none (default 1) */
+    int monitor_epochs;          /* epochs monitored before actual is reported: -1 all (default -1) */
+    double update_interval;      /* s between background measurements (default 1.0, > 0) */
+    int interpretable;           /* print equivalents (km by car) (default 1) */
+    int stop_and_confirm;        /* ask "Continue training (y/n)?" after the prediction (default 0) */
+    int ignore_errors;           /* on an internal error stop monitoring silently (default 0) */
+    const char *components;      /* "all", "cpu", "gpu", "cpu,gpu", "gpu,cpu" (default "all") */
+    int devices_by_pid;          /* only GPUs running a process of this process tree (default 0) */
+    const char *log_dir;         /* directory for log files; NULL = no files */
     const char *log_file_prefix; /* prefix of log file names (default "") */
-    int verbose;             /* 0 silent, 1 results, 2 components and intensity (default 1) */
-    int decimal_precision;   /* digits after the point in printed numbers (default 12) */
-    const char *sim_cpu;     /* simulated CPU name; needs sim_cpu_tdp */
-    double sim_cpu_tdp;      /* W */
-    double sim_cpu_util;     /* 0..1 (default 0.5) */
-    const char *sim_gpu;     /* simulated GPU name; needs sim_gpu_watts */
-    double sim_gpu_watts;    /* W */
-    double sim_gpu_util;     /* 0..1 (default 0.5) */
-    double pue;              /* power usage effectiveness (default 1.58, >= 1) */
+    int verbose;                 /* 0 silent, 1 results, 2 components and intensity (default 1) */
+    int decimal_precision;       /* digits after the point in printed numbers (default 12) */
+    const char *sim_cpu;         /* simulated CPU name; needs sim_cpu_tdp */
+    double sim_cpu_tdp;          /* W */
+    double sim_cpu_util;         /* 0..1 (default 0.5) */
+    const char *sim_gpu;         /* simulated GPU name; needs sim_gpu_watts */
+    double sim_gpu_watts;        /* W */
+    double sim_gpu_util;         /* 0..1 (default 0.5) */
+    double pue;                  /* power usage effectiveness (default 1.58, >= 1) */
     const char *country;     /* ISO 3166-1 alpha-2/alpha-3 or English name; NULL = env CT_COUNTRY, else world average */
     double carbon_intensity; /* fixed gCO2eq/kWh override; < 0 = unset (default -1) */
 
     /* Budgets (0 = none). Exceeding one makes ct_epoch_end return CT_EBUDGET. */
-    double max_energy_kwh;   /* kWh, with PUE */
-    double max_co2_g;        /* g CO2eq */
+    double max_energy_kwh; /* kWh, with PUE */
+    double max_co2_g;      /* g CO2eq */
 
     /* Live carbon intensity (used only when built with libcurl). */
-    int offline;                        /* 1 = no network at all (also env CT_OFFLINE=1) */
-    const char *zone;                   /* Electricity Maps zone, e.g. "DE" (env CT_ZONE) */
-    const char *postcode;               /* UK outward postcode (env CT_POSTCODE) */
-    double latitude, longitude;         /* degrees; NaN = unset (env CT_LATITUDE/CT_LONGITUDE) */
-    const char *cloud_provider;         /* e.g. "gcp" */
-    const char *cloud_region;           /* e.g. "europe-west1" */
-    const char *electricitymaps_key;    /* API key; never printed or logged */
+    int offline;                          /* 1 = no network at all (also env CT_OFFLINE=1) */
+    const char *zone;                     /* Electricity Maps zone, e.g. "DE" (env CT_ZONE) */
+    const char *postcode;                 /* UK outward postcode (env CT_POSTCODE) */
+    double latitude, longitude;           /* degrees; NaN = unset (env CT_LATITUDE/CT_LONGITUDE) */
+    const char *cloud_provider;           /* e.g. "gcp" */
+    const char *cloud_region;             /* e.g. "europe-west1" */
+    const char *electricitymaps_key;      /* API key; never printed or logged */
     const char *electricitymaps_key_file; /* file holding the key; must not be readable by others */
-    double intensity_refresh_s;         /* s between live refreshes (default 900) */
+    double intensity_refresh_s;           /* s between live refreshes (default 900) */
 
     /* Hardware shapes. */
-    const char *rapl_zones;  /* "auto" (packages + dram, default) or "psys" (platform zone instead) */
-    int all_ranks;           /* 1 = measure on every rank, not only local rank 0 (default 0) */
+    const char *rapl_zones; /* "auto" (packages + dram, default) or "psys" (platform zone instead) */
+    int all_ranks;          /* 1 = measure on every rank, not only local rank 0 (default 0) */
 
     /* Live status line on stderr, updated in place every update_interval:
      * -1 = when verbose >= 1 and stderr is a terminal (default), 0 = never, 1 = always. */
@@ -158,9 +158,9 @@ typedef struct ct_config {
      * with the tracker's lock held; calls are serialised and in order. Not
      * the status line (stderr) or the stop_and_confirm question. */
     ct_output_fn output_fn;
-    void *output_user;       /* passed to output_fn */
+    void *output_user; /* passed to output_fn */
 
-    double ct_reserved[6];   /* room to grow; zeroed by ct_config_init (2 taken by output_fn, output_user) */
+    double ct_reserved[6]; /* room to grow; zeroed by ct_config_init (2 taken by output_fn, output_user) */
 } ct_config;
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(ct_output_fn) == sizeof(double) && sizeof(void *) == sizeof(double),
@@ -263,16 +263,16 @@ CT_API const char *ct_intensity_kind_name(ct_intensity_kind kind);
 
 /* A result: the actual (measured) or the predicted consumption. */
 typedef struct ct_result {
-    int epochs;                             /* epochs covered */
-    double duration_s;                      /* s */
-    double energy_kwh;                      /* kWh, WITH PUE */
-    double energy_j[CT_COMPONENT_COUNT];    /* J per component, WITHOUT PUE */
-    int has_component[CT_COMPONENT_COUNT];  /* 1 if the component was measured or estimated */
-    int estimated[CT_COMPONENT_COUNT];      /* 1 if that component's energy is an estimate */
-    double co2eq_g;                         /* g CO2eq, WITH PUE */
-    double intensity_g_per_kwh;             /* mean intensity used (energy weighted) */
+    int epochs;                            /* epochs covered */
+    double duration_s;                     /* s */
+    double energy_kwh;                     /* kWh, WITH PUE */
+    double energy_j[CT_COMPONENT_COUNT];   /* J per component, WITHOUT PUE */
+    int has_component[CT_COMPONENT_COUNT]; /* 1 if the component was measured or estimated */
+    int estimated[CT_COMPONENT_COUNT];     /* 1 if that component's energy is an estimate */
+    double co2eq_g;                        /* g CO2eq, WITH PUE */
+    double intensity_g_per_kwh;            /* mean intensity used (energy weighted) */
     ct_intensity_kind intensity_kind;
-    char intensity_source[160];             /* e.g. "Our World in Data 2023 (DK)" */
+    char intensity_source[160]; /* e.g. "Our World in Data 2023 (DK)" */
     /* 90 % interval of a prediction (6 of the reserved doubles); equal to the value for actual results */
     double energy_kwh_low, energy_kwh_high; /* kWh, WITH PUE */
     double duration_s_low, duration_s_high; /* s */
@@ -292,11 +292,11 @@ CT_API int ct_get_predicted(const ct_tracker *t, ct_result *out);
 
 /* One finished epoch (index 0-based): times in Unix s, energy in J without PUE. */
 typedef struct ct_epoch_info {
-    int epoch;                           /* 1-based number */
+    int epoch; /* 1-based number */
     double start_unix_s, end_unix_s;
     double duration_s;
     double energy_j[CT_COMPONENT_COUNT];
-    double co2eq_g;                      /* WITH PUE */
+    double co2eq_g; /* WITH PUE */
     double ct_reserved[8];
 } ct_epoch_info;
 
@@ -312,20 +312,20 @@ CT_API int ct_get_epoch(const ct_tracker *t, int index, ct_epoch_info *out);
 
 /* Live view while running (any thread may call; cheap). */
 typedef struct ct_status {
-    double elapsed_s;                     /* since ct_tracker_new */
-    int epoch;                            /* current or last epoch number, 0 before the first */
-    int epochs;                           /* total planned */
-    int in_epoch;                         /* 1 between epoch_start and epoch_end */
-    double power_w[CT_COMPONENT_COUNT];   /* last measured power per component, W */
-    double energy_j[CT_COMPONENT_COUNT];  /* so far, J without PUE */
-    double energy_kwh;                    /* so far, WITH PUE */
-    double co2eq_g;                       /* so far, WITH PUE */
+    double elapsed_s;                    /* since ct_tracker_new */
+    int epoch;                           /* current or last epoch number, 0 before the first */
+    int epochs;                          /* total planned */
+    int in_epoch;                        /* 1 between epoch_start and epoch_end */
+    double power_w[CT_COMPONENT_COUNT];  /* last measured power per component, W */
+    double energy_j[CT_COMPONENT_COUNT]; /* so far, J without PUE */
+    double energy_kwh;                   /* so far, WITH PUE */
+    double co2eq_g;                      /* so far, WITH PUE */
     int has_prediction;
     double predicted_energy_kwh;
     double predicted_co2eq_g;
-    double predicted_remaining_s;         /* s left per the prediction */
-    int budget_exceeded;                  /* CT_BUDGET_ENERGY | CT_BUDGET_CO2: budgets exceeded (actual or predicted) */
-    double predicted_energy_kwh_low;      /* the 90 % interval of predicted_energy_kwh (issue 12) */
+    double predicted_remaining_s;    /* s left per the prediction */
+    int budget_exceeded;             /* CT_BUDGET_ENERGY | CT_BUDGET_CO2: budgets exceeded (actual or predicted) */
+    double predicted_energy_kwh_low; /* the 90 % interval of predicted_energy_kwh (issue 12) */
     double predicted_energy_kwh_high;
     double ct_reserved[6];
 } ct_status;
@@ -336,12 +336,12 @@ CT_API int ct_get_status(const ct_tracker *t, ct_status *out);
 /* One device being measured. */
 typedef struct ct_device_desc {
     ct_component component;
-    char name[128];    /* "cpu:0", "dram:0", "NVIDIA H200", ... */
-    char uuid[96];     /* GPUs; "" otherwise */
-    char method[24];   /* "counter", "power-polling", "estimate", "simulated" */
-    char source[24];   /* "rapl", "nvml", "amdgpu", "tdp", "sim" */
-    int estimated;     /* 1 when the energy is an estimate */
-    int lost;          /* 1 when the device failed mid-run (energy so far is kept) */
+    char name[128];  /* "cpu:0", "dram:0", "NVIDIA H200", ... */
+    char uuid[96];   /* GPUs; "" otherwise */
+    char method[24]; /* "counter", "power-polling", "estimate", "simulated" */
+    char source[24]; /* "rapl", "nvml", "amdgpu", "tdp", "sim" */
+    int estimated;   /* 1 when the energy is an estimate */
+    int lost;        /* 1 when the device failed mid-run (energy so far is kept) */
     double ct_reserved[8];
 } ct_device_desc;
 
@@ -378,34 +378,34 @@ CT_API void ct_format_duration(double seconds, int with_hundredths, char *buf, s
 
 /* One run as read back from its log files (ct_parse_dirs). */
 typedef struct ct_run_info {
-    char file[512];              /* the file the numbers came from: the .jsonl, else the standard .log */
-    char format[8];              /* "jsonl" or "text" */
-    char host[128];              /* host name; "" when unknown (text logs); several joined by ',' */
-    char job_id[64];             /* launcher job id; "" when none */
-    int rank;                    /* launcher rank, -1 when none */
-    double start_unix_s;         /* Unix s the run started; NaN when unknown */
-    double end_unix_s;           /* Unix s of its last record; NaN when unknown */
-    int epochs;                  /* epochs the numbers below cover */
-    int epochs_planned;          /* epochs of the whole training, 0 when unknown */
-    double duration_s;           /* s */
-    double energy_kwh;           /* kWh, WITH PUE */
-    double co2eq_g;              /* g CO2eq, WITH PUE */
-    char intensity_source[160];  /* where the carbon intensity came from; "" when unknown */
-    int estimated;               /* 1 energy (partly) estimated, 0 measured, -1 unknown (text logs) */
-    int predicted;               /* 1 the numbers are the prediction, 0 the actual consumption */
-    int early_stop;              /* 1 when training stopped before all monitored epochs */
-    int complete;                /* 1 when monitoring ended normally (final record / "Finished monitoring") */
-    int files;                   /* log files combined into this run (ranks, hosts, JSONL + text copy) */
+    char file[512];             /* the file the numbers came from: the .jsonl, else the standard .log */
+    char format[8];             /* "jsonl" or "text" */
+    char host[128];             /* host name; "" when unknown (text logs); several joined by ',' */
+    char job_id[64];            /* launcher job id; "" when none */
+    int rank;                   /* launcher rank, -1 when none */
+    double start_unix_s;        /* Unix s the run started; NaN when unknown */
+    double end_unix_s;          /* Unix s of its last record; NaN when unknown */
+    int epochs;                 /* epochs the numbers below cover */
+    int epochs_planned;         /* epochs of the whole training, 0 when unknown */
+    double duration_s;          /* s */
+    double energy_kwh;          /* kWh, WITH PUE */
+    double co2eq_g;             /* g CO2eq, WITH PUE */
+    char intensity_source[160]; /* where the carbon intensity came from; "" when unknown */
+    int estimated;              /* 1 energy (partly) estimated, 0 measured, -1 unknown (text logs) */
+    int predicted;              /* 1 the numbers are the prediction, 0 the actual consumption */
+    int early_stop;             /* 1 when training stopped before all monitored epochs */
+    int complete;               /* 1 when monitoring ended normally (final record / "Finished monitoring") */
+    int files;                  /* log files combined into this run (ranks, hosts, JSONL + text copy) */
     double ct_reserved[8];
 } ct_run_info;
 
 /* Totals over the runs of a ct_runs list. */
 typedef struct ct_runs_total {
-    int runs;                    /* runs counted */
-    double energy_kwh;           /* kWh, WITH PUE */
-    double co2eq_g;              /* g CO2eq */
-    double duration_s;           /* s, summed over runs */
-    double car_km;               /* km travelled by car equivalent to co2eq_g */
+    int runs;          /* runs counted */
+    double energy_kwh; /* kWh, WITH PUE */
+    double co2eq_g;    /* g CO2eq */
+    double duration_s; /* s, summed over runs */
+    double car_km;     /* km travelled by car equivalent to co2eq_g */
     double ct_reserved[8];
 } ct_runs_total;
 
@@ -462,10 +462,10 @@ CT_API int ct_runs_sentence(const ct_runs *runs, char *buf, size_t len);
 
 /* Formats of ct_runs_format (docs/parse-formats.md). */
 enum {
-    CT_RUNS_TEXT = 0,  /* the sentence */
-    CT_RUNS_JSON = 1,  /* totals, every run (with its measurement), warnings */
-    CT_RUNS_CSV = 2,   /* a header line and one line per run */
-    CT_RUNS_LATEX = 3  /* a paragraph for a paper and the method's BibTeX entry */
+    CT_RUNS_TEXT = 0, /* the sentence */
+    CT_RUNS_JSON = 1, /* totals, every run (with its measurement), warnings */
+    CT_RUNS_CSV = 2,  /* a header line and one line per run */
+    CT_RUNS_LATEX = 3 /* a paragraph for a paper and the method's BibTeX entry */
 };
 /* Writes the runs in a format into buf (NUL-terminated, truncated to len-1
  * like snprintf; buf may be NULL when len is 0). Returns the length it
@@ -519,7 +519,7 @@ typedef struct ct_plan_result {
     double now_g_per_kwh;            /* mean over a window of the same duration starting now, gCO2eq/kWh */
     double savings_percent;          /* 100 * (now - best) / now; 0 when starting now is best */
     double horizon_end_unix_s;       /* Unix s where the forecast ends */
-    char source[160];                /* provider, area, fetch time, e.g. "UK Carbon Intensity API forecast, national, fetched ..." */
+    char source[160]; /* provider, area, fetch time, e.g. "UK Carbon Intensity API forecast, national, fetched ..." */
     double ct_reserved[8];
 } ct_plan_result;
 

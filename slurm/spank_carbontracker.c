@@ -85,11 +85,11 @@ static uid_t g_uid;
 static gid_t g_gid;
 static double g_start_ms; /* time the plugin took to start measuring the step */
 static uint32_t g_job, g_step;
-static double g_busy0;          /* node's busy CPU time at the step's start, s (NAN unknown) */
-static double g_children0;      /* slurmstepd's reaped children's CPU time at the start, s */
+static double g_busy0;       /* node's busy CPU time at the step's start, s (NAN unknown) */
+static double g_children0;   /* slurmstepd's reaped children's CPU time at the start, s */
 static char g_dir[PATH_MAX]; /* DIR (the job's logs are in DIR/JOBID) */
-static int g_dfd = -1;        /* DIR/JOBID, opened once checked: root writes only into that directory */
-static char g_fdpath[64];     /* "/proc/self/fd/N" for g_dfd */
+static int g_dfd = -1;       /* DIR/JOBID, opened once checked: root writes only into that directory */
+static char g_fdpath[64];    /* "/proc/self/fd/N" for g_dfd */
 
 static double mono_s(void) {
     struct timespec ts;
@@ -106,10 +106,13 @@ static int opt_cb(int val, const char *arg, int remote) {
 }
 
 static struct spank_option g_option = {
-    "carbontracker", "[DIR|off]",
+    "carbontracker",
+    "[DIR|off]",
     "Measure the energy and CO2eq of each step of this job on every node (carbontracker); "
     "logs in DIR/JOBID/ (default: the site's directory); off: do not measure",
-    2, 0, opt_cb};
+    2,
+    0,
+    opt_cb};
 
 static void parse_args(int ac, char **av) {
     snprintf(g_site.dir, sizeof g_site.dir, "/var/log/carbontracker");
@@ -128,8 +131,7 @@ static void parse_args(int ac, char **av) {
         else if (strncmp(a, "report=", 7) == 0) {
             g_site.report_comment = strstr(a + 7, "comment") != NULL;
             g_site.report_output = strstr(a + 7, "output") != NULL;
-        }
-        else if (strncmp(a, "cli=", 4) == 0) snprintf(g_site.cli, sizeof g_site.cli, "%s", a + 4);
+        } else if (strncmp(a, "cli=", 4) == 0) snprintf(g_site.cli, sizeof g_site.cli, "%s", a + 4);
         else if (strncmp(a, "scontrol=", 9) == 0) snprintf(g_site.scontrol, sizeof g_site.scontrol, "%s", a + 9);
         else if (strcmp(a, "gpus=allocated") == 0) g_site.all_gpus = 0;
         else if (strncmp(a, "components=", 11) == 0)
@@ -344,7 +346,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
         char cwd[PATH_MAX];
         if (spank_getenv(sp, "PWD", cwd, sizeof cwd) != ESPANK_SUCCESS || cwd[0] != '/') {
             slurm_error("carbontracker: job %u: relative --carbontracker=%s and no working directory known; "
-                        "not measured", job, dir);
+                        "not measured",
+                        job, dir);
             return 0;
         }
         if (snprintf(path, sizeof path, "%s/%s/%u", cwd, dir, job) >= (int)sizeof path) path[0] = '\0';
@@ -387,8 +390,9 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av) {
     /* The library reads the launcher and GPU selection from the environment; this is the
      * slurmstepd of this one step, so its environment is set to the step's view. */
     setenv("SLURM_JOB_ID", jobs, 1);
-    static const char *const rank_vars[] = {"RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
-                                            "PMI_RANK", "SLURM_PROCID", "SLURM_LOCALID"};
+    static const char *const rank_vars[] = {
+        "RANK",     "LOCAL_RANK",   "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
+        "PMI_RANK", "SLURM_PROCID", "SLURM_LOCALID"};
     for (size_t i = 0; i < sizeof rank_vars / sizeof rank_vars[0]; i++) unsetenv(rank_vars[i]);
     /* The job's GPUs on this node: SLURM's global GPU ids (SLURM_STEP_GPUS, SLURM_JOB_GPUS: not renumbered
      * by ConstrainDevices, unlike the tasks' CUDA_VISIBLE_DEVICES), else CUDA_VISIBLE_DEVICES. */
@@ -575,7 +579,8 @@ static void report_output(const char *job, const char *dir) {
     }
     char *sargv[] = {g_site.scontrol, "-o", "show", "job", (char *)job, NULL};
     if (run_capture(sargv, show, sizeof show, 10, 0) != 0) {
-        slurm_error("carbontracker: job %s: %s show job failed; nothing added to the job's output", job, g_site.scontrol);
+        slurm_error("carbontracker: job %s: %s show job failed; nothing added to the job's output", job,
+                    g_site.scontrol);
         return;
     }
     const char *p = strstr(show, " StdOut=");

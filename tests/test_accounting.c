@@ -20,12 +20,12 @@ static void test_counter_delta(void **state) {
     static const struct {
         uint64_t prev, cur, range, want;
     } cases[] = {
-        {100, 250, 1000, 150},                       /* plain */
-        {0, 0, 1000, 0},                             /* no change */
-        {900, 100, 999, 200},                        /* wrap: 99 to the top, 1 to zero, 100 */
+        {100, 250, 1000, 150},                          /* plain */
+        {0, 0, 1000, 0},                                /* no change */
+        {900, 100, 999, 200},                           /* wrap: 99 to the top, 1 to zero, 100 */
         {262143328850ull, 5000, 262143328850ull, 5001}, /* wrap at the common 262 kJ range */
-        {65532610987ull, 0, 65532610987ull, 1},     /* exactly to zero */
-        {500, 100, 0, 100},                          /* unknown range: cannot recover the lost part */
+        {65532610987ull, 0, 65532610987ull, 1},         /* exactly to zero */
+        {500, 100, 0, 100},                             /* unknown range: cannot recover the lost part */
         {UINT64_MAX - 5, UINT64_MAX, 0, 5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -36,8 +36,8 @@ static void test_trapezoid(void **state) {
     (void)state;
     assert_true(fabs(ct__trapezoid_j(0, 100, 1, 100) - 100) < 1e-12);
     assert_true(fabs(ct__trapezoid_j(2, 0, 4, 50) - 50) < 1e-12); /* ramp 0..50 W over 2 s */
-    assert_true(ct__trapezoid_j(5, 10, 5, 10) == 0);             /* no time, no energy */
-    assert_true(ct__trapezoid_j(5, 10, 4, 10) == 0);             /* time going backwards is ignored */
+    assert_true(ct__trapezoid_j(5, 10, 5, 10) == 0);              /* no time, no energy */
+    assert_true(ct__trapezoid_j(5, 10, 4, 10) == 0);              /* time going backwards is ignored */
 }
 
 static void test_units(void **state) {
@@ -75,9 +75,8 @@ static void test_duration_format(void **state) {
         int hundredths;
         const char *want;
     } cases[] = {
-        {10, 0, "0:00:10"},         {10342.9, 0, "2:52:22"},   {3.3, 1, "0:00:03.30"},
-        {59.999, 1, "0:01:00.00"},  {3600, 1, "1:00:00.00"},   {0, 0, "0:00:00"},
-        {-5, 0, "0:00:00"},         {90061, 0, "25:01:01"},
+        {10, 0, "0:00:10"},      {10342.9, 0, "2:52:22"}, {3.3, 1, "0:00:03.30"}, {59.999, 1, "0:01:00.00"},
+        {3600, 1, "1:00:00.00"}, {0, 0, "0:00:00"},       {-5, 0, "0:00:00"},     {90061, 0, "25:01:01"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -135,9 +134,9 @@ static void test_read_file_codes(void **state) {
 
 /* The growth rule of carbontracker.h: every public struct ends with
  * ct_reserved (8 doubles), ct_sizeof counts it, ct_config_init zeroes it. */
-#define TAIL_OK_N(T, n) \
+#define TAIL_OK_N(T, n)                                                                    \
     assert_int_equal(offsetof(T, ct_reserved) + sizeof(((T *)0)->ct_reserved), sizeof(T)); \
-    assert_int_equal(sizeof(((T *)0)->ct_reserved), (n) * sizeof(double)); \
+    assert_int_equal(sizeof(((T *)0)->ct_reserved), (n) * sizeof(double));                 \
     assert_int_equal(ct_sizeof(#T), sizeof(T))
 #define TAIL_OK(T) TAIL_OK_N(T, 8)
 static void test_struct_growth_rule(void **state) {
@@ -165,10 +164,14 @@ static void test_struct_growth_rule(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_delta),       cmocka_unit_test(test_trapezoid),
-        cmocka_unit_test(test_units), cmocka_unit_test(test_series_bounded),
-        cmocka_unit_test(test_duration_format),     cmocka_unit_test(test_consumption_block),
-        cmocka_unit_test(test_errors),              cmocka_unit_test(test_read_file_codes),
+        cmocka_unit_test(test_counter_delta),
+        cmocka_unit_test(test_trapezoid),
+        cmocka_unit_test(test_units),
+        cmocka_unit_test(test_series_bounded),
+        cmocka_unit_test(test_duration_format),
+        cmocka_unit_test(test_consumption_block),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_read_file_codes),
         cmocka_unit_test(test_struct_growth_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,8 +156,7 @@ static void run_training(const scenario *s, long n) {
         }
         if (ct_last_error_message()[0] == '\0') {
             disarm();
-            fprintf(stderr, "failing allocation %ld: ct_tracker_new failed (%s) with no message\n", n,
-                    ct_err_name(rc));
+            fprintf(stderr, "failing allocation %ld: ct_tracker_new failed (%s) with no message\n", n, ct_err_name(rc));
             fail();
         }
         return;
@@ -354,12 +353,9 @@ static void test_config_resolve(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_resolve),
-        cmocka_unit_test(test_tracker_sim),
-        cmocka_unit_test(test_tracker_rapl),
-        cmocka_unit_test(test_tracker_tdp_estimate),
-        cmocka_unit_test(test_tracker_online),
-        cmocka_unit_test(test_parse_logs),
+        cmocka_unit_test(test_config_resolve), cmocka_unit_test(test_tracker_sim),
+        cmocka_unit_test(test_tracker_rapl),   cmocka_unit_test(test_tracker_tdp_estimate),
+        cmocka_unit_test(test_tracker_online), cmocka_unit_test(test_parse_logs),
     };
     return cmocka_run_group_tests(tests, setup_trees, teardown_trees);
 }

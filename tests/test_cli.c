@@ -56,7 +56,8 @@ static void test_wrong_options(void **state) {
         {{"--carbon-intensity", "-5", "true", NULL}, "--carbon-intensity must be a carbon intensity >= 0"},
         {{"--monitor-epochs", "0", "true", NULL}, "--monitor-epochs must be -1 (all) or positive (got 0)"},
         {{"--monitor_epochs", "0", "true", NULL}, "--monitor_epochs must be -1 (all) or positive (got 0)"},
-        {{"--sim_cpu_util=1.5", "--sim-cpu=X", "--sim-cpu-tdp=5", "true"}, "--sim_cpu_util must be between 0 and 1 (got 1.5)"},
+        {{"--sim_cpu_util=1.5", "--sim-cpu=X", "--sim-cpu-tdp=5", "true"},
+         "--sim_cpu_util must be between 0 and 1 (got 1.5)"},
         {{"--output", "x.pdf", "true", NULL}, "--output goes with --report LOG"},
         {{"--max_co2_g", "-1", "true", NULL}, "--max_co2_g must be >= 0 (0 = no budget), got -1"},
         {{"--cloud", "gcp", "true", NULL}, "--cloud needs PROVIDER:REGION"},
@@ -132,7 +133,9 @@ static void test_original_command_line(void **state) {
     free(out), free(err);
 
     /* --api_keys as the original reads it (ast.literal_eval): single quotes. */
-    rc = run_in(tmp, (const char *const[]){SIMCPU, "--no-logs", "--offline", "--api_keys", "{'electricitymaps': 'KEY'}", "true", NULL},
+    rc = run_in(tmp,
+                (const char *const[]){SIMCPU, "--no-logs", "--offline", "--api_keys", "{'electricitymaps': 'KEY'}",
+                                      "true", NULL},
                 &out, &err);
     assert_int_equal(rc, 0);
     free(out), free(err);

@@ -43,13 +43,11 @@
 #endif
 
 
-static void test_exit_codes(void **state)
-{
+static void test_exit_codes(void **state) {
     const char *tmp = *state;
     run_result r;
     run_cli(tmp, &quick, &r, ARGS(SIM, "--", CT_CHILD_PATH, "out", "hi\\n", "exit", "0"));
-    if (r.status != 0)
-        dump_on_failure(&r);
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0);
     assert_true(contains(r.out, r.out_len, "hi\n"));
     /* The actual consumption, printed through the tracker (verbose 1). */
@@ -66,8 +64,7 @@ static void test_exit_codes(void **state)
     result_free(&r);
 }
 
-static void test_missing_and_not_executable(void **state)
-{
+static void test_missing_and_not_executable(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -101,15 +98,13 @@ static void test_missing_and_not_executable(void **state)
     result_free(&r);
 }
 
-static void test_killed_by_signal(void **state)
-{
+static void test_killed_by_signal(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
     run_result r;
     run_cli(tmp, &quick, &r, ARGS(SIM, "--log_dir", logdir, "--", CT_CHILD_PATH, "sleep", "0.2", "raise", "KILL"));
-    if (r.status != 137)
-        dump_on_failure(&r);
+    if (r.status != 137) dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGKILL);
     /* Results are still written: one epoch and the final record. */
     jsonl j;
@@ -123,16 +118,14 @@ static void test_killed_by_signal(void **state)
 
 /* kill -TERM <tool pid>: only the tool gets it; it forwards it, waits for the
  * command, and still writes the results. */
-static void test_sigterm_forwarded(void **state)
-{
+static void test_sigterm_forwarded(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
     run_opts o = {.timeout_s = 20, .ready_text = "ready", .ready_signal = SIGTERM};
     run_result r;
     run_cli(tmp, &o, &r, ARGS(SIM, "--log_dir", logdir, "--", CT_CHILD_PATH, "out", "ready\\n", "sleep", "10"));
-    if (r.status != 143)
-        dump_on_failure(&r);
+    if (r.status != 143) dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM); /* the command's own death, not the tool's */
     assert_true(r.elapsed_s < 8.0);
     assert_true(contains(r.out, r.out_len, "Actual consumption"));
@@ -154,8 +147,8 @@ static void test_sigterm_forwarded(void **state)
     char counts[1024];
     snprintf(counts, sizeof counts, "%s/counts", tmp);
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--", CT_CHILD_PATH, "count", "TERM", "out", "ready\\n", "sleep", "0.8", "counts", counts,
-                 "exit", "5"));
+            ARGS(SIM, "--", CT_CHILD_PATH, "count", "TERM", "out", "ready\\n", "sleep", "0.8", "counts", counts, "exit",
+                 "5"));
     assert_int_equal(r.status, 5);
     size_t l;
     char *c = read_all(counts, &l);
@@ -179,18 +172,16 @@ static void test_sigterm_forwarded(void **state)
 /* Ctrl-C on the terminal goes to the whole foreground process group (tool
  * and command): the command must get SIGINT once, not a second time
  * forwarded, and the tool must survive to write the results. */
-static void test_terminal_ctrl_c_delivered_once(void **state)
-{
+static void test_terminal_ctrl_c_delivered_once(void **state) {
     const char *tmp = *state;
     char counts[1024];
     snprintf(counts, sizeof counts, "%s/counts", tmp);
     run_opts o = {.timeout_s = 20, .ready_text = "ready", .ready_ctrl_c = 1};
     run_result r;
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--", CT_CHILD_PATH, "count", "INT", "out", "ready\\n", "sleep", "0.8", "counts", counts,
-                 "exit", "7"));
-    if (r.status != 7)
-        dump_on_failure(&r);
+            ARGS(SIM, "--", CT_CHILD_PATH, "count", "INT", "out", "ready\\n", "sleep", "0.8", "counts", counts, "exit",
+                 "7"));
+    if (r.status != 7) dump_on_failure(&r);
     assert_int_equal(r.status, 7);
     assert_true(contains(r.out, r.out_len, "Actual consumption"));
     size_t l;
@@ -208,8 +199,7 @@ static void test_terminal_ctrl_c_delivered_once(void **state)
     result_free(&r);
 }
 
-static void test_passthrough_byte_exact(void **state)
-{
+static void test_passthrough_byte_exact(void **state) {
     const char *tmp = *state;
     /* NUL, 0xff, CR, an empty line, a partial last line; a large block; and
      * stderr kept apart. --verbose 0: stdout is the command's alone. */
@@ -234,8 +224,7 @@ static void test_passthrough_byte_exact(void **state)
     result_free(&r);
 
     /* Without a pattern the command writes to the same files directly. */
-    run_cli(tmp, &quick, &r,
-            ARGS(SIM, "--verbose", "0", "--", CT_CHILD_PATH, "out", "x\\0y", "err", "e\\xff"));
+    run_cli(tmp, &quick, &r, ARGS(SIM, "--verbose", "0", "--", CT_CHILD_PATH, "out", "x\\0y", "err", "e\\xff"));
     assert_int_equal(r.status, 0);
     assert_int_equal(r.out_len, 3);
     assert_memory_equal(r.out, "x\0y", 3);
@@ -245,8 +234,7 @@ static void test_passthrough_byte_exact(void **state)
 }
 
 /* Each line is passed on when it is printed, not when the command exits. */
-static void test_passthrough_unbuffered(void **state)
-{
+static void test_passthrough_unbuffered(void **state) {
     /* No timing: the command waits (waitfor) for a file that this test creates
      * only once it has seen the line; a wrapper that held the line back until
      * the command exits would leave the command waiting (exit 95 after 20 s). */
@@ -255,11 +243,10 @@ static void test_passthrough_unbuffered(void **state)
     snprintf(go, sizeof go, "%s/go", tmp);
     run_opts o = {.timeout_s = 40, .stdout_pipe = 1, .ready_text = "hello\n", .ready_touch = go};
     run_result r;
-    run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "waitfor", go, "out",
-                 "bye\\n"));
-    if (r.status != 0)
-        dump_on_failure(&r);
+    run_cli(
+        tmp, &o, &r,
+        ARGS(SIM, "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "out", "hello\\n", "waitfor", go, "out", "bye\\n"));
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0);
     assert_int_equal(access(go, F_OK), 0);
     result_free(&r);
@@ -279,8 +266,7 @@ static void test_passthrough_unbuffered(void **state)
  * "ESC 7 ... ESC 8" (cursor saved, something drawn elsewhere, cursor back)
  * and the "\n ... ESC[1A" that made room for it; what is left is what the
  * command and the tracker wrote, in order. */
-static size_t strip_status(const char *in, size_t n, char *out)
-{
+static size_t strip_status(const char *in, size_t n, char *out) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (in[i] == '\033' && i + 1 < n && in[i + 1] == '7') {
@@ -309,19 +295,17 @@ static size_t strip_status(const char *in, size_t n, char *out)
  * the terminal; the status line lives on the last row (a scroll region keeps
  * the command's output above it), is drawn with the cursor saved and
  * restored, and never breaks a line of the command's. */
-static void test_status_line_on_terminal(void **state)
-{
+static void test_status_line_on_terminal(void **state) {
     const char *tmp = *state;
     char ttyf[1024];
     snprintf(ttyf, sizeof ttyf, "%s/tty", tmp);
     run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80};
     run_result r;
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "tty", ttyf, "out",
-                 "epoch\\n", "err", "stderr line one\\n", "sleep", "0.3", "err", "partial ", "sleep", "1.3", "err",
-                 "end\\n", "out", "\\x1b[32mepoch\\x1b[0m\\n", "sleep", "0.4", "err", "stderr line two\\n"));
-    if (r.status != 0)
-        dump_on_failure(&r);
+            ARGS(SIM, "--epochs", "3", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "tty", ttyf, "out", "epoch\\n",
+                 "err", "stderr line one\\n", "sleep", "0.3", "err", "partial ", "sleep", "1.3", "err", "end\\n", "out",
+                 "\\x1b[32mepoch\\x1b[0m\\n", "sleep", "0.4", "err", "stderr line two\\n"));
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0);
     /* The command saw a terminal on both streams, one row less. */
     size_t l;
@@ -344,8 +328,7 @@ static void test_status_line_on_terminal(void **state)
     char *plain = malloc(r.out_len + 1);
     strip_status(r.out, r.out_len, plain);
     const char *want = "epoch\nstderr line one\npartial end\n\033[32mepoch\033[0m\n";
-    if (!strstr(plain, want))
-        fprintf(stderr, "---- stripped:\n%s\n----\n", plain);
+    if (!strstr(plain, want)) fprintf(stderr, "---- stripped:\n%s\n----\n", plain);
     assert_non_null(strstr(plain, want));
     assert_non_null(strstr(plain, "stderr line two\n"));
     assert_false(contains(plain, strlen(plain), "elapsed "));
@@ -353,8 +336,7 @@ static void test_status_line_on_terminal(void **state)
     result_free(&r);
 }
 
-static void test_epoch_pattern(void **state)
-{
+static void test_epoch_pattern(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -362,20 +344,17 @@ static void test_epoch_pattern(void **state)
     /* Setup output before the first epoch and a teardown line after the
      * last; lines on stderr count as well. */
     run_cli(tmp, &quick, &r,
-            ARGS(SIM, "--log_dir", logdir, "--epochs", "3", "--epoch-pattern", "^Epoch [0-9]+/3$", "--",
-                 CT_CHILD_PATH, "out", "loading data\\n", "sleep", "0.2", "out", "Epoch 1/3\\n", "sleep", "0.4",
-                 "err", "Epoch 2/3\\n", "sleep", "0.4", "out", "Epoch 3/3\\r\\n", "sleep", "0.4", "out",
+            ARGS(SIM, "--log_dir", logdir, "--epochs", "3", "--epoch-pattern", "^Epoch [0-9]+/3$", "--", CT_CHILD_PATH,
+                 "out", "loading data\\n", "sleep", "0.2", "out", "Epoch 1/3\\n", "sleep", "0.4", "err", "Epoch 2/3\\n",
+                 "sleep", "0.4", "out", "Epoch 3/3\\r\\n", "sleep", "0.4", "out",
                  "Epoch 3/3 done (not an epoch line)\\n"));
-    if (r.status != 0)
-        dump_on_failure(&r);
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0);
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
-    if (jsonl_count(&j, "epoch") != 3)
-        dump_on_failure(&r);
+    if (jsonl_count(&j, "epoch") != 3) dump_on_failure(&r);
     assert_int_equal(jsonl_count(&j, "epoch"), 3);
-    for (int k = 0; k < 3; k++)
-        check_epoch(&j, k, 0.4);
+    for (int k = 0; k < 3; k++) check_epoch(&j, k, 0.4);
     /* The prediction after the first epoch: 3 x epoch 1; then one refined
      * prediction after each later epoch (issue 12). */
     assert_int_equal(jsonl_count(&j, "prediction"), 3);
@@ -388,10 +367,8 @@ static void test_epoch_pattern(void **state)
     /* Its record comes after the first epoch and before the second. */
     int ip = -1, ie1 = -1, ie2 = -1;
     for (int i = 0; i < j.n; i++) {
-        if (json_is_event(j.lines[i], "prediction") && ip < 0)
-            ip = i;
-        if (json_is_event(j.lines[i], "epoch"))
-            ie1 < 0 ? (ie1 = i) : ie2 < 0 ? (ie2 = i) : 0;
+        if (json_is_event(j.lines[i], "prediction") && ip < 0) ip = i;
+        if (json_is_event(j.lines[i], "epoch")) ie1 < 0 ? (ie1 = i) : ie2 < 0 ? (ie2 = i) : 0;
     }
     assert_true(ie1 < ip && ip < ie2);
     assert_int_equal(jsonl_count(&j, "final"), 1);
@@ -415,8 +392,7 @@ static void test_epoch_pattern(void **state)
     result_free(&r);
 }
 
-static void test_epoch_end_pattern(void **state)
-{
+static void test_epoch_end_pattern(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -440,9 +416,9 @@ static void test_epoch_end_pattern(void **state)
     char logdir2[1024];
     snprintf(logdir2, sizeof logdir2, "%s/logs2", tmp);
     run_cli(tmp, &quick, &r,
-            ARGS(SIM, "--log_dir", logdir2, "--epochs", "2", "--epoch-pattern", "^start", "--epoch-end-pattern",
-                 "^end", "--", CT_CHILD_PATH, "out", "start\\n", "sleep", "0.3", "out", "end\\n", "sleep", "0.2",
-                 "out", "start\\n", "sleep", "0.3", "out", "end\\n", "sleep", "0.2"));
+            ARGS(SIM, "--log_dir", logdir2, "--epochs", "2", "--epoch-pattern", "^start", "--epoch-end-pattern", "^end",
+                 "--", CT_CHILD_PATH, "out", "start\\n", "sleep", "0.3", "out", "end\\n", "sleep", "0.2", "out",
+                 "start\\n", "sleep", "0.3", "out", "end\\n", "sleep", "0.2"));
     assert_int_equal(r.status, 0);
     assert_true(jsonl_load(logdir2, &j));
     assert_int_equal(jsonl_count(&j, "epoch"), 2);
@@ -454,8 +430,7 @@ static void test_epoch_end_pattern(void **state)
 
 /* What is refused before the command starts: a bad pattern or option (2),
  * a tracker that cannot measure (1, unless --ignore-errors). */
-static void test_refused_before_start(void **state)
-{
+static void test_refused_before_start(void **state) {
     const char *tmp = *state;
     char mark[1024];
     snprintf(mark, sizeof mark, "%s/started", tmp);
@@ -501,8 +476,7 @@ static void test_refused_before_start(void **state)
     result_free(&r);
 }
 
-static void test_budget_warn(void **state)
-{
+static void test_budget_warn(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -514,8 +488,7 @@ static void test_budget_warn(void **state)
             ARGS(SIM, "--log_dir", logdir, "--max-energy-kwh", "1e-5", "--epochs", "3", "--epoch-pattern", "^epoch",
                  "--", CT_CHILD_PATH, "out", "epoch\\n", "sleep", "0.3", "out", "epoch\\n", "sleep", "0.3", "out",
                  "epoch\\n", "sleep", "0.3", "out", "finished\\n"));
-    if (r.status != 0)
-        dump_on_failure(&r);
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0); /* warn: the command runs to its end */
     assert_true(contains(r.out, r.out_len, "finished\n"));
     /* Which budget and by how much: one warning (the prediction, the first to
@@ -552,8 +525,7 @@ static void test_budget_warn(void **state)
     result_free(&r);
 }
 
-static void test_budget_stop(void **state)
-{
+static void test_budget_stop(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -563,8 +535,7 @@ static void test_budget_stop(void **state)
     run_cli(tmp, &quick, &r,
             ARGS(SIM, "--log_dir", logdir, "--max-co2-g", "0.05", "--on-budget", "stop", "--grace", "2", "--epochs",
                  "100", "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "repeat", "epoch\\n", "0.2"));
-    if (r.status != 143)
-        dump_on_failure(&r);
+    if (r.status != 143) dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM);
     assert_true(r.elapsed_s < 15.0);
     assert_true(contains(r.err, r.err_len, "budget exceeded: the predicted CO2eq for 100 epoch(s)"));
@@ -583,8 +554,7 @@ static void test_budget_stop(void **state)
     run_cli(tmp, &quick, &r,
             ARGS(SIM, "--max-co2-g", "0.05", "--on-budget", "stop", "--grace", "0.5", "--epochs", "100",
                  "--epoch-pattern", "^epoch", "--", CT_CHILD_PATH, "ignore", "TERM", "repeat", "epoch\\n", "0.2"));
-    if (r.status != 137)
-        dump_on_failure(&r);
+    if (r.status != 137) dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGKILL);
     assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
     assert_true(contains(r.err, r.err_len, "sent SIGKILL"));
@@ -595,16 +565,14 @@ static void test_budget_stop(void **state)
 
 /* --stop-and-confirm answered "n" after the prediction stops the command
  * like a budget; "y" lets it finish. */
-static void test_stop_and_confirm(void **state)
-{
+static void test_stop_and_confirm(void **state) {
     const char *tmp = *state;
     run_opts o = {.timeout_s = 20, .stdin_text = "n\n"};
     run_result r;
     run_cli(tmp, &o, &r,
             ARGS(SIM, "--stop-and-confirm", "--grace", "2", "--epochs", "5", "--epoch-pattern", "^epoch", "--",
                  CT_CHILD_PATH, "repeat", "epoch\\n", "0.2"));
-    if (r.status != 143)
-        dump_on_failure(&r);
+    if (r.status != 143) dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM);
     assert_true(contains(r.err, r.err_len, "declined"));
     assert_true(contains(r.err, r.err_len, "sent SIGTERM"));
@@ -622,15 +590,13 @@ static void test_stop_and_confirm(void **state)
 
 /* Without epochs from the output the whole run is one epoch: the actual so
  * far is watched while it runs. 1e-5 kWh = 36 J = 0.72 s at 50 W. */
-static void test_budget_stop_whole_run(void **state)
-{
+static void test_budget_stop_whole_run(void **state) {
     const char *tmp = *state;
     run_result r;
     run_cli(tmp, &quick, &r,
             ARGS(SIM, "--update-interval", "0.1", "--max-energy-kwh", "1e-5", "--on-budget", "stop", "--grace", "2",
                  "--", CT_CHILD_PATH, "sleep", "10"));
-    if (r.status != 143)
-        dump_on_failure(&r);
+    if (r.status != 143) dump_on_failure(&r);
     assert_int_equal(r.status, 128 + SIGTERM);
     assert_true(r.elapsed_s >= 0.7 && r.elapsed_s < 8.0);
     assert_true(contains(r.err, r.err_len, "budget exceeded: the energy used so far"));
@@ -639,28 +605,24 @@ static void test_budget_stop_whole_run(void **state)
 }
 
 /* "0\n1\n...\n(n-1)\n": what ct_child "alternate n" writes, alone, to one file. */
-static char *alternate_text(int n)
-{
+static char *alternate_text(int n) {
     char *b = malloc((size_t)n * 8 + 1);
     size_t k = 0;
-    for (int i = 0; i < n; i++)
-        k += (size_t)sprintf(b + k, "%d\n", i);
+    for (int i = 0; i < n; i++) k += (size_t)sprintf(b + k, "%d\n", i);
     b[k] = '\0';
     return b;
 }
 
 /* Ctrl-Z stops the command (its own session: the terminal's SIGTSTP reaches
  * the tool only) and then the tool; continuing the tool continues both. */
-static void test_ctrl_z_stops_both(void **state)
-{
+static void test_ctrl_z_stops_both(void **state) {
     const char *tmp = *state;
     char pidf[1024];
     snprintf(pidf, sizeof pidf, "%s/pid", tmp);
     run_opts o = {.timeout_s = 20, .ready_text = "ready", .ready_ctrl_c = 2, .pid_file = pidf};
     run_result r;
     run_cli(tmp, &o, &r, ARGS(SIM, "--", CT_CHILD_PATH, "pid", pidf, "out", "ready\n", "sleep", "0.5", "exit", "9"));
-    if (r.status != 9 || r.state_at_ready != 'T')
-        dump_on_failure(&r);
+    if (r.status != 9 || r.state_at_ready != 'T') dump_on_failure(&r);
     assert_int_equal(r.state_at_ready, 'T');
     assert_int_equal(r.status, 9);
     assert_true(contains(r.out, r.out_len, "Actual consumption"));
@@ -669,8 +631,7 @@ static void test_ctrl_z_stops_both(void **state)
 
 /* --pty always: into a file too, a stdio-buffered program's epoch lines
  * arrive when printed (line buffering), bytes unchanged. */
-static void test_pty_always_into_file(void **state)
-{
+static void test_pty_always_into_file(void **state) {
     const char *tmp = *state;
     char logdir[1024], go[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -694,17 +655,19 @@ static void test_pty_always_into_file(void **state)
 
 /* The terminal is resized: the command's pseudo-terminal gets the new size
  * (less the status line's row) before the command gets SIGWINCH. */
-static void test_window_size_follows(void **state)
-{
+static void test_window_size_follows(void **state) {
     const char *tmp = *state;
     char wf[1024];
     snprintf(wf, sizeof wf, "%s/winch", tmp);
-    run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80, .ready_text = "ready\n",
-                  .resize_rows = 40, .resize_cols = 132};
+    run_opts o = {.timeout_s = 20,
+                  .term_rows = 24,
+                  .term_cols = 80,
+                  .ready_text = "ready\n",
+                  .resize_rows = 40,
+                  .resize_cols = 132};
     run_result r;
     run_cli(tmp, &o, &r, ARGS(SIM, "--", CT_CHILD_PATH, "out", "ready\n", "winch", wf));
-    if (r.status != 0)
-        dump_on_failure(&r);
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0);
     size_t l;
     char *t = read_all(wf, &l);
@@ -719,8 +682,7 @@ static void test_window_size_follows(void **state)
 /* stdout and stderr into one pipe or one file (2>&1), with an epoch pattern
  * (the output goes through the tool): the bytes are exactly what the command
  * alone writes there, in its order. The old wrapper gave 0,2,4,...,1,3,... */
-static void test_output_order_pipe_and_file(void **state)
-{
+static void test_output_order_pipe_and_file(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -732,8 +694,7 @@ static void test_output_order_pipe_and_file(void **state)
                 ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epoch-pattern", "^0$", "--", CT_CHILD_PATH,
                      "alternate", "150"));
         assert_int_equal(r.status, 0);
-        if (r.out_len != strlen(want) || memcmp(r.out, want, r.out_len) != 0)
-            dump_on_failure(&r);
+        if (r.out_len != strlen(want) || memcmp(r.out, want, r.out_len) != 0) dump_on_failure(&r);
         assert_int_equal(r.out_len, strlen(want));
         assert_memory_equal(r.out, want, r.out_len);
         result_free(&r);
@@ -743,8 +704,7 @@ static void test_output_order_pipe_and_file(void **state)
 
 /* On a terminal the command writes to a pseudo-terminal: stdout and stderr
  * in the order written, as on the terminal without the tool. */
-static void test_output_order_terminal(void **state)
-{
+static void test_output_order_terminal(void **state) {
     const char *tmp = *state;
     char logdir[1024], ttyf[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -753,11 +713,10 @@ static void test_output_order_terminal(void **state)
     run_opts o = {.timeout_s = 20, .term_rows = 30, .term_cols = 100};
     run_result r;
     run_cli(tmp, &o, &r,
-            ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epoch-pattern", "^0$", "--", CT_CHILD_PATH, "tty",
-                 ttyf, "alternate", "150"));
+            ARGS(SIM, "--verbose", "0", "--log_dir", logdir, "--epoch-pattern", "^0$", "--", CT_CHILD_PATH, "tty", ttyf,
+                 "alternate", "150"));
     assert_int_equal(r.status, 0);
-    if (r.out_len != strlen(want) || memcmp(r.out, want, r.out_len) != 0)
-        dump_on_failure(&r);
+    if (r.out_len != strlen(want) || memcmp(r.out, want, r.out_len) != 0) dump_on_failure(&r);
     assert_int_equal(r.out_len, strlen(want));
     assert_memory_equal(r.out, want, r.out_len);
     size_t l;
@@ -773,8 +732,7 @@ static void test_output_order_terminal(void **state)
  * terminal): on a terminal its epoch lines arrive when printed, so the
  * epochs have their durations (the old wrapper measured zero-length epochs
  * at exit). */
-static void test_buffered_program_on_terminal(void **state)
-{
+static void test_buffered_program_on_terminal(void **state) {
     const char *tmp = *state;
     char logdir[1024], go[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -795,8 +753,7 @@ static void test_buffered_program_on_terminal(void **state)
     /* Epoch 1 ran from its line to the next one, printed only after the
      * first had been passed on: it has a length. */
     double d = json_num(jsonl_nth(&j, "epoch", 0), "duration_s");
-    if (!(d > 0.0))
-        dump_on_failure(&r);
+    if (!(d > 0.0)) dump_on_failure(&r);
     assert_true(d > 0.0);
     free(j.text);
     result_free(&r);
@@ -806,8 +763,7 @@ static void test_buffered_program_on_terminal(void **state)
  * redraw, which can come a training step later: the epoch starts when the
  * bar first names it. The program draws its next bar only after the tool
  * has logged epoch 0 (ended by epoch 1's first bar). */
-static void test_epoch_starts_at_first_bar(void **state)
-{
+static void test_epoch_starts_at_first_bar(void **state) {
     const char *tmp = *state;
     char logdir[1024], go[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -818,8 +774,7 @@ static void test_epoch_starts_at_first_bar(void **state)
             ARGS(SIM, "--log_dir", logdir, "--epochs", "2", "--epoch-preset", "lightning", "--", CT_CHILD_PATH, "out",
                  "\rEpoch 0:   0%|          | 0/2", "sleep", "0.1", "out", "\rEpoch 0: 100%|##########| 2/2", "out",
                  "\rEpoch 1:   0%|          | 0/2", "waitfor", go, "out", "\rEpoch 1: 100%|##########| 2/2\n"));
-    if (r.status != 0)
-        dump_on_failure(&r);
+    if (r.status != 0) dump_on_failure(&r);
     assert_int_equal(r.status, 0); /* 95: the program waited in vain */
     jsonl j;
     assert_true(jsonl_load(logdir, &j));
@@ -830,8 +785,7 @@ static void test_epoch_starts_at_first_bar(void **state)
 
 /* Epochs that start without the tracker printing anything leave a \r
  * progress bar alone on the terminal (no line break added). */
-static void test_progress_bar_left_alone(void **state)
-{
+static void test_progress_bar_left_alone(void **state) {
     const char *tmp = *state;
     run_opts o = {.timeout_s = 20, .term_rows = 24, .term_cols = 80};
     run_result r;
@@ -845,8 +799,7 @@ static void test_progress_bar_left_alone(void **state)
     strip_status(r.out, r.out_len, plain);
     const char *want = "\rEpoch 0: 10%|#\rEpoch 0: 90%|#########\rEpoch 1: 10%|#\rEpoch 1: 90%|#########"
                        "\rEpoch 2: 10%|#\rEpoch 2: 90%|#########\n";
-    if (!strstr(plain, want))
-        fprintf(stderr, "---- stripped:\n%s\n----\n", plain);
+    if (!strstr(plain, want)) fprintf(stderr, "---- stripped:\n%s\n----\n", plain);
     assert_non_null(strstr(plain, want));
     free(plain);
     result_free(&r);
@@ -855,21 +808,16 @@ static void test_progress_bar_left_alone(void **state)
 /* Recordings of real framework output (tests/fixtures/frameworks/README.md)
  * replayed by the child, 7 bytes per write: each preset finds the epochs the
  * framework ran, once each. */
-static void test_framework_presets(void **state)
-{
+static void test_framework_presets(void **state) {
     const char *tmp = *state;
     static const struct {
         const char *file, *preset, *epochs;
         int want;
     } cases[] = {
-        {"keras3_fit_checkpoint.txt", "keras", "10", 10},
-        {"lightning_tqdm_cr.txt", "lightning", "2", 2},
-        {"transformers_trainer.txt", "transformers", "3", 3},
-        {"ultralytics_yolo_train.txt", "ultralytics", "3", 3},
-        {"keras3_fit_checkpoint.txt", "auto", "10", 10},
-        {"lightning_tqdm_cr.txt", "auto", "2", 2},
-        {"transformers_trainer.txt", "auto", "3", 3},
-        {"ultralytics_yolo_train.txt", "auto", "3", 3},
+        {"keras3_fit_checkpoint.txt", "keras", "10", 10},     {"lightning_tqdm_cr.txt", "lightning", "2", 2},
+        {"transformers_trainer.txt", "transformers", "3", 3}, {"ultralytics_yolo_train.txt", "ultralytics", "3", 3},
+        {"keras3_fit_checkpoint.txt", "auto", "10", 10},      {"lightning_tqdm_cr.txt", "auto", "2", 2},
+        {"transformers_trainer.txt", "auto", "3", 3},         {"ultralytics_yolo_train.txt", "auto", "3", 3},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char logdir[1024], fixture[1024];
@@ -882,8 +830,8 @@ static void test_framework_presets(void **state)
         jsonl j;
         int n = jsonl_load(logdir, &j) ? jsonl_count(&j, "epoch") : -1;
         if (r.status != 0 || n != cases[c].want || contains(r.err, r.err_len, "WARNING")) {
-            fprintf(stderr, "case %s with --epoch-preset %s: %d epochs, want %d\n", cases[c].file, cases[c].preset,
-                    n, cases[c].want);
+            fprintf(stderr, "case %s with --epoch-preset %s: %d epochs, want %d\n", cases[c].file, cases[c].preset, n,
+                    cases[c].want);
             dump_on_failure(&r);
         }
         assert_int_equal(r.status, 0);
@@ -905,8 +853,7 @@ static void test_framework_presets(void **state)
 
 /* Patterns: lines end at \r as well as \n; ANSI codes are not matched; a
  * group names the epoch (Keras 3 prints two lines per epoch). */
-static void test_epoch_lines_cr_ansi_groups(void **state)
-{
+static void test_epoch_lines_cr_ansi_groups(void **state) {
     const char *tmp = *state;
     char fixture[1024];
     snprintf(fixture, sizeof fixture, "%s/fixtures/frameworks/keras3_fit_checkpoint.txt", ts_env("CT_TEST_SOURCE_DIR"));
@@ -931,7 +878,8 @@ static void test_epoch_lines_cr_ansi_groups(void **state)
         if (cases[c].fixture == 2)
             run_cli(tmp, &quick, &r,
                     ARGS(SIM, "--log_dir", logdir, "--epochs", cases[c].epochs, "--epoch-pattern", cases[c].pattern,
-                         "--", CT_CHILD_PATH, "out", "\\x1b[1mEpoch 1\\x1b[0m\\n", "out", "\\x1b[1mEpoch 2\\x1b[0m\\r\\n"));
+                         "--", CT_CHILD_PATH, "out", "\\x1b[1mEpoch 1\\x1b[0m\\n", "out",
+                         "\\x1b[1mEpoch 2\\x1b[0m\\r\\n"));
         else
             run_cli(tmp, &quick, &r,
                     ARGS(SIM, "--log_dir", logdir, "--epochs", cases[c].epochs, "--epoch-pattern", cases[c].pattern,
@@ -948,16 +896,14 @@ static void test_epoch_lines_cr_ansi_groups(void **state)
         assert_int_equal(warned, cases[c].warns);
         if (cases[c].warns) /* the output's epochs beyond --epochs are reported, with the whole run */
             assert_true(contains(r.err, r.err_len, "the whole run: "));
-        if (n > 0)
-            free(j.text);
+        if (n > 0) free(j.text);
         result_free(&r);
     }
 }
 
 /* More epochs in the output than --epochs, or none at all: a warning, and the
  * whole run is still measured and reported. */
-static void test_epochs_beyond_and_none(void **state)
-{
+static void test_epochs_beyond_and_none(void **state) {
     const char *tmp = *state;
     char logdir[1024];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp);
@@ -970,8 +916,7 @@ static void test_epochs_beyond_and_none(void **state)
     assert_true(contains(r.err, r.err_len, "the output shows epoch 3, more than --epochs 2"));
     assert_true(contains(r.err, r.err_len, "the output showed 4 epochs, --epochs was 2"));
     const char *w = strstr(r.err, "the whole run: ");
-    if (!w)
-        dump_on_failure(&r);
+    if (!w) dump_on_failure(&r);
     assert_non_null(w);
     /* It spans the command's life: at least the 0.8 s it slept, 50 W x 0.8 s
      * = 40 J = 11.1 mWh, and at 1000 g/kWh as many mg CO2eq. */
@@ -1000,8 +945,7 @@ static void test_epochs_beyond_and_none(void **state)
 
 /* --stop-and-confirm: while the question waits, the command is paused
  * (SIGSTOP to its process group), and goes on when the answer is yes. */
-static void test_stop_and_confirm_pauses(void **state)
-{
+static void test_stop_and_confirm_pauses(void **state) {
     const char *tmp = *state;
     char pidf[1024], logdir[1024];
     snprintf(pidf, sizeof pidf, "%s/pid", tmp);
@@ -1012,8 +956,7 @@ static void test_stop_and_confirm_pauses(void **state)
             ARGS(SIM, "--log_dir", logdir, "--stop-and-confirm", "--epochs", "3", "--epoch-pattern", "^epoch", "--",
                  CT_CHILD_PATH, "pid", pidf, "out", "epoch\\n", "sleep", "0.2", "out", "epoch\\n", "sleep", "0.2",
                  "out", "epoch\\n", "sleep", "0.2"));
-    if (r.status != 0 || r.state_at_ready != 'T')
-        dump_on_failure(&r);
+    if (r.status != 0 || r.state_at_ready != 'T') dump_on_failure(&r);
     assert_int_equal(r.state_at_ready, 'T');
     assert_int_equal(r.status, 0);
     assert_true(contains(r.out, r.out_len, "Actual consumption for 3 epoch(s)"));
@@ -1021,8 +964,7 @@ static void test_stop_and_confirm_pauses(void **state)
 }
 
 /* The Electricity Maps key is not passed on to the command's environment. */
-static void test_key_not_inherited(void **state)
-{
+static void test_key_not_inherited(void **state) {
     const char *tmp = *state;
     char envf[1024], envf2[1024];
     snprintf(envf, sizeof envf, "%s/env", tmp);
@@ -1044,8 +986,7 @@ static void test_key_not_inherited(void **state)
     result_free(&r);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_not_executable, setup, teardown),

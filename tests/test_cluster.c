@@ -98,9 +98,11 @@ static void test_runs_metrics(void **state) {
     assert_int_equal(ct_metrics_run_count(m), 2);
     /* The plugin's truth: n1 5 J CPU (+ GPU 1 at 40 W), n2 7 J CPU. */
     assert_true(fabs(sample(b.s, "carbontracker_run_energy_joules_total{run_id=\"n1.0_9081.714213_2026-11-29T084713Z\","
-                                 "job_id=\"1\",rank=\"-1\",host=\"vm\",component=\"cpu\"") - 5.0) < 1e-9);
+                                 "job_id=\"1\",rank=\"-1\",host=\"vm\",component=\"cpu\"") -
+                     5.0) < 1e-9);
     assert_true(fabs(sample(b.s, "carbontracker_run_energy_joules_total{run_id=\"n2.0_9080.577800_2026-11-29T084713Z\","
-                                 "job_id=\"1\",rank=\"-1\",host=\"vm\",component=\"cpu\"") - 7.0) < 1e-9);
+                                 "job_id=\"1\",rank=\"-1\",host=\"vm\",component=\"cpu\"") -
+                     7.0) < 1e-9);
     double gpu = sample(b.s, "carbontracker_run_energy_joules_total{run_id=\"n1.0_9081.714213_2026-11-29T084713Z\","
                              "job_id=\"1\",rank=\"-1\",host=\"vm\",component=\"gpu\"");
     assert_true(gpu > 40.0 && gpu < 41.0);
@@ -222,9 +224,12 @@ static void test_parse_job(void **state) {
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/2", dir);
     ts_mkdirs(dir, "2");
-    static const char *const files[] = {"n1.0.nodes", "n1.0_9648.346706_2026-11-29T084714Z_carbontracker.jsonl",
-                                        "n1.batch.nodes", "n1.batch_9628.613995_2026-11-29T084714Z_carbontracker.jsonl",
-                                        "n2.0.nodes", "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl",
+    static const char *const files[] = {"n1.0.nodes",
+                                        "n1.0_9648.346706_2026-11-29T084714Z_carbontracker.jsonl",
+                                        "n1.batch.nodes",
+                                        "n1.batch_9628.613995_2026-11-29T084714Z_carbontracker.jsonl",
+                                        "n2.0.nodes",
+                                        "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl",
                                         "n1.0_9648.346706_2026-11-29T084714Z_attribution.json",
                                         "n1.batch_9628.613995_2026-11-29T084714Z_attribution.json",
                                         "n2.0_9650.636323_2026-11-29T084714Z_attribution.json"};
@@ -236,7 +241,7 @@ static void test_parse_job(void **state) {
     char *out = NULL, *err = NULL;
     char *argv1[] = {(char *)ts_env("CT_CLI"), "parse", "--job", "2", dir, "--format", "csv", NULL};
     assert_int_equal(ts_run(argv1, NULL, &out, &err), 0);
-    assert_non_null(strstr(out, "\n2,n1,2,2,0,"));  /* 2 J once, not 4 */
+    assert_non_null(strstr(out, "\n2,n1,2,2,0,")); /* 2 J once, not 4 */
     assert_non_null(strstr(out, "\n2,n2,3,3,0,"));
     assert_non_null(strstr(out, "\n2,TOTAL,5,5,0,"));
     free(out);
@@ -285,8 +290,16 @@ static void test_exporter_textfile(void **state) {
     char path[1024];
     snprintf(path, sizeof path, "%s/node.prom", dir);
     char *out = NULL, *err = NULL;
-    char *argv1[] = {(char *)ts_env("CT_CLI"), "exporter", "--once", "--components", "none", "--runs", g_fix,
-                     "--textfile", path, NULL};
+    char *argv1[] = {(char *)ts_env("CT_CLI"),
+                     "exporter",
+                     "--once",
+                     "--components",
+                     "none",
+                     "--runs",
+                     g_fix,
+                     "--textfile",
+                     path,
+                     NULL};
     assert_int_equal(ts_run(argv1, NULL, &out, &err), 0);
     char *text = ts_read(path);
     assert_non_null(text);
@@ -297,7 +310,7 @@ static void test_exporter_textfile(void **state) {
     free(out);
     free(err);
     char *argv2[] = {(char *)ts_env("CT_CLI"), "exporter", "--once", "--components", "none", "--textfile",
-                     "/proc/ct-no/node.prom", NULL};
+                     "/proc/ct-no/node.prom",  NULL};
     assert_int_equal(ts_run(argv2, NULL, &out, &err), 1);
     assert_non_null(strstr(err, "cannot write /proc/ct-no/node.prom"));
     free(out);
@@ -318,9 +331,9 @@ static void test_parse_job_late_step(void **state) {
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/2", dir);
     ts_mkdirs(dir, "2");
-    static const char *const files[] = {"n1.0.nodes", "n1.0_9648.346706_2026-11-29T084714Z_carbontracker.jsonl",
+    static const char *const files[] = {"n1.0.nodes",     "n1.0_9648.346706_2026-11-29T084714Z_carbontracker.jsonl",
                                         "n1.batch.nodes", "n1.batch_9628.613995_2026-11-29T084714Z_carbontracker.jsonl",
-                                        "n2.0.nodes", "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl"};
+                                        "n2.0.nodes",     "n2.0_9650.636323_2026-11-29T084714Z_carbontracker.jsonl"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char rel[256];
         snprintf(rel, sizeof rel, "job2-late-step/%s", files[i]);

@@ -111,7 +111,8 @@ static void test_invalid(void **state) {
         else if (!strcmp(w, "precision=31")) c.decimal_precision = 31;
         else if (!strcmp(w, "pue=inf")) c.pue = INFINITY;
         else if (!strcmp(w, "pue=nan")) c.pue = NAN;
-        else if (!strcmp(w, "components=long")) c.components = "cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu"; /* >= 64 */
+        else if (!strcmp(w, "components=long"))
+            c.components = "cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu,gpu,cpu"; /* >= 64 */
         else if (!strcmp(w, "sim_gpu_util=-0.1")) c.sim_gpu = "g", c.sim_gpu_watts = 10, c.sim_gpu_util = -0.1;
         else if (!strcmp(w, "carbon_intensity=inf")) c.carbon_intensity = INFINITY;
         else if (!strcmp(w, "max_energy_kwh<0")) c.max_energy_kwh = -1;
@@ -196,10 +197,22 @@ static void test_country_spellings(void **state) {
     (void)state;
     static const struct {
         const char *text, *a2;
-    } ok[] = {{"DK", "DK"},        {"dk", "DK"},          {"DNK", "DK"},         {"dnk", "DK"},
-              {"Denmark", "DK"},   {"denmark ", "DK"},    {"GBR", "GB"},         {"United Kingdom", "GB"},
-              {"united-kingdom", "GB"}, {"USA", "US"},    {"United States", "US"}, {"South Korea", "KR"},
-              {"Korea, Republic of", "KR"}, {"Côte d'Ivoire", "CI"}, {"Cote d'Ivoire", "CI"}, {"Turkey", "TR"},
+    } ok[] = {{"DK", "DK"},
+              {"dk", "DK"},
+              {"DNK", "DK"},
+              {"dnk", "DK"},
+              {"Denmark", "DK"},
+              {"denmark ", "DK"},
+              {"GBR", "GB"},
+              {"United Kingdom", "GB"},
+              {"united-kingdom", "GB"},
+              {"USA", "US"},
+              {"United States", "US"},
+              {"South Korea", "KR"},
+              {"Korea, Republic of", "KR"},
+              {"Côte d'Ivoire", "CI"},
+              {"Cote d'Ivoire", "CI"},
+              {"Turkey", "TR"},
               {"XK", ""}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         char a2[3], msg[300];
@@ -264,11 +277,8 @@ static void test_country_spellings(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_resolve),
-        cmocka_unit_test(test_static_tables),
-        cmocka_unit_test(test_country_spellings),
+        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_invalid),           cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_static_tables), cmocka_unit_test(test_country_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

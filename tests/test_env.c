@@ -41,9 +41,8 @@ static void test_table_matches_docs(void **state) {
     for (char *p = sec; (p = strstr(p, "`CT_")) != NULL; p++) {
         char name[80];
         size_t n = 0;
-        for (const char *q = p + 1; (isupper((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_') &&
-                                    n + 1 < sizeof name;
-             q++)
+        for (const char *q = p + 1;
+             (isupper((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_') && n + 1 < sizeof name; q++)
             name[n++] = *q;
         name[n] = '\0';
         int found = 0;

@@ -259,7 +259,10 @@ static void test_escape_codes_printed_escaped(void **state) {
 
     /* The console: a tracker's messages (verbose 2 prints the notices) go through the same filter. */
     char buf[64];
-    assert_string_equal(ct__printable("a\x1b" "b\n", buf, sizeof buf), "a\\x1bb\\x0a");
+    assert_string_equal(ct__printable("a\x1b"
+                                      "b\n",
+                                      buf, sizeof buf),
+                        "a\\x1bb\\x0a");
     assert_string_equal(ct__printable("abcdef", buf, 4), "abc");
     assert_string_equal(ct__printable("\x01\x02", buf, 6), "\\x01");
 }

@@ -50,20 +50,23 @@ static const sel_case cases[] = {
     {"0,", 1, {0}, NULL, 0},                                        /* trailing comma */
     {"7", 0, {0}, "entry \"7\" is not a GPU index here", 0},        /* out of range: nothing */
     {"-1", 0, {0}, "entry \"-1\" is not a GPU index, GPU UUID", 0}, /* the usual "hide all" */
-    {"1,7,0", 1, {1}, "\"7\" is not a GPU index here (4 GPUs found by NVML); as in the CUDA runtime, it and the "
-                      "entries after it are ignored",
+    {"1,7,0",
+     1,
+     {1},
+     "\"7\" is not a GPU index here (4 GPUs found by NVML); as in the CUDA runtime, it and the "
+     "entries after it are ignored",
      0},
     {"0,abc,1", 1, {0}, "\"abc\"", 0},
     {"0,,1", 1, {0}, "entry \"\"", 0},
     {"GPU-1c2d3e4f-aaaa-bbbb-cccc-000000000002", 1, {2}, NULL, 0}, /* full UUID */
-    {"GPU-77aa", 1, {3}, NULL, 0},                                  /* unique prefix */
-    {"gpu-77AA", 1, {3}, NULL, 0},                                  /* hex case does not matter */
+    {"GPU-77aa", 1, {3}, NULL, 0},                                 /* unique prefix */
+    {"gpu-77AA", 1, {3}, NULL, 0},                                 /* hex case does not matter */
     {"GPU-8f3e", 0, {0}, "is a prefix of more than one GPU UUID", 0},
     {"GPU-8f3e9,GPU-8f3e2", 2, {1, 0}, NULL, 0},
     {"GPU-deadbeef", 0, {0}, "\"GPU-deadbeef\" matches no GPU UUID", 0},
     {"MIG-4a6c2f30-2222-5b2e-9a44-000000000002", 1, {2}, NULL, 1},
     {"MIG-4a6c2f30-1111-5b2e-9a44-000000000001,MIG-4a6c2f30-2222-5b2e-9a44-000000000002", 1, {2}, NULL, 1},
-    {"MIG-4a6c2f30", 0, {0}, "ambiguous MIG id prefix", 0}, /* both slices: same GPU but ambiguous id */
+    {"MIG-4a6c2f30", 0, {0}, "ambiguous MIG id prefix", 0},                /* both slices: same GPU but ambiguous id */
     {"MIG-GPU-77aa0000-aaaa-bbbb-cccc-000000000003/1/0", 1, {3}, NULL, 1}, /* old MIG form */
     {"MIG-GPU-77aa0000/1/0", 0, {0}, "matches no MIG device", 0},
     {"MIG-00000000-0000-0000-0000-000000000000", 0, {0}, "matches no MIG device", 0},

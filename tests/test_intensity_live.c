@@ -195,8 +195,16 @@ static void test_electricitymaps_forecast_refused(void **state) {
 static void test_bad_cases_fall_back(void **state) {
     (void)state;
     const char *cases[] = {"401", "403", "429", "500", "garbage", "truncated", "nulls", "missing", "empty", "big"};
-    const char *expect[] = {"HTTP 401", "HTTP 403", "HTTP 429 rate limited", "HTTP 500 server error",
-                            "malformed JSON", "malformed JSON", "", "", "", "larger than 4194304 bytes"};
+    const char *expect[] = {"HTTP 401",
+                            "HTTP 403",
+                            "HTTP 429 rate limited",
+                            "HTTP 500 server error",
+                            "malformed JSON",
+                            "malformed JSON",
+                            "",
+                            "",
+                            "",
+                            "larger than 4194304 bytes"};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int p = 0; p < 4; p++) {
             il_setup(NULL);

@@ -15,10 +15,18 @@
 #include "intensity/providers/providers.h"
 #include "test_support.h"
 
-static const char *const ENV[] = {"CT_COUNTRY",        "CT_ZONE",         "CT_POSTCODE",
-                                  "CT_LATITUDE",       "CT_LONGITUDE",    "CT_CLOUD_PROVIDER",
-                                  "CT_CLOUD_REGION",   "CT_OFFLINE",      "CT_ELECTRICITYMAPS_KEY",
-                                  "CT_ELECTRICITYMAPS_KEY_FILE", "XDG_CONFIG_HOME", NULL};
+static const char *const ENV[] = {"CT_COUNTRY",
+                                  "CT_ZONE",
+                                  "CT_POSTCODE",
+                                  "CT_LATITUDE",
+                                  "CT_LONGITUDE",
+                                  "CT_CLOUD_PROVIDER",
+                                  "CT_CLOUD_REGION",
+                                  "CT_OFFLINE",
+                                  "CT_ELECTRICITYMAPS_KEY",
+                                  "CT_ELECTRICITYMAPS_KEY_FILE",
+                                  "XDG_CONFIG_HOME",
+                                  NULL};
 
 static int clean_env(void **state) {
     (void)state;

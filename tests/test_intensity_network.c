@@ -209,8 +209,8 @@ static void test_key_in_a_malformed_body_never_leaks(void **state) {
 static void test_plain_http_override_for_the_key(void **state) {
     (void)state;
     setenv("CT_HTTP_TIMEOUT_MS", "300", 1);
-    const char *refused[] = {"http://192.0.2.1:9", "http://127.0.0.1.example.com:9",
-                             "http://127.0.0.1@192.0.2.1:9", "HTTP://[2001:db8::1]:9/v3"};
+    const char *refused[] = {"http://192.0.2.1:9", "http://127.0.0.1.example.com:9", "http://127.0.0.1@192.0.2.1:9",
+                             "HTTP://[2001:db8::1]:9/v3"};
     for (int i = 0; i < 4; i++) {
         il_setup(NULL);
         setenv("CT_HTTP_TIMEOUT_MS", "300", 1);
@@ -253,7 +253,7 @@ static void test_plain_http_override_for_the_key(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_without_libcurl_at_run_time, il_setup),   /* first two: before any request */
+        cmocka_unit_test_setup(test_without_libcurl_at_run_time, il_setup), /* first two: before any request */
         cmocka_unit_test_setup(test_libcurl_loaded_only_when_used, il_setup),
         cmocka_unit_test_setup(test_echoed_key_is_scrubbed, il_setup),
         cmocka_unit_test_setup(test_short_and_star_keys_are_scrubbed, il_setup),

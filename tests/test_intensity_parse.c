@@ -49,10 +49,8 @@ static void test_em_latest(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why[0] = '\0';
         assert_int_equal(PARSE_EM_LATEST(bad[i].json, &s, zone, why), bad[i].rc);
-        if (bad[i].why)
-            assert_string_equal(why, bad[i].why);
-        else
-            assert_true(strncmp(why, "malformed JSON from Electricity Maps: ", 38) == 0);
+        if (bad[i].why) assert_string_equal(why, bad[i].why);
+        else assert_true(strncmp(why, "malformed JSON from Electricity Maps: ", 38) == 0);
         assert_int_equal(s.n, 0);
     }
 }
@@ -61,16 +59,18 @@ static void test_em_lists(void **state) {
     (void)state;
     ct__iseries s = {0};
     char why[512] = "";
-    const char *doc = "{\"zone\":\"DE\",\"forecast\":[{\"datetime\":\"2026-04-25T19:00:00.000Z\",\"carbonIntensity\":299},"
-                      "{\"datetime\":\"2026-04-25T18:00:00.000Z\",\"carbonIntensity\":310},"
-                      "{\"datetime\":\"2026-04-25T20:00:00.000Z\",\"carbonIntensity\":null},"
-                      "{\"carbonIntensity\":5}]}";
+    const char *doc =
+        "{\"zone\":\"DE\",\"forecast\":[{\"datetime\":\"2026-04-25T19:00:00.000Z\",\"carbonIntensity\":299},"
+        "{\"datetime\":\"2026-04-25T18:00:00.000Z\",\"carbonIntensity\":310},"
+        "{\"datetime\":\"2026-04-25T20:00:00.000Z\",\"carbonIntensity\":null},"
+        "{\"carbonIntensity\":5}]}";
     assert_int_equal(ct__em_parse_list(doc, strlen(doc), "forecast", &s, why, sizeof why), 0);
     assert_int_equal(s.n, 2); /* the null and the undated entries are skipped; sorted */
     assert_true(s.p[0].g == 310 && s.p[1].g == 299 && s.p[1].t0 == 1777140000.0 + 3600);
     ct__iseries_free(&s);
 
-    const char *hist = "{\"zone\":\"DE\",\"history\":[{\"carbonIntensity\":501,\"datetime\":\"2026-04-25T17:00:00.000Z\"}]}";
+    const char *hist =
+        "{\"zone\":\"DE\",\"history\":[{\"carbonIntensity\":501,\"datetime\":\"2026-04-25T17:00:00.000Z\"}]}";
     assert_int_equal(ct__em_parse_list(hist, strlen(hist), "history", &s, why, sizeof why), 0);
     assert_true(s.n == 1 && s.p[0].g == 501);
     ct__iseries_free(&s);
@@ -119,18 +119,19 @@ static void test_ukgrid_regional_list_and_object(void **state) {
     (void)state;
     ct__iseries m = {0}, f = {0};
     char why[512] = "";
-    const char *list =
-        "{\"data\":[{\"regionid\":3,\"shortname\":\"South England\",\"postcode\":\"RG10\",\"data\":["
-        "{\"from\":\"2018-01-20T12:00Z\",\"to\":\"2018-01-20T12:30Z\",\"intensity\":{\"forecast\":180,\"index\":\"moderate\"},"
-        "\"generationmix\":[{\"fuel\":\"gas\",\"perc\":40}]}]}]}";
+    const char *list = "{\"data\":[{\"regionid\":3,\"shortname\":\"South England\",\"postcode\":\"RG10\",\"data\":["
+                       "{\"from\":\"2018-01-20T12:00Z\",\"to\":\"2018-01-20T12:30Z\",\"intensity\":{\"forecast\":180,"
+                       "\"index\":\"moderate\"},"
+                       "\"generationmix\":[{\"fuel\":\"gas\",\"perc\":40}]}]}]}";
     assert_int_equal(ct__ukgrid_parse(list, strlen(list), UK_NOW, &m, &f, why, sizeof why), 0);
     assert_true(m.n == 1 && m.p[0].g == 180 && f.n == 0);
     ct__iseries_free(&m);
 
-    const char *object =
-        "{\"data\":{\"regionid\":3,\"shortname\":\"South England\",\"postcode\":\"RG10\",\"data\":["
-        "{\"from\":\"2018-01-20T12:00Z\",\"to\":\"2018-01-20T12:30Z\",\"intensity\":{\"forecast\":200,\"index\":\"low\"}},"
-        "{\"from\":\"2018-01-20T12:30Z\",\"to\":\"2018-01-20T13:00Z\",\"intensity\":{\"forecast\":50,\"index\":\"low\"}}]}}";
+    const char *object = "{\"data\":{\"regionid\":3,\"shortname\":\"South England\",\"postcode\":\"RG10\",\"data\":["
+                         "{\"from\":\"2018-01-20T12:00Z\",\"to\":\"2018-01-20T12:30Z\",\"intensity\":{\"forecast\":200,"
+                         "\"index\":\"low\"}},"
+                         "{\"from\":\"2018-01-20T12:30Z\",\"to\":\"2018-01-20T13:00Z\",\"intensity\":{\"forecast\":50,"
+                         "\"index\":\"low\"}}]}}";
     assert_int_equal(ct__ukgrid_parse(object, strlen(object), UK_NOW, &m, &f, why, sizeof why), 0);
     assert_true(m.n == 1 && m.p[0].g == 200);
     assert_true(f.n == 1 && f.p[0].g == 50);
@@ -166,10 +167,8 @@ static void test_ukgrid_bad(void **state) {
         why[0] = '\0';
         assert_int_equal(ct__ukgrid_parse(bad[i].json, strlen(bad[i].json), UK_NOW, &m, &f, why, sizeof why),
                          bad[i].rc);
-        if (bad[i].why)
-            assert_string_equal(why, bad[i].why);
-        else
-            assert_true(strncmp(why, "malformed JSON from UK Carbon Intensity API: ", 45) == 0);
+        if (bad[i].why) assert_string_equal(why, bad[i].why);
+        else assert_true(strncmp(why, "malformed JSON from UK Carbon Intensity API: ", 45) == 0);
         assert_true(m.n == 0 && f.n == 0);
     }
 }
@@ -179,10 +178,14 @@ static void test_energidata(void **state) {
     ct__iseries s = {0};
     char why[512] = "";
     const char *doc = "{\"total\":576,\"limit\":100,\"dataset\":\"CO2Emis\",\"records\":["
-                      "{\"Minutes5UTC\":\"2023-01-01T22:55:00\",\"Minutes5DK\":\"2023-01-01T23:55:00\",\"PriceArea\":\"DK1\",\"CO2Emission\":68.0},"
-                      "{\"Minutes5UTC\":\"2023-01-01T22:55:00\",\"Minutes5DK\":\"2023-01-01T23:55:00\",\"PriceArea\":\"DK2\",\"CO2Emission\":100.0},"
-                      "{\"Minutes5UTC\":\"2023-01-01T22:50:00\",\"Minutes5DK\":\"2023-01-01T23:50:00\",\"PriceArea\":\"DK1\",\"CO2Emission\":70.0},"
-                      "{\"Minutes5UTC\":\"2023-01-01T22:50:00\",\"Minutes5DK\":\"2023-01-01T23:50:00\",\"PriceArea\":\"DK2\",\"CO2Emission\":null},"
+                      "{\"Minutes5UTC\":\"2023-01-01T22:55:00\",\"Minutes5DK\":\"2023-01-01T23:55:00\",\"PriceArea\":"
+                      "\"DK1\",\"CO2Emission\":68.0},"
+                      "{\"Minutes5UTC\":\"2023-01-01T22:55:00\",\"Minutes5DK\":\"2023-01-01T23:55:00\",\"PriceArea\":"
+                      "\"DK2\",\"CO2Emission\":100.0},"
+                      "{\"Minutes5UTC\":\"2023-01-01T22:50:00\",\"Minutes5DK\":\"2023-01-01T23:50:00\",\"PriceArea\":"
+                      "\"DK1\",\"CO2Emission\":70.0},"
+                      "{\"Minutes5UTC\":\"2023-01-01T22:50:00\",\"Minutes5DK\":\"2023-01-01T23:50:00\",\"PriceArea\":"
+                      "\"DK2\",\"CO2Emission\":null},"
                       "{\"Minutes5UTC\":\"2023-01-01T22:45:00\",\"PriceArea\":\"SE3\",\"CO2Emission\":5.0}]}";
     assert_int_equal(ct__energidata_parse(doc, strlen(doc), "DK1", &s, why, sizeof why), 0);
     assert_int_equal(s.n, 2);
@@ -234,12 +237,9 @@ static void test_ipinfo(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_em_latest),
-        cmocka_unit_test(test_em_lists),
-        cmocka_unit_test(test_ukgrid_national),
-        cmocka_unit_test(test_ukgrid_regional_list_and_object),
-        cmocka_unit_test(test_ukgrid_bad),
-        cmocka_unit_test(test_energidata),
+        cmocka_unit_test(test_em_latest),       cmocka_unit_test(test_em_lists),
+        cmocka_unit_test(test_ukgrid_national), cmocka_unit_test(test_ukgrid_regional_list_and_object),
+        cmocka_unit_test(test_ukgrid_bad),      cmocka_unit_test(test_energidata),
         cmocka_unit_test(test_ipinfo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

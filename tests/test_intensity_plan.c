@@ -36,8 +36,15 @@ static void test_iso8601(void **state) {
     assert_true(t == 1777132800.0);
     assert_int_equal(ct__parse_iso8601("2026-04-25T18:00:00+00:00", &t), 0);
     assert_true(t == 1777140000.0);
-    const char *bad[] = {"", "garbage", "2018-13-01T00:00Z", "2018-01-20T25:00Z", "2018-01-20T12:00Zjunk",
-                         "2018-1-20T12:00Z", "2018-01-20T12", "2018-01-20T12:00:00.Z", NULL};
+    const char *bad[] = {"",
+                         "garbage",
+                         "2018-13-01T00:00Z",
+                         "2018-01-20T25:00Z",
+                         "2018-01-20T12:00Zjunk",
+                         "2018-1-20T12:00Z",
+                         "2018-01-20T12",
+                         "2018-01-20T12:00:00.Z",
+                         NULL};
     for (int i = 0; bad[i]; i++) assert_int_equal(ct__parse_iso8601(bad[i], &t), CT_EPARSE);
     assert_int_equal(ct__parse_iso8601(NULL, &t), CT_EPARSE);
 
@@ -55,9 +62,9 @@ static void test_series_normalize_find_mean(void **state) {
     ct__iseries_add(&s, 2 * H, 3 * H, 300);
     ct__iseries_add(&s, 0, H, 100);
     ct__iseries_add(&s, 0, H, 200);
-    ct__iseries_add(&s, H, 2.5 * H, 400); /* overlaps the next: trimmed to 2H */
-    ct__iseries_add(&s, 5 * H, 4 * H, 10); /* t1 < t0: ignored */
-    ct__iseries_add(&s, 6 * H, 7 * H, -1); /* negative: ignored */
+    ct__iseries_add(&s, H, 2.5 * H, 400);   /* overlaps the next: trimmed to 2H */
+    ct__iseries_add(&s, 5 * H, 4 * H, 10);  /* t1 < t0: ignored */
+    ct__iseries_add(&s, 6 * H, 7 * H, -1);  /* negative: ignored */
     ct__iseries_add(&s, 6 * H, 7 * H, NAN); /* NaN: ignored */
     ct__iseries_normalize(&s);
     assert_int_equal(s.n, 3);
@@ -84,10 +91,10 @@ static void test_series_normalize_find_mean(void **state) {
 static void test_timeline_joins_measured_and_forecast(void **state) {
     (void)state;
     ct__iseries m = {0}, f = {0}, tl = {0};
-    ct__iseries_add(&m, 0, 300, 120);   /* measured 5 minutes */
-    ct__iseries_add(&f, 0, H, 999);     /* overlaps the measurement: kept from where it ends */
-    ct__iseries_add(&f, 1200, H, 200);  /* starts 20 minutes later (the 999 point is trimmed to it) */
-    ct__iseries_add(&f, 3 * H, 4 * H, 50); /* 2 h gap: kept */
+    ct__iseries_add(&m, 0, 300, 120);            /* measured 5 minutes */
+    ct__iseries_add(&f, 0, H, 999);              /* overlaps the measurement: kept from where it ends */
+    ct__iseries_add(&f, 1200, H, 200);           /* starts 20 minutes later (the 999 point is trimmed to it) */
+    ct__iseries_add(&f, 3 * H, 4 * H, 50);       /* 2 h gap: kept */
     ct__iseries_add(&f, 4 * H + 600, 5 * H, 70); /* 10-minute gap: closed */
     assert_int_equal(ct__iseries_timeline(&m, &f, 3600, &tl), 0);
     assert_int_equal(tl.n, 5);
@@ -205,8 +212,8 @@ static void test_plan_matches_brute_force(void **state) {
             if (m < best) best = m;
         }
         double at = ct__iseries_mean(&s, w.start, w.end, &cov);
-        assert_true(fabs(at - w.mean_g) < 1e-6);    /* the reported mean is the window's */
-        assert_true(w.mean_g <= best + 1e-6);       /* never worse than any 1-minute start */
+        assert_true(fabs(at - w.mean_g) < 1e-6); /* the reported mean is the window's */
+        assert_true(w.mean_g <= best + 1e-6);    /* never worse than any 1-minute start */
         assert_true(w.start >= now && w.end <= t + 1e-6);
         ct__iseries_free(&s);
     }

@@ -55,8 +55,9 @@ static void test_plan_api(void **state) {
     /* no forecast: says so */
     assert_int_equal(im_case(&il_srv, "no_forecast"), 0);
     assert_int_equal(ct_plan(&cfg, 6 * 3600, 0, &r), CT_ENODATA);
-    assert_string_equal(ct_last_error_message(), "UK Carbon Intensity API has no forecast for national: UK Carbon Intensity API "
-                             "forecast: HTTP 500 server error (forecast down)");
+    assert_string_equal(ct_last_error_message(),
+                        "UK Carbon Intensity API has no forecast for national: UK Carbon Intensity API "
+                        "forecast: HTTP 500 server error (forecast down)");
     assert_int_equal(im_case(&il_srv, "ok"), 0);
     /* longer than the horizon */
     assert_int_equal(ct_plan(&cfg, 50 * 3600, 0, &r), CT_ENODATA);
@@ -64,8 +65,9 @@ static void test_plan_api(void **state) {
     /* no key outside GB/DK */
     cfg.country = "DE";
     assert_int_equal(ct_plan(&cfg, 3600, 0, &r), CT_ENODATA);
-    assert_string_equal(ct_last_error_message(), "no forecast: no live service without an Electricity Maps key outside GB and DK for "
-                             "country DE");
+    assert_string_equal(ct_last_error_message(),
+                        "no forecast: no live service without an Electricity Maps key outside GB and DK for "
+                        "country DE");
     assert_int_equal(ct_plan(&cfg, -1, 0, &r), CT_EINVAL);
     assert_string_equal(ct_last_error_message(), "the duration must be positive and the search window not negative");
     assert_int_equal(ct_plan(NULL, 1, 0, &r), CT_EINVAL);
@@ -99,7 +101,8 @@ static void test_plan_cli(void **state) {
     double t0 = floor(before / 1800) * 1800;
     ct__format_iso8601(t0 + 10 * 1800, iso, sizeof iso);
     ct__format_iso8601(t0 + 10 * 1800 + 6 * 3600, iso2, sizeof iso2);
-    snprintf(expect, sizeof expect, "{\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":21600,\"mean_gco2_per_kwh\":100.000,", iso, iso2);
+    snprintf(expect, sizeof expect,
+             "{\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":21600,\"mean_gco2_per_kwh\":100.000,", iso, iso2);
     assert_true(strncmp(out, expect, strlen(expect)) == 0);
     assert_non_null(strstr(out, "\"now_gco2_per_kwh\":"));
     assert_non_null(strstr(out, "\"savings_percent\":"));
@@ -120,24 +123,32 @@ static void test_plan_cli(void **state) {
         int code;
         const char *err;
     } bad[] = {
-        {{"plan", "--duration", "6h", "--country", "GB", "--offline"}, 1,
+        {{"plan", "--duration", "6h", "--country", "GB", "--offline"},
+         1,
          "carbontracker plan: offline (CT_OFFLINE or --offline): no forecast can be fetched\n"},
-        {{"plan", "--duration", "6x"}, 2,
+        {{"plan", "--duration", "6x"},
+         2,
          "carbontracker plan: --duration needs a duration such as 90m, 6h, 2d or 3600 (got \"6x\")\n"},
-        {{"plan", "--duration", "-1h"}, 2,
+        {{"plan", "--duration", "-1h"},
+         2,
          "carbontracker plan: --duration needs a duration such as 90m, 6h, 2d or 3600 (got \"-1h\")\n"},
         {{"plan", "--country", "GB"}, 2, "carbontracker plan: --duration is required, e.g. --duration 6h\n"},
         {{"plan", "--duration"}, 2, "carbontracker plan: --duration needs a value\n"},
-        {{"plan", "--duration", "1h", "--cloud", "gcp"}, 2,
+        {{"plan", "--duration", "1h", "--cloud", "gcp"},
+         2,
          "carbontracker plan: --cloud needs PROVIDER:REGION, e.g. gcp:europe-west1 (got \"gcp\")\n"},
-        {{"plan", "--duration", "1h", "--bogus"}, 2,
+        {{"plan", "--duration", "1h", "--bogus"},
+         2,
          "carbontracker plan: unknown option \"--bogus\" (see carbontracker plan --help)\n"},
-        {{"plan", "--duration", "1h", "--country", "DE"}, 1,
+        {{"plan", "--duration", "1h", "--country", "DE"},
+         1,
          "carbontracker plan: no forecast: no live service without an Electricity Maps key outside GB and DK for "
          "country DE\n"},
-        {{"plan", "--duration", "3d", "--country", "GB"}, 1,
+        {{"plan", "--duration", "3d", "--country", "GB"},
+         1,
          "carbontracker plan: UK Carbon Intensity API forecast for national: the forecast covers "},
-        {{"plan", "--duration", "1h", "--postcode", "nowhere"}, 2,
+        {{"plan", "--duration", "1h", "--postcode", "nowhere"},
+         2,
          "carbontracker plan: postcode must be a UK outward postcode such as \"RG10\" or \"SW1\" (got \"nowhere\")\n"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -353,7 +364,8 @@ static void test_intensity_object_order_and_labels(void **state) {
     assert_null(strstr(n, "live carbon intensity from"));
     ct__intensity_tick(in, now);
     il_notices(n, sizeof n);
-    assert_non_null(strstr(n, "0:live carbon intensity from UK Carbon Intensity API (country GB), refreshed every 900 s"));
+    assert_non_null(
+        strstr(n, "0:live carbon intensity from UK Carbon Intensity API (country GB), refreshed every 900 s"));
     ct__intensity_close(in);
 
     /* offline: the static value, no label, no request */

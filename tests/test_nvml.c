@@ -302,8 +302,8 @@ static void test_device_lost(void **st) {
     char why[CT__MSG_LEN];
     assert_int_equal(open_src(&s, why), 0);
     double e1[3], e2[3], e3[3];
-    run_reads(s, t0, 0.1, 3.4, e1);        /* last good read of A at 3.4 */
-    run_reads(s, t0, 3.5, 6.0, e2);        /* C's last good read at 6.0 */
+    run_reads(s, t0, 0.1, 3.4, e1); /* last good read of A at 3.4 */
+    run_reads(s, t0, 3.5, 6.0, e2); /* C's last good read at 6.0 */
     run_reads(s, t0, 6.1, 9.0, e3);
     check_rel("lost counter GPU keeps its energy", e3[0], truth(&STEPS, 0, 3.4), 0.005);
     assert_float_equal(e2[0], e1[0], 1e-9);
@@ -317,7 +317,8 @@ static void test_device_lost(void **st) {
     ct__source_nvml.describe(s, 2, &d);
     assert_int_equal(d.lost, 1);
     /* One warning per lost GPU, with NVML's own words. */
-    assert_int_equal(notes_with("GPU 0 (NVIDIA A100-SXM4-40GB, " UUID_A ") is no longer readable (NVML: GPU is lost)", 1), 1);
+    assert_int_equal(
+        notes_with("GPU 0 (NVIDIA A100-SXM4-40GB, " UUID_A ") is no longer readable (NVML: GPU is lost)", 1), 1);
     assert_int_equal(notes_with("GPU 2 (Tesla T4", 1), 1);
     assert_int_equal(notes_with("GPU requires restart", 1), 1);
     assert_int_equal(g_nnotes, 2);
@@ -430,7 +431,8 @@ static void test_cuda_visible_devices(void **st) {
     assert_int_equal(ct__source_nvml.device_count(s), 1);
     ct__source_nvml.describe(s, 0, &d);
     assert_string_equal(d.uuid, UUID_B);
-    assert_int_equal(notes_with("CUDA_VISIBLE_DEVICES entry \"7\" is not a GPU index here (3 GPUs found by NVML)", 1), 1);
+    assert_int_equal(notes_with("CUDA_VISIBLE_DEVICES entry \"7\" is not a GPU index here (3 GPUs found by NVML)", 1),
+                     1);
     ct__source_nvml.close(s);
 
     g_nnotes = 0;
@@ -532,8 +534,8 @@ static void test_devices_by_pid(void **st) {
     assert_true(ct__source_nvml.max_read_interval(s) <= 0.1); /* G3 is polled */
     double e[4];
     run_reads(s, t0, 0.1, 4.0, e);
-    assert_float_equal(e[0], 0.0, 1e-12);           /* never ours */
-    assert_float_equal(e[1], 200.0 * 4.0, 0.01);    /* ours from the start */
+    assert_float_equal(e[0], 0.0, 1e-12);        /* never ours */
+    assert_float_equal(e[1], 200.0 * 4.0, 0.01); /* ours from the start */
     check_rel("polled, ours from the start", e[3], 50.0 * 4.0, 0.01);
     /* G2: ours from t = 1.5; checked once a second, so counted from the first check after it. */
     assert_true(e[2] >= 300.0 * (4.0 - 2.6) - 0.01 && e[2] <= 300.0 * (4.0 - 1.5) + 0.01);
@@ -666,7 +668,8 @@ static void test_count_and_device_errors(void **st) {
     assert_int_equal(ct__source_nvml.device_count(s), 1);
     ct__source_nvml.describe(s, 0, &d);
     assert_string_equal(d.name, "G1");
-    assert_int_equal(notes_with("GPU 0 (NVIDIA GPU 0) gives neither an energy counter nor power (NVML: GPU is lost)", 1), 1);
+    assert_int_equal(
+        notes_with("GPU 0 (NVIDIA GPU 0) gives neither an energy counter nor power (NVML: GPU is lost)", 1), 1);
     ct__source_nvml.close(s);
 }
 
@@ -745,7 +748,8 @@ static void test_tracker_nvml_missing(void **st) {
     assert_int_equal(ct_tracker_new(&cfg, &t), CT_ENOSOURCE);
     assert_null(t);
     const char *m = ct_last_error_message();
-    if (!strstr(m, "component \"gpu\" was requested") || !strstr(m, "cannot load NVML (/nonexistent/libnvidia-ml.so.1)"))
+    if (!strstr(m, "component \"gpu\" was requested") ||
+        !strstr(m, "cannot load NVML (/nonexistent/libnvidia-ml.so.1)"))
         fail_msg("unexpected message: %s", m);
     /* "all" goes on with the CPU. */
     tracker_cfg(&cfg, "all");

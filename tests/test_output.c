@@ -137,12 +137,25 @@ static const ct_device_desc devs[2] = {
 static const int have[2] = {1, 1}, want[2] = {1, 1}, estimated[2] = {0, 0};
 
 static void report_epoch(ct__reporter *r, int n, ct__series *series) {
-    ct_epoch_info in = {.epoch = n, .start_unix_s = 1000 + 20 * n, .end_unix_s = 1012.5 + 20 * n,
-                        .duration_s = 12.5, .energy_j = {100, 200}, .co2eq_g = 0.05};
+    ct_epoch_info in = {.epoch = n,
+                        .start_unix_s = 1000 + 20 * n,
+                        .end_unix_s = 1012.5 + 20 * n,
+                        .duration_s = 12.5,
+                        .energy_j = {100, 200},
+                        .co2eq_g = 0.05};
     double dev_j[2] = {100, 200};
-    ct__epoch_report e = {.info = &in, .energy_kwh = 0.000125, .power_w = {8, 16}, .intensity_g_per_kwh = 400,
-                          .intensity_kind = CT_INTENSITY_STATIC, .intensity_source = "table, DK", .have = have,
-                          .estimated = estimated, .devs = devs, .dev_energy_j = dev_j, .ndev = 2, .series = series};
+    ct__epoch_report e = {.info = &in,
+                          .energy_kwh = 0.000125,
+                          .power_w = {8, 16},
+                          .intensity_g_per_kwh = 400,
+                          .intensity_kind = CT_INTENSITY_STATIC,
+                          .intensity_source = "table, DK",
+                          .have = have,
+                          .estimated = estimated,
+                          .devs = devs,
+                          .dev_energy_j = dev_j,
+                          .ndev = 2,
+                          .series = series};
     ct__report_epoch(r, &e);
 }
 
@@ -154,11 +167,28 @@ static void test_reporter_from_values(void **state) {
     ct__reporter_configure(&r, 0, 3, 1, 100.0);
     char msg[600];
     assert_int_equal(ct__reporter_open_logs(&r, dir, "v", 1000, msg, sizeof msg), 0);
-    ct__run_header h = {.host = "node1", .pid = 42, .start_unix_s = 1000, .job_id = "", .launcher = "",
-                        .rank = -1, .local_rank = -1, .world_size = -1, .measuring = 1, .epochs = 4,
-                        .epochs_before_pred = 1, .monitor_epochs = 4, .pue = 1.5, .g_per_kwh = 400,
-                        .kind = CT_INTENSITY_STATIC, .intensity_source = "table, DK", .want = want, .have = have,
-                        .estimated = estimated, .reason = {"", ""}, .devs = devs, .ndev = 2};
+    ct__run_header h = {.host = "node1",
+                        .pid = 42,
+                        .start_unix_s = 1000,
+                        .job_id = "",
+                        .launcher = "",
+                        .rank = -1,
+                        .local_rank = -1,
+                        .world_size = -1,
+                        .measuring = 1,
+                        .epochs = 4,
+                        .epochs_before_pred = 1,
+                        .monitor_epochs = 4,
+                        .pue = 1.5,
+                        .g_per_kwh = 400,
+                        .kind = CT_INTENSITY_STATIC,
+                        .intensity_source = "table, DK",
+                        .want = want,
+                        .have = have,
+                        .estimated = estimated,
+                        .reason = {"", ""},
+                        .devs = devs,
+                        .ndev = 2};
     ct__report_opening(&r, &h);
     ct__report_header(&r, &h);
     ct__series series;
@@ -190,13 +220,14 @@ static void test_reporter_from_values(void **state) {
     assert_int_equal(ts_count_lines_with(std_path, " - Average power usage (W) for gpu: [16.0000]"), 4);
     assert_int_equal(ts_count_lines_with(std_path, " - Average power usage (W) for cpu: [8.0000]"), 4);
     assert_int_equal(ts_count_lines_with(std_path, " - The following components were found: GPU with device(s) "
-                                                   "GPU 0. CPU with device(s) cpu:0."), 1);
+                                                   "GPU 0. CPU with device(s) cpu:0."),
+                     1);
     assert_int_equal(ts_count_lines_with(std_path, " - Host: node1, pid: 42, job: none, rank: -1"), 1);
     /* JSON Lines: header, epoch 1, gap [2,3], epoch 4; the values as given */
     char *text = ts_read(jsonl_path);
     assert_non_null(text);
-    const char *want_lines[] = {"{\"event\":\"header\",", "{\"event\":\"epoch\",\"epoch\":1,",
-                                "{\"event\":\"gap\",", "{\"event\":\"epoch\",\"epoch\":4,"};
+    const char *want_lines[] = {"{\"event\":\"header\",", "{\"event\":\"epoch\",\"epoch\":1,", "{\"event\":\"gap\",",
+                                "{\"event\":\"epoch\",\"epoch\":4,"};
     char *line = text;
     for (int i = 0; i < 4; i++) {
         char *nl = strchr(line, '\n');
@@ -275,8 +306,7 @@ static void collect(void *user, int level, const char *text) {
     pthread_mutex_lock(&cb_mu);
     cb_calls++;
     size_t n = strlen(text);
-    if (strncmp(text, "CarbonTracker: ", 15) == 0 || (n > 0 && text[n - 1] == '\n') || level < 1 || level > 2)
-        cb_bad++;
+    if (strncmp(text, "CarbonTracker: ", 15) == 0 || (n > 0 && text[n - 1] == '\n') || level < 1 || level > 2) cb_bad++;
     size_t used = strlen(cb_text);
     snprintf(cb_text + used, sizeof cb_text - used, "[%d]%s|", level, text);
     pthread_mutex_unlock(&cb_mu);
@@ -384,7 +414,7 @@ static void test_time_rounding(void **state) {
     static const struct {
         double s;
         const char *want;
-    } cases[] = {{7.907, "0:00:08"}, {7.4, "0:00:07"}, {2.5, "0:00:02"}, {3.5, "0:00:04"},
+    } cases[] = {{7.907, "0:00:08"}, {7.4, "0:00:07"},  {2.5, "0:00:02"},     {3.5, "0:00:04"},
                  {0.5, "0:00:00"},   {59.5, "0:01:00"}, {10342.9, "2:52:23"}, {3599.5, "1:00:00"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[512], expect[128];

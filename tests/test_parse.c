@@ -97,9 +97,12 @@ static void test_json_reader_values(void **state) {
 static void test_json_reader_rejects(void **state) {
     (void)state;
     ct_json_doc *doc = ct__json_doc_new();
-    const char *bad[] = {"",          "{",           "{\"a\":1,}",   "[1 2]",        "{\"a\" 1}",   "\"abc",
-                         "tru",       "01",          "1.",           "-",            "{\"a\":1} x", "\"\\x\"",
-                         "\"\\u12\"", "\"a\tb\"",    "{\"event\":\"epoch\",\"epoch\":3,\"sta", "[1e]", "nan"};
+    const char *bad[] = {"",          "{",           "{\"a\":1,}",
+                         "[1 2]",     "{\"a\" 1}",   "\"abc",
+                         "tru",       "01",          "1.",
+                         "-",         "{\"a\":1} x", "\"\\x\"",
+                         "\"\\u12\"", "\"a\tb\"",    "{\"event\":\"epoch\",\"epoch\":3,\"sta",
+                         "[1e]",      "nan"};
     char err[128];
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = '\0';
@@ -521,10 +524,24 @@ static void test_cli_json_schema(void **state) {
     const ct_json *runs = ct__json_get(j, "runs");
     assert_int_equal(runs->type, CT_JSON_ARRAY);
     assert_int_equal(runs->count, 7);
-    static const char *keys[] = {"file",     "format",     "host",       "job_id",           "rank",
-                                 "start",    "start_utc",  "epochs",     "epochs_planned",   "duration_s",
-                                 "energy_kwh", "co2eq_g", "intensity_source", "measurement", "consumption",
-                                 "early_stop", "complete", "files"};
+    static const char *keys[] = {"file",
+                                 "format",
+                                 "host",
+                                 "job_id",
+                                 "rank",
+                                 "start",
+                                 "start_utc",
+                                 "epochs",
+                                 "epochs_planned",
+                                 "duration_s",
+                                 "energy_kwh",
+                                 "co2eq_g",
+                                 "intensity_source",
+                                 "measurement",
+                                 "consumption",
+                                 "early_stop",
+                                 "complete",
+                                 "files"};
     double sum = 0;
     for (const ct_json *r = runs->child; r; r = r->next) {
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {

@@ -218,8 +218,8 @@ static void test_parse_file_and_recursive(void **state) {
     /* a tree: python/ and ranks/ under one root, one level down and two */
     char *root = ts_mkdtemp();
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/a' && mkdir -p '%s/b/c' && cp -r '%s/../ranks' '%s/b/c/'", py, root,
-             root, py, root);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/a' && mkdir -p '%s/b/c' && cp -r '%s/../ranks' '%s/b/c/'", py, root, root,
+             py, root);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(cli(&out, &err, "parse", root, NULL, NULL), 1); /* no runs at the top */
     free(out);
@@ -241,12 +241,9 @@ static void test_parse_file_and_recursive(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fifo_named_like_a_log),
-        cmocka_unit_test(test_escape_codes_in_names),
-        cmocka_unit_test(test_huge_jsonl_streamed),
-        cmocka_unit_test(test_gap_record),
-        cmocka_unit_test(test_estimates_are_said),
-        cmocka_unit_test(test_parse_file_and_recursive),
+        cmocka_unit_test(test_fifo_named_like_a_log), cmocka_unit_test(test_escape_codes_in_names),
+        cmocka_unit_test(test_huge_jsonl_streamed),   cmocka_unit_test(test_gap_record),
+        cmocka_unit_test(test_estimates_are_said),    cmocka_unit_test(test_parse_file_and_recursive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,9 +27,18 @@ static im_server g_srv;
 
 static int group_setup(void **state) {
     (void)state;
-    const char *unset[] = {"CT_COUNTRY", "CT_ZONE", "CT_POSTCODE", "CT_LATITUDE", "CT_LONGITUDE", "CT_OFFLINE",
-                           "CT_CLOUD_PROVIDER", "CT_CLOUD_REGION", "CT_ELECTRICITYMAPS_KEY",
-                           "CT_ELECTRICITYMAPS_KEY_FILE", "CT_HTTP_TIMEOUT_MS", NULL};
+    const char *unset[] = {"CT_COUNTRY",
+                           "CT_ZONE",
+                           "CT_POSTCODE",
+                           "CT_LATITUDE",
+                           "CT_LONGITUDE",
+                           "CT_OFFLINE",
+                           "CT_CLOUD_PROVIDER",
+                           "CT_CLOUD_REGION",
+                           "CT_ELECTRICITYMAPS_KEY",
+                           "CT_ELECTRICITYMAPS_KEY_FILE",
+                           "CT_HTTP_TIMEOUT_MS",
+                           NULL};
     for (int i = 0; unset[i]; i++) unsetenv(unset[i]);
     setenv("XDG_CONFIG_HOME", "/nonexistent-ct-test", 1);
     setenv("TZ", "UTC", 1);
@@ -64,8 +73,8 @@ static void test_submit(void **state) {
 
     const char *cli = ts_env("CT_CLI");
     char *out = NULL, *err = NULL;
-    char *a1[] = {(char *)cli, "plan", "--duration", "6h", "--country", "GB", "--submit", "--", sbatch, "-N2",
-                  "my job.sh", NULL};
+    char *a1[] = {(char *)cli, "plan", "--duration", "6h",  "--country", "GB",
+                  "--submit",  "--",   sbatch,       "-N2", "my job.sh", NULL};
     int rc = ts_run(a1, NULL, &out, &err);
     if (rc != 0) fail_msg("exit %d: %s", rc, err ? err : "");
     if (!strstr(out, expect)) fail_msg("expected [%s] in [%s]", expect, out);
@@ -73,8 +82,8 @@ static void test_submit(void **state) {
     free(out);
     free(err);
 
-    char *a2[] = {(char *)cli, "plan", "--duration", "6h", "--country", "GB", "--submit", "--execute", "--", sbatch,
-                  "-N2", "my job.sh", NULL};
+    char *a2[] = {(char *)cli, "plan", "--duration", "6h",  "--country", "GB", "--submit",
+                  "--execute", "--",   sbatch,       "-N2", "my job.sh", NULL};
     assert_int_equal(ts_run(a2, NULL, &out, &err), 0);
     assert_non_null(strstr(out, "Submitted batch job 42"));
     char *got = ts_read(args);
@@ -94,8 +103,8 @@ static void test_submit(void **state) {
     free(err);
 
     /* No forecast: nothing is submitted. */
-    char *a3[] = {(char *)cli, "plan", "--duration", "6h", "--country", "GB", "--offline", "--submit", "--execute",
-                  "--", sbatch, "job.sh", NULL};
+    char *a3[] = {(char *)cli, "plan",      "--duration", "6h",   "--country", "GB", "--offline",
+                  "--submit",  "--execute", "--",         sbatch, "job.sh",    NULL};
     assert_int_equal(ts_run(a3, NULL, &out, &err), 1);
     assert_true(access(args, F_OK) != 0);
     free(out);

@@ -32,7 +32,7 @@ static double rel_err(double got, double want) { return fabs(got - want) / want;
 /* Every number of a prediction finite and not negative, low <= value <= high. */
 static void assert_sane_value(const ct__pred_value *v) {
     const double x[] = {v->measured, v->remaining, v->remaining_low, v->remaining_high,
-                        v->total, v->total_low, v->total_high};
+                        v->total,    v->total_low, v->total_high};
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
         assert_true(isfinite(x[i]));
         assert_true(x[i] >= 0);
@@ -441,12 +441,18 @@ static void test_bad_input(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_steady_and_narrowing), cmocka_unit_test(test_first_epoch_apart),
-        cmocka_unit_test(test_real_keras_warmup),    cmocka_unit_test(test_periodic),
-        cmocka_unit_test(test_level_shift),          cmocka_unit_test(test_trend),
-        cmocka_unit_test(test_marks_warmup),         cmocka_unit_test(test_marks_in_later_epoch),
-        cmocka_unit_test(test_interval_coverage),    cmocka_unit_test(test_bad_marks),
-        cmocka_unit_test(test_bad_input),           cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_steady_and_narrowing),
+        cmocka_unit_test(test_first_epoch_apart),
+        cmocka_unit_test(test_real_keras_warmup),
+        cmocka_unit_test(test_periodic),
+        cmocka_unit_test(test_level_shift),
+        cmocka_unit_test(test_trend),
+        cmocka_unit_test(test_marks_warmup),
+        cmocka_unit_test(test_marks_in_later_epoch),
+        cmocka_unit_test(test_interval_coverage),
+        cmocka_unit_test(test_bad_marks),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,9 +15,21 @@
 #include "sources/source.h"
 
 static const char *const all_vars[] = {
-    "RANK",         "LOCAL_RANK",      "WORLD_SIZE",     "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
-    "OMPI_COMM_WORLD_SIZE", "PMI_RANK", "PMI_SIZE",      "MPI_LOCALRANKID",      "SLURM_PROCID",
-    "SLURM_LOCALID", "SLURM_NTASKS",   "SLURM_JOB_ID",   "PBS_JOBID",            "LSB_JOBID",
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "MPI_LOCALRANKID",
+    "SLURM_PROCID",
+    "SLURM_LOCALID",
+    "SLURM_NTASKS",
+    "SLURM_JOB_ID",
+    "PBS_JOBID",
+    "LSB_JOBID",
     "TORCHELASTIC_RUN_ID",
 };
 
@@ -66,8 +78,8 @@ static void test_torchrun(void **st) {
 static void test_torchrun_under_slurm(void **st) {
     (void)st;
     /* srun starts one torchrun per node (SLURM_PROCID = node), torchrun starts the ranks. */
-    env((const char *const[]){"SLURM_PROCID=1", "SLURM_LOCALID=0", "SLURM_NTASKS=2", "SLURM_JOB_ID=123456",
-                              "RANK=6", "LOCAL_RANK=2", "WORLD_SIZE=8", NULL});
+    env((const char *const[]){"SLURM_PROCID=1", "SLURM_LOCALID=0", "SLURM_NTASKS=2", "SLURM_JOB_ID=123456", "RANK=6",
+                              "LOCAL_RANK=2", "WORLD_SIZE=8", NULL});
     expect(6, 2, 8, "torchrun", "123456");
 }
 
@@ -95,8 +107,8 @@ static void test_pmi(void **st) {
 static void test_pmi_and_slurm(void **st) {
     (void)st;
     /* srun --mpi=pmi2: both agree, SLURM gives the local id. */
-    env((const char *const[]){"PMI_RANK=3", "SLURM_PROCID=3", "SLURM_LOCALID=1", "SLURM_NTASKS=4",
-                              "SLURM_JOB_ID=9", NULL});
+    env((const char *const[]){"PMI_RANK=3", "SLURM_PROCID=3", "SLURM_LOCALID=1", "SLURM_NTASKS=4", "SLURM_JOB_ID=9",
+                              NULL});
     expect(3, 1, 4, "slurm", "9");
     /* mpiexec.hydra under sbatch: SLURM_PROCID belongs to the proxy, PMI_RANK is the rank. */
     setenv("PMI_RANK", "5", 1);

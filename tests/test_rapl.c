@@ -37,13 +37,13 @@
 
 /* |a - b| <= eps, with both values in the failure message (cmocka 1.1 has
  * no assert_double_equal). */
-#define assert_near(a, b, eps)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
+#define assert_near(a, b, eps)                                                                                   \
+    do {                                                                                                         \
+        double a_ = (a), b_ = (b);                                                                               \
         if (!(fabs(a_ - b_) <= (eps))) fail_msg("%s = %.12f, expected %.12f (+-%g)", #a, a_, b_, (double)(eps)); \
     } while (0)
-#define FIX_COMMAND                                                                                      \
-    "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj "                                        \
+#define FIX_COMMAND                                              \
+    "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj " \
     "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj"
 #define RANGE_61UJ 262143328850ull /* the common max_energy_range_uj */
 
@@ -756,10 +756,8 @@ static void test_e2e_dram_estimate_labels_the_run(void **st) {
     assert_int_equal(fake_tree_write(&p, "meminfo", "MemTotal:       33554432 kB\n"), 0);
     setenv("CT_PROC_ROOT", p.root, 1);
     for (int on = 0; on <= 1; on++) {
-        if (on)
-            setenv("CT_DRAM_ESTIMATE", "1", 1);
-        else
-            unsetenv("CT_DRAM_ESTIMATE");
+        if (on) setenv("CT_DRAM_ESTIMATE", "1", 1);
+        else unsetenv("CT_DRAM_ESTIMATE");
         ct_tracker *tr = new_cpu_tracker(1);
         assert_int_equal(ct_device_count(tr), 2 + on);
         ct_device_desc d;
@@ -831,8 +829,7 @@ static void test_e2e_epoch_energy_equals_counter_delta(void **st) {
     ct_result r;
     assert_int_equal(ct_stop(tr), 0);
     assert_int_equal(ct_get_actual(tr, &r), 0);
-    assert_near(r.energy_j[CT_COMPONENT_CPU], 45.123456 + 30.000001 + 5.0 + 4.999999 + wrap_j + 1.0,
-                        1e-8);
+    assert_near(r.energy_j[CT_COMPONENT_CPU], 45.123456 + 30.000001 + 5.0 + 4.999999 + wrap_j + 1.0, 1e-8);
     assert_int_equal(r.estimated[CT_COMPONENT_CPU], 0);
     ct_tracker_free(tr);
     fake_tree_destroy(&t);

@@ -58,7 +58,7 @@ static void test_text_log_detail(void **state) {
     assert_int_equal(d.nepochs, 10);
     assert_int_equal(d.ndevices, 4);
     assert_true(fabs(d.epochs[0].duration_s - 59.0) < 1e-9);
-    assert_true(fabs(d.epochs[0].power_w[CT_COMPONENT_GPU] - 91.3) < 1e-9); /* [61.2 30.1] */
+    assert_true(fabs(d.epochs[0].power_w[CT_COMPONENT_GPU] - 91.3) < 1e-9);         /* [61.2 30.1] */
     assert_true(fabs(d.epochs[9].energy_j[CT_COMPONENT_CPU] - 51.0 * 59.0) < 1e-9); /* [46.2 4.8] */
     assert_true(fabs(d.epochs[9].end_s - 590.0) < 1e-9);
     assert_true(d.pue == 1.58);
@@ -134,7 +134,8 @@ static char *squeeze(const char *s) {
 }
 
 __attribute__((noinline)) /* gcc 12 -O2 -Wdangling-pointer false positive once inlined */
-static void expect_text(const char *text, const char *needle) {
+static void
+expect_text(const char *text, const char *needle) {
     if (!strstr(text, needle)) fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
     assert_non_null(strstr(text, needle));
 }

@@ -40,7 +40,7 @@ static void fake_skipped(void *user, const ct_source_row *row, const char *why) 
 static void test_table_is_consistent(void **st) {
     (void)st;
     const ct__source_ops *all[] = {&ct__source_sim_cpu, &ct__source_rapl, &ct__source_tdp,
-                                  &ct__source_sim_gpu, &ct__source_nvml, &ct__source_amdgpu};
+                                   &ct__source_sim_gpu, &ct__source_nvml, &ct__source_amdgpu};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
         int seen = 0;
         for (int i = 0; i < ct__source_count; i++) {

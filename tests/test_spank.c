@@ -85,12 +85,12 @@ __attribute__((format(printf, 2, 0))) static void logf_(const char *kind, const 
     n = strlen(g_log);
     if (n + 1 < sizeof g_log) strcat(g_log, "\n");
 }
-#define LOGFN(name)                          \
-    void name(const char *fmt, ...) {        \
-        va_list ap;                          \
-        va_start(ap, fmt);                   \
-        logf_(#name, fmt, ap);               \
-        va_end(ap);                          \
+#define LOGFN(name)                   \
+    void name(const char *fmt, ...) { \
+        va_list ap;                   \
+        va_start(ap, fmt);            \
+        logf_(#name, fmt, ap);        \
+        va_end(ap);                   \
     }
 LOGFN(slurm_error)
 LOGFN(slurm_info)
@@ -153,8 +153,7 @@ static void run_step(char **args, int nargs, const char *opt, uint64_t add_uj) {
         snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
         ssize_t n = readlink(p, link, sizeof link - 1);
         if (n > 0) link[n] = '\0';
-        if (strstr(link, g_tree.root) || strstr(link, g_dir))
-            assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        if (strstr(link, g_tree.root) || strstr(link, g_dir)) assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     }
     closedir(d);
     if (add_uj) assert_int_equal(fake_powercap_add(&g_tree, "intel-rapl:0", add_uj), 0);

@@ -45,8 +45,8 @@ static ct_status sample(void) {
     return st;
 }
 
-static const char *const FULL =
-    "elapsed 0:01:23 | epoch 3/10 | cpu 45.2 W gpu 250.1 W | 0.0123 kWh 4.1 g CO2eq | predicted 0.041 kWh, 0:03:10 left";
+static const char *const FULL = "elapsed 0:01:23 | epoch 3/10 | cpu 45.2 W gpu 250.1 W | 0.0123 kWh 4.1 g CO2eq | "
+                                "predicted 0.041 kWh, 0:03:10 left";
 
 static void test_full_line(void **state) {
     (void)state;
@@ -159,11 +159,24 @@ static char *drain_pty(int fd, pid_t pid, int *status) {
     return buf;
 }
 
-static char *const WRAP_ARGS[] = {"--sim-cpu",      "Sim CPU", "--sim-cpu-tdp", "100",
-                                  "--sim-cpu-util", "0.5",     "--carbon-intensity", "100",
-                                  "--epochs",       "3",       "--epoch-pattern", "^epoch",
-                                  "--update-interval", "0.1",   "--",
-                                  "sh",             "-c",      "for i in 1 2 3; do echo epoch $i; sleep 1.2; done",
+static char *const WRAP_ARGS[] = {"--sim-cpu",
+                                  "Sim CPU",
+                                  "--sim-cpu-tdp",
+                                  "100",
+                                  "--sim-cpu-util",
+                                  "0.5",
+                                  "--carbon-intensity",
+                                  "100",
+                                  "--epochs",
+                                  "3",
+                                  "--epoch-pattern",
+                                  "^epoch",
+                                  "--update-interval",
+                                  "0.1",
+                                  "--",
+                                  "sh",
+                                  "-c",
+                                  "for i in 1 2 3; do echo epoch $i; sleep 1.2; done",
                                   NULL};
 
 /* script: the wrapped shell loop; on a terminal its epochs outlast the once-a-second redraw. */

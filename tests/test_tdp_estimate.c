@@ -31,9 +31,9 @@
 
 /* |a - b| <= eps, with both values in the failure message (cmocka 1.1 has
  * no assert_double_equal). */
-#define assert_near(a, b, eps)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
+#define assert_near(a, b, eps)                                                                                   \
+    do {                                                                                                         \
+        double a_ = (a), b_ = (b);                                                                               \
         if (!(fabs(a_ - b_) <= (eps))) fail_msg("%s = %.12f, expected %.12f (+-%g)", #a, a_, b_, (double)(eps)); \
     } while (0)
 
@@ -136,8 +136,16 @@ static void make_proc(fake_tree *p, const char *model, int packages, int cpus, c
 static void test_two_sockets_scripted_utilisation(void **st) {
     (void)st;
     fake_tree p;
-    fake_stat s = {.user = 1000, .nice = 10, .system = 300, .idle = 5000, .iowait = 50, .irq = 5, .softirq = 5,
-                   .steal = 0, .guest = 0, .guest_nice = 0};
+    fake_stat s = {.user = 1000,
+                   .nice = 10,
+                   .system = 300,
+                   .idle = 5000,
+                   .iowait = 50,
+                   .irq = 5,
+                   .softirq = 5,
+                   .steal = 0,
+                   .guest = 0,
+                   .guest_nice = 0};
     make_proc(&p, "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", 2, 16, &s);
     src x;
     assert_int_equal(src_open(&x), 0);
@@ -448,8 +456,8 @@ static char *fixture(const char *dir, const char *file) {
 /* A fake /proc from a real capture: its cpuinfo (and xen/capabilities when
  * captured), with a scripted /proc/stat; DMI from the given strings (NULL:
  * none). */
-static void make_proc_fixture(fake_tree *p, fake_tree *dmi, const char *name, const char *vendor,
-                              const char *product, const fake_stat *s0) {
+static void make_proc_fixture(fake_tree *p, fake_tree *dmi, const char *name, const char *vendor, const char *product,
+                              const fake_stat *s0) {
     assert_int_equal(fake_tree_init(p, "proc"), 0);
     char *info = fixture(name, "cpuinfo");
     if (!info) fail_msg("fixture %s/cpuinfo missing", name);
@@ -613,8 +621,9 @@ static void test_arm_parts(void **st) {
         unsigned impl, part;
         const char *provider, *arch;
     } cases[] = {
-        {0x41, 0xd0c, "", "Neoverse-N1"}, {0x41, 0xd40, "", "Neoverse-V1"}, {0x41, 0xd4f, "", "Neoverse-V2"},
-        {0x41, 0xd0c, "aws", "Graviton2"}, {0x41, 0xd40, "aws", "Graviton3"}, {0x41, 0xd4f, "aws", "Graviton4"},
+        {0x41, 0xd0c, "", "Neoverse-N1"},  {0x41, 0xd40, "", "Neoverse-V1"},
+        {0x41, 0xd4f, "", "Neoverse-V2"},  {0x41, 0xd0c, "aws", "Graviton2"},
+        {0x41, 0xd40, "aws", "Graviton3"}, {0x41, 0xd4f, "aws", "Graviton4"},
         {0xc0, 0xac3, "", "AmpereOne"},    {0x41, 0xfff, "", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -669,8 +678,8 @@ static void test_cgroup_v2_limited(void **st) {
     assert_int_equal(fake_tree_init(&cg, "cgroup"), 0);
     assert_int_equal(ts_write(cg.root, "cpu.max", "200000 100000\n"), 0);
     assert_int_equal(ts_write(cg.root, "cpuset.cpus.effective", "0-15\n"), 0);
-#define CPU_STAT_FMT                                                                                       \
-    "usage_usec %d\nuser_usec %d\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\n"  \
+#define CPU_STAT_FMT                                                                                            \
+    "usage_usec %d\nuser_usec %d\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\n" \
     "burst_usec 0\n"
     assert_int_equal(ts_writef(cg.root, "cpu.stat", CPU_STAT_FMT, 5000000, 5000000), 0);
     setenv("CT_CGROUP_ROOT", cg.root, 1);
@@ -760,9 +769,14 @@ static void test_real_sandbox_cgroup_v1(void **st) {
     make_proc_fixture(&p, &dmi, "vm-amd-epyc-zen5-2vcpu", NULL, NULL, &s);
     copy_fixture("cgroup/v1-hybrid-sandbox/proc/self/cgroup", p.root, "self/cgroup");
     assert_int_equal(fake_tree_init(&cg, "cgroup"), 0);
-    static const char *const files[] = {"cpu/cpu.cfs_quota_us",   "cpu/cpu.cfs_period_us", "cpu/cpu.shares",
-                                        "cpu/cpu.stat",           "cpuacct/cpuacct.usage", "cpuacct/cpuacct.stat",
-                                        "cpuacct/cpuacct.usage_percpu", "cpuset/cpuset.cpus",
+    static const char *const files[] = {"cpu/cpu.cfs_quota_us",
+                                        "cpu/cpu.cfs_period_us",
+                                        "cpu/cpu.shares",
+                                        "cpu/cpu.stat",
+                                        "cpuacct/cpuacct.usage",
+                                        "cpuacct/cpuacct.stat",
+                                        "cpuacct/cpuacct.usage_percpu",
+                                        "cpuset/cpuset.cpus",
                                         "cpuset/cpuset.effective_cpus"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char rel[256];

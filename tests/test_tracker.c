@@ -189,7 +189,11 @@ static void test_stop_in_epoch_and_logs(void **state) {
     assert_int_equal(ts_count_lines_with(std, "Epoch "), 2);
     assert_int_equal(ts_count_lines_with(std, "Average power usage (W) for cpu: ["), 2);
     assert_int_equal(ts_count_lines_with(std, "Average power usage (W) for gpu: ["), 2);
-    assert_int_equal(ts_count_lines_with(std, "The following components were found: GPU with device(s) Simulated GPU. CPU with device(s) Simulated CPU."), 1);
+    assert_int_equal(
+        ts_count_lines_with(
+            std,
+            "The following components were found: GPU with device(s) Simulated GPU. CPU with device(s) Simulated CPU."),
+        1);
     assert_int_equal(ts_count_lines_with(out, "Actual consumption for 2 epoch(s):"), 1);
     assert_int_equal(ts_count_lines_with(out, "Predicted consumption for 4 epoch(s):"), 1);
     assert_int_equal(ts_count_lines_with(jsonl, "\"event\":\"header\""), 1);

@@ -34,9 +34,9 @@
 /* ------------------------------------------------------------------ */
 /* Small utilities (base/util.c)                                       */
 /* ------------------------------------------------------------------ */
-double ct__monotonic_s(void);      /* CLOCK_MONOTONIC, s */
-double ct__unix_s(void);           /* CLOCK_REALTIME, s since the epoch */
-char *ct__strdup(const char *s);   /* NULL -> NULL */
+double ct__monotonic_s(void);    /* CLOCK_MONOTONIC, s */
+double ct__unix_s(void);         /* CLOCK_REALTIME, s since the epoch */
+char *ct__strdup(const char *s); /* NULL -> NULL */
 void ct__strlcpy(char *dst, const char *src, size_t len);
 /* Reads a whole small file (at most max - 1 bytes kept) into a NUL-terminated
  * malloc'd buffer. Only a regular file is read, and opening never blocks (a
@@ -76,32 +76,37 @@ int ct__grow(void **arr, int *cap, int need, size_t elem);
 /* Environment variables (base/env.c): every CT_ variable, read in one  */
 /* place. X(id, name, what it sets): docs/environment.md lists them.   */
 /* ------------------------------------------------------------------ */
-#define CT__ENV_LIST(X)                                                                                            \
-    X(COUNTRY, "CT_COUNTRY", "country (ISO 3166-1 alpha-2/alpha-3 code or English name) when the country option is unset") \
-    X(ZONE, "CT_ZONE", "Electricity Maps zone (DE, DK-DK1, US-CAL-CISO) when the zone option is unset")             \
-    X(POSTCODE, "CT_POSTCODE", "UK outward postcode (RG10) for the UK Carbon Intensity API's regional values")     \
-    X(LATITUDE, "CT_LATITUDE", "latitude in degrees (with CT_LONGITUDE) for Electricity Maps")                     \
-    X(LONGITUDE, "CT_LONGITUDE", "longitude in degrees (with CT_LATITUDE)")                                        \
-    X(CLOUD_PROVIDER, "CT_CLOUD_PROVIDER", "cloud provider (gcp) of the region's yearly intensity")                 \
-    X(CLOUD_REGION, "CT_CLOUD_REGION", "cloud region (europe-west1) of the region's yearly intensity")             \
-    X(OFFLINE, "CT_OFFLINE", "any value but 0: no network look-ups at all (static intensity tables only)")         \
-    X(ELECTRICITYMAPS_KEY, "CT_ELECTRICITYMAPS_KEY", "Electricity Maps API key (prefer the key file)")              \
-    X(ELECTRICITYMAPS_KEY_FILE, "CT_ELECTRICITYMAPS_KEY_FILE",                                                     \
+#define CT__ENV_LIST(X)                                                                                               \
+    X(COUNTRY, "CT_COUNTRY",                                                                                          \
+      "country (ISO 3166-1 alpha-2/alpha-3 code or English name) when the country option is unset")                   \
+    X(ZONE, "CT_ZONE", "Electricity Maps zone (DE, DK-DK1, US-CAL-CISO) when the zone option is unset")               \
+    X(POSTCODE, "CT_POSTCODE", "UK outward postcode (RG10) for the UK Carbon Intensity API's regional values")        \
+    X(LATITUDE, "CT_LATITUDE", "latitude in degrees (with CT_LONGITUDE) for Electricity Maps")                        \
+    X(LONGITUDE, "CT_LONGITUDE", "longitude in degrees (with CT_LATITUDE)")                                           \
+    X(CLOUD_PROVIDER, "CT_CLOUD_PROVIDER", "cloud provider (gcp) of the region's yearly intensity")                   \
+    X(CLOUD_REGION, "CT_CLOUD_REGION", "cloud region (europe-west1) of the region's yearly intensity")                \
+    X(OFFLINE, "CT_OFFLINE", "any value but 0: no network look-ups at all (static intensity tables only)")            \
+    X(ELECTRICITYMAPS_KEY, "CT_ELECTRICITYMAPS_KEY", "Electricity Maps API key (prefer the key file)")                \
+    X(ELECTRICITYMAPS_KEY_FILE, "CT_ELECTRICITYMAPS_KEY_FILE",                                                        \
       "file holding the Electricity Maps key (mode 600; default $XDG_CONFIG_HOME/carbontracker/electricitymaps.key)") \
-    X(ELECTRICITYMAPS_URL, "CT_ELECTRICITYMAPS_URL", "Electricity Maps base URL (default https://api.electricitymap.org/v3)") \
+    X(ELECTRICITYMAPS_URL, "CT_ELECTRICITYMAPS_URL",                                                                  \
+      "Electricity Maps base URL (default https://api.electricitymap.org/v3)")                                        \
     X(ENERGIDATA_URL, "CT_ENERGIDATA_URL", "Energi Data Service base URL (default https://api.energidataservice.dk)") \
-    X(UKGRID_URL, "CT_UKGRID_URL", "UK Carbon Intensity API base URL (default https://api.carbonintensity.org.uk)") \
-    X(IPINFO_URL, "CT_IPINFO_URL", "IP geolocation URL (default https://ipinfo.io/json)")                          \
-    X(HTTP_TIMEOUT_MS, "CT_HTTP_TIMEOUT_MS", "total time limit of one HTTP request, ms (1-600000)")                 \
-    X(POWERCAP_ROOT, "CT_POWERCAP_ROOT", "powercap sysfs root for RAPL (default /sys/class/powercap)")              \
-    X(PROC_ROOT, "CT_PROC_ROOT", "procfs root: cpuinfo, stat, process trees (default /proc)")                      \
-    X(DRM_ROOT, "CT_DRM_ROOT", "DRM sysfs root for AMD GPUs (default /sys/class/drm)")                             \
-    X(NVML_LIBRARY, "CT_NVML_LIBRARY", "path of libnvidia-ml to load (default libnvidia-ml.so.1 from the loader's path)") \
-    X(CGROUP_ROOT, "CT_CGROUP_ROOT", "cgroup filesystem root for a container's CPU limit and time (default /sys/fs/cgroup)") \
-    X(DMI_ROOT, "CT_DMI_ROOT", "DMI sysfs root: the machine's vendor and product (default /sys/class/dmi/id)")       \
-    X(DRAM_ESTIMATE, "CT_DRAM_ESTIMATE", "1: estimate DRAM energy where no dram RAPL zone exists (labelled estimated)") \
-    X(CURL_LIBRARY, "CT_CURL_LIBRARY", "path of libcurl to load on the first live request (default libcurl.so.4)")  \
-    X(REPORT_LIBRARY, "CT_REPORT_LIBRARY",                                                                         \
+    X(UKGRID_URL, "CT_UKGRID_URL", "UK Carbon Intensity API base URL (default https://api.carbonintensity.org.uk)")   \
+    X(IPINFO_URL, "CT_IPINFO_URL", "IP geolocation URL (default https://ipinfo.io/json)")                             \
+    X(HTTP_TIMEOUT_MS, "CT_HTTP_TIMEOUT_MS", "total time limit of one HTTP request, ms (1-600000)")                   \
+    X(POWERCAP_ROOT, "CT_POWERCAP_ROOT", "powercap sysfs root for RAPL (default /sys/class/powercap)")                \
+    X(PROC_ROOT, "CT_PROC_ROOT", "procfs root: cpuinfo, stat, process trees (default /proc)")                         \
+    X(DRM_ROOT, "CT_DRM_ROOT", "DRM sysfs root for AMD GPUs (default /sys/class/drm)")                                \
+    X(NVML_LIBRARY, "CT_NVML_LIBRARY",                                                                                \
+      "path of libnvidia-ml to load (default libnvidia-ml.so.1 from the loader's path)")                              \
+    X(CGROUP_ROOT, "CT_CGROUP_ROOT",                                                                                  \
+      "cgroup filesystem root for a container's CPU limit and time (default /sys/fs/cgroup)")                         \
+    X(DMI_ROOT, "CT_DMI_ROOT", "DMI sysfs root: the machine's vendor and product (default /sys/class/dmi/id)")        \
+    X(DRAM_ESTIMATE, "CT_DRAM_ESTIMATE",                                                                              \
+      "1: estimate DRAM energy where no dram RAPL zone exists (labelled estimated)")                                  \
+    X(CURL_LIBRARY, "CT_CURL_LIBRARY", "path of libcurl to load on the first live request (default libcurl.so.4)")    \
+    X(REPORT_LIBRARY, "CT_REPORT_LIBRARY",                                                                            \
       "path of libcarbontracker-report.so, the report's drawing code (default: next to libcarbontracker.so)")
 
 typedef enum ct__env_id {
@@ -138,7 +143,7 @@ void ct__fail_clear(void);
 /* ------------------------------------------------------------------ */
 /* What a source gets from the tracker. */
 typedef struct ct__source_ctx {
-    const ct_config *cfg;  /* validated options, strings owned by the tracker */
+    const ct_config *cfg; /* validated options, strings owned by the tracker */
     /* Non-fatal notices (e.g. the RAPL permission fix, MIG, a lost GPU).
      * level: 0 = info (verbose 2), 1 = warning. Safe to call from any thread. */
     void (*notice)(void *user, int level, const char *msg);
@@ -162,9 +167,9 @@ double ct__energy_kwh(const double energy_j[CT_COMPONENT_COUNT], double pue);
 /* Bounded, decimating series of power samples (memory does not grow). */
 #define CT__SERIES_MAX 128
 typedef struct ct__series {
-    int n;           /* points stored */
-    int stride;      /* raw samples per stored point */
-    int pending;     /* raw samples accumulated in acc */
+    int n;       /* points stored */
+    int stride;  /* raw samples per stored point */
+    int pending; /* raw samples accumulated in acc */
     double acc_t, acc_p[CT_COMPONENT_COUNT];
     double t[CT__SERIES_MAX];                     /* s since tracker start */
     double p[CT__SERIES_MAX][CT_COMPONENT_COUNT]; /* W */

@@ -44,12 +44,10 @@ const char *ct_last_error_message(void) { return last_error; }
 const char *ct_err_name(int code) {
     switch (code) {
 #define CT__ERRNO_NAME(name, value, msg) \
-    case value:                          \
-        return "CT_" #name;
+    case value: return "CT_" #name;
         CT_ERRNO_MAP(CT__ERRNO_NAME)
 #undef CT__ERRNO_NAME
-    default:
-        return "CT_EUNKNOWN";
+    default: return "CT_EUNKNOWN";
     }
 }
 
@@ -67,12 +65,10 @@ const char *ct_intensity_kind_name(ct_intensity_kind kind) {
 const char *ct_strerror(int code) {
     switch (code) {
 #define CT__ERRNO_CASE(name, value, msg) \
-    case value:                          \
-        return msg;
+    case value: return msg;
         CT_ERRNO_MAP(CT__ERRNO_CASE)
 #undef CT__ERRNO_CASE
-    default:
-        return "unknown error";
+    default: return "unknown error";
     }
 }
 
@@ -82,12 +78,9 @@ const char *ct_features(void) { return CT_FEATURES_STRING; }
 
 const char *ct_component_name(ct_component c) {
     switch (c) {
-    case CT_COMPONENT_CPU:
-        return "cpu";
-    case CT_COMPONENT_GPU:
-        return "gpu";
-    default:
-        return "unknown";
+    case CT_COMPONENT_CPU: return "cpu";
+    case CT_COMPONENT_GPU: return "gpu";
+    default: return "unknown";
     }
 }
 
@@ -96,8 +89,8 @@ size_t ct_sizeof(const char *type_name) {
         const char *name;
         size_t size;
     } sizes[] = {
-        {"ct_config", sizeof(ct_config)},         {"ct_result", sizeof(ct_result)},
-        {"ct_epoch_info", sizeof(ct_epoch_info)}, {"ct_status", sizeof(ct_status)},
+        {"ct_config", sizeof(ct_config)},           {"ct_result", sizeof(ct_result)},
+        {"ct_epoch_info", sizeof(ct_epoch_info)},   {"ct_status", sizeof(ct_status)},
         {"ct_device_desc", sizeof(ct_device_desc)}, {"ct_run_info", sizeof(ct_run_info)},
         {"ct_runs_total", sizeof(ct_runs_total)},   {"ct_plan_result", sizeof(ct_plan_result)},
     };

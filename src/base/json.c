@@ -16,18 +16,15 @@ void ct__json_string(FILE *f, const char *s) {
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (*p < 0x20)
-                fprintf(f, "\\u%04x", *p);
-            else
-                fputc(*p, f);
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
         }
     }
     fputc('"', f);
 }
 
 void ct__json_number(FILE *f, double v) {
-    if (!isfinite(v))
-        fputs("null", f);
+    if (!isfinite(v)) fputs("null", f);
     else {
         /* Shortest of 15 or 17 significant digits that reads back exactly. */
         char buf[40];
@@ -106,10 +103,8 @@ void ct__buf_json_string(ct__buf *b, const char *s) {
         case '\r': ct__buf_puts(b, "\\r"); break;
         case '\t': ct__buf_puts(b, "\\t"); break;
         default:
-            if (*p < 0x20)
-                ct__buf_printf(b, "\\u%04x", *p);
-            else
-                ct__buf_putc(b, (char)*p);
+            if (*p < 0x20) ct__buf_printf(b, "\\u%04x", *p);
+            else ct__buf_putc(b, (char)*p);
         }
     }
     ct__buf_putc(b, '"');

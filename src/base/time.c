@@ -20,8 +20,7 @@ int ct__parse_iso8601(const char *s, double *unix_s) {
     const char *p = s;
     int Y, M, D, h = 0, m = 0, sec = 0;
     double frac = 0;
-    if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D))
-        return CT_EPARSE;
+    if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D)) return CT_EPARSE;
     if (*p == 'T' || *p == ' ') {
         p++;
         if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m)) return CT_EPARSE;
@@ -72,8 +71,8 @@ static void format_tm(double unix_s, int seconds, char *buf, size_t len) {
     if (len) buf[0] = '\0';
     if (!gmtime_r(&t, &tm)) return;
     if (seconds)
-        snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec);
     else
         snprintf(buf, len, "%04d-%02d-%02dT%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min);

@@ -47,14 +47,10 @@ int ct__parse_components(const char *spec, int want[CT_COMPONENT_COUNT], char *m
     char *save = NULL;
     int any = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (strcmp(tok, "all") == 0)
-            want[CT_COMPONENT_CPU] = want[CT_COMPONENT_GPU] = 1;
-        else if (strcmp(tok, "cpu") == 0)
-            want[CT_COMPONENT_CPU] = 1;
-        else if (strcmp(tok, "gpu") == 0)
-            want[CT_COMPONENT_GPU] = 1;
-        else
-            goto bad;
+        if (strcmp(tok, "all") == 0) want[CT_COMPONENT_CPU] = want[CT_COMPONENT_GPU] = 1;
+        else if (strcmp(tok, "cpu") == 0) want[CT_COMPONENT_CPU] = 1;
+        else if (strcmp(tok, "gpu") == 0) want[CT_COMPONENT_GPU] = 1;
+        else goto bad;
         any = 1;
     }
     if (any) return 0;
@@ -64,10 +60,10 @@ bad:
     return CT_EINVAL;
 }
 
-#define CT__FAIL(...)                      \
-    do {                                   \
-        snprintf(msg, len, __VA_ARGS__);   \
-        return CT_EINVAL;                  \
+#define CT__FAIL(...)                    \
+    do {                                 \
+        snprintf(msg, len, __VA_ARGS__); \
+        return CT_EINVAL;                \
     } while (0)
 
 static int check_values(const ct_config *c, char *msg, size_t len) {
@@ -75,8 +71,7 @@ static int check_values(const ct_config *c, char *msg, size_t len) {
     char shown[96]; /* a user's string in a message: escape codes shown, not sent to the terminal */
     if (c->epochs < 1) CT__FAIL("epochs must be at least 1 (got %d)", c->epochs);
     if (c->epochs_before_pred < -1)
-        CT__FAIL("epochs_before_pred must be -1 (all), 0 (no prediction) or positive (got %d)",
-                 c->epochs_before_pred);
+        CT__FAIL("epochs_before_pred must be -1 (all), 0 (no prediction) or positive (got %d)", c->epochs_before_pred);
     if (c->monitor_epochs == 0 || c->monitor_epochs < -1)
         CT__FAIL("monitor_epochs must be -1 (all) or positive (got %d)", c->monitor_epochs);
     int before = c->epochs_before_pred == -1 ? c->epochs : c->epochs_before_pred;
@@ -162,10 +157,18 @@ int ct__config_resolve(const ct_config *in, ct_config *out, char *msg, size_t le
                           in->cloud_region,
                           in->electricitymaps_key_file,
                           in->rapl_zones ? in->rapl_zones : "auto"};
-    const char **dst[] = {&r.components,     &r.log_dir,    &r.log_file_prefix, &r.sim_cpu,
-                          &r.sim_gpu,        &r.country,    &r.zone,            &r.postcode,
-                          &r.cloud_provider, &r.cloud_region,
-                          &r.electricitymaps_key_file, &r.rapl_zones};
+    const char **dst[] = {&r.components,
+                          &r.log_dir,
+                          &r.log_file_prefix,
+                          &r.sim_cpu,
+                          &r.sim_gpu,
+                          &r.country,
+                          &r.zone,
+                          &r.postcode,
+                          &r.cloud_provider,
+                          &r.cloud_region,
+                          &r.electricitymaps_key_file,
+                          &r.rapl_zones};
     _Static_assert(sizeof strs / sizeof strs[0] == sizeof dst / sizeof dst[0], "one destination per string");
     /* Borrowed pointers out of r before any copy, so a failure frees only copies. */
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++) *dst[i] = NULL;

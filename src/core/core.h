@@ -33,11 +33,11 @@ void ct__ranks_detect(ct__rank_info *out);
  * the tracker's table of distinct texts (the rest): one copy of each text
  * per run, not one per epoch. */
 typedef struct ct__epoch_rec {
-    int epoch;                          /* 1-based */
+    int epoch; /* 1-based */
     uint32_t label;
     double start_unix_s, end_unix_s, duration_s;
     double energy_j[CT_COMPONENT_COUNT]; /* J, WITHOUT PUE */
-    double co2eq_g;                     /* g, WITH PUE */
+    double co2eq_g;                      /* g, WITH PUE */
 } ct__epoch_rec;
 #define CT__LABEL_KIND_SHIFT 28
 #define CT__LABEL_SOURCE_MASK 0x0fffffffu

@@ -344,8 +344,9 @@ static void finish(ct_tracker *t, const char *reason) {
     if (t->has_prediction && t->pred_stale && ct__prediction_wanted_now(t)) ct__tracker_refine(t, 1);
     ct_result a;
     compute_actual(t, &a);
-    ct__run_finish f = {&a, t->has_prediction ? &t->predicted : NULL, reason, t->nepochs < t->cfg.monitor_epochs,
-                        t->cfg.monitor_epochs, 0};
+    ct__run_finish f = {
+        &a, t->has_prediction ? &t->predicted : NULL, reason, t->nepochs < t->cfg.monitor_epochs, t->cfg.monitor_epochs,
+        0};
     pthread_mutex_unlock(&t->mu);
     if (t->thread_started) {
         pthread_join(t->thread, NULL);
@@ -524,8 +525,13 @@ int ct_epoch_end(ct_tracker *t) {
     /* Every number of the epoch, once. */
     ct_epoch_info info;
     epoch_info(e, &info);
-    ct__epoch_report rep = {.info = &info, .have = t->have, .estimated = t->estimated, .devs = t->devs,
-                            .dev_energy_j = devj, .ndev = t->ndev, .series = &t->series};
+    ct__epoch_report rep = {.info = &info,
+                            .have = t->have,
+                            .estimated = t->estimated,
+                            .devs = t->devs,
+                            .dev_energy_j = devj,
+                            .ndev = t->ndev,
+                            .series = &t->series};
     rep.energy_kwh = ct__energy_kwh(e->energy_j, t->cfg.pue);
     for (int c = 0; c < CT_COMPONENT_COUNT; c++)
         rep.power_w[c] = e->duration_s > 0 ? e->energy_j[c] / e->duration_s : 0;

@@ -31,7 +31,7 @@ struct ct_tracker {
     int have[CT_COMPONENT_COUNT]; /* available */
     int estimated[CT_COMPONENT_COUNT];
     char reason[CT_COMPONENT_COUNT][1024]; /* why a requested component is unavailable */
-    int measuring;                /* 0 on ranks that leave the node to local rank 0 */
+    int measuring;                         /* 0 on ranks that leave the node to local rank 0 */
     ct__rank_info ranks;
     char host[256];
 
@@ -39,20 +39,20 @@ struct ct_tracker {
     int nsrc;
     int ndev;
     ct_device_desc *devs;
-    double *cum_j;       /* latest cumulative reading per device, J */
-    double *prev_j;      /* reading before the latest (for CO2 per interval) */
-    double *epoch0_j;    /* reading at the start of the current epoch */
-    double *sample0_j;   /* reading at the last power sample */
+    double *cum_j;     /* latest cumulative reading per device, J */
+    double *prev_j;    /* reading before the latest (for CO2 per interval) */
+    double *epoch0_j;  /* reading at the start of the current epoch */
+    double *sample0_j; /* reading at the last power sample */
     double sample0_mono;
 
     double t0_mono, t0_unix;
     ct_intensity *intensity;
     ct__intensity_value intensity_start;
     ct__intensity_value intensity_logged; /* the last value written to the JSON Lines log */
-    ct__reporter rep;     /* every output channel */
+    ct__reporter rep;                     /* every output channel */
     ct__source_ctx ctx;
 
-    pthread_mutex_t mu; /* guards everything below and all source reads */
+    pthread_mutex_t mu;    /* guards everything below and all source reads */
     pthread_mutex_t *lock; /* = &mu, so that getters of a const tracker lock it without a cast */
     pthread_cond_t cv;
     pthread_t thread;
@@ -60,14 +60,14 @@ struct ct_tracker {
 
     /* epochs */
     int in_epoch;
-    int epoch_no;           /* number of the current/last epoch */
+    int epoch_no; /* number of the current/last epoch */
     double epoch_start_mono, epoch_start_unix;
-    double epoch_co2_g;     /* CO2eq of the current epoch so far, WITHOUT PUE */
-    ct__series series;       /* power of the current epoch */
+    double epoch_co2_g; /* CO2eq of the current epoch so far, WITHOUT PUE */
+    ct__series series;  /* power of the current epoch */
     double power_w[CT_COMPONENT_COUNT];
-    ct__epoch_rec *epochs;  /* finished epochs (56 bytes each, core/core.h) */
+    ct__epoch_rec *epochs; /* finished epochs (56 bytes each, core/core.h) */
     int nepochs, cap_epochs;
-    char **sources;         /* distinct intensity-source texts, interned */
+    char **sources; /* distinct intensity-source texts, interned */
     int nsources, cap_sources;
     /* Running totals over the recorded epochs (constant-time results). */
     double sum_duration_s, sum_energy_j[CT_COMPONENT_COUNT], sum_co2_g;
@@ -78,21 +78,21 @@ struct ct_tracker {
 
     int has_prediction;
     ct_result predicted;
-    ct__predictor pred;     /* the per-epoch model (issue 12) */
-    ct_result refined;      /* its latest prediction: ct_get_predicted, status, budgets */
+    ct__predictor pred; /* the per-epoch model (issue 12) */
+    ct_result refined;  /* its latest prediction: ct_get_predicted, status, budgets */
     int has_refined;
-    int pred_stale;         /* an epoch or a mark arrived since `refined` was computed */
-    int pred_rec_epochs;    /* the last "prediction" record: after so many epochs, */
+    int pred_stale;           /* an epoch or a mark arrived since `refined` was computed */
+    int pred_rec_epochs;      /* the last "prediction" record: after so many epochs, */
     double pred_rec_progress; /* and this fraction of the next (-1: none) */
-    double pred_said_kwh;   /* the prediction last told (block or verbose-2 line) */
+    double pred_said_kwh;     /* the prediction last told (block or verbose-2 line) */
     /* `predicted` stays the prediction printed after epochs_before_pred (the
      * original's block, and the final JSON Lines record) */
-    int finished;           /* monitoring ended (monitor_epochs reached or stop) */
-    int budget_warned[2];   /* energy, co2 */
-    int budget_exceeded;    /* CT_BUDGET_ENERGY | CT_BUDGET_CO2 */
+    int finished;         /* monitoring ended (monitor_epochs reached or stop) */
+    int budget_warned[2]; /* energy, co2 */
+    int budget_exceeded;  /* CT_BUDGET_ENERGY | CT_BUDGET_CO2 */
 
-    int status_enabled;     /* live status line on stderr */
-    ct_confirm_fn confirm;            /* stop_and_confirm hook; NULL = stdin */
+    int status_enabled;    /* live status line on stderr */
+    ct_confirm_fn confirm; /* stop_and_confirm hook; NULL = stdin */
     void *confirm_user;
 
     char msg[CT__MSG_LEN];

@@ -88,15 +88,14 @@ static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
 static int g_curl_ok;
 static char g_curl_why[300];
 
-#define CT__CURL_SYM(field, name)                                                                    \
-    do {                                                                                             \
-        void *p_ = dlsym(lib, name);                                                                 \
-        if (!p_) {                                                                                   \
-            snprintf(g_curl_why, sizeof g_curl_why, "%s lacks %s (libcurl 7.66 or newer is needed)", \
-                     path, name);                                                                    \
-            return;                                                                                  \
-        }                                                                                            \
-        memcpy(&g_curl.field, &p_, sizeof p_);                                                       \
+#define CT__CURL_SYM(field, name)                                                                                 \
+    do {                                                                                                          \
+        void *p_ = dlsym(lib, name);                                                                              \
+        if (!p_) {                                                                                                \
+            snprintf(g_curl_why, sizeof g_curl_why, "%s lacks %s (libcurl 7.66 or newer is needed)", path, name); \
+            return;                                                                                               \
+        }                                                                                                         \
+        memcpy(&g_curl.field, &p_, sizeof p_);                                                                    \
     } while (0)
 
 static void curl_load_once(void) {

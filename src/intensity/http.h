@@ -23,9 +23,9 @@
 #define CT__HTTP_MAX_BODY (4u * 1024u * 1024u) /* bytes */
 
 typedef struct ct__http_response {
-    long status;      /* HTTP status, 0 when no response */
-    char *body;       /* NUL-terminated, malloc'd; NULL when none */
-    size_t len;       /* bytes in body */
+    long status; /* HTTP status, 0 when no response */
+    char *body;  /* NUL-terminated, malloc'd; NULL when none */
+    size_t len;  /* bytes in body */
 } ct__http_response;
 
 /* GET url with extra headers (NULL-terminated list of "Name: value", may be

@@ -23,17 +23,17 @@
 struct ct_intensity {
     ct__intensity_value base; /* fixed, static or default */
     int fixed;
-    ct__live *live;          /* NULL: no live service */
-    int live_expected;       /* a provider serves the given location (once it answers) */
+    ct__live *live;    /* NULL: no live service */
+    int live_expected; /* a provider serves the given location (once it answers) */
 
-    pthread_mutex_t mu;      /* guards what follows */
+    pthread_mutex_t mu; /* guards what follows */
     void (*notice)(void *user, int level, const char *msg);
     void *user;
     int nq, dropped;
     int qlevel[CT__INTENSITY_QUEUE];
     char queue[CT__INTENSITY_QUEUE][CT__MSG_LEN];
-    char geo_country[3];        /* country the fetch thread found by IP geolocation */
-    ct__intensity_value geo;     /* static value for it, when base is the world average */
+    char geo_country[3];     /* country the fetch thread found by IP geolocation */
+    ct__intensity_value geo; /* static value for it, when base is the world average */
     int has_geo, geo_done;
 };
 
@@ -89,8 +89,7 @@ static void static_value(const ct_config *cfg, const ct__location *loc, const ct
     }
 }
 
-int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why,
-                       size_t whylen) {
+int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why, size_t whylen) {
     *out = NULL;
     ct_intensity *in = calloc(1, sizeof *in);
     if (!in) return CT_ENOMEM;
@@ -127,8 +126,8 @@ int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_inten
                                   sizeof sub);
         char base[512];
         int plain = 0;
-        in->live_expected =
-            in->live && loc.given && ct__live_choose(&loc, key != NULL, base, sizeof base, &plain, sub, sizeof sub);
+        in->live_expected = in->live && loc.given &&
+                            ct__live_choose(&loc, key != NULL, base, sizeof base, &plain, sub, sizeof sub);
         ct__secret_free(key);
     }
     *out = in;
@@ -180,8 +179,8 @@ void ct__intensity_over_profile(ct_intensity *in, const double *t, const double 
                  b);
     else
         snprintf(out->value.source, sizeof out->value.source,
-                 "%s forecast, %s, mean %s to %s (%.0f%% forecast, the rest at the current %.0f)",
-                 m.provider, m.area, a, b, 100.0 * m.covered_share, cur.g_per_kwh);
+                 "%s forecast, %s, mean %s to %s (%.0f%% forecast, the rest at the current %.0f)", m.provider, m.area,
+                 a, b, 100.0 * m.covered_share, cur.g_per_kwh);
 }
 
 void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, ct__intensity_value *out) {

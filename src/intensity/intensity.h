@@ -15,8 +15,7 @@ typedef struct ct_intensity ct_intensity;
 /* Opens the intensity service for the options. Never touches the network
  * here. notice gets messages meant for the user (e.g. "world average used;
  * set CT_COUNTRY"). */
-int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why,
-                       size_t whylen);
+int ct__intensity_open(const ct_config *cfg, const ct__source_ctx *ctx, ct_intensity **out, char *why, size_t whylen);
 /* Intensity for energy used at Unix time unix_s. Thread-safe, never blocks on I/O. */
 void ct__intensity_now(ct_intensity *in, double unix_s, ct__intensity_value *out);
 /* Mean intensity expected over [from, to] at constant power: the same as
@@ -36,7 +35,7 @@ void ct__intensity_over(ct_intensity *in, double from_unix_s, double to_unix_s, 
  * skipped; with no energy at all the current value. Thread-safe, never
  * blocks on I/O (a mutex held for arithmetic only). */
 typedef struct ct__intensity_mean {
-    ct__intensity_value value;  /* the mean, its kind and a source sentence */
+    ct__intensity_value value; /* the mean, its kind and a source sentence */
     double forecast_share;     /* 0..1: share of the energy priced by the forecast */
     double covered_share;      /* 0..1: share priced by the service's values (forecast or measured) */
     double current_g_per_kwh;  /* the value the rest of the energy got */

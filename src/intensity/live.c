@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#define CT__LIVE_MAX_GAP_S 3600.0      /* gaps closed when joining measured and forecast */
+#define CT__LIVE_MAX_GAP_S 3600.0 /* gaps closed when joining measured and forecast */
 #define CT__LIVE_KEEP_PAST_S (26.0 * 3600.0)
-#define CT__LIVE_RETRY_S 60.0          /* first retries after a failure */
+#define CT__LIVE_RETRY_S 60.0 /* first retries after a failure */
 
 const ct__provider *ct__live_choose(const ct__location *loc, int have_key, char *base, size_t baselen,
                                     int *plain_loopback, char *why, size_t whylen) {
@@ -43,7 +43,7 @@ struct ct__live {
     double refresh_s;
     ct__notice_fn notice;
     void *user;
-    ct__secret *key;         /* the Electricity Maps key in its own page, or NULL */
+    ct__secret *key; /* the Electricity Maps key in its own page, or NULL */
     /* guarded by mu */
     ct__location loc;
     ct__intensity_data data; /* last good answer (measured kept for a day) */
@@ -140,8 +140,7 @@ static void *fetch_main(void *arg) {
     while (!atomic_load(&lv->stop)) {
         ct__intensity_data d = {0};
         why[0] = '\0';
-        ct__provider_req req = {&loc, lv->key, ct__unix_s(), first, prov->has_forecast && !forecast_denied,
-                                &lv->stop};
+        ct__provider_req req = {&loc, lv->key, ct__unix_s(), first, prov->has_forecast && !forecast_denied, &lv->stop};
         int rc = prov->fetch(&req, base, &d, why, sizeof why);
         if (atomic_load(&lv->stop)) {
             ct__intensity_data_free(&d);
@@ -353,8 +352,7 @@ int ct__live_over(ct__live *lv, double from, double to, ct__intensity_value *out
         if (cov < (to - from) * 0.999)
             snprintf(out->source, sizeof out->source, "%s forecast, %s, mean %s to %s (covers %.0f%%)", d->provider,
                      d->area, a, b, 100.0 * cov / (to - from));
-        else
-            snprintf(out->source, sizeof out->source, "%s forecast, %s, mean %s to %s", d->provider, d->area, a, b);
+        else snprintf(out->source, sizeof out->source, "%s forecast, %s, mean %s to %s", d->provider, d->area, a, b);
         r = 1;
     } else {
         r = now_locked(lv, from, out);

@@ -218,12 +218,9 @@ int ct__key_resolve(const ct_config *cfg, char *key, size_t keylen, char *why, s
     if (path) return key_from_file(path, 1, key, keylen, why, whylen);
     char def[1024];
     const char *xdg = ct__getenv("XDG_CONFIG_HOME"), *home = ct__getenv("HOME");
-    if (xdg)
-        snprintf(def, sizeof def, "%s/carbontracker/electricitymaps.key", xdg);
-    else if (home)
-        snprintf(def, sizeof def, "%s/.config/carbontracker/electricitymaps.key", home);
-    else
-        return CT_ENODATA;
+    if (xdg) snprintf(def, sizeof def, "%s/carbontracker/electricitymaps.key", xdg);
+    else if (home) snprintf(def, sizeof def, "%s/.config/carbontracker/electricitymaps.key", home);
+    else return CT_ENODATA;
     return key_from_file(def, 0, key, keylen, why, whylen);
 }
 

@@ -15,18 +15,16 @@ static double integral_to(const ct__iseries *s, const double *cum, int lo, int h
     int a = lo, b = hi;
     while (a < b) { /* last point with t0 <= t */
         int mid = a + (b - a + 1) / 2;
-        if (s->p[mid].t0 <= t)
-            a = mid;
-        else
-            b = mid - 1;
+        if (s->p[mid].t0 <= t) a = mid;
+        else b = mid - 1;
     }
     double dt = t - s->p[a].t0;
     if (dt < 0) dt = 0;
     return cum[a - lo] + dt * s->p[a].g;
 }
 
-int ct__plan_best_window(const ct__iseries *s, double now, double duration_s, double within_s,
-                         ct__plan_window *out, char *why, size_t whylen) {
+int ct__plan_best_window(const ct__iseries *s, double now, double duration_s, double within_s, ct__plan_window *out,
+                         char *why, size_t whylen) {
     memset(out, 0, sizeof *out);
     if (!(duration_s > 0)) {
         snprintf(why, whylen, "the duration must be positive");
@@ -80,19 +78,14 @@ int ct__plan_best_window(const ct__iseries *s, double now, double duration_s, do
     out->now_mean_g = best_mean;
     for (int k = 0; k <= 2 * n + 1; k++) {
         double st;
-        if (k < n)
-            st = s->p[lo + k].t0;
-        else if (k < 2 * n)
-            st = s->p[lo + k - n].t1 - duration_s;
-        else if (k == 2 * n)
-            st = latest;
-        else
-            st = first;
+        if (k < n) st = s->p[lo + k].t0;
+        else if (k < 2 * n) st = s->p[lo + k - n].t1 - duration_s;
+        else if (k == 2 * n) st = latest;
+        else st = first;
         if (st < first - CT__PLAN_EPS || st > latest + CT__PLAN_EPS) continue;
         if (st < first) st = first;
         if (st > latest) st = latest;
-        double mean =
-            (integral_to(s, cum, lo, hi, st + duration_s) - integral_to(s, cum, lo, hi, st)) / duration_s;
+        double mean = (integral_to(s, cum, lo, hi, st + duration_s) - integral_to(s, cum, lo, hi, st)) / duration_s;
         if (mean < best_mean - 1e-9 * (fabs(best_mean) + 1) ||
             (fabs(mean - best_mean) <= 1e-9 * (fabs(best_mean) + 1) && st < best_start)) {
             best_mean = mean;
@@ -111,8 +104,7 @@ int ct_plan(const ct_config *cfg, double duration_s, double within_s, ct_plan_re
     memset(out, 0, sizeof *out);
     if (!(duration_s > 0) || !isfinite(duration_s) || !(within_s >= 0) || !isfinite(within_s))
         return ct__fail(CT_EINVAL, "the duration must be positive and the search window not negative");
-    if (ct__offline(cfg))
-        return ct__fail(CT_ENODATA, "offline (CT_OFFLINE or --offline): no forecast can be fetched");
+    if (ct__offline(cfg)) return ct__fail(CT_ENODATA, "offline (CT_OFFLINE or --offline): no forecast can be fetched");
     ct__location loc;
     char why[CT__MSG_LEN];
     int rc = ct__location_resolve(cfg, &loc, why, sizeof why);

@@ -28,7 +28,7 @@ ct__secret *ct__secret_new(void) {
     /* No MADV_DONTFORK: a forked child that frees its copy of a tracker
      * (Python data-loader workers) would fault on a missing page. */
     (void)mlock(p, len); /* never swapped out, where RLIMIT_MEMLOCK allows; best effort */
-    return p;                /* zero-filled by mmap */
+    return p;            /* zero-filled by mmap */
 }
 
 void ct__secret_free(ct__secret *s) {

@@ -222,8 +222,8 @@ int ct__country_resolve(const char *text, char a2[3], char *msg, size_t len) {
         size_t n = e ? (size_t)(e - p) : strlen(p);
         /* alpha-2,alpha-3,names (names ';'-separated, the field quoted when it holds a comma) */
         if (n > 7 && p[2] == ',' && p[6] == ',') {
-            char c2[3] = {(char)(p[0] | 32), (char)(p[1] | 32), 0}, c3[4] = {(char)(p[3] | 32), (char)(p[4] | 32),
-                                                                              (char)(p[5] | 32), 0};
+            char c2[3] = {(char)(p[0] | 32), (char)(p[1] | 32), 0},
+                 c3[4] = {(char)(p[3] | 32), (char)(p[4] | 32), (char)(p[5] | 32), 0};
             int hit = (nin == 2 && memcmp(in, c2, 2) == 0) || (nin == 3 && memcmp(in, c3, 3) == 0);
             const char *q = p + 7, *end = p + n;
             if (q < end && *q == '"') q++, end = end[-1] == '"' ? end - 1 : end;

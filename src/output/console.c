@@ -28,8 +28,8 @@ void ct__format_consumption(char *buf, size_t len, const char *description, doub
      * the default rounding mode. The standard log's "Duration:" keeps hundredths. */
     if (isfinite(duration_s) && duration_s > 0 && duration_s < 1e15) duration_s = rint(duration_s);
     ct_format_duration(duration_s, 0, dur, sizeof dur);
-    int n = snprintf(buf, len, "\n%s\n\tTime:\t%s\n\tEnergy:\t%.*f kWh\n\tCO2eq:\t%.*f g", description, dur,
-                     precision, energy_kwh, precision, co2eq_g);
+    int n = snprintf(buf, len, "\n%s\n\tTime:\t%s\n\tEnergy:\t%.*f kWh\n\tCO2eq:\t%.*f g", description, dur, precision,
+                     energy_kwh, precision, co2eq_g);
     if (n < 0 || (size_t)n >= len || !(car_km >= 0)) return;
     snprintf(buf + n, len - (size_t)n, "\n\tThis is equivalent to:\n\t%.*f km travelled by car", precision, car_km);
 }

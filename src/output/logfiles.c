@@ -14,9 +14,7 @@
 #include <unistd.h>
 
 /* A Unix time as time_t without an undefined conversion (NaN, out of range: 0). */
-static time_t to_time_t(double unix_s) {
-    return (unix_s > -1e11 && unix_s < 1e11) ? (time_t)unix_s : (time_t)0;
-}
+static time_t to_time_t(double unix_s) { return (unix_s > -1e11 && unix_s < 1e11) ? (time_t)unix_s : (time_t)0; }
 
 void ct__format_log_time(double unix_s, char *buf, size_t len) {
     time_t t = to_time_t(unix_s);

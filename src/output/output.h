@@ -15,18 +15,18 @@ typedef struct ct__logfiles {
     pthread_mutex_t mu;
     int enabled;
     FILE *std, *out, *err;
-    int jsonl;               /* descriptor of the JSON Lines file, -1 when none */
-    off_t jsonl_size;        /* bytes of whole records written */
+    int jsonl;        /* descriptor of the JSON Lines file, -1 when none */
+    off_t jsonl_size; /* bytes of whole records written */
     /* Records that could not be written (full disk): kept out until a write
      * succeeds again, then one "gap" record says what is missing. */
-    int jsonl_failing;       /* the last write failed */
-    int jsonl_newline;       /* a cut record could not be removed: start the next on a fresh line */
-    int jsonl_errno;         /* why */
+    int jsonl_failing; /* the last write failed */
+    int jsonl_newline; /* a cut record could not be removed: start the next on a fresh line */
+    int jsonl_errno;   /* why */
     long long lost_records;
     double lost_from, lost_to; /* Unix s of the first and last record lost */
     int *lost_epochs, nlost_epochs, cap_lost_epochs;
     int lost_epochs_incomplete; /* out of memory listing them */
-    char base[PATH_MAX];     /* dir/prefix_pid.rand_time */
+    char base[PATH_MAX];        /* dir/prefix_pid.rand_time */
     char std_path[PATH_MAX], out_path[PATH_MAX], err_path[PATH_MAX], jsonl_path[PATH_MAX];
 } ct__logfiles;
 

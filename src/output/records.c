@@ -64,10 +64,8 @@ static void per_component_bool(ct__buf *b, const char *k, const int have[CT_COMP
 
 /* Ends an object whose last member left a trailing comma. */
 static void close_obj(ct__buf *b) {
-    if (!b->oom && b->len > 0 && b->p[b->len - 1] == ',')
-        b->p[b->len - 1] = '}';
-    else
-        ct__buf_putc(b, '}');
+    if (!b->oom && b->len > 0 && b->p[b->len - 1] == ',') b->p[b->len - 1] = '}';
+    else ct__buf_putc(b, '}');
 }
 
 static void end_line(ct__buf *b) { ct__buf_putc(b, '\n'); }
@@ -246,10 +244,8 @@ void ct__record_final(ct__buf *b, const ct__run_finish *f) {
     result_obj(b, f->actual);
     ct__buf_putc(b, ',');
     key(b, "predicted");
-    if (f->predicted)
-        result_obj(b, f->predicted);
-    else
-        ct__buf_puts(b, "null");
+    if (f->predicted) result_obj(b, f->predicted);
+    else ct__buf_puts(b, "null");
     ct__buf_putc(b, '}');
     end_line(b);
 }

@@ -90,8 +90,7 @@ void ct__reporter_flush(ct__reporter *r) {
     pthread_mutex_unlock(&r->deliver_mu);
 }
 
-int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix, double unix_s, char *msg,
-                           size_t len) {
+int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix, double unix_s, char *msg, size_t len) {
     ct__logfiles_close(&r->logs);
     int rc = ct__logfiles_open(&r->logs, dir, prefix, unix_s, msg, len);
     if (rc != 0) {
@@ -335,18 +334,16 @@ static void print_result(ct__reporter *r, const char *what, const ct_result *res
     if (predicted) ct__report_prediction_interval(r, res);
     if (any_estimated(res)) {
         char m[300];
-        snprintf(m, sizeof m, "The %s consumption above is partly estimated (%s%s%s energy), not measured.",
-                 predicted ? "predicted" : "actual",
-                 res->estimated[CT_COMPONENT_CPU] && res->has_component[0] ? "CPU" : "",
-                 res->estimated[0] && res->has_component[0] && res->estimated[1] && res->has_component[1] ? " and "
-                                                                                                        : "",
-                 res->estimated[CT_COMPONENT_GPU] && res->has_component[1] ? "GPU" : "");
+        snprintf(
+            m, sizeof m, "The %s consumption above is partly estimated (%s%s%s energy), not measured.",
+            predicted ? "predicted" : "actual", res->estimated[CT_COMPONENT_CPU] && res->has_component[0] ? "CPU" : "",
+            res->estimated[0] && res->has_component[0] && res->estimated[1] && res->has_component[1] ? " and " : "",
+            res->estimated[CT_COMPONENT_GPU] && res->has_component[1] ? "GPU" : "");
         ct__report_output(r, m, 1);
     }
     char m[400];
-    snprintf(m, sizeof m, "%s carbon intensity: %.2f gCO2eq/kWh (%s: %s).",
-             predicted ? "Predicted average" : "Average", res->intensity_g_per_kwh,
-             ct_intensity_kind_name(res->intensity_kind), res->intensity_source);
+    snprintf(m, sizeof m, "%s carbon intensity: %.2f gCO2eq/kWh (%s: %s).", predicted ? "Predicted average" : "Average",
+             res->intensity_g_per_kwh, ct_intensity_kind_name(res->intensity_kind), res->intensity_source);
     ct__report_output(r, m, 2);
 }
 
@@ -430,12 +427,11 @@ void ct__report_prediction_update(ct__reporter *r, const ct_result *predicted, i
         if (progress >= 0)
             snprintf(when, sizeof when, "%d epoch(s) and %.0f %% of epoch %d", after_epochs, progress * 100.0,
                      after_epochs + 1);
-        else
-            snprintf(when, sizeof when, "%d epoch(s)", after_epochs);
+        else snprintf(when, sizeof when, "%d epoch(s)", after_epochs);
         ct_format_duration(p->duration_s, 0, dur, sizeof dur);
         int d = r->precision;
-        snprintf(m, sizeof m, "Prediction for %d epoch(s) after %s: %.*f kWh (%.*f-%.*f), %s, %.*f g CO2eq.",
-                 p->epochs, when, d, p->energy_kwh, d, p->energy_kwh_low, d, p->energy_kwh_high, dur, d, p->co2eq_g);
+        snprintf(m, sizeof m, "Prediction for %d epoch(s) after %s: %.*f kWh (%.*f-%.*f), %s, %.*f g CO2eq.", p->epochs,
+                 when, d, p->energy_kwh, d, p->energy_kwh_low, d, p->energy_kwh_high, dur, d, p->co2eq_g);
         ct__report_output(r, m, 2);
     }
     ct__buf b = {0};

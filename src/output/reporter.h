@@ -20,22 +20,22 @@
 
 typedef struct ct__reporter {
     ct__logfiles logs;
-    int verbose;                 /* 0 silent, 1 results, 2 components and intensity */
+    int verbose; /* 0 silent, 1 results, 2 components and intensity */
     int precision, interpretable;
-    double car_g_per_km;         /* for "This is equivalent to ... km travelled by car" */
-    int status_drawn;            /* the status line is on the terminal (atomic) */
-    pthread_mutex_t mu;          /* guards the members below */
+    double car_g_per_km;                   /* for "This is equivalent to ... km travelled by car" */
+    int status_drawn;                      /* the status line is on the terminal (atomic) */
+    pthread_mutex_t mu;                    /* guards the members below */
     char pending[CT__REPORT_PENDING][512]; /* warnings before the JSON Lines header */
     int npending, header_written;
-    int jsonl_told;              /* the user was told the JSON Lines log lost records */
-    int no_prediction;           /* epochs_before_pred == 0: "Actual consumption:" as the original */
+    int jsonl_told;    /* the user was told the JSON Lines log lost records */
+    int no_prediction; /* epochs_before_pred == 0: "Actual consumption:" as the original */
     /* Console text to a function (ct_config.output_fn): queued under mu by
      * whoever reports (perhaps under the tracker's lock), handed over in
      * order by ct__reporter_flush (never under the tracker's lock). */
     ct_output_fn out_fn;
     void *out_user;
     struct ct__console_msg *q_head, *q_tail;
-    pthread_mutex_t deliver_mu;  /* one delivery at a time, in order */
+    pthread_mutex_t deliver_mu; /* one delivery at a time, in order */
 } ct__reporter;
 
 /* Log files closed; console only, silent until configured. */
@@ -49,8 +49,7 @@ void ct__reporter_flush(ct__reporter *r);
 /* Opens the log files in dir (see ct__logfiles_open). On failure the reason
  * is in msg and printed as a warning (verbose >= 1); the reporter goes on
  * without files. */
-int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix, double unix_s, char *msg,
-                           size_t len);
+int ct__reporter_open_logs(ct__reporter *r, const char *dir, const char *prefix, double unix_s, char *msg, size_t len);
 void ct__reporter_close(ct__reporter *r);
 const char *ct__reporter_log_path(const ct__reporter *r);   /* NULL without files */
 const char *ct__reporter_jsonl_path(const ct__reporter *r); /* NULL without files */
@@ -84,7 +83,7 @@ typedef struct ct__run_header {
     double start_unix_s;
     const char *job_id, *launcher; /* "" when none */
     int rank, local_rank, world_size;
-    int measuring;                 /* 0 on ranks that leave the node to local rank 0 */
+    int measuring; /* 0 on ranks that leave the node to local rank 0 */
     int epochs, epochs_before_pred, monitor_epochs;
     double pue;
     /* the carbon intensity at the start */
@@ -106,22 +105,21 @@ void ct__report_opening(ct__reporter *r, const ct__run_header *h);
 void ct__report_header(ct__reporter *r, const ct__run_header *h);
 
 /* A new carbon intensity during the run: one JSON Lines "intensity" record. */
-void ct__report_intensity(ct__reporter *r, double unix_s, double g_per_kwh, ct_intensity_kind kind,
-                          const char *source);
+void ct__report_intensity(ct__reporter *r, double unix_s, double g_per_kwh, ct_intensity_kind kind, const char *source);
 
 /* One finished epoch, every number computed by the tracker. */
 typedef struct ct__epoch_report {
-    const ct_epoch_info *info;       /* energy_j WITHOUT PUE, co2eq_g WITH PUE */
-    double energy_kwh;               /* WITH PUE */
+    const ct_epoch_info *info;          /* energy_j WITHOUT PUE, co2eq_g WITH PUE */
+    double energy_kwh;                  /* WITH PUE */
     double power_w[CT_COMPONENT_COUNT]; /* mean power per component */
-    double intensity_g_per_kwh;      /* energy-weighted intensity of the epoch */
+    double intensity_g_per_kwh;         /* energy-weighted intensity of the epoch */
     ct_intensity_kind intensity_kind;
     const char *intensity_source;
-    const int *have, *estimated;     /* per component */
+    const int *have, *estimated; /* per component */
     const ct_device_desc *devs;
-    const double *dev_energy_j;      /* per device, J; NULL when unknown */
+    const double *dev_energy_j; /* per device, J; NULL when unknown */
     int ndev;
-    const ct__series *series;        /* power of the epoch */
+    const ct__series *series; /* power of the epoch */
 } ct__epoch_report;
 
 /* Standard log ("Epoch N:", duration, mean power per device) and the JSON

@@ -28,9 +28,7 @@ static void put(sbuf *b, const char *fmt, ...) {
 }
 
 /* Finite, non-negative, else 0: a missing reading is never printed as garbage. */
-static double clean(double v) {
-    return (isfinite(v) && v > 0) ? v : 0.0;
-}
+static double clean(double v) { return (isfinite(v) && v > 0) ? v : 0.0; }
 
 int ct__status_line_render(const ct_status *st, char *buf, size_t len) {
     if (!st || (!buf && len)) return ct__fail(CT_EINVAL, "ct_format_status_line: no status or no buffer");
@@ -60,6 +58,4 @@ int ct__status_line_render(const ct_status *st, char *buf, size_t len) {
     return b.need > 2147483647u ? 2147483647 : (int)b.need;
 }
 
-int ct_format_status_line(const ct_status *st, char *buf, size_t len) {
-    return ct__status_line_render(st, buf, len);
-}
+int ct_format_status_line(const ct_status *st, char *buf, size_t len) { return ct__status_line_render(st, buf, len); }

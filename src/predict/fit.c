@@ -11,10 +11,10 @@
 #ifndef OCCAM
 #define OCCAM (1.0 / 20) /* models less likely than this, relative to the best, are dropped */
 #endif
-#define MAX_PERIOD 8       /* periodic epochs: every 2nd .. 8th */
-#define SHIFT_MIN_LEN 3    /* epochs after a change point before it can be believed */
-#define TREND_MIN_LEN 5    /* epochs a linear trend needs */
-#define QUAD_MIN_LEN 8     /* epochs a quadratic trend needs */
+#define MAX_PERIOD 8    /* periodic epochs: every 2nd .. 8th */
+#define SHIFT_MIN_LEN 3 /* epochs after a change point before it can be believed */
+#define TREND_MIN_LEN 5 /* epochs a linear trend needs */
+#define QUAD_MIN_LEN 8  /* epochs a quadratic trend needs */
 #ifndef TREND_PENALTY1
 #define TREND_PENALTY1 2.0 /* extra BIC penalty of a linear trend, x log(epochs) */
 #endif
@@ -89,11 +89,11 @@ static void keep(cand *best, int *n, const cand *c) {
 }
 
 typedef struct fitctx {
-    int m;                       /* points (head included) */
-    int ep[CT__PRED_WINDOW];     /* epoch numbers */
-    double t[CT__PRED_WINDOW];   /* scaled times */
-    double y[CT__PRED_WINDOW];   /* normalised values */
-    double prior;                /* PRIOR_DOF * prior variance */
+    int m;                     /* points (head included) */
+    int ep[CT__PRED_WINDOW];   /* epoch numbers */
+    double t[CT__PRED_WINDOW]; /* scaled times */
+    double y[CT__PRED_WINDOW]; /* normalised values */
+    double prior;              /* PRIOR_DOF * prior variance */
 } fitctx;
 
 /*
@@ -173,7 +173,10 @@ static void candidates(const fitctx *x, cand *best, int *nbest) {
             if (c.m.dof < 2) c.m.dof = 2;
             /* BIC; trends pay extra because a wrong trend hurts most far ahead */
             c.score = m * log(c.m.sigma2) + params * logm +
-                      (d == 1 ? TREND_PENALTY1 : d == 2 ? TREND_PENALTY2 : 0) * logm;
+                      (d == 1   ? TREND_PENALTY1
+                       : d == 2 ? TREND_PENALTY2
+                                : 0) *
+                          logm;
             keep(best, nbest, &c);
         }
     }

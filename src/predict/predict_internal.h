@@ -17,8 +17,8 @@
 
 #include <math.h>
 
-#define PRIOR_REL_SD 0.02  /* epoch-to-epoch sd assumed before any is seen, relative to the level */
-#define PRIOR_DOF 4.0      /* weight of that assumption, in epochs */
+#define PRIOR_REL_SD 0.02 /* epoch-to-epoch sd assumed before any is seen, relative to the level */
+#define PRIOR_DOF 4.0     /* weight of that assumption, in epochs */
 
 static inline int ct__pred_finite_nonneg(double v) { return isfinite(v) && v >= 0; }
 

@@ -108,9 +108,7 @@ int ct__predictor_add_epoch(ct__predictor *p, double duration_s, const double en
 
 /* sums over the epochs a < i <= b of i and of i^2 */
 static double sum_i(double a, double b) { return (b * (b + 1) - a * (a + 1)) / 2; }
-static double sum_i2(double a, double b) {
-    return (b * (b + 1) * (2 * b + 1) - a * (a + 1) * (2 * a + 1)) / 6;
-}
+static double sum_i2(double a, double b) { return (b * (b + 1) * (2 * b + 1) - a * (a + 1) * (2 * a + 1)) / 6; }
 static double count_phase(int a, int b, int k, int ph) { /* epochs a < i <= b with i % k == ph */
     if (k <= 0 || b <= a) return 0;
     long long cb = ph == 0 ? b / k : (b >= ph ? (b - ph) / k + 1 : 0);
@@ -155,8 +153,8 @@ static void series_sum(const ct__pred_fit *f, int a, int b, double *mean, double
     *mean = mbar, *var = vbar, *dof = dbar > 2 ? dbar : 2;
 }
 
-int ct__predictor_profile(const ct__predictor *p, int first_epoch, int last_epoch, int max_pieces,
-                          double *duration_s, double *energy_j) {
+int ct__predictor_profile(const ct__predictor *p, int first_epoch, int last_epoch, int max_pieces, double *duration_s,
+                          double *energy_j) {
     if (!p || !duration_s || !energy_j || max_pieces < 1) return CT_EINVAL;
     if (p->epochs == 0 || first_epoch < 1 || last_epoch < first_epoch) return 0;
     ct__pred_fit scratch[CT__PRED_SERIES];
@@ -207,8 +205,9 @@ static void describe(const ct__pred_fit *f, char *buf, size_t len) {
     ADD("%s", b->degree == 0 ? "level" : b->degree == 1 ? "linear trend" : "quadratic trend");
     if (f->head) ADD(", first epoch apart");
     if (b->seg_start > 2 || (b->seg_start == 2 && !f->head)) ADD(", since epoch %d", b->seg_start);
-    if (f->period) ADD(", every %d epochs (%d, %d, ...) differ", f->period, f->phase ? f->phase : f->period,
-                       (f->phase ? f->phase : f->period) + f->period);
+    if (f->period)
+        ADD(", every %d epochs (%d, %d, ...) differ", f->period, f->phase ? f->phase : f->period,
+            (f->phase ? f->phase : f->period) + f->period);
 #undef ADD
 }
 

@@ -30,26 +30,26 @@
 
 /* One predicted quantity. Units: s for the duration, J (without PUE) for energy. */
 typedef struct ct__pred_value {
-    double measured;       /* sum over the epochs added (known values only) */
-    double remaining;      /* predicted for the rest: epochs not yet added, the one in progress, gaps */
+    double measured;                      /* sum over the epochs added (known values only) */
+    double remaining;                     /* predicted for the rest: epochs not yet added, the one in progress, gaps */
     double remaining_low, remaining_high; /* 90 % interval of `remaining` (low >= 0) */
-    double total;          /* measured + remaining */
+    double total;                         /* measured + remaining */
     double total_low, total_high;         /* 90 % interval of `total` */
 } ct__pred_value;
 
 typedef struct ct__prediction {
-    int epochs_seen;       /* epochs added */
-    int epochs_total;      /* epochs the prediction is for */
-    int overrun;           /* 1: more epochs added than total_epochs (nothing left to predict) */
-    int partial;           /* 1: the epoch in progress was extrapolated from its progress marks */
-    int warmup_separated;  /* 1: epoch 1's warm-up was measured from its marks and kept apart */
-    int gaps;              /* epochs with an unknown value in some series (estimated) */
-    int from_one_epoch;    /* 1: rests on epoch 1 alone, without marks that separate a warm-up;
+    int epochs_seen;      /* epochs added */
+    int epochs_total;     /* epochs the prediction is for */
+    int overrun;          /* 1: more epochs added than total_epochs (nothing left to predict) */
+    int partial;          /* 1: the epoch in progress was extrapolated from its progress marks */
+    int warmup_separated; /* 1: epoch 1's warm-up was measured from its marks and kept apart */
+    int gaps;             /* epochs with an unknown value in some series (estimated) */
+    int from_one_epoch;   /* 1: rests on epoch 1 alone, without marks that separate a warm-up;
                             * the interval assumes epoch 1 is like the rest (say so to the user) */
     ct__pred_value duration_s;
     ct__pred_value energy_j[CT_COMPONENT_COUNT];
     ct__pred_value energy_total_j; /* sum of the components; interval: their intervals added */
-    char model[96];        /* what the duration model found, e.g. "first epoch apart, period 4" */
+    char model[96];                /* what the duration model found, e.g. "first epoch apart, period 4" */
 } ct__prediction;
 
 /* Empties the predictor (a new run). No allocation; never fails. */
@@ -88,8 +88,8 @@ int ct__predictor_progress(ct__predictor *p, double fraction, double elapsed_s,
  * pieces (0 when there is nothing to predict from or no such epoch), or
  * CT_EINVAL. Uses the cached fit when current, else fits into a temporary.
  */
-int ct__predictor_profile(const ct__predictor *p, int first_epoch, int last_epoch, int max_pieces,
-                          double *duration_s, double *energy_j);
+int ct__predictor_profile(const ct__predictor *p, int first_epoch, int last_epoch, int max_pieces, double *duration_s,
+                          double *energy_j);
 
 /* Fits the model to the epochs added so far, unless that fit is already
  * cached (the first call after an epoch: a few microseconds; then nothing). */

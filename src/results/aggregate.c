@@ -68,13 +68,9 @@ fail:
     return rc;
 }
 
-int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out) {
-    return ct_parse_paths(dirs, ndirs, 0, out);
-}
+int ct_parse_dirs(const char *const *dirs, int ndirs, ct_runs **out) { return ct_parse_paths(dirs, ndirs, 0, out); }
 
-int ct_runs_count(const ct_runs *runs) {
-    return runs ? runs->n : 0;
-}
+int ct_runs_count(const ct_runs *runs) { return runs ? runs->n : 0; }
 
 int ct_runs_get(const ct_runs *runs, int index, ct_run_info *out) {
     if (!runs || !out || index < 0 || index >= runs->n) return CT_EINVAL;
@@ -115,9 +111,7 @@ int ct_runs_totals(const ct_runs *runs, ct_runs_total *out) {
     return 0;
 }
 
-int ct_runs_warning_count(const ct_runs *runs) {
-    return runs ? runs->nw : 0;
-}
+int ct_runs_warning_count(const ct_runs *runs) { return runs ? runs->nw : 0; }
 
 const char *ct_runs_warning(const ct_runs *runs, int index) {
     if (!runs || index < 0 || index >= runs->nw) return NULL;

@@ -37,9 +37,7 @@ typedef struct parser {
 #define ALIGN_UP(n) (((n) + 15u) & ~(size_t)15u)
 #define CHUNK_HDR ALIGN_UP(sizeof(ct_arena_chunk))
 
-ct_json_doc *ct__json_doc_new(void) {
-    return calloc(1, sizeof(ct_json_doc));
-}
+ct_json_doc *ct__json_doc_new(void) { return calloc(1, sizeof(ct_json_doc)); }
 
 void ct__json_doc_free(ct_json_doc *doc) {
     if (!doc) return;
@@ -89,8 +87,7 @@ static void arena_reset(ct_json_doc *doc) {
 static void fail(parser *ps, const char *what) {
     if (ps->failed) return;
     ps->failed = 1;
-    if (ps->err && ps->errlen)
-        snprintf(ps->err, ps->errlen, "%s at byte %zu", what, (size_t)(ps->p - ps->start));
+    if (ps->err && ps->errlen) snprintf(ps->err, ps->errlen, "%s at byte %zu", what, (size_t)(ps->p - ps->start));
 }
 
 static void skip_ws(parser *ps) {
@@ -196,8 +193,8 @@ static const char *parse_string(parser *ps) {
             ps->p += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
-                if (q - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u' && !hex4(ps->p + 2, &lo) &&
-                    lo >= 0xDC00 && lo <= 0xDFFF) {
+                if (q - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u' && !hex4(ps->p + 2, &lo) && lo >= 0xDC00 &&
+                    lo <= 0xDFFF) {
                     ps->p += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 } else {
@@ -396,9 +393,7 @@ const ct_json *ct__json_get(const ct_json *obj, const char *key) {
     return found;
 }
 
-double ct__json_num(const ct_json *v, double fallback) {
-    return (v && v->type == CT_JSON_NUMBER) ? v->num : fallback;
-}
+double ct__json_num(const ct_json *v, double fallback) { return (v && v->type == CT_JSON_NUMBER) ? v->num : fallback; }
 
 int ct__json_int(const ct_json *v, int fallback) {
     if (!v || v->type != CT_JSON_NUMBER || !isfinite(v->num) || v->num > 2147483647.0 || v->num < -2147483648.0)

@@ -22,9 +22,7 @@
 
 /* ---- streaming -------------------------------------------------------- */
 
-static int blank(char c) {
-    return c == '\n' || c == '\r' || c == ' ' || c == '\t';
-}
+static int blank(char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; }
 
 int ct__jsonl_open(ct_jsonl_file *f, const char *path) {
     memset(f, 0, sizeof *f);
@@ -188,8 +186,7 @@ void ct__jsonl_total(const ct_json *o, ct_run_total *t) {
     t->energy_kwh = ct__json_num(ct__json_get(o, "energy_kwh"), NAN);
     t->co2eq_g = ct__json_num(ct__json_get(o, "co2eq_g"), NAN);
     t->intensity_g_per_kwh = ct__json_num(ct__json_get(o, "intensity_g_per_kwh"), NAN);
-    ct__strlcpy(t->intensity_source, ct__json_str(ct__json_get(o, "intensity_source"), ""),
-                sizeof t->intensity_source);
+    ct__strlcpy(t->intensity_source, ct__json_str(ct__json_get(o, "intensity_source"), ""), sizeof t->intensity_source);
     int est = ct__json_bool(ct__json_get(o, "estimated"), -1);
     t->measurement = est == 0 ? CT__MEAS_MEASURED : est == 1 ? CT__MEAS_PARTLY : CT__MEAS_UNKNOWN;
     t->valid = isfinite(t->energy_kwh) && t->energy_kwh >= 0;

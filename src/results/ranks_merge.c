@@ -92,8 +92,9 @@ static int merge_group(ct_runs *r, run_rec **g, int n) {
         if (isfinite(e) && !(sum.end >= e)) sum.end = e;
     }
     if (!keep) {
-        rc = ct__runs_warn(r, "job %s: %d rank(s) found, none of them measured (measuring=false); "
-                              "is the log of local rank 0 in another directory?",
+        rc = ct__runs_warn(r,
+                           "job %s: %d rank(s) found, none of them measured (measuring=false); "
+                           "is the log of local rank 0 in another directory?",
                            g[0]->job_id, n);
         for (int i = 0; i < n; i++) g[i]->dropped = 1;
         return rc;
@@ -157,8 +158,9 @@ int ct__runs_combine_ranks(ct_runs *r) {
         if (!a->dropped && !a->measuring) {
             char pp[1100];
             ct__printable(a->file, pp, sizeof pp);
-            rc = ct__runs_warn(r, "%s: rank %d measured nothing (measuring=false) and no measuring rank of its job was "
-                                  "found; not counted",
+            rc = ct__runs_warn(r,
+                               "%s: rank %d measured nothing (measuring=false) and no measuring rank of its job was "
+                               "found; not counted",
                                pp, a->rank);
             a->dropped = 1;
         }
@@ -171,4 +173,3 @@ int ct__runs_combine_ranks(ct_runs *r) {
     r->n = w;
     return rc;
 }
-

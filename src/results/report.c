@@ -153,7 +153,7 @@ static int render(const char *path_in, const char *path_out, int panels) {
     ct__fail_clear();
     if (!path_in || !path_out) return ct__fail(CT_EINVAL, "input and output paths are required");
     const char *ext = extension(path_out);
-    int kind = strcasecmp(ext, "pdf") == 0 ? CT__OUT_PDF
+    int kind = strcasecmp(ext, "pdf") == 0   ? CT__OUT_PDF
                : strcasecmp(ext, "png") == 0 ? CT__OUT_PNG
                : strcasecmp(ext, "svg") == 0 ? CT__OUT_SVG
                                              : -1;
@@ -198,10 +198,6 @@ static int render(const char *path_in, const char *path_out, int panels) {
 #endif
 }
 
-int ct_report_render(const char *path_in, const char *path_out) {
-    return render(path_in, path_out, 0);
-}
+int ct_report_render(const char *path_in, const char *path_out) { return render(path_in, path_out, 0); }
 
-int ct_report_render_panels(const char *path_in, const char *path_out) {
-    return render(path_in, path_out, 1);
-}
+int ct_report_render_panels(const char *path_in, const char *path_out) { return render(path_in, path_out, 1); }

@@ -18,19 +18,19 @@ enum { CT__OUT_PDF = 0, CT__OUT_PNG = 1, CT__OUT_SVG = 2 };
 enum { CT__PANEL_ALL = -1, CT__PANEL_POWER = 0, CT__PANEL_ENERGY, CT__PANEL_CO2, CT__PANEL_PREDICTION, CT__PANELS };
 
 typedef struct ct_report_job {
-    int abi;                       /* CT__REPORT_ABI */
-    size_t job_size, detail_size;  /* sizeof both sides saw: a stale report library is refused */
+    int abi;                      /* CT__REPORT_ABI */
+    size_t job_size, detail_size; /* sizeof both sides saw: a stale report library is refused */
     const ct_run_detail *d;
-    int kind;                      /* CT__OUT_* */
-    int panel;                     /* CT__PANEL_ALL: the report (PDF) or the four plots (PNG/SVG); else one panel */
-    const char *version;           /* ct_version() */
+    int kind;            /* CT__OUT_* */
+    int panel;           /* CT__PANEL_ALL: the report (PDF) or the four plots (PNG/SVG); else one panel */
+    const char *version; /* ct_version() */
     double car_g_per_km;
     char actual_duration[32], predicted_duration[32]; /* formatted by the library */
-    char started[40];              /* ISO 8601 UTC (base's formatter), "" unknown */
+    char started[40];                                 /* ISO 8601 UTC (base's formatter), "" unknown */
     /* where the bytes go: 0 or -1 */
     int (*write)(void *user, const unsigned char *data, unsigned int len);
     void *user;
-    char err[256];                 /* the detail of a failure */
+    char err[256]; /* the detail of a failure */
 } ct_report_job;
 
 typedef int (*ct_report_draw_fn)(ct_report_job *job);

@@ -166,11 +166,11 @@ static void draw_summary(cairo_t *cr, double W, const ct_report_job *job) {
             used == &d->actual ? "actual" : "predicted");
     else row(&t, "Carbon intensity", "not recorded");
     if (isfinite(d->intensity_g_per_kwh))
-        row(&t, "Intensity at start", "%.1f gCO2eq/kWh%s%s%s", d->intensity_g_per_kwh,
-            d->intensity_kind[0] ? " (" : "", d->intensity_kind, d->intensity_kind[0] ? ")" : "");
-    const char *src = d->intensity_source[0]                               ? d->intensity_source
+        row(&t, "Intensity at start", "%.1f gCO2eq/kWh%s%s%s", d->intensity_g_per_kwh, d->intensity_kind[0] ? " (" : "",
+            d->intensity_kind, d->intensity_kind[0] ? ")" : "");
+    const char *src = d->intensity_source[0]                             ? d->intensity_source
                       : d->actual.valid && d->actual.intensity_source[0] ? d->actual.intensity_source
-                                                                           : "not recorded";
+                                                                         : "not recorded";
     row(&t, "Intensity source", "%s", src);
     row(&t, "Car equivalent", "%.1f g CO2eq per km", job->car_g_per_km);
 
@@ -183,7 +183,8 @@ static void draw_summary(cairo_t *cr, double W, const ct_report_job *job) {
     for (int c = 0; c < CT_COMPONENT_COUNT; c++) all += comp_kwh[c];
     if (d->actual.valid) {
         fmt_total(buf, sizeof buf, &d->actual, job->actual_duration, job->car_g_per_km);
-        row(&t, "Actual", "%s; %s", buf, measurement_words(d->actual.measurement != CT__MEAS_UNKNOWN ? d->actual.measurement : d->measurement));
+        row(&t, "Actual", "%s; %s", buf,
+            measurement_words(d->actual.measurement != CT__MEAS_UNKNOWN ? d->actual.measurement : d->measurement));
     } else {
         row(&t, "Actual", "no final record (the run crashed or is still running)");
     }
@@ -194,24 +195,24 @@ static void draw_summary(cairo_t *cr, double W, const ct_report_job *job) {
             row(&t, "Prediction error", "%+.1f %% energy, %+.1f %% CO2eq, %+.1f %% duration",
                 100 * (d->predicted.energy_kwh - d->actual.energy_kwh) / d->actual.energy_kwh,
                 d->actual.co2eq_g > 0 ? 100 * (d->predicted.co2eq_g - d->actual.co2eq_g) / d->actual.co2eq_g : 0.0,
-                d->actual.duration_s > 0
-                    ? 100 * (d->predicted.duration_s - d->actual.duration_s) / d->actual.duration_s
-                    : 0.0);
+                d->actual.duration_s > 0 ? 100 * (d->predicted.duration_s - d->actual.duration_s) / d->actual.duration_s
+                                         : 0.0);
     } else {
         row(&t, "Predicted", "no prediction recorded");
     }
     for (int c = 0; c < CT_COMPONENT_COUNT; c++)
-        if (d->has_component[c])
-        {
+        if (d->has_component[c]) {
             char k[32];
             snprintf(k, sizeof k, "%s energy", ct__rp_component_label(d, c));
-            row(&t, k, "%.4g kWh (%.1f %% of the epochs' energy)", comp_kwh[c], all > 0 ? 100 * comp_kwh[c] / all : 0.0);
+            row(&t, k, "%.4g kWh (%.1f %% of the epochs' energy)", comp_kwh[c],
+                all > 0 ? 100 * comp_kwh[c] / all : 0.0);
         }
 
     t.y += 10;
     ct__rp_font(cr, 8, 0);
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    ct__rp_text_at(cr, t.x, t.y, 0, "Energy in kWh and CO2eq include the PUE; per-component energy in the plots does not.");
+    ct__rp_text_at(cr, t.x, t.y, 0,
+                   "Energy in kWh and CO2eq include the PUE; per-component energy in the plots does not.");
     t.y += 11;
     ct__rp_text_at(cr, t.x, t.y, 0, "Method: Anthony, Kanding, Selvan (2020), arXiv:2007.03051. Plots on page 2.");
 }
@@ -236,7 +237,8 @@ int ct__report_draw_v1(ct_report_job *job) {
     int one = job->panel >= 0;
     double W = one ? PW : FW, H = one ? PH : FH;
     cairo_surface_t *s;
-    if (job->kind == CT__OUT_PDF) s = cairo_pdf_surface_create_for_stream(write_cb, job, one ? PW : A4W, one ? PH : A4H);
+    if (job->kind == CT__OUT_PDF)
+        s = cairo_pdf_surface_create_for_stream(write_cb, job, one ? PW : A4W, one ? PH : A4H);
     else if (job->kind == CT__OUT_SVG) s = cairo_svg_surface_create_for_stream(write_cb, job, W, H);
     else s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)(W * 2), (int)(H * 2));
     if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {

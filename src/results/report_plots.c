@@ -170,9 +170,7 @@ static box draw_axes(cairo_t *cr, box outer, const axis *xa, const axis *ya, con
     return in;
 }
 
-static double px(const box *in, const axis *a, double v) {
-    return in->x + (v - a->lo) / (a->hi - a->lo) * in->w;
-}
+static double px(const box *in, const axis *a, double v) { return in->x + (v - a->lo) / (a->hi - a->lo) * in->w; }
 static double py(const box *in, const axis *a, double v) {
     return in->y + in->h - (v - a->lo) / (a->hi - a->lo) * in->h;
 }
@@ -388,7 +386,8 @@ static void plot_co2(cairo_t *cr, box outer, const ct_run_detail *d) {
     int n = d->nepochs;
     double div = maxg >= 1000 ? 1000 : 1;
     axis ya = make_axis(0, maxg / div * 1.2, 5, 1);
-    box in = epoch_axes(cr, outer, n, &ya, "(c) CO2eq per epoch", div > 1 ? "CO2eq (kg, with PUE)" : "CO2eq (g, with PUE)");
+    box in = epoch_axes(cr, outer, n, &ya, "(c) CO2eq per epoch",
+                        div > 1 ? "CO2eq (kg, with PUE)" : "CO2eq (g, with PUE)");
     if (!any) {
         empty_note(cr, &in, "no CO2eq per epoch in this log");
         return;
@@ -519,8 +518,8 @@ static void plot_prediction(cairo_t *cr, box outer, const ct_run_detail *d) {
     cairo_restore(cr);
     if (pred) {
         cairo_set_source_rgb(cr, COL_PRED[0], COL_PRED[1], COL_PRED[2]);
-        cairo_arc(cr, px(&in, &xa, d->predicted.epochs), py(&in, &ya, clamp_value(d->predicted.energy_kwh / div)),
-                  2.5, 0, 2 * M_PI);
+        cairo_arc(cr, px(&in, &xa, d->predicted.epochs), py(&in, &ya, clamp_value(d->predicted.energy_kwh / div)), 2.5,
+                  0, 2 * M_PI);
         cairo_fill(cr);
     }
     cairo_set_source_rgb(cr, COL_COMP[0][0], COL_COMP[0][1], COL_COMP[0][2]);

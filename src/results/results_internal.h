@@ -40,12 +40,12 @@ typedef enum {
 typedef struct ct_json ct_json;
 struct ct_json {
     ct_json_type type;
-    double num;        /* CT_JSON_NUMBER */
-    const char *str;   /* CT_JSON_STRING: NUL-terminated UTF-8 */
-    const char *key;   /* member name when inside an object, else NULL */
-    int count;         /* children of an array/object */
-    ct_json *child;    /* first child */
-    ct_json *next;     /* next sibling */
+    double num;      /* CT_JSON_NUMBER */
+    const char *str; /* CT_JSON_STRING: NUL-terminated UTF-8 */
+    const char *key; /* member name when inside an object, else NULL */
+    int count;       /* children of an array/object */
+    ct_json *child;  /* first child */
+    ct_json *next;   /* next sibling */
 };
 
 typedef struct ct_json_doc ct_json_doc;
@@ -69,10 +69,10 @@ const char *ct__json_str(const ct_json *v, const char *fallback);
 /* ------------------------------------------------------------------ */
 /* How the energy of a run was obtained. */
 enum {
-    CT__MEAS_UNKNOWN = -1,  /* not stated (the original's logs) */
-    CT__MEAS_MEASURED = 0,  /* every component from a counter or power readings */
-    CT__MEAS_PARTLY = 1,    /* some components estimated (TDP x utilisation, simulated) */
-    CT__MEAS_ESTIMATED = 2  /* every component estimated */
+    CT__MEAS_UNKNOWN = -1, /* not stated (the original's logs) */
+    CT__MEAS_MEASURED = 0, /* every component from a counter or power readings */
+    CT__MEAS_PARTLY = 1,   /* some components estimated (TDP x utilisation, simulated) */
+    CT__MEAS_ESTIMATED = 2 /* every component estimated */
 };
 /* "measured", "partly estimated", "estimated", "not stated". */
 const char *ct__measurement_name(int meas);
@@ -102,13 +102,13 @@ typedef struct ct_run_total {
 typedef struct ct_jsonl_file {
     int fd;
     off_t size;
-    off_t base_off;     /* file offset of buf[0] */
+    off_t base_off; /* file offset of buf[0] */
     char *buf;
     size_t cap, len, pos;
     int eof;
-    int skipping;       /* inside a line over 64 MiB: read through, not kept */
+    int skipping; /* inside a line over 64 MiB: read through, not kept */
     long lineno;
-    long long_lines;    /* such lines, returned as empty lines */
+    long long_lines; /* such lines, returned as empty lines */
 } ct_jsonl_file;
 
 /* 0 or a CT_E* code (detail in ct_last_error_message()). */
@@ -127,7 +127,7 @@ typedef enum {
     CT__REC_EPOCH,
     CT__REC_PREDICTION,
     CT__REC_FINAL,
-    CT__REC_GAP,       /* {"event":"gap"} (also "type"): records lost (disk full), docs/jsonl-schema.md */
+    CT__REC_GAP, /* {"event":"gap"} (also "type"): records lost (disk full), docs/jsonl-schema.md */
     CT__REC_INTENSITY
 } ct_rec_kind;
 ct_rec_kind ct__jsonl_kind(const ct_json *rec);
@@ -148,41 +148,41 @@ double ct__parse_hms(const char *s);
 #define CT__TL_DETAIL 1u /* also keep devices and every epoch's power line */
 
 typedef struct ct_text_power {
-    int comp;           /* index into ct_text_log.comp_names */
-    int value0, nvalues;/* values[value0 .. value0+nvalues) */
-    int estimated;      /* the line ends in "(estimated)" */
+    int comp;            /* index into ct_text_log.comp_names */
+    int value0, nvalues; /* values[value0 .. value0+nvalues) */
+    int estimated;       /* the line ends in "(estimated)" */
 } ct_text_power;
 
 typedef struct ct_text_device {
-    int comp;           /* index into comp_names */
+    int comp; /* index into comp_names */
     char name[128];
 } ct_text_device;
 
 typedef struct ct_text_log {
     /* standard log */
     char version[32];
-    double pue;                  /* NaN when not stated */
-    double intensity_start;      /* ours: "Carbon intensity at start: X"; NaN */
-    double intensity_avg;        /* the original's "average carbon intensity during training was X"; NaN */
-    char intensity_source[160];  /* ours "(...)" or "detected location: ..." */
-    int early_stop;              /* "Training was interrupted" */
-    int epoch_lines;             /* "Epoch N:" lines */
+    double pue;                 /* NaN when not stated */
+    double intensity_start;     /* ours: "Carbon intensity at start: X"; NaN */
+    double intensity_avg;       /* the original's "average carbon intensity during training was X"; NaN */
+    char intensity_source[160]; /* ours "(...)" or "detected location: ..." */
+    int early_stop;             /* "Training was interrupted" */
+    int epoch_lines;            /* "Epoch N:" lines */
     int ndurations;
-    int power_lines[2];          /* cpu, gpu power lines */
-    int estimated_lines[2];      /* of which "(estimated)" */
-    int dram;                    /* a "dram:" device among the CPU devices */
+    int power_lines[2];     /* cpu, gpu power lines */
+    int estimated_lines[2]; /* of which "(estimated)" */
+    int dram;               /* a "dram:" device among the CPU devices */
     /* output log */
-    ct_run_total actual, predicted; /* first block of each kind */
+    ct_run_total actual, predicted;             /* first block of each kind */
     const char *actual_equiv, *predicted_equiv; /* "This is equivalent to:" lines, into the output text; NULL */
     size_t actual_equiv_len, predicted_equiv_len;
-    int finished;                /* "Finished monitoring" */
-    int stated;                  /* CT__MEAS_* from "... consumption above is (partly) estimated" */
+    int finished; /* "Finished monitoring" */
+    int stated;   /* CT__MEAS_* from "... consumption above is (partly) estimated" */
     /* with CT__TL_DETAIL */
     int ncomp;
-    char comp_names[8][32];      /* lower case, in order of first appearance */
+    char comp_names[8][32]; /* lower case, in order of first appearance */
     int ndevices;
     ct_text_device *devices;
-    double *durations;           /* ndurations */
+    double *durations; /* ndurations */
     int npower;
     ct_text_power *power;
     int nvalues;
@@ -191,8 +191,7 @@ typedef struct ct_text_log {
 
 /* Reads the standard log (std, may be NULL) and the output log (out, may be
  * NULL). Both NUL-terminated. 0 or CT_ENOMEM (with CT__TL_DETAIL). */
-int ct__text_log_read(const char *std, size_t stdlen, const char *out, size_t outlen, unsigned flags,
-                      ct_text_log *tl);
+int ct__text_log_read(const char *std, size_t stdlen, const char *out, size_t outlen, unsigned flags, ct_text_log *tl);
 void ct__text_log_free(ct_text_log *tl);
 /* The measurement of the run as the log states it (CT__MEAS_*). */
 int ct__text_log_measurement(const ct_text_log *tl);
@@ -203,13 +202,13 @@ void ct__text_log_write_json(FILE *f, const ct_text_log *tl);
 /* One run in detail (run_detail.c): what the report draws              */
 /* ------------------------------------------------------------------ */
 typedef struct ct_run_epoch {
-    int epoch;                              /* 1-based */
-    double start_s, end_s;                  /* s since the run's start */
+    int epoch;             /* 1-based */
+    double start_s, end_s; /* s since the run's start */
     double duration_s;
-    double energy_j[CT_COMPONENT_COUNT];    /* J without PUE */
+    double energy_j[CT_COMPONENT_COUNT]; /* J without PUE */
     int has[CT_COMPONENT_COUNT];
-    double co2eq_g;                         /* with PUE; NaN when unknown (text logs) */
-    double power_w[CT_COMPONENT_COUNT];     /* average over the epoch */
+    double co2eq_g;                     /* with PUE; NaN when unknown (text logs) */
+    double power_w[CT_COMPONENT_COUNT]; /* average over the epoch */
 } ct_run_epoch;
 
 typedef struct ct_run_device {
@@ -222,42 +221,42 @@ typedef struct ct_run_device {
 } ct_run_device;
 
 typedef struct ct_run_point {
-    double t_s;                             /* s since the run's start */
-    double p_w[CT_COMPONENT_COUNT];         /* NaN when that component has no value */
+    double t_s;                     /* s since the run's start */
+    double p_w[CT_COMPONENT_COUNT]; /* NaN when that component has no value */
 } ct_run_point;
 
 /* One prediction record of a JSON Lines log (issue 12): when it was made and
  * the predicted total with its 90 % interval (NaN when the record has none). */
 typedef struct ct_run_pred {
-    double at_epochs;                       /* after_epochs + progress */
+    double at_epochs;                                   /* after_epochs + progress */
     double energy_kwh, energy_kwh_low, energy_kwh_high; /* with PUE */
 } ct_run_pred;
 
 typedef struct ct_run_detail {
     char path[512];
-    char format[8];                         /* "jsonl" / "text" */
+    char format[8]; /* "jsonl" / "text" */
     char host[128];
     char version[32];
-    double start_unix_s;                    /* NaN when unknown */
-    int epochs_planned;                     /* 0 unknown */
-    double pue;                             /* NaN when unknown */
-    double intensity_g_per_kwh;             /* at start; NaN unknown */
+    double start_unix_s;        /* NaN when unknown */
+    int epochs_planned;         /* 0 unknown */
+    double pue;                 /* NaN when unknown */
+    double intensity_g_per_kwh; /* at start; NaN unknown */
     char intensity_source[160];
     char intensity_kind[16];
     int has_component[CT_COMPONENT_COUNT];
-    int dram;                               /* a DRAM zone was measured with the CPU */
-    int measurement;                        /* CT__MEAS_* of the whole run */
+    int dram;        /* a DRAM zone was measured with the CPU */
+    int measurement; /* CT__MEAS_* of the whole run */
     int ndevices;
     ct_run_device *devices;
     int nepochs;
     ct_run_epoch *epochs;
     int npoints;
-    ct_run_point *points;                   /* power over time (epoch steps for text logs) */
+    ct_run_point *points; /* power over time (epoch steps for text logs) */
     ct_run_total actual, predicted;
     int early_stop;
-    int gaps;                               /* gap records: epochs missing (disk full) */
-    int gap_epochs;                         /* epochs they say are missing (0 unknown) */
-    int npreds;                             /* prediction records, in order: how the prediction evolved */
+    int gaps;       /* gap records: epochs missing (disk full) */
+    int gap_epochs; /* epochs they say are missing (0 unknown) */
+    int npreds;     /* prediction records, in order: how the prediction evolved */
     ct_run_pred *preds;
 } ct_run_detail;
 

@@ -53,9 +53,7 @@ void ct__run_detail_free(ct_run_detail *d) {
     d->ndevices = d->nepochs = d->npoints = d->npreds = 0;
 }
 
-static int is_dram(const char *name) {
-    return strncasecmp(name, "dram", 4) == 0 || strstr(name, "DRAM") != NULL;
-}
+static int is_dram(const char *name) { return strncasecmp(name, "dram", 4) == 0 || strstr(name, "DRAM") != NULL; }
 
 /* ---- JSON Lines --------------------------------------------------------- */
 

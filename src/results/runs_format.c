@@ -34,7 +34,7 @@ static void sentence(FILE *f, const ct_runs *runs, int latex) {
     ct_runs_total t;
     ct_runs_totals(runs, &t);
     int m = overall(runs);
-    const char *by = m == CT__MEAS_MEASURED ? "Measured by carbontracker"
+    const char *by = m == CT__MEAS_MEASURED    ? "Measured by carbontracker"
                      : m == CT__MEAS_ESTIMATED ? "Estimated (not measured) by carbontracker"
                                                : "Partly measured and partly estimated by carbontracker";
     fprintf(f,
@@ -101,8 +101,8 @@ static void write_json(FILE *f, const ct_runs *runs) {
         fprintf(f,
                 ", \"consumption\": \"%s\", \"early_stop\": %s, \"complete\": %s, \"files\": %d, "
                 "\"epochs_missing\": %s}",
-                r->predicted ? "predicted" : "actual", r->early_stop ? "true" : "false",
-                r->complete ? "true" : "false", r->files, r->gaps ? "true" : "false");
+                r->predicted ? "predicted" : "actual", r->early_stop ? "true" : "false", r->complete ? "true" : "false",
+                r->files, r->gaps ? "true" : "false");
     }
     fprintf(f, "%s],\n \"warnings\": [", runs->n ? "\n " : "");
     for (int i = 0; i < runs->nw; i++) {
@@ -163,8 +163,9 @@ static void write_latex(FILE *f, const ct_runs *runs) {
         partly += runs->runs[i].measurement == CT__MEAS_PARTLY;
     }
     if (est || partly)
-        fprintf(f, " Of the %d runs, %d were measured, %d partly estimated and %d estimated from the hardware's "
-                   "rated power and utilisation.",
+        fprintf(f,
+                " Of the %d runs, %d were measured, %d partly estimated and %d estimated from the hardware's "
+                "rated power and utilisation.",
                 runs->n, runs->n - est - partly, partly, est);
     fputs("\n\n", f);
     fputs("% BibTeX entry\n"
@@ -225,9 +226,7 @@ typedef struct tl_arg {
     const ct_text_log *tl;
 } tl_arg;
 
-static void write_tl(FILE *f, const void *p) {
-    ct__text_log_write_json(f, ((const tl_arg *)p)->tl);
-}
+static void write_tl(FILE *f, const void *p) { ct__text_log_write_json(f, ((const tl_arg *)p)->tl); }
 
 int ct_text_log_json(const char *std_text, const char *out_text, char *buf, size_t len) {
     if (!buf && len) return ct__fail(CT_EINVAL, "no buffer");

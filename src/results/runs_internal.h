@@ -16,18 +16,18 @@
 #include "results_internal.h"
 
 typedef struct run_rec {
-    char *file;                /* owned */
-    const char *host;          /* interned ("" when unknown) */
-    const char *job_id;        /* interned */
-    const char *source;        /* interned intensity source */
-    double start, end;         /* Unix s; NaN unknown */
+    char *file;         /* owned */
+    const char *host;   /* interned ("" when unknown) */
+    const char *job_id; /* interned */
+    const char *source; /* interned intensity source */
+    double start, end;  /* Unix s; NaN unknown */
     double duration_s, energy_kwh, co2eq_g;
-    double intensity;          /* g/kWh the CO2eq used (energy-weighted); NaN unknown */
+    double intensity; /* g/kWh the CO2eq used (energy-weighted); NaN unknown */
     int rank, epochs, epochs_planned;
-    int gaps, gap_epochs;      /* gap records (epochs missing), their epoch count */
+    int gaps, gap_epochs; /* gap records (epochs missing), their epoch count */
     short files;
-    signed char measurement;   /* CT__MEAS_* */
-    char format;               /* 'j' JSON Lines, 't' text */
+    signed char measurement; /* CT__MEAS_* */
+    char format;             /* 'j' JSON Lines, 't' text */
     unsigned char predicted, early_stop, complete, measuring, dropped;
 } run_rec;
 

@@ -32,9 +32,7 @@ static void drop_last(ct_runs *r) {
 }
 
 /* This thread's error detail, escaped: it may quote a path with control bytes. */
-static const char *why(char *buf, size_t len) {
-    return ct__printable(ct_last_error_message(), buf, len);
-}
+static const char *why(char *buf, size_t len) { return ct__printable(ct_last_error_message(), buf, len); }
 
 static int set_file(run_rec *rec, const char *path) {
     rec->file = ct__strdup(path);
@@ -168,8 +166,7 @@ static int apply_header(ct_runs *r, const ct_json *h, run_rec *rec, jsonl_state 
     rec->epochs_planned = ct__json_int(ct__json_get(h, "epochs"), 0);
     st->pue = ct__json_num(ct__json_get(h, "pue"), NAN);
     rec->measurement = (signed char)ct__jsonl_devices_measurement(ct__json_get(h, "devices"));
-    ct__strlcpy(st->source, ct__json_str(ct__json_get(ct__json_get(h, "intensity"), "source"), ""),
-                sizeof st->source);
+    ct__strlcpy(st->source, ct__json_str(ct__json_get(ct__json_get(h, "intensity"), "source"), ""), sizeof st->source);
     if (set_str(r, &rec->host, ct__json_str(ct__json_get(h, "host"), ""))) return CT_ENOMEM;
     return set_str(r, &rec->job_id, ct__json_str(ct__json_get(h, "job_id"), ""));
 }
@@ -232,9 +229,7 @@ static void apply_record(const ct_json *j, ct_rec_kind kind, run_rec *rec, jsonl
 }
 
 /* A gap record starts {"type":"gap" or {"event":"gap": look before parsing. */
-static int maybe_gap(const char *s, size_t n) {
-    return memmem(s, n < 48 ? n : 48, "\"gap\"", 5) != NULL;
-}
+static int maybe_gap(const char *s, size_t n) { return memmem(s, n < 48 ? n : 48, "\"gap\"", 5) != NULL; }
 
 static int read_jsonl_run(ct_runs *r, ct_json_doc *doc, const char *path, int *counted) {
     char err[256], pp[1100];
@@ -318,8 +313,7 @@ static int read_jsonl_run(ct_runs *r, ct_json_doc *doc, const char *path, int *c
     if (st.have_final) {
         if (bad && first_bad)
             rc = ct__runs_warn(r, "%s: %d damaged line(s) ignored (line %d: %s)", pp, bad, first_bad, first_err);
-        else if (bad)
-            rc = ct__runs_warn(r, "%s: %d damaged line(s) ignored (%s)", pp, bad, first_err);
+        else if (bad) rc = ct__runs_warn(r, "%s: %d damaged line(s) ignored (%s)", pp, bad, first_err);
     } else if (!rec->measuring && st.nepochs == 0 && !st.have_pred) {
         rec->complete = 0; /* a rank that measured nothing: nothing to say about it here */
     } else if (st.have_pred) {

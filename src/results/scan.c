@@ -141,8 +141,9 @@ static int add_file(ct_runs *r, scan *s, const char *path) {
     char pp[1100];
     ct__printable(path, pp, sizeof pp);
     if (k < 0)
-        return ct__runs_warn(r, "%s: skipped: not a carbontracker log name (*_carbontracker.jsonl, "
-                                "*_carbontracker.log, *_carbontracker_output.log)",
+        return ct__runs_warn(r,
+                             "%s: skipped: not a carbontracker log name (*_carbontracker.jsonl, "
+                             "*_carbontracker.log, *_carbontracker_output.log)",
                              pp);
     size_t dl = slash ? (size_t)(slash - path) : 0;
     char *dir = NULL;

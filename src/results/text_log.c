@@ -60,9 +60,7 @@ static const char *ci_find(const char *s, size_t n, const char *needle) {
     return NULL;
 }
 
-static const char *find(const char *s, size_t n, const char *needle) {
-    return memmem(s, n, needle, strlen(needle));
-}
+static const char *find(const char *s, size_t n, const char *needle) { return memmem(s, n, needle, strlen(needle)); }
 
 static int starts(const char *s, const char *e, const char *prefix) {
     size_t k = strlen(prefix);
@@ -118,8 +116,7 @@ static int dated(const char *s, const char *e) {
     for (int i = 0; i < 10; i++) {
         if (i == 4 || i == 7) {
             if (s[i] != '-') return 0;
-        } else if (!isdigit((unsigned char)s[i]))
-            return 0;
+        } else if (!isdigit((unsigned char)s[i])) return 0;
     }
     return 1;
 }
@@ -196,7 +193,8 @@ static int read_devices(ct_text_log *tl, const char *s, const char *e, unsigned 
                 for (;;) {
                     const char *c = memchr(p, ',', (size_t)(lend - p));
                     const char *de = c ? c : lend;
-                    if (ct__grow((void **)&tl->devices, &cp->dev, tl->ndevices + 1, sizeof *tl->devices)) return CT_ENOMEM;
+                    if (ct__grow((void **)&tl->devices, &cp->dev, tl->ndevices + 1, sizeof *tl->devices))
+                        return CT_ENOMEM;
                     ct_text_device *d = &tl->devices[tl->ndevices++];
                     d->comp = ci;
                     const char *ds = skip_ws(p, de);
@@ -456,7 +454,7 @@ static void read_out(ct_text_log *tl, const char *text, size_t n) {
             int st = ci_find(f, (size_t)(e - f), "partly estimated") ? CT__MEAS_PARTLY
                      : ci_find(f, (size_t)(e - f), "estimated")      ? CT__MEAS_ESTIMATED
                      : ci_find(f, (size_t)(e - f), "measured")       ? CT__MEAS_MEASURED
-                                                                      : CT__MEAS_UNKNOWN;
+                                                                     : CT__MEAS_UNKNOWN;
             if (st > tl->stated) tl->stated = st;
             ct_run_total *t = ci_find(s, (size_t)(f - s), "predicted") ? &tl->predicted : &tl->actual;
             if (t->valid) t->measurement = st;
@@ -478,8 +476,7 @@ static void read_out(ct_text_log *tl, const char *text, size_t n) {
     }
 }
 
-int ct__text_log_read(const char *std, size_t stdlen, const char *out, size_t outlen, unsigned flags,
-                      ct_text_log *tl) {
+int ct__text_log_read(const char *std, size_t stdlen, const char *out, size_t outlen, unsigned flags, ct_text_log *tl) {
     memset(tl, 0, sizeof *tl);
     tl->pue = tl->intensity_start = tl->intensity_avg = NAN;
     tl->actual.epochs = tl->predicted.epochs = -1;

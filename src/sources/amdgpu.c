@@ -96,10 +96,8 @@ static int probe_hwmon(const char *dir, const char *card, const char *devdir, am
         d->fd = fd;
         ct__strlcpy(d->file, path, sizeof d->file);
         d->m.has_counter = i == 0;
-        if (i == 0)
-            ct__gpu_meter_base_counter(&d->m, v);
-        else
-            ct__gpu_meter_base_power(&d->m, now, (double)v / 1e6);
+        if (i == 0) ct__gpu_meter_base_counter(&d->m, v);
+        else ct__gpu_meter_base_power(&d->m, now, (double)v / 1e6);
         snprintf(path, sizeof path, "%s/product_name", devdir);
         read_line(path, d->name, sizeof d->name);
         if (!d->name[0]) snprintf(d->name, sizeof d->name, "AMD GPU %s", card);
@@ -170,10 +168,8 @@ static void baseline(amd_dev *d, double now) {
     uint64_t v;
     d->m.have_raw = d->m.have_sample = 0;
     if (pread_u64(d->fd, &v) != 0) return;
-    if (d->m.has_counter)
-        ct__gpu_meter_base_counter(&d->m, v);
-    else
-        ct__gpu_meter_base_power(&d->m, now, (double)v / 1e6);
+    if (d->m.has_counter) ct__gpu_meter_base_counter(&d->m, v);
+    else ct__gpu_meter_base_power(&d->m, now, (double)v / 1e6);
 }
 
 static int pending(const amd_state *s) {
@@ -278,8 +274,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
                      "AMD GPU: amdgpu hwmon found under %s but none of energy1_input, power1_average, "
                      "power1_input is readable",
                      root);
-        else
-            snprintf(why, whylen, "AMD GPU: no amdgpu card under %s", root);
+        else snprintf(why, whylen, "AMD GPU: no amdgpu card under %s", root);
         free_state(s);
         return CT_ENOSOURCE;
     }
@@ -351,5 +346,5 @@ static void describe_(void *state, int index, ct_device_desc *out) {
 
 static void close_(void *state) { free_state(state); }
 
-const ct__source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
-                                         max_read_interval_, close_};
+const ct__source_ops ct__source_amdgpu = {"amdgpu", CT_COMPONENT_GPU,   open_, device_count_, describe_,
+                                          read_,    max_read_interval_, close_};

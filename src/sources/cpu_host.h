@@ -44,17 +44,17 @@ void ct__cpu_vcpu_default(double *min_w, double *max_w);
 /* The machine (cpu_model.c)                                            */
 /* ------------------------------------------------------------------ */
 typedef struct ct_cpu_host {
-    char model[256];      /* "model name", or built from the ARM part / DMI; "" unknown */
-    char vendor_id[32];   /* GenuineIntel, AuthenticAMD, "" */
-    int family, model_no, stepping; /* x86 CPUID, -1 unknown */
-    unsigned arm_implementer, arm_part; /* 0 unknown */
-    int logical;          /* processors listed (vCPUs on a VM) */
-    int packages;         /* distinct physical ids (1 when absent) */
-    int hypervisor;       /* "hypervisor" in the flags */
+    char model[256];                      /* "model name", or built from the ARM part / DMI; "" unknown */
+    char vendor_id[32];                   /* GenuineIntel, AuthenticAMD, "" */
+    int family, model_no, stepping;       /* x86 CPUID, -1 unknown */
+    unsigned arm_implementer, arm_part;   /* 0 unknown */
+    int logical;                          /* processors listed (vCPUs on a VM) */
+    int packages;                         /* distinct physical ids (1 when absent) */
+    int hypervisor;                       /* "hypervisor" in the flags */
     char dmi_vendor[96], dmi_product[96]; /* /sys/class/dmi/id sys_vendor, product_name */
-    int vm;               /* a virtual machine (hypervisor flag, Xen guest or DMI) */
-    char vm_why[160];     /* what said so, for messages */
-    char provider[8];     /* "aws", "gcp", "azure", "" */
+    int vm;                               /* a virtual machine (hypervisor flag, Xen guest or DMI) */
+    char vm_why[160];                     /* what said so, for messages */
+    char provider[8];                     /* "aws", "gcp", "azure", "" */
 } ct_cpu_host;
 
 /* Parses /proc/cpuinfo text into h (DMI fields untouched). */
@@ -71,11 +71,11 @@ const char *ct__cpu_arch_from_id(const ct_cpu_host *h);
 /* Containers: the cgroup's CPU limit and usage (cgroup_cpu.c)          */
 /* ------------------------------------------------------------------ */
 typedef struct ct_cgroup_cpu {
-    int version;          /* 1 or 2; 0 = no cgroup found */
-    char usage_path[1024];/* cpu.stat (v2) or cpuacct.usage (v1) */
-    double quota_cpus;    /* cpu.max / cfs quota in CPUs, 0 = no quota */
-    int cpuset_cpus;      /* CPUs in the cpuset, 0 = unknown */
-    int limited;          /* a quota, or a cpuset smaller than the machine */
+    int version;           /* 1 or 2; 0 = no cgroup found */
+    char usage_path[1024]; /* cpu.stat (v2) or cpuacct.usage (v1) */
+    double quota_cpus;     /* cpu.max / cfs quota in CPUs, 0 = no quota */
+    int cpuset_cpus;       /* CPUs in the cpuset, 0 = unknown */
+    int limited;           /* a quota, or a cpuset smaller than the machine */
 } ct_cgroup_cpu;
 
 /* Finds this process's cgroup (CT_PROC_ROOT/self/cgroup under

@@ -138,11 +138,9 @@ static void normalise_model(const char *in, char *out, size_t outlen) {
 enum { V_UNKNOWN = 0, V_INTEL, V_AMD, V_ARM };
 
 static int vendor_of(const char *name) {
-    static const char *const amd[] = {"amd",   "opteron", "athlon",  "phenom", "ryzen",
-                                      "epyc",  "sempron", "turion",  "fx-",    "fx(",
-                                      "duron", "radeon"};
-    static const char *const intel[] = {"intel", "xeon", "pentium", "celeron", "core(", "core i", "core 2",
-                                        "atom"};
+    static const char *const amd[] = {"amd",     "opteron", "athlon", "phenom", "ryzen", "epyc",
+                                      "sempron", "turion",  "fx-",    "fx(",    "duron", "radeon"};
+    static const char *const intel[] = {"intel", "xeon", "pentium", "celeron", "core(", "core i", "core 2", "atom"};
     static const char *const arm[] = {"ampere", "neoverse", "graviton", "cortex"};
     for (size_t i = 0; i < sizeof amd / sizeof amd[0]; i++)
         if (strcasestr(name, amd[i])) return V_AMD;
@@ -540,16 +538,27 @@ const char *ct__cpu_arch_from_id(const ct_cpu_host *h) {
     if (!strcmp(h->vendor_id, "GenuineIntel") && h->family == 6) {
         /* Linux arch/x86/include/asm/intel-family.h */
         switch (h->model_no) {
-        case 42: case 45: return "sandy bridge";
-        case 58: case 62: return "ivy bridge";
-        case 60: case 63: case 69: case 70: return "haswell";
-        case 61: case 71: case 79: case 86: return "broadwell";
-        case 78: case 94: return "skylake";
+        case 42:
+        case 45: return "sandy bridge";
+        case 58:
+        case 62: return "ivy bridge";
+        case 60:
+        case 63:
+        case 69:
+        case 70: return "haswell";
+        case 61:
+        case 71:
+        case 79:
+        case 86: return "broadwell";
+        case 78:
+        case 94: return "skylake";
         case 85: return h->stepping >= 10 ? "cooper lake" : h->stepping >= 5 ? "cascade lake" : "skylake";
-        case 106: case 108: return "ice lake";
+        case 106:
+        case 108: return "ice lake";
         case 143: return "sapphire rapids";
         case 207: return "emerald rapids";
-        case 142: case 158: return "coffee lake";
+        case 142:
+        case 158: return "coffee lake";
         default: return "";
         }
     }
@@ -580,15 +589,12 @@ void ct__cpu_host_dmi(ct_cpu_host *h) {
     read_dmi(root, "sys_vendor", h->dmi_vendor, sizeof h->dmi_vendor);
     read_dmi(root, "product_name", h->dmi_product, sizeof h->dmi_product);
     h->provider[0] = '\0';
-    if (strcasestr(h->dmi_vendor, "Amazon"))
-        ct__strlcpy(h->provider, "aws", sizeof h->provider);
-    else if (!strncasecmp(h->dmi_vendor, "Google", 6))
-        ct__strlcpy(h->provider, "gcp", sizeof h->provider);
-    else if (strcasestr(h->dmi_vendor, "Microsoft"))
-        ct__strlcpy(h->provider, "azure", sizeof h->provider);
-    static const char *const vm_words[] = {"QEMU",  "KVM",        "VirtualBox", "VMware", "Virtual Machine", "HVM domU",
-                                           "Xen",   "Google",     "OpenStack",  "Bochs",  "innotek",         "Parallels",
-                                           "Amazon EC2", "Alibaba Cloud", "BHYVE"};
+    if (strcasestr(h->dmi_vendor, "Amazon")) ct__strlcpy(h->provider, "aws", sizeof h->provider);
+    else if (!strncasecmp(h->dmi_vendor, "Google", 6)) ct__strlcpy(h->provider, "gcp", sizeof h->provider);
+    else if (strcasestr(h->dmi_vendor, "Microsoft")) ct__strlcpy(h->provider, "azure", sizeof h->provider);
+    static const char *const vm_words[] = {"QEMU",     "KVM",       "VirtualBox", "VMware",        "Virtual Machine",
+                                           "HVM domU", "Xen",       "Google",     "OpenStack",     "Bochs",
+                                           "innotek",  "Parallels", "Amazon EC2", "Alibaba Cloud", "BHYVE"};
     int dmi_vm = 0;
     for (size_t i = 0; i < sizeof vm_words / sizeof vm_words[0]; i++)
         if (strcasestr(h->dmi_vendor, vm_words[i]) || strcasestr(h->dmi_product, vm_words[i])) dmi_vm = 1;
@@ -605,14 +611,10 @@ void ct__cpu_host_dmi(ct_cpu_host *h) {
         free(buf);
     }
     h->vm = h->hypervisor || dmi_vm || xen_guest;
-    if (h->hypervisor)
-        snprintf(h->vm_why, sizeof h->vm_why, "the hypervisor flag in cpuinfo");
-    else if (xen_guest)
-        snprintf(h->vm_why, sizeof h->vm_why, "a Xen guest: %.100s without control_d", path);
-    else if (dmi_vm)
-        snprintf(h->vm_why, sizeof h->vm_why, "DMI \"%.60s\" \"%.60s\"", h->dmi_vendor, h->dmi_product);
-    else
-        h->vm_why[0] = '\0';
+    if (h->hypervisor) snprintf(h->vm_why, sizeof h->vm_why, "the hypervisor flag in cpuinfo");
+    else if (xen_guest) snprintf(h->vm_why, sizeof h->vm_why, "a Xen guest: %.100s without control_d", path);
+    else if (dmi_vm) snprintf(h->vm_why, sizeof h->vm_why, "DMI \"%.60s\" \"%.60s\"", h->dmi_vendor, h->dmi_product);
+    else h->vm_why[0] = '\0';
     if (!h->model[0] && h->arm_implementer) {
         /* ARM servers have no model name: name the core, and the chip when DMI says */
         const char *core = arm_core(h->arm_implementer, h->arm_part);
@@ -621,11 +623,8 @@ void ct__cpu_host_dmi(ct_cpu_host *h) {
                      strcasestr(h->dmi_product, "Max") ? "Max " : "");
         else if (!strcmp(h->provider, "aws") && core)
             snprintf(h->model, sizeof h->model, "AWS %s (%s)", ct__cpu_arch_from_id(h), core);
-        else if (core)
-            snprintf(h->model, sizeof h->model, "ARM %s", core);
-        else
-            snprintf(h->model, sizeof h->model, "ARM implementer 0x%02x part 0x%03x", h->arm_implementer,
-                     h->arm_part);
+        else if (core) snprintf(h->model, sizeof h->model, "ARM %s", core);
+        else snprintf(h->model, sizeof h->model, "ARM implementer 0x%02x part 0x%03x", h->arm_implementer, h->arm_part);
     }
 }
 

@@ -24,10 +24,10 @@
 #define CT__GPU_COUNTER_INTERVAL_S 60.0
 
 typedef struct ct_gpu_meter {
-    int has_counter;   /* 1: cumulative counter; 0: polled power */
-    int claimed;       /* counted (always, unless devices_by_pid and not yet used by this tree) */
-    int lost;          /* no longer readable: energy_j is kept */
-    double energy_j;   /* cumulative since claimed */
+    int has_counter;             /* 1: cumulative counter; 0: polled power */
+    int claimed;                 /* counted (always, unless devices_by_pid and not yet used by this tree) */
+    int lost;                    /* no longer readable: energy_j is kept */
+    double energy_j;             /* cumulative since claimed */
     unsigned long long last_raw; /* last counter reading, in the source's units */
     int have_raw;
     double last_t, last_w; /* last power sample */

@@ -72,8 +72,8 @@ typedef struct nvml_dev {
     nvmlDevice_t handle;
     unsigned int index; /* NVML index */
     char name[NVML_NAME_LEN], uuid[NVML_UUID_LEN];
-    int mig; /* MIG mode on */
-    ct_gpu_meter m; /* counter (mJ) or polled power; claimed, lost, energy */
+    int mig;           /* MIG mode on */
+    ct_gpu_meter m;    /* counter (mJ) or polled power; claimed, lost, energy */
     double fail_since; /* monotonic s of the first failed read in a row, -1 none */
     int fail_warned;   /* the long-failure warning was given */
 } nvml_dev;
@@ -241,12 +241,10 @@ static void update_device(nvml_state *s, nvml_dev *d, double now_s) {
     if (!d->fail_warned && now_s - d->fail_since >= FAIL_WARN_S) {
         d->fail_warned = 1;
         char msg[CT__MSG_LEN];
-        snprintf(msg, sizeof msg,
-                 "GPU %u (%s): %s not been readable for %.0f s (NVML: %s); %s", d->index, d->name,
-                 d->m.has_counter ? "the energy counter has" : "power has", now_s - d->fail_since,
-                 err_text(&s->api, r),
+        snprintf(msg, sizeof msg, "GPU %u (%s): %s not been readable for %.0f s (NVML: %s); %s", d->index, d->name,
+                 d->m.has_counter ? "the energy counter has" : "power has", now_s - d->fail_since, err_text(&s->api, r),
                  d->m.has_counter ? "the counter is cumulative, so the energy is caught up if it comes back"
-                                : "the gap is bridged linearly between the samples around it");
+                                  : "the gap is bridged linearly between the samples around it");
         notice(s, 1, msg);
     }
 }
@@ -413,8 +411,7 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
     if (r != NVML_SUCCESS || count == 0 || count > 1024) {
         if (r != NVML_SUCCESS)
             snprintf(why, whylen, "NVIDIA GPU: NVML cannot count the GPUs: %s", err_text(&s->api, r));
-        else
-            snprintf(why, whylen, "NVIDIA GPU: NVML finds no GPU");
+        else snprintf(why, whylen, "NVIDIA GPU: NVML finds no GPU");
         unload(s, 1);
         free_state(s);
         return CT_ENOSOURCE;
@@ -497,8 +494,8 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
         } else {
             rp = s->api.get_power ? s->api.get_power(d->handle, &mw) : NVML_ERROR_NOT_SUPPORTED;
             if (rp != NVML_SUCCESS) {
-                snprintf(msg, sizeof msg, "GPU %u (%s) gives neither an energy counter nor power (NVML: %s)",
-                         d->index, d->name, err_text(&s->api, rp));
+                snprintf(msg, sizeof msg, "GPU %u (%s) gives neither an energy counter nor power (NVML: %s)", d->index,
+                         d->name, err_text(&s->api, rp));
                 notice(s, 1, msg);
                 ct__strlcpy(reasons, msg, sizeof reasons);
                 continue;
@@ -545,13 +542,11 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
     free(sel);
 
     if (s->ndev == 0) {
-        if (reasons[0])
-            snprintf(why, whylen, "NVIDIA GPU: no GPU can be measured: %s", reasons);
+        if (reasons[0]) snprintf(why, whylen, "NVIDIA GPU: no GPU can be measured: %s", reasons);
         else if (cvd)
             snprintf(why, whylen, "NVIDIA GPU: CUDA_VISIBLE_DEVICES=\"%s\" selects none of the %u GPU%s", cvd, count,
                      count == 1 ? "" : "s");
-        else
-            snprintf(why, whylen, "NVIDIA GPU: no GPU can be opened through NVML");
+        else snprintf(why, whylen, "NVIDIA GPU: no GPU can be opened through NVML");
         unload(s, 1);
         free_state(s);
         return CT_ENOSOURCE;
@@ -560,5 +555,5 @@ static int open_(const ct__source_ctx *ctx, void **state, char *why, size_t whyl
     return 0;
 }
 
-const ct__source_ops ct__source_nvml = {"nvml", CT_COMPONENT_GPU, open_, device_count_, describe_, read_,
-                                       max_read_interval_, close_};
+const ct__source_ops ct__source_nvml = {"nvml", CT_COMPONENT_GPU,   open_, device_count_, describe_,
+                                        read_,  max_read_interval_, close_};

@@ -94,13 +94,10 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
     const ct_config *cfg = ctx ? ctx->cfg : NULL;
     const char *mode = cfg && cfg->rapl_zones ? cfg->rapl_zones : "auto";
     int want_psys;
-    if (strcasecmp(mode, "auto") == 0 || mode[0] == '\0')
-        want_psys = 0;
-    else if (strcasecmp(mode, "psys") == 0)
-        want_psys = 1;
+    if (strcasecmp(mode, "auto") == 0 || mode[0] == '\0') want_psys = 0;
+    else if (strcasecmp(mode, "psys") == 0) want_psys = 1;
     else {
-        fmt(why, whylen, "RAPL: unknown rapl_zones \"%s\" (use \"auto\" for packages + dram, or \"psys\")",
-                 mode);
+        fmt(why, whylen, "RAPL: unknown rapl_zones \"%s\" (use \"auto\" for packages + dram, or \"psys\")", mode);
         return CT_EINVAL;
     }
 
@@ -148,14 +145,10 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
         ct__strlcpy(zz->path, c->path, sizeof zz->path);
         ct__strlcpy(zz->name, text, sizeof zz->name);
         int pkg = -1, die = -1;
-        if (ct__rapl_parse_package_name(text, &pkg, &die))
-            zz->kind = ZONE_PACKAGE;
-        else if (strcmp(text, "dram") == 0)
-            zz->kind = ZONE_DRAM;
-        else if (strcmp(text, "psys") == 0)
-            zz->kind = ZONE_PSYS;
-        else
-            zz->kind = ZONE_OTHER; /* core, uncore, anything new: inside the package */
+        if (ct__rapl_parse_package_name(text, &pkg, &die)) zz->kind = ZONE_PACKAGE;
+        else if (strcmp(text, "dram") == 0) zz->kind = ZONE_DRAM;
+        else if (strcmp(text, "psys") == 0) zz->kind = ZONE_PSYS;
+        else zz->kind = ZONE_OTHER; /* core, uncore, anything new: inside the package */
         if (zz->kind == ZONE_OTHER) continue;
         if (want_psys != (zz->kind == ZONE_PSYS)) continue;
         zz->pkg = pkg;
@@ -171,7 +164,8 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
                     if (strcmp(cl.c[j].id, parent) != 0) continue;
                     fmt(path, sizeof path, "%s/name", cl.c[j].path);
                     char pname[128];
-                    if (ct__rapl_read_text(path, pname, sizeof pname) > 0) ct__rapl_parse_package_name(pname, &zz->pkg, &zz->die);
+                    if (ct__rapl_read_text(path, pname, sizeof pname) > 0)
+                        ct__rapl_parse_package_name(pname, &zz->pkg, &zz->die);
                     break;
                 }
             }
@@ -196,7 +190,7 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
                 if (!denied[0]) ct__strlcpy(denied, path, sizeof denied);
             } else if (r == CT_EPARSE) {
                 fmt(reason, sizeof reason, "%s (%s): energy_uj %s", c->id, text,
-                         raw[0] ? "is not a number" : "is empty");
+                    raw[0] ? "is not a number" : "is empty");
                 ct__rapl_add_reason(skipped, sizeof skipped, reason);
             } else {
                 fmt(reason, sizeof reason, "%s (%s): energy_uj: %s", c->id, text, strerror(-r));
@@ -208,7 +202,8 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
         zz->fd = fd;
         fmt(path, sizeof path, "%s/max_energy_range_uj", c->path);
         uint64_t range = 0;
-        if (ct__rapl_read_text(path, text, sizeof text) > 0 && ct__rapl_parse_uj(text, &range) == 0 && range >= zz->last_uj)
+        if (ct__rapl_read_text(path, text, sizeof text) > 0 && ct__rapl_parse_uj(text, &range) == 0 &&
+            range >= zz->last_uj)
             zz->max_range = range;
         zz->max_power_w = ct__rapl_zone_max_power_w(c->path);
         zz->bad_since = -1;
@@ -232,10 +227,10 @@ static int rapl_open(const ct__source_ctx *ctx, void **state, char *why, size_t 
     if (n == 0) {
         if (want_psys)
             fmt(why, whylen, "RAPL: rapl_zones is \"psys\" but no usable psys zone under %s%s%s", root,
-                     skipped[0] ? ": " : "", skipped);
+                skipped[0] ? ": " : "", skipped);
         else
-            fmt(why, whylen, "RAPL: no usable package or dram zone under %s%s%s", root,
-                     skipped[0] ? ": " : "", skipped);
+            fmt(why, whylen, "RAPL: no usable package or dram zone under %s%s%s", root, skipped[0] ? ": " : "",
+                skipped);
         free(z);
         return CT_ENOSOURCE;
     }
@@ -323,8 +318,8 @@ static void zone_lost(rapl_state *s, ct_rapl_zone *z, const char *what) {
     if (s->notice) {
         char msg[CT__MSG_LEN];
         fmt(msg, sizeof msg,
-                 "RAPL zone %s (%s, device %s) %s: its energy so far (%.6f J) is kept, the other zones go on",
-                 z->id, z->name, z->dev_name, what, (double)z->total_uj * 1e-6);
+            "RAPL zone %s (%s, device %s) %s: its energy so far (%.6f J) is kept, the other zones go on", z->id,
+            z->name, z->dev_name, what, (double)z->total_uj * 1e-6);
         s->notice(s->notice_user, 1, msg);
     }
 }
@@ -429,6 +424,6 @@ static void rapl_close(void *state) {
 }
 
 const ct__source_ops ct__source_rapl = {
-    "rapl", CT_COMPONENT_CPU, rapl_open, rapl_device_count, rapl_describe, rapl_read, rapl_max_read_interval,
-    rapl_close,
+    "rapl",    CT_COMPONENT_CPU,       rapl_open,  rapl_device_count, rapl_describe,
+    rapl_read, rapl_max_read_interval, rapl_close,
 };

@@ -215,9 +215,8 @@ void ct__rapl_drop_mirrors(ct_rapl_zone *z, int *n, const ct__source_ctx *ctx) {
         if (mirror_of[i] >= 0) {
             if (ctx && ctx->notice) {
                 char msg[CT__MSG_LEN];
-                fmt(msg, sizeof msg,
-                         "RAPL zone %s (%s) mirrors zone %s (%s): same counter, counted once",
-                         z[i].id, z[i].name, z[mirror_of[i]].id, z[mirror_of[i]].name);
+                fmt(msg, sizeof msg, "RAPL zone %s (%s) mirrors zone %s (%s): same counter, counted once", z[i].id,
+                    z[i].name, z[mirror_of[i]].id, z[mirror_of[i]].name);
                 ctx->notice(ctx->user, 0, msg);
             }
             close(z[i].fd);
@@ -237,7 +236,8 @@ void ct__rapl_drop_mirrors(ct_rapl_zone *z, int *n, const ct__source_ctx *ctx) {
 
 static int zone_order(const void *pa, const void *pb) {
     const ct_rapl_zone *a = pa, *b = pb;
-    if (a->kind != b->kind) return a->kind == ZONE_PACKAGE ? -1 : b->kind == ZONE_PACKAGE ? 1 : (int)a->kind - (int)b->kind;
+    if (a->kind != b->kind)
+        return a->kind == ZONE_PACKAGE ? -1 : b->kind == ZONE_PACKAGE ? 1 : (int)a->kind - (int)b->kind;
     if (a->pkg != b->pkg) return a->pkg < b->pkg ? -1 : 1;
     if (a->die != b->die) return a->die < b->die ? -1 : 1;
     return strverscmp(a->id, b->id);
@@ -266,11 +266,10 @@ void ct__rapl_name_devices(ct_rapl_zone *z, int n) {
                 same++;
             }
         }
-        if (same == 1)
-            fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d", prefix, z[i].pkg);
+        if (same == 1) fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d", prefix, z[i].pkg);
         else
             fmt(z[i].dev_name, sizeof z[i].dev_name, "%s:%d-die-%d", prefix, z[i].pkg,
-                     z[i].die >= 0 ? z[i].die : index);
+                z[i].die >= 0 ? z[i].die : index);
     }
 }
 
@@ -282,7 +281,8 @@ double ct__rapl_zone_max_power_w(const char *zone_path) {
         char path[RAPL_PATH_LEN + 48], text[64];
         uint64_t uw;
         fmt(path, sizeof path, "%s/constraint_%d_max_power_uw", zone_path, i);
-        if (ct__rapl_read_text(path, text, sizeof text) > 0 && ct__rapl_parse_uj(text, &uw) == 0 && (double)uw * 1e-6 > best)
+        if (ct__rapl_read_text(path, text, sizeof text) > 0 && ct__rapl_parse_uj(text, &uw) == 0 &&
+            (double)uw * 1e-6 > best)
             best = (double)uw * 1e-6;
     }
     return best > 0 ? 2.0 * best : RAPL_GUARD_POWER_W;

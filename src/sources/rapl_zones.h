@@ -12,8 +12,8 @@
 #define RAPL_MAX_ZONES 256
 #define RAPL_PATH_LEN 1024
 /* The exact command that makes energy_uj readable (CVE-2020-8694 made it 0400). */
-#define RAPL_FIX_COMMAND                                                                       \
-    "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj "                              \
+#define RAPL_FIX_COMMAND                                         \
+    "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj " \
     "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj"
 /* Wrap guard: a zone is read at least every range / (2 x this power), so
  * that even at this power the counter cannot pass its range between two
@@ -30,20 +30,20 @@
 typedef enum { ZONE_OTHER = 0, ZONE_PACKAGE, ZONE_DRAM, ZONE_PSYS } ct_rapl_zone_kind;
 
 typedef struct ct_rapl_zone {
-    char id[64];          /* directory name, e.g. "intel-rapl:0:0" */
+    char id[64];              /* directory name, e.g. "intel-rapl:0:0" */
     char path[RAPL_PATH_LEN]; /* directory path */
-    char name[64];        /* contents of `name`, e.g. "package-0" */
+    char name[64];            /* contents of `name`, e.g. "package-0" */
     ct_rapl_zone_kind kind;
-    int pkg, die;         /* package and die numbers, -1 when unknown */
-    int fd;               /* energy_uj, -1 when closed */
-    uint64_t max_range;   /* max_energy_range_uj, 0 = unknown */
-    uint64_t last_uj;     /* last raw reading */
-    uint64_t total_uj;    /* accumulated since open */
+    int pkg, die;       /* package and die numbers, -1 when unknown */
+    int fd;             /* energy_uj, -1 when closed */
+    uint64_t max_range; /* max_energy_range_uj, 0 = unknown */
+    uint64_t last_uj;   /* last raw reading */
+    uint64_t total_uj;  /* accumulated since open */
     int lost;
-    double bad_since;     /* monotonic s of the first malformed reading in a row, -1 none */
-    double last_t;        /* monotonic s of the last good reading */
-    double max_power_w;   /* highest plausible power: bounds what a wrap can be */
-    char dev_name[64];    /* "cpu:0", "dram:1", "psys:0", ... */
+    double bad_since;   /* monotonic s of the first malformed reading in a row, -1 none */
+    double last_t;      /* monotonic s of the last good reading */
+    double max_power_w; /* highest plausible power: bounds what a wrap can be */
+    char dev_name[64];  /* "cpu:0", "dram:1", "psys:0", ... */
 } ct_rapl_zone;
 
 typedef struct ct_rapl_candidate {

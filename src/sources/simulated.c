@@ -61,7 +61,7 @@ static double sim_interval(void *state) {
 }
 static void sim_close(void *state) { free(state); }
 
-const ct__source_ops ct__source_sim_cpu = {"sim-cpu", CT_COMPONENT_CPU, sim_cpu_open, sim_count, sim_describe,
-                                          sim_read,  sim_interval,     sim_close};
-const ct__source_ops ct__source_sim_gpu = {"sim-gpu", CT_COMPONENT_GPU, sim_gpu_open, sim_count, sim_describe,
-                                          sim_read,  sim_interval,     sim_close};
+const ct__source_ops ct__source_sim_cpu = {"sim-cpu",    CT_COMPONENT_CPU, sim_cpu_open, sim_count,
+                                           sim_describe, sim_read,         sim_interval, sim_close};
+const ct__source_ops ct__source_sim_gpu = {"sim-gpu",    CT_COMPONENT_GPU, sim_gpu_open, sim_count,
+                                           sim_describe, sim_read,         sim_interval, sim_close};

@@ -5,7 +5,7 @@
 #include "base/base.h"
 
 typedef struct ct__source_ops {
-    const char *name;        /* "rapl", "tdp", "sim-cpu", "sim-gpu", "nvml", "amdgpu" */
+    const char *name; /* "rapl", "tdp", "sim-cpu", "sim-gpu", "nvml", "amdgpu" */
     ct_component component;
     /* Probe and open. 0 and *state set, or CT_ENOSOURCE/CT_E* with a reason
      * the user can read in why. Must not block for long or touch the network. */
@@ -65,8 +65,7 @@ typedef struct ct_source_opener {
  * simulated is set, else the others. Returns 0 or CT_ENOMEM; *opened gets the
  * number of sources kept, and reasons the "; "-joined reasons of the rows
  * that did not open ("" when none failed). */
-int ct__sources_open(ct_component c, int simulated, const ct_source_opener *op, int *opened, char *reasons,
-                     size_t len);
+int ct__sources_open(ct_component c, int simulated, const ct_source_opener *op, int *opened, char *reasons, size_t len);
 
 /* CPU TDP in W for a /proc/cpuinfo model name; 0 or CT_ENODATA. matched gets the table's name. */
 int ct__cpu_tdp_lookup(const char *model, double *tdp_w, char *matched, size_t mlen);

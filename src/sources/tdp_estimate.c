@@ -116,17 +116,17 @@ typedef struct tdp_state {
     double idle_w, full_w; /* power at 0 and 100 % utilisation of the machine */
     int use_cgroup;        /* billed for the cgroup's CPU time */
     ct_cgroup_cpu cg;
-    double per_cpu_w;      /* W per fully busy logical CPU (cgroup billing) */
-    int logical;           /* logical CPUs of the machine (vCPUs on a VM) */
-    double cg_anchor_s;    /* cgroup CPU time at the anchor */
+    double per_cpu_w;   /* W per fully busy logical CPU (cgroup billing) */
+    int logical;        /* logical CPUs of the machine (vCPUs on a VM) */
+    double cg_anchor_s; /* cgroup CPU time at the anchor */
     int packages;
     char dev_name[64];
     /* Integration anchor: the last read at which the tick counters moved. */
     double anchor_t;
     cpu_times anchor_ticks;
     double anchor_energy_j;
-    double last_util;      /* utilisation of the last measured interval */
-    double last_out_j;     /* last value returned (cumulative, never decreases) */
+    double last_util;  /* utilisation of the last measured interval */
+    double last_out_j; /* last value returned (cumulative, never decreases) */
     int lost;
     /* DRAM estimate (device 1 when on) */
     int dram;
@@ -248,7 +248,7 @@ static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t w
     s->stat_fd = open(s->stat_path, O_RDONLY | O_CLOEXEC);
     if (s->stat_fd < 0) {
         fmt(why, whylen, "TDP estimate: cannot open %s (%s), so CPU utilisation is unknown", s->stat_path,
-                 strerror(errno));
+            strerror(errno));
         free(s);
         return CT_ENOSOURCE;
     }
@@ -268,10 +268,8 @@ static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t w
     ct_cpu_host host;
     memset(&host, 0, sizeof host);
     int info_rc = ct__read_file(path, TDP_CPUINFO_MAX, &info, &infolen);
-    if (info_rc == 0 && info)
-        ct__cpuinfo_parse(info, &host);
-    else
-        ct__cpuinfo_parse("", &host);
+    if (info_rc == 0 && info) ct__cpuinfo_parse(info, &host);
+    else ct__cpuinfo_parse("", &host);
     free(info);
     ct__cpu_host_dmi(&host);
 
@@ -293,10 +291,8 @@ static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t w
     } else {
         fmt(msg + used, sizeof msg - used, " from %.500s", s->stat_path);
     }
-    if (s->packages <= 1)
-        fmt(s->dev_name, sizeof s->dev_name, "cpu:0 (estimated)");
-    else
-        fmt(s->dev_name, sizeof s->dev_name, "cpu:0-%d (estimated)", s->packages - 1);
+    if (s->packages <= 1) fmt(s->dev_name, sizeof s->dev_name, "cpu:0 (estimated)");
+    else fmt(s->dev_name, sizeof s->dev_name, "cpu:0-%d (estimated)", s->packages - 1);
     s->anchor_t = ct__monotonic_s();
     s->t_open = s->anchor_t;
     s->last_util = 0;
@@ -318,8 +314,9 @@ static int tdp_open(const ct__source_ctx *ctx, void **state, char *why, size_t w
                 s->notice(s->notice_user, 0, msg);
             }
         } else if (s->notice) {
-            s->notice(s->notice_user, 1, "CT_DRAM_ESTIMATE is set but the installed memory is unknown (no readable "
-                                         "MemTotal in meminfo): no DRAM estimate");
+            s->notice(s->notice_user, 1,
+                      "CT_DRAM_ESTIMATE is set but the installed memory is unknown (no readable "
+                      "MemTotal in meminfo): no DRAM estimate");
         }
     }
     *state = s;
@@ -381,7 +378,7 @@ static int tdp_read(void *state, double now_s, double *energy_j) {
         if (s->notice) {
             char msg[CT__MSG_LEN + 128];
             fmt(msg, sizeof msg, "TDP estimate stopped: %s; the CPU energy so far (%.6f J) is kept", why,
-                     s->last_out_j);
+                s->last_out_j);
             s->notice(s->notice_user, 1, msg);
         }
         put(s, now_s, energy_j);
@@ -431,6 +428,5 @@ static void tdp_close(void *state) {
 }
 
 const ct__source_ops ct__source_tdp = {
-    "tdp", CT_COMPONENT_CPU, tdp_open, tdp_device_count, tdp_describe, tdp_read, tdp_max_read_interval,
-    tdp_close,
+    "tdp", CT_COMPONENT_CPU, tdp_open, tdp_device_count, tdp_describe, tdp_read, tdp_max_read_interval, tdp_close,
 };

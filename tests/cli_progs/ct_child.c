@@ -41,28 +41,23 @@
 static volatile sig_atomic_t counts[65];
 static volatile sig_atomic_t winched;
 
-static void on_winch(int sig)
-{
+static void on_winch(int sig) {
     (void)sig;
     winched = 1;
 }
 
-static void on_count(int sig)
-{
-    if (sig > 0 && sig < 65)
-        counts[sig]++;
+static void on_count(int sig) {
+    if (sig > 0 && sig < 65) counts[sig]++;
 }
 
-static int sig_by_name(const char *s)
-{
+static int sig_by_name(const char *s) {
     static const struct {
         const char *name;
         int sig;
-    } names[] = {{"INT", SIGINT}, {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"HUP", SIGHUP},
+    } names[] = {{"INT", SIGINT},   {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"HUP", SIGHUP},
                  {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"PIPE", SIGPIPE}, {"SEGV", SIGSEGV}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(s, names[i].name) == 0)
-            return names[i].sig;
+        if (strcmp(s, names[i].name) == 0) return names[i].sig;
     int n = atoi(s);
     if (n <= 0 || n >= 65) {
         fprintf(stderr, "ct_child: unknown signal %s\n", s);
@@ -71,8 +66,7 @@ static int sig_by_name(const char *s)
     return n;
 }
 
-static size_t unescape(const char *in, char *out)
-{
+static size_t unescape(const char *in, char *out) {
     size_t n = 0;
     while (*in) {
         if (*in != '\\' || !in[1]) {
@@ -81,10 +75,22 @@ static size_t unescape(const char *in, char *out)
         }
         in++;
         switch (*in) {
-        case 'n': out[n++] = '\n'; in++; break;
-        case 'r': out[n++] = '\r'; in++; break;
-        case 't': out[n++] = '\t'; in++; break;
-        case '0': out[n++] = '\0'; in++; break;
+        case 'n':
+            out[n++] = '\n';
+            in++;
+            break;
+        case 'r':
+            out[n++] = '\r';
+            in++;
+            break;
+        case 't':
+            out[n++] = '\t';
+            in++;
+            break;
+        case '0':
+            out[n++] = '\0';
+            in++;
+            break;
         case 'x': {
             char hex[3] = {0, 0, 0};
             if (in[1] && in[2]) {
@@ -104,31 +110,25 @@ static size_t unescape(const char *in, char *out)
     return n;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
+static void write_all(int fd, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            exit(98);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) exit(98);
         p += w;
         n -= (size_t)w;
     }
 }
 
-static void write_text(int fd, const char *text)
-{
+static void write_text(int fd, const char *text) {
     char *buf = malloc(strlen(text) + 1);
-    if (!buf)
-        exit(97);
+    if (!buf) exit(97);
     size_t n = unescape(text, buf);
     write_all(fd, buf, n);
     free(buf);
 }
 
-static void sleep_s(double s)
-{
+static void sleep_s(double s) {
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     end.tv_sec += (time_t)s;
@@ -141,8 +141,7 @@ static void sleep_s(double s)
         ;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     struct sigaction wa;
     memset(&wa, 0, sizeof wa);
     wa.sa_handler = on_winch;
@@ -168,8 +167,7 @@ int main(int argc, char **argv)
             char buf[4096];
             for (long k = 0; k < n;) {
                 size_t m = 0;
-                for (; m < sizeof buf && k < n; m++, k++)
-                    buf[m] = (char)((k * 7 + 3) % 256);
+                for (; m < sizeof buf && k < n; m++, k++) buf[m] = (char)((k * 7 + 3) % 256);
                 write_all(STDOUT_FILENO, buf, m);
             }
         } else if (strcmp(a, "sleep") == 0) {
@@ -189,8 +187,7 @@ int main(int argc, char **argv)
             sigaction(sig_by_name(v), &sa, NULL);
         } else if (strcmp(a, "counts") == 0 || strcmp(a, "touch") == 0) {
             FILE *f = fopen(v, "w");
-            if (!f)
-                return 96;
+            if (!f) return 96;
             if (a[0] == 'c')
                 fprintf(f, "INT=%d TERM=%d HUP=%d QUIT=%d\n", (int)counts[SIGINT], (int)counts[SIGTERM],
                         (int)counts[SIGHUP], (int)counts[SIGQUIT]);
@@ -204,18 +201,15 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "stdio") == 0) {
             char *buf = malloc(strlen(v) + 1);
-            if (!buf)
-                return 97;
+            if (!buf) return 97;
             size_t n = unescape(v, buf);
             fwrite(buf, 1, n, stdout);
             free(buf);
         } else if (strcmp(a, "cat") == 0) {
-            if (i + 1 >= argc)
-                return 99;
+            if (i + 1 >= argc) return 99;
             size_t chunk = (size_t)atol(argv[++i]);
             FILE *f = fopen(v, "rb");
-            if (!f || chunk == 0)
-                return 96;
+            if (!f || chunk == 0) return 96;
             char buf[4096];
             size_t n;
             while ((n = fread(buf, 1, chunk < sizeof buf ? chunk : sizeof buf, f)) > 0)
@@ -223,8 +217,7 @@ int main(int argc, char **argv)
             fclose(f);
         } else if (strcmp(a, "pid") == 0 || strcmp(a, "tty") == 0) {
             FILE *f = fopen(v, "w");
-            if (!f)
-                return 96;
+            if (!f) return 96;
             if (a[0] == 'p') {
                 fprintf(f, "%ld\n", (long)getpid());
             } else {
@@ -235,33 +228,26 @@ int main(int argc, char **argv)
             }
             fclose(f);
         } else if (strcmp(a, "winch") == 0) {
-            for (int k = 0; k < 1000 && !winched; k++)
-                sleep_s(0.01);
+            for (int k = 0; k < 1000 && !winched; k++) sleep_s(0.01);
             FILE *f = fopen(v, "w");
-            if (!f)
-                return 96;
+            if (!f) return 96;
             struct winsize ws = {0, 0, 0, 0};
             ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
             fprintf(f, "%s rows=%d cols=%d\n", winched ? "winch" : "no-winch", (int)ws.ws_row, (int)ws.ws_col);
             fclose(f);
         } else if (strcmp(a, "waitfor") == 0) {
             int k = 0;
-            for (; k < 2000 && access(v, F_OK) != 0; k++)
-                sleep_s(0.01);
-            if (k == 2000)
-                return 95; /* never came: the test fails on the status */
+            for (; k < 2000 && access(v, F_OK) != 0; k++) sleep_s(0.01);
+            if (k == 2000) return 95; /* never came: the test fails on the status */
         } else if (strcmp(a, "env") == 0) {
-            if (i + 1 >= argc)
-                return 99;
+            if (i + 1 >= argc) return 99;
             FILE *f = fopen(argv[++i], "w");
-            if (!f)
-                return 96;
+            if (!f) return 96;
             const char *e = getenv(v);
             fprintf(f, "%s", e ? e : "(unset)");
             fclose(f);
         } else if (strcmp(a, "repeat") == 0) {
-            if (i + 1 >= argc)
-                return 99;
+            if (i + 1 >= argc) return 99;
             double s = atof(argv[++i]);
             for (;;) {
                 write_text(STDOUT_FILENO, v);

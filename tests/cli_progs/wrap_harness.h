@@ -27,12 +27,12 @@ typedef struct run_opts {
     int term_rows;          /* > 0: stdout and stderr on one terminal (raw pty) of this size; what it
                                shows comes back in out */
     int term_cols;
-    const char *answer;     /* stdin is a pipe; this is written to it once ready_text appeared */
-    const char *pid_file;   /* with answer: the command's pid, written there by ct_child "pid" */
+    const char *answer;      /* stdin is a pipe; this is written to it once ready_text appeared */
+    const char *pid_file;    /* with answer: the command's pid, written there by ct_child "pid" */
     const char *ready_touch; /* once ready_text appeared in the output, this file is created */
     const char *ready_jsonl; /* ... or once the JSON Lines log in this directory has an epoch record */
-    int resize_rows;        /* with term_rows and ready_text: the terminal is resized to this ... */
-    int resize_cols;        /* ... once ready_text showed (it is the tool's controlling terminal) */
+    int resize_rows;         /* with term_rows and ready_text: the terminal is resized to this ... */
+    int resize_cols;         /* ... once ready_text showed (it is the tool's controlling terminal) */
 } run_opts;
 
 typedef struct run_result {
@@ -40,7 +40,7 @@ typedef struct run_result {
     char *out, *err;
     size_t out_len, err_len;
     double elapsed_s;
-    double watch_at_s; /* with watch_text: seconds after start it arrived, -1 never */
+    double watch_at_s;   /* with watch_text: seconds after start it arrived, -1 never */
     char state_at_ready; /* with answer and pid_file: the command's state (/proc/PID/stat) when asked */
 } run_result;
 
@@ -52,8 +52,9 @@ typedef struct jsonl {
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 /* Common options: simulated 50 W CPU, PUE 1, fixed intensity, quiet about location. */
-#define SIM "--sim-cpu", "TestCPU", "--sim-cpu-tdp", "100", "--sim-cpu-util", "0.5", "--components", "cpu", \
-            "--pue", "1", "--carbon-intensity", "1000"
+#define SIM                                                                                                       \
+    "--sim-cpu", "TestCPU", "--sim-cpu-tdp", "100", "--sim-cpu-util", "0.5", "--components", "cpu", "--pue", "1", \
+        "--carbon-intensity", "1000"
 
 extern const run_opts quick; /* timeout 20 s, output to files */
 

@@ -175,8 +175,8 @@ static double energy_to(const fake_dev *d, double t) {
     double base = 0;
     if (d->period > 0) {
         double cycles = floor(t / d->period);
-        base = cycles * energy_to(&(fake_dev){.t = d->t, .p = d->p, .cum = d->cum, .n = d->n, .linear = d->linear},
-                                  d->period);
+        base = cycles *
+               energy_to(&(fake_dev){.t = d->t, .p = d->p, .cum = d->cum, .n = d->n, .linear = d->linear}, d->period);
         t -= cycles * d->period;
     }
     int i = seg(d, t);

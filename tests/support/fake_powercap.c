@@ -122,8 +122,7 @@ static int write_text(const char *path, const char *text, int truncate) {
  * the parser, as the kernel's trailing newline is. */
 static void counter_text(uint64_t v, char *buf, size_t len) { snprintf(buf, len, "%-24" PRIu64 "\n", v); }
 
-int fake_powercap_add_zone(fake_tree *t, const char *id, const char *name, uint64_t energy_uj,
-                           uint64_t max_range_uj) {
+int fake_powercap_add_zone(fake_tree *t, const char *id, const char *name, uint64_t energy_uj, uint64_t max_range_uj) {
     char dir[768], path[1024], text[64];
     if (zone_dir(t, id, dir, sizeof dir)) return -1;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -256,7 +255,7 @@ int fake_proc_stat(fake_tree *t, const fake_stat *s) {
              " %" PRIu64 " %" PRIu64 "\n"
              "cpu0 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " 0 0 0 0 0 0\n"
              "intr 12345 0 0\nctxt 6789\nbtime 1700000000\nprocesses 42\nprocs_running 1\nprocs_blocked 0\n",
-             s->user, s->nice, s->system, s->idle, s->iowait, s->irq, s->softirq, s->steal, s->guest,
-             s->guest_nice, s->user, s->nice, s->system, s->idle);
+             s->user, s->nice, s->system, s->idle, s->iowait, s->irq, s->softirq, s->steal, s->guest, s->guest_nice,
+             s->user, s->nice, s->system, s->idle);
     return fake_tree_write(t, "stat", text);
 }

@@ -31,8 +31,7 @@ void fake_tree_destroy(fake_tree *t);
  * parent's directory (which must exist) and linked from the root. name is the
  * `name` file, or NULL for no name file. max_range_uj 0 = no
  * max_energy_range_uj file. */
-int fake_powercap_add_zone(fake_tree *t, const char *id, const char *name, uint64_t energy_uj,
-                           uint64_t max_range_uj);
+int fake_powercap_add_zone(fake_tree *t, const char *id, const char *name, uint64_t energy_uj, uint64_t max_range_uj);
 /* Rewrites a zone's energy_uj in place. */
 int fake_powercap_set(fake_tree *t, const char *id, uint64_t energy_uj);
 /* Adds delta_uj to the value last set (tracked here). */

@@ -168,8 +168,10 @@ int ts_run(char *const argv[], char *const env_extra[], char **out, char **err) 
     waitpid(pid, &st, 0);
     if (!ob) ob = strdup("");
     if (!eb) eb = strdup("");
-    if (out) *out = ob; else free(ob);
-    if (err) *err = eb; else free(eb);
+    if (out) *out = ob;
+    else free(ob);
+    if (err) *err = eb;
+    else free(eb);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 

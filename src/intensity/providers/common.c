@@ -68,12 +68,9 @@ int ct__iseries_find(const ct__iseries *s, double t) {
     int lo = 0, hi = s->n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        if (t < s->p[mid].t0)
-            hi = mid - 1;
-        else if (t >= s->p[mid].t1)
-            lo = mid + 1;
-        else
-            return mid;
+        if (t < s->p[mid].t0) hi = mid - 1;
+        else if (t >= s->p[mid].t1) lo = mid + 1;
+        else return mid;
     }
     return -1;
 }
@@ -92,8 +89,7 @@ double ct__iseries_mean(const ct__iseries *s, double from, double to, double *co
     return cov > 0 ? area / cov : 0;
 }
 
-int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecast, double max_gap_s,
-                         ct__iseries *out) {
+int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecast, double max_gap_s, ct__iseries *out) {
     ct__iseries_free(out);
     double last = -INFINITY;
     for (int i = 0; i < measured->n; i++) {
@@ -217,8 +213,7 @@ const ct__provider *ct__provider_choose(const ct__location *loc, int have_key, c
 
 /* The host of an http(s) URL into buf (brackets of an IPv6 literal removed,
  * user information skipped); scheme gets "http", "https" or what it was. */
-static int url_host(const char *url, char *scheme, size_t slen, char *host, size_t hlen, char *hostport,
-                    size_t hplen) {
+static int url_host(const char *url, char *scheme, size_t slen, char *host, size_t hlen, char *hostport, size_t hplen) {
     const char *sep = strstr(url, "://");
     if (!sep || (size_t)(sep - url) >= slen) return CT_EINVAL;
     for (size_t i = 0; url + i < sep; i++) scheme[i] = (char)tolower((unsigned char)url[i]);
@@ -255,8 +250,7 @@ int ct__url_is_loopback(const char *url) {
     return 0;
 }
 
-int ct__provider_key_transport(const ct__provider *p, const char *base, int *plain_loopback, char *why,
-                               size_t whylen) {
+int ct__provider_key_transport(const ct__provider *p, const char *base, int *plain_loopback, char *why, size_t whylen) {
     *plain_loopback = 0;
     if (!p->needs_key) return 0;
     char scheme[16] = "", host[256] = "", hostport[300] = "";
@@ -265,8 +259,9 @@ int ct__provider_key_transport(const ct__provider *p, const char *base, int *pla
     if (!bad && strcmp(scheme, "http") == 0) {
         if (ct__url_is_loopback(base)) {
             *plain_loopback = 1;
-            snprintf(why, whylen, "the %s key goes over plain http to this machine (%s=http://%s); use https outside tests",
-                     p->name, ct__env_name(p->url_env), hostport);
+            snprintf(why, whylen,
+                     "the %s key goes over plain http to this machine (%s=http://%s); use https outside tests", p->name,
+                     ct__env_name(p->url_env), hostport);
             return 0;
         }
         snprintf(why, whylen, "%s (host %s) is plain http to another machine: the %s key is not sent; use https",
@@ -287,8 +282,7 @@ json_t *ct__provider_json_parse(const char *body, size_t len, const char *what, 
          * scrubbing the whole key cannot find. The position says enough. */
         char *near = strstr(err.text, " near '");
         if (near) *near = '\0';
-        snprintf(why, whylen, "malformed JSON from %s: %s (line %d, column %d)", what, err.text, err.line,
-                 err.column);
+        snprintf(why, whylen, "malformed JSON from %s: %s (line %d, column %d)", what, err.text, err.line, err.column);
     }
     return root;
 }
@@ -360,8 +354,8 @@ int ct__provider_get(const char *what, const char *url, char *const *headers, co
     if (r.status < 200 || r.status > 299) {
         char msg[200];
         server_message(r.body, r.len, secret, msg, sizeof msg);
-        snprintf(why, whylen, "%s: HTTP %ld %s%s%s%s", what, r.status, status_text(r.status), msg[0] ? " (" : "",
-                 msg, msg[0] ? ")" : "");
+        snprintf(why, whylen, "%s: HTTP %ld %s%s%s%s", what, r.status, status_text(r.status), msg[0] ? " (" : "", msg,
+                 msg[0] ? ")" : "");
         ct__http_response_free(&r);
         return CT_ENETWORK;
     }

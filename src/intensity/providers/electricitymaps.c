@@ -42,8 +42,7 @@ int ct__em_parse_latest(const char *body, size_t len, ct__iseries *measured, cha
     return rc;
 }
 
-int ct__em_parse_list(const char *body, size_t len, const char *list_key, ct__iseries *out, char *why,
-                      size_t whylen) {
+int ct__em_parse_list(const char *body, size_t len, const char *list_key, ct__iseries *out, char *why, size_t whylen) {
     json_t *root = ct__provider_json_parse(body, len, EM_NAME, why, whylen);
     if (!root) return CT_EPARSE;
     const json_t *list = json_object_get(root, list_key);
@@ -90,8 +89,7 @@ static int location_query(const ct__location *loc, char *buf, size_t len) {
     return 0;
 }
 
-int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                 size_t whylen) {
+int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen) {
     char q[200], url[1024];
     ct__secret *sec = req->key;
     if (!sec || !sec->key[0]) {
@@ -109,7 +107,9 @@ int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_da
     const char *key = sec->key;
     ct__strlcpy(out->provider, EM_NAME, sizeof out->provider);
     snprintf(out->area, sizeof out->area, "zone %s",
-             req->loc->zone[0] ? req->loc->zone : req->loc->country[0] ? req->loc->country : "at coordinates");
+             req->loc->zone[0]      ? req->loc->zone
+             : req->loc->country[0] ? req->loc->country
+                                    : "at coordinates");
 
     char *body = NULL;
     size_t blen = 0;
@@ -136,8 +136,8 @@ int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_da
     }
     if (req->want_forecast) {
         snprintf(url, sizeof url, "%s/carbon-intensity/forecast?%s", base, q);
-        int frc = ct__provider_get(EM_NAME " forecast", url, headers, key, req->abort_flag, &body, &blen, &status,
-                                   sub, sizeof sub);
+        int frc = ct__provider_get(EM_NAME " forecast", url, headers, key, req->abort_flag, &body, &blen, &status, sub,
+                                   sizeof sub);
         if (frc == 0) {
             frc = ct__em_parse_list(body, blen, "forecast", &out->forecast, sub, sizeof sub);
             if (frc) ct__scrub_secret(sub, sizeof sub, key);
@@ -153,8 +153,7 @@ out:
     return rc;
 }
 #else
-int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                 size_t whylen) {
+int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen) {
     (void)req;
     (void)base;
     (void)out;

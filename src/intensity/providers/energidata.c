@@ -20,8 +20,7 @@ const char *ct__energidata_area(const ct__location *loc) {
 }
 
 #if CT_HAVE_JANSSON
-int ct__energidata_parse(const char *body, size_t len, const char *area, ct__iseries *out, char *why,
-                         size_t whylen) {
+int ct__energidata_parse(const char *body, size_t len, const char *area, ct__iseries *out, char *why, size_t whylen) {
     json_t *root = ct__provider_json_parse(body, len, EDS_NAME, why, whylen);
     if (!root) return CT_EPARSE;
     const json_t *records = json_object_get(root, "records");
@@ -63,8 +62,8 @@ int ct__energidata_fetch(const ct__provider_req *req, const char *base, ct__inte
                          size_t whylen) {
     const char *area = ct__energidata_area(req->loc);
     char filter[128], url[1024];
-    snprintf(filter, sizeof filter, "{\"PriceArea\":[%s]}", area ? (strcmp(area, "DK1") ? "\"DK2\"" : "\"DK1\"")
-                                                                 : "\"DK1\",\"DK2\"");
+    snprintf(filter, sizeof filter, "{\"PriceArea\":[%s]}",
+             area ? (strcmp(area, "DK1") ? "\"DK2\"" : "\"DK1\"") : "\"DK1\",\"DK2\"");
     char fesc[256];
     ct__url_escape(filter, fesc, sizeof fesc);
     ct__strlcpy(out->provider, EDS_NAME, sizeof out->provider);
@@ -82,11 +81,11 @@ int ct__energidata_fetch(const ct__provider_req *req, const char *base, ct__inte
     if (rc) return rc;
 
     if (req->want_forecast) {
-        snprintf(url, sizeof url,
-                 "%s/dataset/CO2EmisProg?start=now-PT1H&filter=%s&sort=Minutes5UTC%%20ASC&limit=2000", base, fesc);
+        snprintf(url, sizeof url, "%s/dataset/CO2EmisProg?start=now-PT1H&filter=%s&sort=Minutes5UTC%%20ASC&limit=2000",
+                 base, fesc);
         char sub[512];
-        int frc = ct__provider_get(EDS_NAME " CO2EmisProg", url, NULL, NULL, req->abort_flag, &body, &blen, NULL,
-                                   sub, sizeof sub);
+        int frc = ct__provider_get(EDS_NAME " CO2EmisProg", url, NULL, NULL, req->abort_flag, &body, &blen, NULL, sub,
+                                   sizeof sub);
         if (!frc) {
             frc = ct__energidata_parse(body, blen, area, &out->forecast, sub, sizeof sub);
             free(body);

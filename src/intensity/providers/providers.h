@@ -22,14 +22,14 @@
 /* Location (location.c)                                               */
 /* ------------------------------------------------------------------ */
 typedef struct ct__location {
-    char country[3];        /* ISO alpha-2 upper case, "" unknown */
-    char zone[48];          /* Electricity Maps zone, "" none */
-    char postcode[12];      /* UK outward postcode upper case, "" none */
-    double lat, lon;        /* degrees; NaN when unset */
+    char country[3];                           /* ISO alpha-2 upper case, "" unknown */
+    char zone[48];                             /* Electricity Maps zone, "" none */
+    char postcode[12];                         /* UK outward postcode upper case, "" none */
+    double lat, lon;                           /* degrees; NaN when unset */
     char cloud_provider[24], cloud_region[48]; /* "" none */
-    double cloud_g_per_kwh; /* the region's yearly figure; < 0 unknown */
-    char origin[96];        /* what the location was taken from, for messages */
-    int given;              /* 1 when the user gave any location */
+    double cloud_g_per_kwh;                    /* the region's yearly figure; < 0 unknown */
+    char origin[96];                           /* what the location was taken from, for messages */
+    int given;                                 /* 1 when the user gave any location */
 } ct__location;
 
 /* Location from the options, each field falling back to its env variable
@@ -49,8 +49,8 @@ int ct__offline(const ct_config *cfg);
  * a copy. */
 #define CT__KEY_MAX 256
 typedef struct ct__secret {
-    char key[CT__KEY_MAX + 1];       /* NUL-terminated; "" none */
-    char header[CT__KEY_MAX + 64];   /* "auth-token: <key>" while a request is built */
+    char key[CT__KEY_MAX + 1];     /* NUL-terminated; "" none */
+    char header[CT__KEY_MAX + 64]; /* "auth-token: <key>" while a request is built */
 } ct__secret;
 /* NULL when out of memory. */
 ct__secret *ct__secret_new(void);
@@ -99,8 +99,7 @@ double ct__iseries_mean(const ct__iseries *s, double from, double to, double *co
 /* One timeline of measured points followed by forecast points that start
  * after the last measurement; gaps shorter than max_gap_s are closed by
  * extending the earlier point. */
-int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecast, double max_gap_s,
-                         ct__iseries *out);
+int ct__iseries_timeline(const ct__iseries *measured, const ct__iseries *forecast, double max_gap_s, ct__iseries *out);
 
 /* ISO 8601 UTC: "2026-04-25T18:00Z", "...:00.000Z", "...T22:55:00" (no zone
  * = UTC), "+00:00". 0 or CT_EPARSE. */
@@ -119,21 +118,21 @@ void ct__scrub_secret(char *buf, size_t size, const char *secret);
 /* Providers                                                           */
 /* ------------------------------------------------------------------ */
 typedef struct ct__intensity_data {
-    ct__iseries measured;  /* live values: latest, history, current period */
-    ct__iseries forecast;  /* the service's forecast */
-    char provider[48];     /* "Electricity Maps", "UK Carbon Intensity API", "Energi Data Service" */
-    char area[64];         /* "zone DE", "postcode RG10", "national", "DK1", "DK1+DK2" */
-    char note[256];        /* non-fatal problem, e.g. the forecast was refused */
-    int forecast_denied;   /* the service refused the forecast (401/403): do not ask again */
+    ct__iseries measured; /* live values: latest, history, current period */
+    ct__iseries forecast; /* the service's forecast */
+    char provider[48];    /* "Electricity Maps", "UK Carbon Intensity API", "Energi Data Service" */
+    char area[64];        /* "zone DE", "postcode RG10", "national", "DK1", "DK1+DK2" */
+    char note[256];       /* non-fatal problem, e.g. the forecast was refused */
+    int forecast_denied;  /* the service refused the forecast (401/403): do not ask again */
 } ct__intensity_data;
 
 void ct__intensity_data_free(ct__intensity_data *d);
 
 typedef struct ct__provider_req {
     const ct__location *loc;
-    ct__secret *key;              /* Electricity Maps key or NULL; never logged; header built in it */
+    ct__secret *key; /* Electricity Maps key or NULL; never logged; header built in it */
     double now_unix_s;
-    int want_history;             /* also fetch the past 24 h where the service has it */
+    int want_history; /* also fetch the past 24 h where the service has it */
     int want_forecast;
     const atomic_int *abort_flag; /* may be NULL */
 } ct__provider_req;
@@ -169,8 +168,7 @@ typedef struct ct__provider {
 extern const ct__provider ct__providers[];
 extern const int ct__nproviders;
 /* The fetch functions of the rows (one file each). */
-int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                     size_t whylen);
+int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen);
 int ct__energidata_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
                          size_t whylen);
 int ct__em_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen);
@@ -192,8 +190,7 @@ const ct__provider *ct__provider_choose(const ct__location *loc, int have_key, c
  * holds a warning to say once); CT_EINVAL (why says so; the key is not sent)
  * for plain http to any other host or any other scheme. Providers without a
  * key: always 0. */
-int ct__provider_key_transport(const ct__provider *p, const char *base, int *plain_loopback, char *why,
-                               size_t whylen);
+int ct__provider_key_transport(const ct__provider *p, const char *base, int *plain_loopback, char *why, size_t whylen);
 /* 1 when the URL's host is this machine (localhost, 127.0.0.0/8, ::1). */
 int ct__url_is_loopback(const char *url);
 
@@ -201,15 +198,13 @@ int ct__url_is_loopback(const char *url);
 int ct__em_parse_latest(const char *body, size_t len, ct__iseries *measured, char *zone, size_t zonelen, char *why,
                         size_t whylen);
 /* list_key: "history" or "forecast". */
-int ct__em_parse_list(const char *body, size_t len, const char *list_key, ct__iseries *out, char *why,
-                      size_t whylen);
+int ct__em_parse_list(const char *body, size_t len, const char *list_key, ct__iseries *out, char *why, size_t whylen);
 /* Any of the UK API's shapes (national list, regional list, regional object);
  * periods that have ended or contain now go to measured, later ones to forecast. */
-int ct__ukgrid_parse(const char *body, size_t len, double now_unix_s, ct__iseries *measured,
-                     ct__iseries *forecast, char *why, size_t whylen);
+int ct__ukgrid_parse(const char *body, size_t len, double now_unix_s, ct__iseries *measured, ct__iseries *forecast,
+                     char *why, size_t whylen);
 /* area: "DK1", "DK2" or NULL for both (averaged per time). */
-int ct__energidata_parse(const char *body, size_t len, const char *area, ct__iseries *out, char *why,
-                         size_t whylen);
+int ct__energidata_parse(const char *body, size_t len, const char *area, ct__iseries *out, char *why, size_t whylen);
 /* Energi Data Service price area for a location: "DK1", "DK2" or NULL (both). */
 const char *ct__energidata_area(const ct__location *loc);
 
@@ -239,11 +234,11 @@ int ct__provider_get(const char *what, const char *url, char *const *headers, co
 /* Planner (plan.c): pure window search                                */
 /* ------------------------------------------------------------------ */
 typedef struct ct__plan_window {
-    double start, end;     /* Unix s of the best window */
-    double mean_g;         /* mean over the best window */
-    double first_start;    /* earliest possible start (now, or the first forecast time) */
-    double now_mean_g;     /* mean over [first_start, first_start + duration] */
-    double horizon_end;    /* end of the contiguous forecast */
+    double start, end;  /* Unix s of the best window */
+    double mean_g;      /* mean over the best window */
+    double first_start; /* earliest possible start (now, or the first forecast time) */
+    double now_mean_g;  /* mean over [first_start, first_start + duration] */
+    double horizon_end; /* end of the contiguous forecast */
 } ct__plan_window;
 
 /* Lowest-mean window of duration_s starting in [now, now + within_s] (within_s

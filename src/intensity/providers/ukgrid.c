@@ -41,8 +41,8 @@ static int add_periods(const json_t *list, double now, ct__iseries *measured, ct
     return used;
 }
 
-int ct__ukgrid_parse(const char *body, size_t len, double now_unix_s, ct__iseries *measured,
-                     ct__iseries *forecast, char *why, size_t whylen) {
+int ct__ukgrid_parse(const char *body, size_t len, double now_unix_s, ct__iseries *measured, ct__iseries *forecast,
+                     char *why, size_t whylen) {
     json_t *root = ct__provider_json_parse(body, len, UK_NAME, why, whylen);
     if (!root) return CT_EPARSE;
     const json_t *data = json_object_get(root, "data");
@@ -92,8 +92,7 @@ int ct__ukgrid_parse(const char *body, size_t len, double now_unix_s, ct__iserie
 #if CT__HAVE_LIVE
 #include "../http.h"
 
-int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                     size_t whylen) {
+int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen) {
     char url[1024], pc[48] = "", from[32], to[32];
     const ct__location *loc = req->loc;
     if (loc->postcode[0] && ct__url_escape(loc->postcode, pc, sizeof pc)) {
@@ -101,15 +100,11 @@ int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensit
         return CT_EINVAL;
     }
     ct__strlcpy(out->provider, UK_NAME, sizeof out->provider);
-    if (pc[0])
-        snprintf(out->area, sizeof out->area, "postcode %s", loc->postcode);
-    else
-        ct__strlcpy(out->area, "national", sizeof out->area);
+    if (pc[0]) snprintf(out->area, sizeof out->area, "postcode %s", loc->postcode);
+    else ct__strlcpy(out->area, "national", sizeof out->area);
 
-    if (pc[0])
-        snprintf(url, sizeof url, "%s/regional/postcode/%s", base, pc);
-    else
-        snprintf(url, sizeof url, "%s/intensity", base);
+    if (pc[0]) snprintf(url, sizeof url, "%s/regional/postcode/%s", base, pc);
+    else snprintf(url, sizeof url, "%s/intensity", base);
     char *body = NULL;
     size_t blen = 0;
     int rc = ct__provider_get(UK_NAME, url, NULL, NULL, req->abort_flag, &body, &blen, NULL, why, whylen);
@@ -123,10 +118,8 @@ int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensit
         double start = floor(req->now_unix_s / 1800.0) * 1800.0;
         ct__format_iso8601_minutes(start, from, sizeof from);
         ct__format_iso8601_minutes(start + UK_HORIZON_S, to, sizeof to);
-        if (pc[0])
-            snprintf(url, sizeof url, "%s/regional/intensity/%s/%s/postcode/%s", base, from, to, pc);
-        else
-            snprintf(url, sizeof url, "%s/intensity/%s/fw48h", base, from);
+        if (pc[0]) snprintf(url, sizeof url, "%s/regional/intensity/%s/%s/postcode/%s", base, from, to, pc);
+        else snprintf(url, sizeof url, "%s/intensity/%s/fw48h", base, from);
         char sub[512];
         int frc = ct__provider_get(UK_NAME " forecast", url, NULL, NULL, req->abort_flag, &body, &blen, NULL, sub,
                                    sizeof sub);
@@ -142,8 +135,7 @@ int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensit
     return 0;
 }
 #else
-int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why,
-                     size_t whylen) {
+int ct__ukgrid_fetch(const ct__provider_req *req, const char *base, ct__intensity_data *out, char *why, size_t whylen) {
     (void)req;
     (void)base;
     (void)out;
