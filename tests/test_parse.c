@@ -413,6 +413,28 @@ static void engine_run(const char *dir, int epochs, int run_epochs) {
     ct_tracker_free(t);
 }
 
+/* Small totals keep three significant digits in the sentence (was "0.000 kWh
+ * ... 0.000 kg ... 0.000 km" for a short run); large ones keep the original's
+ * three decimals. */
+static void test_sentence_small_numbers(void **state) {
+    (void)state;
+    char *dir = ts_mkdtemp();
+    ts_write(dir, "small_1.a_2026-01-01T000000Z_carbontracker.jsonl",
+             "{\"event\":\"header\",\"schema\":1,\"pue\":1.58,\"epochs\":1}\n"
+             "{\"event\":\"final\",\"reason\":\"completed\",\"early_stop\":false,"
+             "\"actual\":{\"epochs\":1,\"duration_s\":13.2,\"energy_kwh\":4.41e-05,\"co2eq_g\":0.0211,"
+             "\"estimated\":{\"cpu\":false}}}\n");
+    ct_runs *r = parse_one(dir);
+    assert_int_equal(ct_runs_count(r), 1);
+    char s[512];
+    assert_true(ct_runs_sentence(r, s, sizeof s) > 0);
+    assert_non_null(strstr(s, "estimated to use 0.0000441 kWh of electricity contributing to 0.0000211 kg of CO2eq"));
+    assert_null(strstr(s, " 0.000 "));
+    ct_runs_free(r);
+    ts_rmtree(dir);
+    free(dir);
+}
+
 static void test_engine_logs_jsonl_and_text(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
@@ -669,6 +691,7 @@ int main(void) {
         cmocka_unit_test(test_several_dirs_and_errors),
         cmocka_unit_test(test_garbage_files),
         cmocka_unit_test(test_engine_logs_jsonl_and_text),
+        cmocka_unit_test(test_sentence_small_numbers),
         cmocka_unit_test(test_cli_text_and_latex),
         cmocka_unit_test(test_cli_json_schema),
         cmocka_unit_test(test_cli_csv),

@@ -30,6 +30,18 @@ static int overall(const ct_runs *runs) {
     return CT__MEAS_PARTLY;
 }
 
+/* A number for the paper sentence: the original's three decimals, or, below
+ * 0.01, fixed notation with three significant digits (0.0000441, not 0.000). */
+static void paper_number(FILE *f, double v) {
+    if (!isfinite(v) || v == 0 || fabs(v) >= 0.01) {
+        fprintf(f, "%.3f", v);
+        return;
+    }
+    int decimals = 2 - (int)floor(log10(fabs(v)));
+    if (decimals > 15) decimals = 15;
+    fprintf(f, "%.*f", decimals, v);
+}
+
 static void sentence(FILE *f, const ct_runs *runs, int latex) {
     ct_runs_total t;
     ct_runs_totals(runs, &t);
@@ -37,10 +49,13 @@ static void sentence(FILE *f, const ct_runs *runs, int latex) {
     const char *by = m == CT__MEAS_MEASURED    ? "Measured by carbontracker"
                      : m == CT__MEAS_ESTIMATED ? "Estimated (not measured) by carbontracker"
                                                : "Partly measured and partly estimated by carbontracker";
-    fprintf(f,
-            "The training of models in this work is estimated to use %.3f kWh of electricity contributing to %.3f kg "
-            "of %s. This is equivalent to %.3f km travelled by car. %s",
-            t.energy_kwh, t.co2eq_g / 1000.0, latex ? "CO\\textsubscript{2}eq" : "CO2eq", t.car_km, by);
+    fputs("The training of models in this work is estimated to use ", f);
+    paper_number(f, t.energy_kwh);
+    fputs(" kWh of electricity contributing to ", f);
+    paper_number(f, t.co2eq_g / 1000.0);
+    fprintf(f, " kg of %s. This is equivalent to ", latex ? "CO\\textsubscript{2}eq" : "CO2eq");
+    paper_number(f, t.car_km);
+    fprintf(f, " km travelled by car. %s", by);
     if (latex) fputs("~\\cite{anthony2020carbontracker}.", f);
     else fprintf(f, " (%s).", URL);
 }
