@@ -224,10 +224,11 @@ static void result_obj(ct__buf *b, const ct_result *r) {
     close_obj(b);
 }
 
-void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs, double progress) {
+void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs, double progress, int printed) {
     ct__buf_putc(b, '{');
     kv_str(b, "event", "prediction");
     kv_int(b, "after_epochs", after_epochs);
+    if (printed) kv_bool(b, "printed", 1);              /* the one printed as the Predicted block */
     if (progress >= 0) kv_num(b, "progress", progress); /* of epoch after_epochs + 1 (issue 12) */
     result_members(b, predicted);
     close_obj(b);

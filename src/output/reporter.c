@@ -350,7 +350,7 @@ static void print_result(ct__reporter *r, const char *what, const ct_result *res
 void ct__report_prediction(ct__reporter *r, const ct_result *predicted, int after_epochs) {
     print_result(r, "Predicted", predicted); /* with its interval (issue 12) */
     ct__buf b = {0};
-    ct__record_prediction(&b, predicted, after_epochs, -1);
+    ct__record_prediction(&b, predicted, after_epochs, -1, 1);
     jsonl(r, &b, 0, ct__unix_s());
     ct__reporter_flush(r);
 }
@@ -435,6 +435,6 @@ void ct__report_prediction_update(ct__reporter *r, const ct_result *predicted, i
         ct__report_output(r, m, 2);
     }
     ct__buf b = {0};
-    ct__record_prediction(&b, predicted, after_epochs, progress);
+    ct__record_prediction(&b, predicted, after_epochs, progress, 0);
     jsonl(r, &b, 0, ct__unix_s());
 }

@@ -163,7 +163,7 @@ void ct__record_header(ct__buf *b, const ct__run_header *h);
 void ct__record_warning(ct__buf *b, double unix_s, const char *message);
 void ct__record_intensity(ct__buf *b, double unix_s, double g_per_kwh, ct_intensity_kind kind, const char *source);
 void ct__record_epoch(ct__buf *b, const ct__epoch_report *e);
-void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs, double progress);
+void ct__record_prediction(ct__buf *b, const ct_result *predicted, int after_epochs, double progress, int printed);
 void ct__record_final(ct__buf *b, const ct__run_finish *f);
 
 #endif /* CT_OUTPUT_REPORTER_H */

@@ -151,7 +151,7 @@ done:
 /* ------------------------------------------------------------------ */
 
 typedef struct jsonl_state {
-    int have_final, have_pred;
+    int have_final, have_pred, have_printed;
     double pue;
     ct_run_total pred;
     int nepochs, est_comp[CT_COMPONENT_COUNT], seen_comp[CT_COMPONENT_COUNT];
@@ -192,9 +192,14 @@ static void apply_record(const ct_json *j, ct_rec_kind kind, run_rec *rec, jsonl
     } else if (kind == CT__REC_PREDICTION) {
         ct_run_total t;
         ct__jsonl_total(j, &t);
-        if (t.valid) {
+        /* The run's prediction is the printed one (the Predicted block, which
+         * the final record and the original's parser carry too); the later
+         * refinements are the report's history. Logs without the mark: the last. */
+        int printed = ct__json_bool(ct__json_get(j, "printed"), 0) == 1;
+        if (t.valid && (printed || !st->have_printed)) {
             st->pred = t;
             st->have_pred = 1;
+            st->have_printed |= printed;
         }
     } else if (kind == CT__REC_GAP) {
         rec->gaps++;
