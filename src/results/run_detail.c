@@ -38,6 +38,7 @@ static void init_detail(ct_run_detail *d, const char *path) {
     d->intensity_g_per_kwh = NAN;
     d->measurement = CT__MEAS_UNKNOWN;
     d->actual.intensity_g_per_kwh = d->predicted.intensity_g_per_kwh = NAN;
+    d->rank = -1;
 }
 
 void ct__run_detail_free(ct_run_detail *d) {
@@ -66,6 +67,8 @@ static int jsonl_header(const ct_json *j, ct_run_detail *d, caps *cp) {
     ct__strlcpy(d->version, ct__json_str(ct__json_get(j, "version"), ""), sizeof d->version);
     d->start_unix_s = ct__json_num(ct__json_get(j, "start"), NAN);
     d->epochs_planned = ct__json_int(ct__json_get(j, "epochs"), 0);
+    ct__strlcpy(d->job_id, ct__json_str(ct__json_get(j, "job_id"), ""), sizeof d->job_id);
+    d->rank = ct__json_int(ct__json_get(j, "rank"), -1);
     d->pue = ct__json_num(ct__json_get(j, "pue"), NAN);
     const ct_json *in = ct__json_get(j, "intensity");
     d->intensity_g_per_kwh = ct__json_num(ct__json_get(in, "g_per_kwh"), NAN);
