@@ -114,6 +114,12 @@ static void test_same_totals_as_parse(void **state) {
         ts_rmtree(dir);
         free(dir);
     }
+    /* per-rank logs in DIR itself (tests/fixtures/parse/ranks): jobs 777 (two nodes, a second rank on
+     * each that left the node to rank 0), 888 (two ranks on one node); logs of other jobs left out */
+    char ranks[4200];
+    snprintf(ranks, sizeof ranks, "%s/fixtures/parse/ranks", ts_env("CT_TEST_SOURCE_DIR"));
+    compare_with_parse(ranks, "777", 2, 0);
+    compare_with_parse(ranks, "888", 1, 0);
     char *dir = job_dir("job2", "2");
     ct_job_detail jd;
     assert_int_equal(ct__job_detail_load(dir, "2", &jd), 0);

@@ -133,7 +133,7 @@ static int add_item(acc *a, const char *dir, const char *name, int plugin_dir) {
     snprintf(path, sizeof path, "%s/%s", dir, name);
     item it;
     memset(&it, 0, sizeof it);
-    int rc = ct__run_detail_load(path, &it.d);
+    int rc = ct__run_detail_load_any(path, &it.d);
     if (rc == CT_ENOMEM) return rc;
     if (rc) {
         if (plugin_dir) note(a->out, "%s: %s; skipped", name, ct_last_error_message());
@@ -159,6 +159,7 @@ static int add_item(acc *a, const char *dir, const char *name, int plugin_dir) {
         it.dur += ep->duration_s;
         if (isfinite(it.start) && isfinite(ep->end_s) && it.start + ep->end_s > it.end) it.end = it.start + ep->end_s;
     }
+    if (isfinite(it.d.end_unix_s) && !(it.end >= it.d.end_unix_s)) it.end = it.d.end_unix_s;
     it.finished = it.d.actual.valid;
     if (!it.finished) note(a->out, "%s: no final record (still running or killed); counted as far as written", name);
     if (ct__grow((void **)&a->it, &a->cap, a->n + 1, sizeof *a->it)) {
@@ -250,6 +251,7 @@ static int combine_run(acc *a, ct_job_detail *j, const char *dir) {
     r->actual.intensity_g_per_kwh = r->predicted.intensity_g_per_kwh = NAN;
     r->measurement = CT__MEAS_UNKNOWN;
     r->rank = -1;
+    r->end_unix_s = NAN;
     ct__strlcpy(r->job_id, j->job_id, sizeof r->job_id);
     int ce = 0, cd = 0, cp = 0, npt = 0;
     for (int i = 0; i < a->n; i++) {

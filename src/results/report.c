@@ -188,7 +188,11 @@ static int render(const char *path_in, const char *job_id, const char *path_out,
         ct_job_detail jd;
         int rc = ct__job_detail_load(path_in, job_id, &jd);
         if (rc) return rc;
-        rc = render_to(&jd.run, &jd, path_out, kind, CT__PANEL_ALL);
+        if (jd.run.nepochs == 0) {
+            char pd[600];
+            ct__printable(path_in, pd, sizeof pd);
+            rc = ct__fail(CT_ENODATA, "%s: job %s: no epochs recorded yet (nothing to plot)", pd, job_id);
+        } else rc = render_to(&jd.run, &jd, path_out, kind, CT__PANEL_ALL);
         ct__job_detail_free(&jd);
         return rc;
     }

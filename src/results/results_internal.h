@@ -258,14 +258,17 @@ typedef struct ct_run_detail {
     int gap_epochs; /* epochs they say are missing (0 unknown) */
     int npreds;     /* prediction records, in order: how the prediction evolved */
     ct_run_pred *preds;
-    char job_id[64]; /* header's job_id, "" none (multi-node jobs: job_detail.c) */
-    int rank;        /* header's rank, -1 none */
+    char job_id[64];   /* header's job_id, "" none (multi-node jobs: job_detail.c) */
+    int rank;          /* header's rank, -1 none */
+    double end_unix_s; /* the final record's end; NaN none */
 } ct_run_detail;
 
 /* Loads one run for the report. 0, or CT_EIO / CT_EPARSE / CT_ENOMEM with
  * the detail in ct_last_error_message(). */
 int ct__run_detail_load(const char *path, ct_run_detail *out);
 void ct__run_detail_free(ct_run_detail *d);
+/* As ct__run_detail_load, also a log without epochs (a step that has just started). */
+int ct__run_detail_load_any(const char *path, ct_run_detail *out);
 
 /* ------------------------------------------------------------------ */
 /* One multi-node job (job_detail.c): its logs combined for the report  */
