@@ -22,14 +22,16 @@ static const char *meas_word(int m) {
     }
 }
 
-static void kv(cairo_t *cr, double x, double *y, const char *k, const char *v) {
+static void kv_red(cairo_t *cr, double x, double *y, const char *k, const char *v, int red) {
     ct__rp_font(cr, 9, 1);
-    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_source_rgb(cr, red ? 0.7 : 0, 0, 0);
     ct__rp_text_at(cr, x, *y, 0, k);
     ct__rp_font(cr, 9, 0);
     ct__rp_text_at(cr, x + 130, *y, 0, v);
     *y += 14;
 }
+
+static void kv(cairo_t *cr, double x, double *y, const char *k, const char *v) { kv_red(cr, x, y, k, v, 0); }
 
 static void heading(cairo_t *cr, double x, double *y, double w, const char *title) {
     *y += 6;
@@ -92,12 +94,11 @@ void ct__rp_job_summary(cairo_t *cr, double W, const ct_report_job *job) {
     if (jd->nmissing) {
         snprintf(buf, sizeof buf, "%d node(s) named by the job's node lists have no records: totals lack them",
                  jd->nmissing);
-        cairo_set_source_rgb(cr, 0.7, 0, 0);
-        kv(cr, x, &y, "MISSING NODES", buf);
+        kv_red(cr, x, &y, "MISSING NODES", buf, 1);
     }
 
     heading(cr, x, &y, w, "Per node");
-    static const double col[7] = {0, 80, 300, 345, 390, 440, 450};
+    static const double col[7] = {0, 70, 270, 320, 370, 420, 430};
     char head3[32], head4[32];
     snprintf(head3, sizeof head3, "%s J", ct__rp_component_label(d, CT_COMPONENT_CPU));
     snprintf(head4, sizeof head4, "%s J", ct__rp_component_label(d, CT_COMPONENT_GPU));
