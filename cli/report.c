@@ -11,11 +11,15 @@
 
 static void report_usage(FILE *f) {
     fputs("Usage: carbontracker report RUN -o FILE\n"
+          "       carbontracker report --job JOBID DIR -o FILE\n"
           "RUN is a _carbontracker.jsonl file or a standard text log (_carbontracker.log).\n"
           "FILE ending in .pdf: summary table and plots; .png or .svg: the plots alone.\n"
           "  -o, --output FILE   where to write (required; written to a temporary file, then renamed)\n"
           "  --panels            the figure for a paper: one panel per file (.pdf or .svg);\n"
-          "                      -o fig.pdf writes fig-power.pdf, fig-energy.pdf, fig-co2eq.pdf, fig-prediction.pdf\n",
+          "                      -o fig.pdf writes fig-power.pdf, fig-energy.pdf, fig-co2eq.pdf, fig-prediction.pdf\n"
+          "  --job JOBID         one multi-node job: the logs of JOBID in DIR (DIR/JOBID/ as the SLURM plugin\n"
+          "                      writes them, and DIR's logs whose header names the job) as one report with a\n"
+          "                      row per node and the nodes without records flagged (docs/cluster.md)\n",
           f);
 }
 
@@ -29,7 +33,7 @@ static void put_name(FILE *f, const char *s) {
 }
 
 int ct_cli_report(int argc, char **argv) {
-    const char *in = NULL, *out = NULL;
+    const char *in = NULL, *out = NULL, *job = NULL;
     int panels = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -45,6 +49,10 @@ int ct_cli_report(int argc, char **argv) {
             out = argv[++i];
         } else if (strncmp(a, "--output=", 9) == 0) {
             out = a + 9;
+        } else if (strcmp(a, "--job") == 0 && i + 1 < argc) {
+            job = argv[++i];
+        } else if (strncmp(a, "--job=", 6) == 0) {
+            job = a + 6;
         } else if (strcmp(a, "--panels") == 0) {
             panels = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -69,7 +77,13 @@ int ct_cli_report(int argc, char **argv) {
         report_usage(stderr);
         return 2;
     }
-    int rc = panels ? ct_report_render_panels(in, out) : ct_report_render(in, out);
+    if (job && panels) {
+        fputs("carbontracker report: --panels is for one run, not with --job\n", stderr);
+        return 2;
+    }
+    int rc = job      ? ct_report_render_job(in, job, out)
+             : panels ? ct_report_render_panels(in, out)
+                      : ct_report_render(in, out);
     if (rc) {
         const char *m = ct_last_error_message();
         fprintf(stderr, "carbontracker report: %s\n", m && m[0] ? m : ct_strerror(rc));

@@ -499,6 +499,21 @@ CT_API int ct_report_render(const char *path_in, const char *path_out);
  * fig-prediction.pdf; .pdf or .svg). Returns as ct_report_render.
  */
 CT_API int ct_report_render_panels(const char *path_in, const char *path_out);
+/*
+ * The report of one multi-node job (issue 13): the logs of job job_id in dir
+ * (dir/job_id/ as the SLURM plugin writes them, and the logs in dir whose
+ * header names the job, one per node and rank) combined as `carbontracker
+ * parse --job` combines them: the job's totals, a row per node (steps or
+ * ranks, energy per component, CO2eq, measured or estimated), the nodes the
+ * job's node lists name without records flagged as missing, and the plots
+ * over the combined run. A step or rank that measured the same node as
+ * another counts once. path_out as ct_report_render (.pdf: summary page and
+ * plots; .png/.svg: the plots). Returns 0, CT_ENOTSUP without cairo,
+ * CT_EINVAL (bad job id or extension), CT_ENODATA (no records of the job),
+ * CT_EIO; the detail is in ct_last_error_message(). Thread-safe; the strings
+ * are only read during the call.
+ */
+CT_API int ct_report_render_job(const char *dir, const char *job_id, const char *path_out);
 
 /*
  * One status line from a ct_status, without newline or escape codes, e.g.

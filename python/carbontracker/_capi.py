@@ -434,6 +434,7 @@ _RESULTS_PROTOTYPES = {
     "ct_text_log_json": (c_int, [c_char_p, c_char_p, c_char_p, c_size_t]),
     "ct_report_render": (c_int, [c_char_p, c_char_p]),
     "ct_report_render_panels": (c_int, [c_char_p, c_char_p]),
+    "ct_report_render_job": (c_int, [c_char_p, c_char_p, c_char_p]),
 }
 _PROTOTYPES.update(_RESULTS_PROTOTYPES)
 

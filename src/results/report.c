@@ -88,7 +88,7 @@ static int write_fd(void *user, const unsigned char *data, unsigned int len) {
 }
 
 /* Draws into a temporary file next to path_out, then renames it into place. */
-static int render_to(const ct_run_detail *d, const char *path_out, int kind, int panel) {
+static int render_to(const ct_run_detail *d, const ct_job_detail *jd, const char *path_out, int kind, int panel) {
     char pp[600];
     ct__printable(path_out, pp, sizeof pp);
     size_t n = strlen(path_out);
@@ -110,6 +110,8 @@ static int render_to(const ct_run_detail *d, const char *path_out, int kind, int
     job.job_size = sizeof job;
     job.detail_size = sizeof *d;
     job.d = d;
+    job.jd = jd;
+    job.jd_size = sizeof(ct_job_detail);
     job.kind = kind;
     job.panel = panel;
     job.version = ct_version();
@@ -149,9 +151,14 @@ static const char *extension(const char *path) {
     return (dot && (!slash || dot > slash)) ? dot + 1 : "";
 }
 
-static int render(const char *path_in, const char *path_out, int panels) {
+static int render(const char *path_in, const char *job_id, const char *path_out, int panels) {
     ct__fail_clear();
     if (!path_in || !path_out) return ct__fail(CT_EINVAL, "input and output paths are required");
+    if (job_id && !ct__job_id_valid(job_id)) {
+        char pj[200];
+        ct__printable(job_id, pj, sizeof pj);
+        return ct__fail(CT_EINVAL, "the job id must be 1-63 of A-Z a-z 0-9 _ - . (got \"%s\")", pj);
+    }
     const char *ext = extension(path_out);
     int kind = strcasecmp(ext, "pdf") == 0   ? CT__OUT_PDF
                : strcasecmp(ext, "png") == 0 ? CT__OUT_PNG
@@ -177,11 +184,23 @@ static int render(const char *path_in, const char *path_out, int panels) {
                         "cannot render %s: the report library (%s) cannot be loaded: %s (set CT_REPORT_LIBRARY to "
                         "its path)",
                         pp, REPORT_SONAME, load_error);
+    if (job_id) {
+        ct_job_detail jd;
+        int rc = ct__job_detail_load(path_in, job_id, &jd);
+        if (rc) return rc;
+        if (jd.run.nepochs == 0) {
+            char pd[600];
+            ct__printable(path_in, pd, sizeof pd);
+            rc = ct__fail(CT_ENODATA, "%s: job %s: no epochs recorded yet (nothing to plot)", pd, job_id);
+        } else rc = render_to(&jd.run, &jd, path_out, kind, CT__PANEL_ALL);
+        ct__job_detail_free(&jd);
+        return rc;
+    }
     ct_run_detail d;
     int rc = ct__run_detail_load(path_in, &d);
     if (rc) return rc;
     if (!panels) {
-        rc = render_to(&d, path_out, kind, CT__PANEL_ALL);
+        rc = render_to(&d, NULL, path_out, kind, CT__PANEL_ALL);
     } else {
         static const char *const names[CT__PANELS] = {"power", "energy", "co2eq", "prediction"};
         size_t stem = strlen(path_out) - strlen(ext) - 1;
@@ -189,7 +208,7 @@ static int render(const char *path_in, const char *path_out, int panels) {
         if (!p) rc = ct__fail(CT_ENOMEM, "out of memory");
         for (int i = 0; p && i < CT__PANELS && !rc; i++) {
             snprintf(p, stem + 32, "%.*s-%s.%s", (int)stem, path_out, names[i], ext);
-            rc = render_to(&d, p, kind, i);
+            rc = render_to(&d, NULL, p, kind, i);
         }
         free(p);
     }
@@ -198,6 +217,14 @@ static int render(const char *path_in, const char *path_out, int panels) {
 #endif
 }
 
-int ct_report_render(const char *path_in, const char *path_out) { return render(path_in, path_out, 0); }
+int ct_report_render(const char *path_in, const char *path_out) { return render(path_in, NULL, path_out, 0); }
 
-int ct_report_render_panels(const char *path_in, const char *path_out) { return render(path_in, path_out, 1); }
+int ct_report_render_panels(const char *path_in, const char *path_out) { return render(path_in, NULL, path_out, 1); }
+
+int ct_report_render_job(const char *dir, const char *job_id, const char *path_out) {
+    if (!job_id) {
+        ct__fail_clear();
+        return ct__fail(CT_EINVAL, "no job id given");
+    }
+    return render(dir, job_id, path_out, 0);
+}

@@ -31,6 +31,9 @@ typedef struct ct_report_job {
     int (*write)(void *user, const unsigned char *data, unsigned int len);
     void *user;
     char err[256]; /* the detail of a failure */
+    /* a multi-node job (ct_report_render_job): d is &jd->run; NULL for one run */
+    const ct_job_detail *jd;
+    size_t jd_size; /* sizeof(ct_job_detail) */
 } ct_report_job;
 
 typedef int (*ct_report_draw_fn)(ct_report_job *job);
@@ -48,6 +51,8 @@ typedef struct ct_rp_box {
 void ct__rp_panel(cairo_t *cr, int panel, ct_rp_box outer, const ct_run_detail *d);
 void ct__rp_plots(cairo_t *cr, double x, double y, double w, double h, const ct_run_detail *d);
 const char *ct__rp_component_label(const ct_run_detail *d, int c);
+/* report_job_page.c: page 1 of a job's report (totals, a row per node, missing nodes) */
+void ct__rp_job_summary(cairo_t *cr, double W, const ct_report_job *job);
 #endif
 
 #endif /* CT_RESULTS_REPORT_INTERNAL_H */

@@ -225,7 +225,7 @@ static cairo_status_t write_cb(void *closure, const unsigned char *data, unsigne
 int ct__report_draw_v1(ct_report_job *job) __attribute__((visibility("default")));
 int ct__report_draw_v1(ct_report_job *job) {
     if (!job || job->abi != CT__REPORT_ABI || job->job_size != sizeof *job ||
-        job->detail_size != sizeof(ct_run_detail)) {
+        job->detail_size != sizeof(ct_run_detail) || (job->jd && job->jd_size != sizeof(ct_job_detail))) {
         if (job && job->abi == CT__REPORT_ABI && job->job_size == sizeof *job)
             snprintf(job->err, sizeof job->err, "the report library does not match this libcarbontracker");
         return CT_ENOTSUP;
@@ -258,13 +258,16 @@ int ct__report_draw_v1(ct_report_job *job) {
     if (one) {
         ct__rp_panel(cr, job->panel, (ct_rp_box){4, 4, PW - 8, PH - 8}, d);
     } else if (job->kind == CT__OUT_PDF) {
-        draw_summary(cr, A4W, job);
+        if (job->jd) ct__rp_job_summary(cr, A4W, job);
+        else draw_summary(cr, A4W, job);
         cairo_show_page(cr);
         cairo_set_source_rgb(cr, 1, 1, 1);
         cairo_paint(cr);
         ct__rp_font(cr, 12, 1);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        ct__rp_text_at(cr, 50, 60, 0, "Power, energy and CO2eq of the run");
+        ct__rp_text_at(cr, 50, 60, 0,
+                       job->jd ? "Power, energy and CO2eq of the job (all nodes)"
+                               : "Power, energy and CO2eq of the run");
         ct__rp_plots(cr, 40, 75, A4W - 80, 520, d);
         ct__rp_font(cr, 8.5, 0);
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);

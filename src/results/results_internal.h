@@ -258,11 +258,51 @@ typedef struct ct_run_detail {
     int gap_epochs; /* epochs they say are missing (0 unknown) */
     int npreds;     /* prediction records, in order: how the prediction evolved */
     ct_run_pred *preds;
+    char job_id[64];   /* header's job_id, "" none (multi-node jobs: job_detail.c) */
+    int rank;          /* header's rank, -1 none */
+    double end_unix_s; /* the final record's end; NaN none */
 } ct_run_detail;
 
 /* Loads one run for the report. 0, or CT_EIO / CT_EPARSE / CT_ENOMEM with
  * the detail in ct_last_error_message(). */
 int ct__run_detail_load(const char *path, ct_run_detail *out);
 void ct__run_detail_free(ct_run_detail *d);
+/* As ct__run_detail_load, also a log without epochs (a step that has just started). */
+int ct__run_detail_load_any(const char *path, ct_run_detail *out);
+
+/* ------------------------------------------------------------------ */
+/* One multi-node job (job_detail.c): its logs combined for the report  */
+/* ------------------------------------------------------------------ */
+typedef struct ct_job_node {
+    char node[128];
+    char steps[160];                     /* the steps/ranks found, e.g. "0, batch (within 0)" */
+    int nsteps, counted;                 /* records found; counted (the rest measured the same node) */
+    double energy_j[CT_COMPONENT_COUNT]; /* J without PUE */
+    double energy_kwh, co2eq_g;          /* with PUE */
+    double duration_s;
+    int measurement; /* CT__MEAS_* */
+    int complete;    /* every record has its final record */
+    int missing;     /* named by the job's node lists, no records */
+} ct_job_node;
+
+typedef struct ct_job_detail {
+    char job_id[64];
+    ct_run_detail run; /* the counted records combined: what the plots draw */
+    int nnodes;        /* found first (by name), then the missing ones */
+    ct_job_node *nodes;
+    int nmissing, nfiles;
+    double energy_j[CT_COMPONENT_COUNT], energy_kwh, co2eq_g, duration_s;
+    int measurement;
+    int nnotes;
+    char notes[8][240]; /* steps counted once, overlaps, unfinished logs */
+} ct_job_detail;
+
+/* 1 when id is 1-63 of A-Z a-z 0-9 _ - . (not "." or ".."). */
+int ct__job_id_valid(const char *id);
+/* Reads job job_id from dir (dir/job_id/ as the SLURM plugin writes, and the
+ * logs in dir whose header names the job), with cli/job.c's rules. 0, or
+ * CT_EINVAL / CT_EIO / CT_ENODATA / CT_ENOMEM with the detail set. */
+int ct__job_detail_load(const char *dir, const char *job_id, ct_job_detail *out);
+void ct__job_detail_free(ct_job_detail *j);
 
 #endif /* CT_RESULTS_INTERNAL_H */

@@ -38,6 +38,8 @@ static void init_detail(ct_run_detail *d, const char *path) {
     d->intensity_g_per_kwh = NAN;
     d->measurement = CT__MEAS_UNKNOWN;
     d->actual.intensity_g_per_kwh = d->predicted.intensity_g_per_kwh = NAN;
+    d->rank = -1;
+    d->end_unix_s = NAN;
 }
 
 void ct__run_detail_free(ct_run_detail *d) {
@@ -66,6 +68,8 @@ static int jsonl_header(const ct_json *j, ct_run_detail *d, caps *cp) {
     ct__strlcpy(d->version, ct__json_str(ct__json_get(j, "version"), ""), sizeof d->version);
     d->start_unix_s = ct__json_num(ct__json_get(j, "start"), NAN);
     d->epochs_planned = ct__json_int(ct__json_get(j, "epochs"), 0);
+    ct__strlcpy(d->job_id, ct__json_str(ct__json_get(j, "job_id"), ""), sizeof d->job_id);
+    d->rank = ct__json_int(ct__json_get(j, "rank"), -1);
     d->pue = ct__json_num(ct__json_get(j, "pue"), NAN);
     const ct_json *in = ct__json_get(j, "intensity");
     d->intensity_g_per_kwh = ct__json_num(ct__json_get(in, "g_per_kwh"), NAN);
@@ -195,6 +199,7 @@ static int load_jsonl(const char *path, ct_run_detail *d) {
             ct__jsonl_total(ct__json_get(j, "predicted"), &p);
             if (p.valid) d->predicted = p;
             d->early_stop = ct__json_bool(ct__json_get(j, "early_stop"), 0);
+            d->end_unix_s = ct__json_num(ct__json_get(j, "end"), NAN);
             break;
         }
         default: break;
@@ -313,7 +318,7 @@ static int first_byte(const char *path) {
     return 0;
 }
 
-int ct__run_detail_load(const char *path, ct_run_detail *d) {
+static int load_detail(const char *path, ct_run_detail *d, int allow_empty) {
     if (!path || !d) return ct__fail(CT_EINVAL, "no input path");
     init_detail(d, path);
     char pp[600];
@@ -349,7 +354,12 @@ int ct__run_detail_load(const char *path, ct_run_detail *d) {
         free(ob);
         free(buf);
     }
-    if (!rc && d->nepochs == 0) rc = ct__fail(CT_EPARSE, "%s: no epochs recorded (nothing to plot)", pp);
+    if (!rc && d->nepochs == 0 && !allow_empty)
+        rc = ct__fail(CT_EPARSE, "%s: no epochs recorded (nothing to plot)", pp);
     if (rc) ct__run_detail_free(d);
     return rc;
 }
+
+int ct__run_detail_load(const char *path, ct_run_detail *d) { return load_detail(path, d, 0); }
+
+int ct__run_detail_load_any(const char *path, ct_run_detail *d) { return load_detail(path, d, 1); }
