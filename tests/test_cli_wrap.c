@@ -39,7 +39,6 @@
 #error "CT_CHILD_PATH (the ct_child helper) must be defined by the build"
 #endif
 
-
 static void test_exit_codes(void **state) {
     const char *tmp = *state;
     run_result r;

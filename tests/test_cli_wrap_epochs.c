@@ -47,7 +47,6 @@
 #error "CT_CHILD_PATH (the ct_child helper) must be defined by the build"
 #endif
 
-
 static void test_epoch_pattern(void **state) {
     const char *tmp = *state;
     char logdir[1024];

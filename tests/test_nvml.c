@@ -33,7 +33,6 @@
 #include "test_support.h"
 #include "nvml_support.h"
 
-
 static void test_energy_vs_truth(void **st) {
     (void)st;
     double t0 = three_gpus("", "", "");

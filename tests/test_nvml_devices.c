@@ -32,7 +32,6 @@
 #include "test_support.h"
 #include "nvml_support.h"
 
-
 static void test_cuda_visible_devices(void **st) {
     (void)st;
     three_gpus("", "", "");

@@ -38,7 +38,6 @@
 #include "test_support.h"
 #include "rapl_support.h"
 
-
 static void test_server_devices_and_exact_energy(void **st) {
     (void)st;
     fake_tree t;
@@ -296,6 +295,10 @@ static void test_zone_vanishes(void **st) {
     src_close(&s);
     fake_tree_destroy(&t);
 }
+
+/* ------------------------------------------------------------------ */
+/* End to end through the public API                                    */
+/* ------------------------------------------------------------------ */
 
 static void test_e2e_epoch_energy_equals_counter_delta(void **st) {
     (void)st;

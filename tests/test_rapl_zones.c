@@ -38,7 +38,6 @@
 #include "test_support.h"
 #include "rapl_support.h"
 
-
 /* Nested-only layout (no flat links) and flat-only both find every zone. */
 static void test_layouts(void **st) {
     (void)st;
@@ -361,6 +360,10 @@ static void test_eacces_one_message_with_fix(void **st) {
     chmod(t.root, 0700);
     fake_tree_destroy(&t);
 }
+
+/* ------------------------------------------------------------------ */
+/* End to end through the public API                                    */
+/* ------------------------------------------------------------------ */
 
 /* Through the tracker: an AMD host (packages only) with the DRAM estimate on
  * has a third device "dram (estimated)", and the run says its CPU energy is

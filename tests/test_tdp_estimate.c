@@ -32,6 +32,9 @@
 #include "test_support.h"
 #include "tdp_support.h"
 
+/* ------------------------------------------------------------------ */
+/* The source through its ops table                                     */
+/* ------------------------------------------------------------------ */
 
 static void test_two_sockets_scripted_utilisation(void **st) {
     (void)st;
