@@ -413,9 +413,7 @@ static void engine_run(const char *dir, int epochs, int run_epochs) {
     ct_tracker_free(t);
 }
 
-/* Small totals keep three significant digits in the sentence (was "0.000 kWh
- * ... 0.000 kg ... 0.000 km" for a short run); large ones keep the original's
- * three decimals. */
+/* Small totals keep three significant digits in the sentence (was "0.000 kWh ... 0.000 kg"). */
 static void test_sentence_small_numbers(void **state) {
     (void)state;
     char *dir = ts_mkdtemp();
