@@ -258,13 +258,13 @@ static void test_prediction_records(void **state) {
     /* the prediction moved from 6 x almost nothing to about 5 x 100 ms */
     assert_true(jnum(recs[4], "energy_kwh") > 2 * jnum(recs[0], "energy_kwh"));
     double last_kwh = jnum(recs[n - 1], "energy_kwh"), first_kwh = jnum(recs[0], "energy_kwh");
+    assert_non_null(strstr(recs[0], "\"printed\":true")); /* the block's, and only it */
+    assert_null(strstr(recs[1], "\"printed\""));
     free(text);
 
     /* A run that crashed (no final record): readers take the printed
      * prediction (the block's, as the final record and the original's parser
      * would), not a later refinement; the refinements are the report's history. */
-    assert_non_null(strstr(recs[0], "\"printed\":true"));
-    assert_null(strstr(recs[1], "\"printed\""));
     text = ts_read(jsonl_path);
     char *cut = strstr(text, "{\"event\":\"final\"");
     assert_non_null(cut);
