@@ -162,12 +162,20 @@ static void group_text(const wrap_rule *r, const char *line, const regmatch_t *m
     if (out[0] && !*end) snprintf(out, len, "%ld", v);
 }
 
-static int try_rules(wrap *wr, const char *line) {
+/* A line still being written (partial) may end inside the epoch's number:
+ * "Epoch 1" of "Epoch 10/10". Its group is trusted only when something
+ * follows it, else the line waits for more bytes. */
+static int group_complete(const wrap_rule *r, const char *line, const regmatch_t *m, int partial) {
+    if (!partial || !r->has_group || m[1].rm_so < 0) return 1;
+    return line[m[1].rm_eo] != '\0';
+}
+
+static int try_rules(wrap *wr, const char *line, int partial) {
     wrap_epochs *e = &wr->ep;
     regmatch_t m[2];
     char id[64];
     int r = 0;
-    if (e->end.set && regexec(&e->end.re, line, 2, m, 0) == 0) {
+    if (e->end.set && regexec(&e->end.re, line, 2, m, 0) == 0 && group_complete(&e->end, line, m, partial)) {
         if (e->end_is_count) {
             group_text(&e->end, line, m, id, sizeof id);
             long done = strtol(id, NULL, 10);
@@ -179,7 +187,7 @@ static int try_rules(wrap *wr, const char *line) {
             r |= LINE_ENDS_EPOCH;
         }
     }
-    if (e->start.set && regexec(&e->start.re, line, 2, m, 0) == 0) {
+    if (e->start.set && regexec(&e->start.re, line, 2, m, 0) == 0 && group_complete(&e->start, line, m, partial)) {
         group_text(&e->start, line, m, id, sizeof id);
         if (!e->start.has_group || strcmp(id, e->current_id) != 0) {
             snprintf(e->current_id, sizeof e->current_id, "%s", id);
@@ -202,8 +210,15 @@ int epochs_partial_ok(const wrap *wr) {
     return (!e->start.set || e->start.has_group) && (e->start.set || e->end.set);
 }
 
+static int match_line(wrap *wr, wrap_stream *s, int partial);
+
 /* Matches the line collected in s (\r or \n excluded). */
-int epochs_match_line(wrap *wr, wrap_stream *s) {
+int epochs_match_line(wrap *wr, wrap_stream *s) { return match_line(wr, s, 0); }
+
+/* The same for a line still being written (see group_complete). */
+int epochs_match_partial(wrap *wr, wrap_stream *s) { return match_line(wr, s, 1); }
+
+static int match_line(wrap *wr, wrap_stream *s, int partial) {
     s->line[s->len] = '\0';
     if (s->len == 0) return 0;
     wrap_epochs *e = &wr->ep;
@@ -224,7 +239,7 @@ int epochs_match_line(wrap *wr, wrap_stream *s) {
         }
         if (e->preset == PRESET_AUTO) return 0;
     }
-    return try_rules(wr, s->line);
+    return try_rules(wr, s->line, partial);
 }
 
 /* ------------------------------------------------------------------ */

@@ -116,7 +116,7 @@ static void feed(wrap *wr, wrap_stream *s, const char *buf, size_t n) {
     /* A line not yet ended (a progress bar waiting for its next redraw) that
      * already names a new epoch starts it now, not a training step later. */
     if (wr->piped && s->len > 0 && !s->overflow && epochs_partial_ok(wr)) {
-        int m = epochs_match_line(wr, s);
+        int m = epochs_match_partial(wr, s);
         if (m) {
             if (s->fd >= 0) pass_through(wr, s, pending, (size_t)(buf + n - pending));
             pending = buf + n;

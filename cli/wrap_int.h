@@ -120,6 +120,7 @@ int epochs_init(wrap *wr, const ct_wrap_opts *w);
 void epochs_free(wrap *wr);
 void epochs_feed_byte_state(wrap_stream *s, unsigned char c, int *visible);
 int epochs_match_line(wrap *wr, wrap_stream *s);
+int epochs_match_partial(wrap *wr, wrap_stream *s);
 int epochs_partial_ok(const wrap *wr);
 void epochs_apply(wrap *wr, int m);
 void epoch_start(wrap *wr);

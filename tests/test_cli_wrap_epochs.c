@@ -339,6 +339,28 @@ static void test_epoch_starts_at_first_bar(void **state) {
     result_free(&r);
 }
 
+/* A line still being written that ends inside the epoch's number ("Epoch 1"
+ * of "Epoch 10/10") is not taken for epoch 1: it waits for the rest. The
+ * command holds the partial line until this test has seen it pass. */
+static void test_partial_line_number(void **state) {
+    const char *tmp = *state;
+    char logdir[1024], go[1024];
+    snprintf(logdir, sizeof logdir, "%s/logs", tmp);
+    snprintf(go, sizeof go, "%s/go", tmp);
+    run_opts o = {.timeout_s = 40, .stdout_pipe = 1, .ready_text = "Epoch 1", .ready_touch = go};
+    run_result r;
+    run_cli(tmp, &o, &r,
+            ARGS(SIM, "--log_dir", logdir, "--epochs", "10", "--epoch-pattern", "^Epoch ([0-9]+)", "--", CT_CHILD_PATH,
+                 "out", "Epoch 9/10\\n", "out", "Epoch 1", "waitfor", go, "out", "0/10\\n"));
+    if (r.status != 0) dump_on_failure(&r);
+    assert_int_equal(r.status, 0);
+    jsonl j;
+    assert_true(jsonl_load(logdir, &j));
+    assert_int_equal(jsonl_count(&j, "epoch"), 2); /* epochs 9 and 10 of the output; 3 when "1" counted */
+    free(j.text);
+    result_free(&r);
+}
+
 /* Recordings of real framework output (tests/fixtures/frameworks/README.md)
  * replayed by the child, 7 bytes per write: each preset finds the epochs the
  * framework ran, once each. */
@@ -500,6 +522,7 @@ static void test_stop_and_confirm_pauses(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_epoch_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_line_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epoch_end_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_before_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_warn, setup, teardown),
