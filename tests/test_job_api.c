@@ -17,15 +17,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* DIR/JOB_ID/ as the plugin leaves it: a copy of fixtures/cluster/FIXTURE. */
 static char *job_dir(const char *fixture, const char *job_id) {
-    char *dir = ts_mkdtemp();
+    char *dir = ts_mkdtemp(), cmd[8192], *o = NULL, *e = NULL;
     assert_non_null(dir);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s' && cp '%s/fixtures/cluster/%s'/* '%s/%s/'", dir, job_id,
-             ts_env("CT_TEST_SOURCE_DIR"), fixture, dir, job_id);
-    char *sh[] = {"sh", "-c", cmd, NULL};
-    char *o = NULL, *e = NULL;
-    assert_int_equal(ts_run(sh, NULL, &o, &e), 0);
+    snprintf(cmd, sizeof cmd, "cp -R '%s/fixtures/cluster/%s' '%s/%s'", ts_env("CT_TEST_SOURCE_DIR"), fixture, dir,
+             job_id);
+    char *argv[] = {"sh", "-c", cmd, NULL};
+    int rc = ts_run(argv, NULL, &o, &e);
+    if (rc != 0) fail_msg("%s: %d %s", cmd, rc, e ? e : "");
     free(o);
     free(e);
     return dir;
