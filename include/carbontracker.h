@@ -581,6 +581,79 @@ CT_API int ct_get_device_energy(const ct_tracker *t, int index, double *energy_j
 CT_API int ct_get_intensity_now(const ct_tracker *t, double *g_per_kwh, ct_intensity_kind *kind, char *source,
                                 size_t source_len);
 
+/* ------------------------------------------------------------------ */
+/* One multi-node job's logs combined (`carbontracker parse --job`)    */
+/* ------------------------------------------------------------------ */
+
+/* A node of a job (ct_job_node_get), or the job's totals (ct_job_totals). */
+typedef struct ct_job_node_info {
+    char node[128];                      /* node name; "" in the totals */
+    char steps[160];                     /* steps or ranks found, e.g. "batch, 0 (within batch)"; "" in the totals */
+    int nsteps;                          /* records (steps, ranks) found; the totals: every record */
+    int counted;                         /* of them counted (the rest measured the same node as another) */
+    double energy_j[CT_COMPONENT_COUNT]; /* J WITHOUT PUE, per component (ct_component), summed over epochs */
+    double energy_kwh;                   /* kWh WITH PUE */
+    double co2eq_g;                      /* g CO2eq */
+    double duration_s;                   /* s, the longest counted record's (totals: the longest node's) */
+    int measurement;                     /* 0 measured, 1 partly estimated, 2 estimated, -1 not stated */
+    int complete;                        /* 1 when every record has its final record */
+    int missing; /* 1: named by the job's node lists, no records; the totals: the number of such nodes */
+    int nodes;   /* the totals: nodes with records; 1 for a node with records, 0 for a missing one */
+    double ct_reserved[8];
+} ct_job_node_info;
+
+/* One record (a step's or a rank's log) of a job (ct_job_step_get). */
+typedef struct ct_job_step_info {
+    char node[128];                      /* the node it measured */
+    char step[64];                       /* the step ("batch", "0") or rank ("rank1"), else the file name */
+    char within[64];                     /* the step whose time covers it, when not counted; "" otherwise */
+    char file[1024];                     /* the log file read */
+    double energy_j[CT_COMPONENT_COUNT]; /* J WITHOUT PUE, per component, summed over epochs */
+    int counted;                         /* 1 counted in its node's totals */
+    int complete;                        /* 1 when it has its final record */
+    double ct_reserved[8];
+} ct_job_step_info;
+
+typedef struct ct_job ct_job;
+
+/*
+ * Reads job job_id from the directories dirs[0..ndirs-1]: in each, DIR/job_id/
+ * (the SLURM plugin's logs, one per node and step, and its .nodes host lists)
+ * and the logs in DIR whose header names the job (a training's own log per node
+ * and rank). Per node, a step that starts within the batch step (or lies within
+ * another step) measured the same node-level counters and is listed but not
+ * counted again; two ranks' logs that overlap in time on one host measured the
+ * same node: the larger counts. Nodes the host lists name without records are
+ * flagged missing. Returns 0 and *out (free with ct_job_free); CT_EINVAL (bad
+ * job id: 1-63 of A-Z a-z 0-9 _ - ., not "." or ".."), CT_EIO (a directory
+ * cannot be read), CT_ENODATA (no records of the job), CT_ENOMEM; the detail
+ * is in ct_last_error_message(). Thread-safe (no shared state).
+ */
+CT_API int ct_job_read_dirs(const char *const *dirs, int ndirs, const char *job_id, ct_job **out);
+/* ct_job_read_dirs(&dir, 1, job_id, out). */
+CT_API int ct_job_read(const char *dir, const char *job_id, ct_job **out);
+/* Frees job and every string it returned. NULL is ignored. */
+CT_API void ct_job_free(ct_job *job);
+/* The getters below only read job: any thread, also concurrently, until ct_job_free. */
+/* The job's totals over its counted records into *out. 0 or CT_EINVAL. */
+CT_API int ct_job_totals(const ct_job *job, ct_job_node_info *out);
+/* Number of nodes: those with records (by name), then the missing ones; or CT_EINVAL. */
+CT_API int ct_job_node_count(const ct_job *job);
+/* Copies node index (0-based); CT_EINVAL when out of range. */
+CT_API int ct_job_node_get(const ct_job *job, int index, ct_job_node_info *out);
+/* Number of missing nodes (listed, no records), or CT_EINVAL. */
+CT_API int ct_job_missing_count(const ct_job *job);
+/* The name of missing node index (0-based), owned by job until ct_job_free; NULL when out of range. */
+CT_API const char *ct_job_missing(const ct_job *job, int index);
+/* Number of records read (steps, ranks), ordered by node then start time; or CT_EINVAL. */
+CT_API int ct_job_step_count(const ct_job *job);
+/* Copies record index (0-based); CT_EINVAL when out of range. */
+CT_API int ct_job_step_get(const ct_job *job, int index, ct_job_step_info *out);
+/* Warnings collected while reading (skipped files, logs without a final record,
+ * steps counted once, overlaps); owned by job until ct_job_free; NULL when out of range. */
+CT_API int ct_job_warning_count(const ct_job *job);
+CT_API const char *ct_job_warning(const ct_job *job, int index);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,10 +89,16 @@ size_t ct_sizeof(const char *type_name) {
         const char *name;
         size_t size;
     } sizes[] = {
-        {"ct_config", sizeof(ct_config)},           {"ct_result", sizeof(ct_result)},
-        {"ct_epoch_info", sizeof(ct_epoch_info)},   {"ct_status", sizeof(ct_status)},
-        {"ct_device_desc", sizeof(ct_device_desc)}, {"ct_run_info", sizeof(ct_run_info)},
-        {"ct_runs_total", sizeof(ct_runs_total)},   {"ct_plan_result", sizeof(ct_plan_result)},
+        {"ct_config", sizeof(ct_config)},
+        {"ct_result", sizeof(ct_result)},
+        {"ct_epoch_info", sizeof(ct_epoch_info)},
+        {"ct_status", sizeof(ct_status)},
+        {"ct_device_desc", sizeof(ct_device_desc)},
+        {"ct_run_info", sizeof(ct_run_info)},
+        {"ct_runs_total", sizeof(ct_runs_total)},
+        {"ct_plan_result", sizeof(ct_plan_result)},
+        {"ct_job_node_info", sizeof(ct_job_node_info)},
+        {"ct_job_step_info", sizeof(ct_job_step_info)},
     };
     if (!type_name) return 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)

@@ -3,8 +3,8 @@
  * the logs of every node and step combined into one run, with a row per
  * node and the nodes the job's node lists name that have no records.
  *
- * The same files and rules as `carbontracker parse --job` (cli/job.c, which
- * keeps its own copy: the CLI uses the public API only):
+ * The one place of the rules of `carbontracker parse --job` (cli/job.c prints
+ * this through the public ct_job_* API, job_api.c):
  *  - DIR/JOBID/NODE.STEP_PID.RANDOM_TIME_carbontracker.jsonl (the SLURM
  *    plugin's, one per node and step) and its NODE.STEP.nodes host lists;
  *  - the DIR/..._carbontracker.jsonl files whose header has job_id JOBID (a training's
@@ -27,7 +27,7 @@
 
 typedef struct item {
     ct_run_detail d;
-    char node[128], step[64];
+    char node[128], step[64], path[1024];
     double start, end; /* Unix s; NaN unknown */
     double j[CT_COMPONENT_COUNT], co2, dur;
     int covered, rank_file, finished;
@@ -133,6 +133,7 @@ static int add_item(acc *a, const char *dir, const char *name, int plugin_dir) {
     snprintf(path, sizeof path, "%s/%s", dir, name);
     item it;
     memset(&it, 0, sizeof it);
+    ct__strlcpy(it.path, path, sizeof it.path);
     int rc = ct__run_detail_load_any(path, &it.d);
     if (rc == CT_ENOMEM) return rc;
     if (rc) {
@@ -161,7 +162,8 @@ static int add_item(acc *a, const char *dir, const char *name, int plugin_dir) {
     }
     if (isfinite(it.d.end_unix_s) && !(it.end >= it.d.end_unix_s)) it.end = it.d.end_unix_s;
     it.finished = it.d.actual.valid;
-    if (!it.finished) note(a->out, "%s: no final record (still running or killed); counted as far as written", name);
+    if (!it.finished)
+        note(a->out, "%s: no final record (the step is still running or was killed); counted as far as written", name);
     if (ct__grow((void **)&a->it, &a->cap, a->n + 1, sizeof *a->it)) {
         ct__run_detail_free(&it.d);
         return CT_ENOMEM;
@@ -202,7 +204,7 @@ static int by_node_time(const void *x0, const void *y0) {
     return strcmp(x->step, y->step);
 }
 
-/* cli/job.c's resolve_overlaps: steps inside another step of the same node are not counted again. */
+/* Steps inside another step of the same node are not counted again. */
 static void resolve_overlaps(acc *a) {
     for (int i = 0; i < a->n; i++) {
         item *x = &a->it[i];
@@ -221,11 +223,12 @@ static void resolve_overlaps(acc *a) {
             if (inside && (!same || k < i)) x->covered = k + 1;
             else if (partly && x->rank_file && y->rank_file && (xj < yj || (xj == yj && k < i))) {
                 x->covered = k + 1;
-                note(a->out, "node %s: %s and %s both measured the node; counted once (%s)", x->node, x->step, y->step,
-                     y->step);
+                note(a->out, "node %s: %s and %s both measured the node at the same time; counted once (%s)", x->node,
+                     x->step, y->step, y->step);
             } else if (partly && k > i && !(x->rank_file && y->rank_file))
-                note(a->out, "node %s: steps %s and %s overlap in time; the overlap is counted in both", x->node,
-                     x->step, y->step);
+                note(a->out,
+                     "node %s: steps %s and %s overlap in time; node-level energy of the overlap is counted in both",
+                     x->node, x->step, y->step);
         }
     }
 }
@@ -364,6 +367,18 @@ static void free_acc(acc *a) {
 static int summarise(acc *a, ct_job_detail *j) {
     int cap = 0;
     j->measurement = CT__MEAS_UNKNOWN;
+    if (a->n > 0 && !(j->recs = calloc((size_t)a->n, sizeof *j->recs))) return CT_ENOMEM;
+    for (int i = 0; i < a->n; i++) {
+        const item *it = &a->it[i];
+        struct ct_job_rec *rec = &j->recs[j->nrecs++];
+        ct__strlcpy(rec->node, it->node, sizeof rec->node);
+        ct__strlcpy(rec->step, it->step, sizeof rec->step);
+        ct__strlcpy(rec->file, it->path, sizeof rec->file);
+        if (it->covered) ct__strlcpy(rec->within, a->it[it->covered - 1].step, sizeof rec->within);
+        for (int c = 0; c < CT_COMPONENT_COUNT; c++) rec->energy_j[c] = it->j[c];
+        rec->counted = !it->covered;
+        rec->complete = it->finished;
+    }
     for (int i = 0; i < a->n; i++) {
         item *it = &a->it[i];
         if (j->nnodes == 0 || strcmp(j->nodes[j->nnodes - 1].node, it->node) != 0) {
@@ -417,10 +432,17 @@ static int summarise(acc *a, ct_job_detail *j) {
 }
 
 int ct__job_detail_load(const char *dir, const char *job_id, ct_job_detail *j) {
-    if (!dir || !j) return ct__fail(CT_EINVAL, "no log directory given");
+    return ct__job_detail_load_dirs(&dir, 1, job_id, j);
+}
+
+int ct__job_detail_load_dirs(const char *const *dirs, int ndirs, const char *job_id, ct_job_detail *j) {
+    if (!j) return ct__fail(CT_EINVAL, "no job given");
     memset(j, 0, sizeof *j);
+    if (!dirs || ndirs < 1) return ct__fail(CT_EINVAL, "no log directory given");
+    for (int i = 0; i < ndirs; i++)
+        if (!dirs[i]) return ct__fail(CT_EINVAL, "no log directory given");
     char pd[600];
-    ct__printable(dir, pd, sizeof pd);
+    ct__printable(dirs[0], pd, sizeof pd);
     if (!ct__job_id_valid(job_id)) {
         char pj[200];
         ct__printable(job_id ? job_id : "", pj, sizeof pj);
@@ -430,15 +452,18 @@ int ct__job_detail_load(const char *dir, const char *job_id, ct_job_detail *j) {
     acc a;
     memset(&a, 0, sizeof a);
     a.out = j;
-    char sub[4200];
-    snprintf(sub, sizeof sub, "%.4000s/%s", dir, job_id);
-    struct stat st;
     int rc = 0;
-    if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) rc = read_dir(&a, sub, 1);
-    if (!rc) {
-        rc = read_dir(&a, dir, 0);
-        if (rc == CT_EIO) rc = ct__fail_errno(errno, "%s: cannot read", pd);
-    } else if (rc == CT_EIO) rc = ct__fail_errno(errno, "%s/%s: cannot read", pd, job_id);
+    for (int i = 0; !rc && i < ndirs; i++) {
+        char sub[4200], pi[600];
+        snprintf(sub, sizeof sub, "%.4000s/%s", dirs[i], job_id);
+        ct__printable(dirs[i], pi, sizeof pi);
+        struct stat st;
+        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) rc = read_dir(&a, sub, 1);
+        if (!rc) {
+            rc = read_dir(&a, dirs[i], 0);
+            if (rc == CT_EIO) rc = ct__fail_errno(errno, "%s: cannot read", pi);
+        } else if (rc == CT_EIO) rc = ct__fail_errno(errno, "%s/%s: cannot read", pi, job_id);
+    }
     if (!rc && a.n > 1) qsort(a.it, (size_t)a.n, sizeof *a.it, by_node_time);
     if (!rc) resolve_overlaps(&a);
     if (!rc) rc = summarise(&a, j);
@@ -456,4 +481,7 @@ void ct__job_detail_free(ct_job_detail *j) {
     free(j->nodes);
     j->nodes = NULL;
     j->nnodes = 0;
+    free(j->recs);
+    j->recs = NULL;
+    j->nrecs = 0;
 }

@@ -295,14 +295,22 @@ typedef struct ct_job_detail {
     int measurement;
     int nnotes;
     char notes[8][240]; /* steps counted once, overlaps, unfinished logs */
+    int nrecs;          /* every record read, by node then start time */
+    struct ct_job_rec {
+        char node[128], step[64], within[64], file[1024];
+        double energy_j[CT_COMPONENT_COUNT]; /* J without PUE, summed over epochs */
+        int counted, complete;
+    } * recs;
 } ct_job_detail;
 
 /* 1 when id is 1-63 of A-Z a-z 0-9 _ - . (not "." or ".."). */
 int ct__job_id_valid(const char *id);
 /* Reads job job_id from dir (dir/job_id/ as the SLURM plugin writes, and the
- * logs in dir whose header names the job), with cli/job.c's rules. 0, or
+ * logs in dir whose header names the job), the rules of `parse --job`. 0, or
  * CT_EINVAL / CT_EIO / CT_ENODATA / CT_ENOMEM with the detail set. */
 int ct__job_detail_load(const char *dir, const char *job_id, ct_job_detail *out);
+/* As ct__job_detail_load over several directories (the run's path names the first). */
+int ct__job_detail_load_dirs(const char *const *dirs, int ndirs, const char *job_id, ct_job_detail *out);
 void ct__job_detail_free(ct_job_detail *j);
 
 #endif /* CT_RESULTS_INTERNAL_H */
