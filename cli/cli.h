@@ -4,6 +4,8 @@
 
 #include "carbontracker.h"
 
+#include <stdio.h>
+
 /* How a wrapped command is turned into epochs and what budgets do. */
 typedef struct ct_wrap_opts {
     const char *epoch_pattern; /* POSIX ERE: a matching output line starts an epoch; NULL = whole run is one epoch */
@@ -31,6 +33,9 @@ int ct_cli_parse(int argc, char **argv);
 int ct_cli_report(int argc, char **argv);
 /* Cluster and fleet metrics (issue 13): cli/exporter.c */
 int ct_cli_exporter(int argc, char **argv);
+/* A JSON string (quotes included) with quotes, backslashes and control bytes
+ * escaped: cli/json_out.c. */
+void ct_cli_json_string(FILE *f, const char *s);
 /* `parse --job JOBID DIR...`: cli/job.c */
 int ct_cli_parse_job(int argc, char **argv);
 

@@ -26,16 +26,6 @@ typedef struct node_sum {
 
 static int estimated(const ct_job_node_info *n) { return n->measurement == 1 || n->measurement == 2; }
 
-static void json_s(const char *s) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
 static void csv_s(const char *s) {
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, stdout);
@@ -129,7 +119,7 @@ int ct_cli_parse_job(int argc, char **argv) {
     const double *tj = tot.n.energy_j;
     if (strcmp(format, "json") == 0) {
         printf("{\"job_id\": ");
-        json_s(job_id);
+        ct_cli_json_string(stdout, job_id);
         printf(", \"total\": {\"energy_j\": %.9g, \"cpu_j\": %.9g, \"gpu_j\": %.9g, \"energy_kwh\": %.12g, "
                "\"co2eq_g\": %.9g, \"duration_s\": %.6g, \"nodes\": %d, \"measurement\": \"%s\"",
                tj[0] + tj[1], tj[0], tj[1], tot.n.energy_kwh, tot.n.co2eq_g, tot.n.duration_s, nn,
@@ -140,7 +130,7 @@ int ct_cli_parse_job(int argc, char **argv) {
             const node_sum *s = &ns[i];
             const double *j = s->n.energy_j;
             printf("%s\n  {\"node\": ", i ? "," : "");
-            json_s(s->n.node);
+            ct_cli_json_string(stdout, s->n.node);
             printf(", \"energy_j\": %.9g, \"cpu_j\": %.9g, \"gpu_j\": %.9g, \"energy_kwh\": %.12g, \"co2eq_g\": %.9g, "
                    "\"duration_s\": %.6g, \"measurement\": \"%s\", \"complete\": %s",
                    j[0] + j[1], j[0], j[1], s->n.energy_kwh, s->n.co2eq_g, s->n.duration_s,
@@ -153,14 +143,14 @@ int ct_cli_parse_job(int argc, char **argv) {
                 if (strcmp(it->node, s->n.node) != 0) continue;
                 printf("%s{\"step\": ", first ? "" : ", ");
                 first = 0;
-                json_s(it->step);
+                ct_cli_json_string(stdout, it->step);
                 printf(", \"energy_j\": %.9g, \"counted\": %s, \"complete\": %s, \"file\": ",
                        it->energy_j[0] + it->energy_j[1], it->counted ? "true" : "false",
                        it->complete ? "true" : "false");
-                json_s(it->file);
+                ct_cli_json_string(stdout, it->file);
                 if (!it->counted) {
                     printf(", \"within_step\": ");
-                    json_s(it->within);
+                    ct_cli_json_string(stdout, it->within);
                 }
                 putchar('}');
             }
@@ -169,12 +159,12 @@ int ct_cli_parse_job(int argc, char **argv) {
         printf("%s],\n \"missing_nodes\": [", nn ? "\n " : "");
         for (int m = 0; m < nmiss; m++) {
             if (m) printf(", ");
-            json_s(ct_job_missing(job, m));
+            ct_cli_json_string(stdout, ct_job_missing(job, m));
         }
         printf("],\n \"warnings\": [");
         for (int w = 0; w < nwarn; w++) {
             if (w) printf(", ");
-            json_s(ct_job_warning(job, w));
+            ct_cli_json_string(stdout, ct_job_warning(job, w));
         }
         printf("]}\n");
     } else if (strcmp(format, "csv") == 0) {

@@ -75,16 +75,6 @@ static void iso_utc(double t, char *buf, size_t len) {
     if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(buf, len, "?");
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
 /* Prints argv as a shell command line (single quotes where needed). */
 static void print_command(char *const *argv) {
     for (int i = 0; argv[i]; i++) {
@@ -254,7 +244,7 @@ int ct_cli_plan(int argc, char **argv) {
         printf("{\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":%.0f,\"mean_gco2_per_kwh\":%.3f,"
                "\"now_gco2_per_kwh\":%.3f,\"savings_percent\":%.3f,\"source\":",
                start, end, duration, r.mean_g_per_kwh, r.now_g_per_kwh, r.savings_percent);
-        json_str(r.source);
+        ct_cli_json_string(stdout, r.source);
         printf("}\n");
         return do_submit ? submit(cmd, ncmd, r.start_unix_s, execute) : 0;
     }

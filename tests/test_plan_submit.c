@@ -27,20 +27,7 @@ static im_server g_srv;
 
 static int group_setup(void **state) {
     (void)state;
-    const char *unset[] = {"CT_COUNTRY",
-                           "CT_ZONE",
-                           "CT_POSTCODE",
-                           "CT_LATITUDE",
-                           "CT_LONGITUDE",
-                           "CT_OFFLINE",
-                           "CT_CLOUD_PROVIDER",
-                           "CT_CLOUD_REGION",
-                           "CT_ELECTRICITYMAPS_KEY",
-                           "CT_ELECTRICITYMAPS_KEY_FILE",
-                           "CT_HTTP_TIMEOUT_MS",
-                           NULL};
-    for (int i = 0; unset[i]; i++) unsetenv(unset[i]);
-    setenv("XDG_CONFIG_HOME", "/nonexistent-ct-test", 1);
+    im_clear_location_env();
     setenv("TZ", "UTC", 1);
     if (im_start(&g_srv) != 0) return -1;
     return im_case(&g_srv, "ok");

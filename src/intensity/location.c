@@ -159,18 +159,21 @@ static int valid_key(const char *k) {
 }
 
 static int key_from_file(const char *path, int must_exist, char *key, size_t keylen, char *why, size_t whylen) {
-    /* O_NONBLOCK: a FIFO (or a device) named as the key file must not block
-     * ct_tracker_new in open(2); it is refused below as not a regular file. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    /* Never blocks (a FIFO named as the key file must not hold up
+     * ct_tracker_new) and keeps only a regular file: base's ct__open_regular. */
+    int fd = ct__open_regular(path, 0, NULL);
     if (fd < 0) {
-        if (!must_exist && errno == ENOENT) return CT_ENODATA;
-        snprintf(why, whylen, "Electricity Maps key file %s cannot be read: %s", path, strerror(errno));
+        int e = errno;
+        if (!must_exist && e == ENOENT) return CT_ENODATA;
+        if (e == EINVAL || e == EISDIR)
+            snprintf(why, whylen, "Electricity Maps key file %s is not a regular file", path);
+        else snprintf(why, whylen, "Electricity Maps key file %s cannot be read: %s", path, strerror(e));
         return CT_EINVAL;
     }
     struct stat st;
     int rc = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "Electricity Maps key file %s is not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, whylen, "Electricity Maps key file %s cannot be read: %s", path, strerror(errno));
         rc = CT_EINVAL;
     } else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         snprintf(why, whylen,

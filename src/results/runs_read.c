@@ -51,17 +51,11 @@ static double name_timestamp(const char *base) {
     size_t n = strlen(base);
     if (n < 18) return NAN;
     const char *s = base + n - 18; /* YYYY-MM-DDTHHMMSSZ is 18 chars */
-    int Y, M, D, h, m, sec;
-    char z;
-    if (sscanf(s, "%4d-%2d-%2dT%2d%2d%2d%c", &Y, &M, &D, &h, &m, &sec, &z) != 7 || z != 'Z') return NAN;
-    struct tm tm = {0};
-    tm.tm_year = Y - 1900;
-    tm.tm_mon = M - 1;
-    tm.tm_mday = D;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = sec;
-    return (double)timegm(&tm);
+    /* as base's ISO-8601 parser reads it: YYYY-MM-DDTHH:MM:SSZ */
+    char iso[24];
+    snprintf(iso, sizeof iso, "%.13s:%.2s:%.3s", s, s + 13, s + 15);
+    double t;
+    return ct__parse_iso8601(iso, &t) == 0 ? t : NAN;
 }
 
 static int file_is_blank(const char *s, size_t n) {

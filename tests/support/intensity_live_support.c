@@ -58,20 +58,7 @@ void il_wait_done(ct__live *lv, long n) {
 
 int il_setup(void **state) {
     (void)state;
-    const char *unset[] = {"CT_COUNTRY",
-                           "CT_ZONE",
-                           "CT_POSTCODE",
-                           "CT_LATITUDE",
-                           "CT_LONGITUDE",
-                           "CT_OFFLINE",
-                           "CT_CLOUD_PROVIDER",
-                           "CT_CLOUD_REGION",
-                           "CT_ELECTRICITYMAPS_KEY",
-                           "CT_ELECTRICITYMAPS_KEY_FILE",
-                           "CT_HTTP_TIMEOUT_MS",
-                           NULL};
-    for (int i = 0; unset[i]; i++) unsetenv(unset[i]);
-    setenv("XDG_CONFIG_HOME", "/nonexistent-ct-test", 1);
+    im_clear_location_env();
     g_notices[0] = '\0';
     assert_int_equal(im_case(&il_srv, "ok"), 0);
     im_reset(&il_srv);

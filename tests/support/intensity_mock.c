@@ -127,3 +127,20 @@ void im_stop(im_server *s) {
         s->pid = 0;
     }
 }
+
+void im_clear_location_env(void) {
+    const char *unset[] = {"CT_COUNTRY",
+                           "CT_ZONE",
+                           "CT_POSTCODE",
+                           "CT_LATITUDE",
+                           "CT_LONGITUDE",
+                           "CT_OFFLINE",
+                           "CT_CLOUD_PROVIDER",
+                           "CT_CLOUD_REGION",
+                           "CT_ELECTRICITYMAPS_KEY",
+                           "CT_ELECTRICITYMAPS_KEY_FILE",
+                           "CT_HTTP_TIMEOUT_MS",
+                           NULL};
+    for (int i = 0; unset[i]; i++) unsetenv(unset[i]);
+    setenv("XDG_CONFIG_HOME", "/nonexistent-ct-test", 1);
+}

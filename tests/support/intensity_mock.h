@@ -24,5 +24,8 @@ char *im_get(im_server *s, const char *path);
 int im_requests(im_server *s);
 void im_reset(im_server *s);
 void im_stop(im_server *s);
+/* Unsets every location, key and network variable the library reads (so a test
+ * sees only what it sets) and points XDG_CONFIG_HOME at nowhere (no default key). */
+void im_clear_location_env(void);
 
 #endif
