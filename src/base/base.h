@@ -34,8 +34,12 @@
 /* ------------------------------------------------------------------ */
 /* Small utilities (base/util.c)                                       */
 /* ------------------------------------------------------------------ */
-double ct__monotonic_s(void);    /* CLOCK_MONOTONIC, s */
-double ct__unix_s(void);         /* CLOCK_REALTIME, s since the epoch */
+double ct__monotonic_s(void); /* CLOCK_MONOTONIC, s */
+double ct__unix_s(void);      /* CLOCK_REALTIME, s since the epoch */
+/* Whether span_s has passed from since_s to now_s (clock values in s), to a
+ * microsecond: the difference of two large clock values carries rounding
+ * ((t + 11) - (t + 1) is 9.999999999998 for some t), which must not decide. */
+int ct__span_reached(double since_s, double now_s, double span_s);
 char *ct__strdup(const char *s); /* NULL -> NULL */
 void ct__strlcpy(char *dst, const char *src, size_t len);
 /* Reads a whole small file (at most max - 1 bytes kept) into a NUL-terminated

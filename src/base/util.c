@@ -23,6 +23,8 @@ double ct__unix_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+int ct__span_reached(double since_s, double now_s, double span_s) { return now_s - since_s >= span_s - 1e-6; }
+
 char *ct__strdup(const char *s) {
     if (!s) return NULL;
     size_t n = strlen(s) + 1;

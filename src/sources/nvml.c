@@ -238,7 +238,7 @@ static void update_device(nvml_state *s, nvml_dev *d, double now_s) {
         return;
     }
     if (d->fail_since < 0) d->fail_since = now_s;
-    if (!d->fail_warned && now_s - d->fail_since >= FAIL_WARN_S) {
+    if (!d->fail_warned && ct__span_reached(d->fail_since, now_s, FAIL_WARN_S)) {
         d->fail_warned = 1;
         char msg[CT__MSG_LEN];
         snprintf(msg, sizeof msg, "GPU %u (%s): %s not been readable for %.0f s (NVML: %s); %s", d->index, d->name,

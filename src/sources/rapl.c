@@ -379,7 +379,7 @@ static int rapl_read(void *state, double now_s, double *energy_j) {
                 /* Skip this reading (the last good one stands); a zone that
                  * returns nothing but garbage for RAPL_BAD_READ_S is given up. */
                 if (z->bad_since < 0) z->bad_since = now_s;
-                if (now_s - z->bad_since >= RAPL_BAD_READ_S) {
+                if (ct__span_reached(z->bad_since, now_s, RAPL_BAD_READ_S)) {
                     char what[160];
                     fmt(what, sizeof what, "returned only malformed readings for %.0f s", now_s - z->bad_since);
                     zone_lost(s, z, what);
